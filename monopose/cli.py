@@ -1,0 +1,23 @@
+"""The `monopose` command line: a thin layer over the Python API."""
+
+from __future__ import annotations
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Metric 3D human poses.")
+
+
+@app.command()
+def version() -> None:
+    """Print the installed monopose version."""
+    from monopose import __version__
+
+    typer.echo(__version__)
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()
