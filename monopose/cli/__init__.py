@@ -1,10 +1,18 @@
-"""The `monopose` command line: a thin layer over the Python API."""
+"""The `monopose` command line: a thin layer over the Python API.
+
+Each group of verbs lives in its own module of this package and is registered here.
+"""
 
 from __future__ import annotations
 
 import typer
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Metric 3D human poses.")
+
+
+@app.callback()
+def _root() -> None:
+    """monopose: photos and videos of people to metric 3D poses."""
 
 
 @app.command()
