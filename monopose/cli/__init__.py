@@ -23,6 +23,14 @@ def version() -> None:
     typer.echo(__version__)
 
 
+from monopose.cli import predict as _predict  # noqa: E402
+
+app.command()(_predict.predict)
+app.command()(_predict.demo)
+app.command()(_predict.lift)
+app.command()(_predict.models)
+
+
 def main() -> None:
     app()
 

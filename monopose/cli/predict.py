@@ -1,0 +1,129 @@
+"""Verbs for users: predict, demo, lift, models."""
+
+from __future__ import annotations
+
+from importlib import resources
+from pathlib import Path
+
+import typer
+
+__all__ = ["predict", "demo", "lift", "models"]
+
+
+def _parse_intrinsics(text: str | None) -> tuple[float, float, float, float] | None:
+    if text is None:
+        return None
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 4:
+        raise typer.BadParameter(f"expected 'fx,fy,cx,cy' in pixels, got {text!r}",
+                                 param_hint="--intrinsics")
+    return values  # type: ignore[return-value]
+
+
+def _run(paths: list[Path], out: Path, model: str, viz: bool, npz: bool,
+         intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None) -> int:
+    from rich.console import Console
+    from rich.progress import Progress
+
+    from monopose.pipeline.batch import collect_inputs, run_batch
+    from monopose.pipeline.estimator import Estimator
+
+    console = Console(stderr=True)
+    inputs, problems = collect_inputs(paths)
+    for msg in problems:
+        console.print(f"[red]skipped[/red] {msg}")
+    if not inputs:
+        console.print("[red]nothing to do:[/red] no readable input among the given paths")
+        return 2
+    try:
+        est = Estimator(model=model)
+    except ValueError as exc:
+        console.print(f"[red]error:[/red] {exc}")
+        return 2
+    with Progress(console=console, transient=True) as progress:
+        task = progress.add_task("predicting", total=len(inputs))
+        report = run_batch(est, inputs, out, viz=viz, npz=npz,
+                           intrinsics=_parse_intrinsics(intrinsics),
+                           intrinsics_file=intrinsics_file, max_frames=max_frames,
+                           on_progress=lambda p: progress.advance(task))
+    for msg in report.warnings:
+        console.print(f"[yellow]note[/yellow] {msg}")
+    for msg in report.failed:
+        console.print(f"[red]failed[/red] {msg}")
+    console.print(f"{len(inputs) - len(report.failed)} of {len(inputs)} inputs done, "
+                  f"{report.people} people; outputs in {out}")
+    return 0 if report.ok and not problems else 1
+
+
+def predict(
+    paths: list[Path] = typer.Argument(..., help="Images, videos or folders of them."),
+    out: Path = typer.Option(Path("monopose-out"), "--out", "-o", help="Output folder."),
+    model: str = typer.Option("", help="Registered model (see `monopose models`); "
+                              "default: the best shipped model."),
+    viz: bool = typer.Option(False, "--viz", help="Also write a PNG per image / MP4 per video."),
+    npz: bool = typer.Option(False, "--npz", help="Also write the arrays as NPZ."),
+    intrinsics: str | None = typer.Option(None, help="Camera intrinsics 'fx,fy,cx,cy' (px)."),
+    intrinsics_file: Path | None = typer.Option(None, help="JSON file with fx, fy, cx, cy."),
+    max_frames: int | None = typer.Option(None, help="Stop each video after this many frames."),
+) -> None:
+    """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
+    from monopose.pipeline.estimator import DEFAULT_MODEL
+
+    raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, viz, npz, intrinsics,
+                          intrinsics_file, max_frames))
+
+
+def demo(
+    out: Path = typer.Option(Path("monopose-demo"), "--out", "-o", help="Output folder."),
+    model: str = typer.Option("", help="Registered model; default: the best shipped model."),
+) -> None:
+    """Run the whole pipeline on the bundled sample photo; writes JSON and PNG."""
+    from monopose.pipeline.estimator import DEFAULT_MODEL
+
+    sample = Path(str(resources.files("monopose") / "assets" / "sample_person.jpg"))
+    code = _run([sample], out, model or DEFAULT_MODEL, True, False, None, None, None)
+    if code == 0:
+        typer.echo(f"wrote {out / 'sample_person.json'} and {out / 'sample_person.png'}")
+    raise typer.Exit(code)
+
+
+def lift(
+    input_npz: Path = typer.Argument(..., help="NPZ with keypoints_2d [N,J,2] or [N,T,J,2]."),
+    out: Path = typer.Option(..., "--out", "-o", help="Output NPZ."),
+    model: str = typer.Option("", help="Registered lifter; default: the best shipped lifter."),
+    layout: str | None = typer.Option(None, help="Overrides the file's `layout` "
+                                      "(h36m17, coco17, blazepose33)."),
+    intrinsics: str | None = typer.Option(None, help="'fx,fy,cx,cy' (px) for absolute 3D."),
+) -> None:
+    """Lift 2D keypoints you already have to root-relative (and absolute) 3D in mm."""
+    from monopose.pipeline.estimator import DEFAULT_MODEL
+    from monopose.pipeline.lift_file import lift_file
+
+    try:
+        summary = lift_file(input_npz, out, model or DEFAULT_MODEL, layout,
+                            _parse_intrinsics(intrinsics))
+    except ValueError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(2) from None
+    typer.echo(summary)
+
+
+def models() -> None:
+    """List the registered models: size, training data and licence note."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from monopose.models.registry import available, list_models
+
+    table = Table(title="monopose models")
+    for col in ("name", "architecture", "window", "params", "weights", "trained on / licence"):
+        table.add_column(col, overflow="fold")
+    for card in list_models():
+        table.add_row(card.name, card.architecture, str(card.window),
+                      f"{card.num_params / 1e6:.2f} M" if card.num_params else "?",
+                      "shipped" if available(card.name) else "missing",
+                      f"{card.training_data}. {card.licence_note}")
+    Console().print(table)

@@ -1,0 +1,158 @@
+"""Running the Estimator over many files: collecting inputs, writing outputs, reporting failures.
+
+A broken input is reported and skipped; the rest of the batch goes on. Every output file is
+written whole (temp file + rename) or not at all.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from monopose.pipeline.estimator import Estimator
+from monopose.pipeline.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image
+from monopose.pipeline.results import FrameResult, Prediction
+from monopose.pipeline.schema import write_json_atomic, write_npz_atomic
+from monopose.pipeline.video import VideoInfo, iterate_video
+
+__all__ = ["collect_inputs", "BatchReport", "run_batch", "prediction_arrays"]
+
+
+def collect_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
+    """Expand files and folders (recursively) into supported inputs.
+
+    Returns:
+        ``(inputs, problems)``: inputs in a stable order, and one message per path that gave none
+        (missing path, empty folder, unsupported suffix).
+    """
+    inputs: list[Path] = []
+    problems: list[str] = []
+    supported = IMAGE_SUFFIXES + VIDEO_SUFFIXES
+    for path in paths:
+        path = Path(path)
+        if path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file()
+                           and p.suffix.lower() in supported)
+            if not found:
+                problems.append(f"{path}: the folder holds no image or video "
+                                f"({', '.join(supported)})")
+            inputs.extend(found)
+        elif path.is_file():
+            if path.suffix.lower() in supported:
+                inputs.append(path)
+            else:
+                problems.append(f"{path}: unsupported format {path.suffix or '(no suffix)'}; "
+                                f"expected one of {', '.join(supported)}")
+        else:
+            problems.append(f"{path}: no such file or folder")
+    return inputs, problems
+
+
+def prediction_arrays(pred: Prediction) -> dict[str, np.ndarray]:
+    """Flatten a prediction into arrays (one row per person per frame) for the NPZ output."""
+    rows = [(f.frame_index, p) for f in pred.frames for p in f.people]
+    n = len(rows)
+
+    def stack(get: Callable, shape: tuple[int, ...], dtype: type = np.float32) -> np.ndarray:
+        return np.stack([get(p) for _, p in rows]).astype(dtype) if n else np.zeros(shape, dtype)
+
+    return {
+        "frame_index": np.array([fi for fi, _ in rows], dtype=np.int64),
+        "person_id": np.array([-1 if p.person_id is None else p.person_id for _, p in rows],
+                              dtype=np.int64),
+        "box_xyxy_px": stack(lambda p: p.box_xyxy_px, (0, 4)),
+        "keypoints_2d_px": stack(lambda p: p.keypoints_2d_px, (0, 17, 2)),
+        "keypoint_scores": stack(lambda p: p.keypoint_scores, (0, 17)),
+        "keypoints_valid": stack(lambda p: p.keypoints_valid, (0, 17), bool),
+        "pose_3d_rel_mm": stack(lambda p: p.pose_3d_rel_mm, (0, 17, 3)),
+        "pose_3d_abs_mm": stack(lambda p: p.pose_3d_abs_mm, (0, 17, 3)),
+        "intrinsics": pred.camera.intrinsics.astype(np.float32),
+    }
+
+
+@dataclass
+class BatchReport:
+    written: list[Path] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    people: int = 0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failed
+
+
+def _output_stem(path: Path, used: set[str]) -> str:
+    stem, k = path.stem, 2
+    while stem in used:
+        stem, k = f"{path.stem}_{k}", k + 1
+    used.add(stem)
+    return stem
+
+
+def run_batch(
+    estimator: Estimator,
+    inputs: list[Path],
+    out_dir: Path,
+    viz: bool = False,
+    npz: bool = False,
+    intrinsics: tuple[float, float, float, float] | None = None,
+    intrinsics_file: Path | None = None,
+    max_frames: int | None = None,
+    on_progress: Callable[[Path], None] | None = None,
+) -> BatchReport:
+    """Predict every input; write ``<stem>.json`` (+ ``.npz``, ``.png``/``.mp4``) to ``out_dir``."""
+    from monopose.pipeline import viz as vizmod
+
+    report = BatchReport()
+    used: set[str] = set()
+    out_dir = Path(out_dir)
+    for path in inputs:
+        stem = _output_stem(path, used)
+        writer = None
+        try:
+            if path.suffix.lower() in VIDEO_SUFFIXES:
+                on_frame = None
+                if viz:
+                    info = next(iterate_video(path))
+                    assert isinstance(info, VideoInfo)
+                    writer = vizmod.VideoWriter(out_dir / f"{stem}.mp4", info.fps)
+
+                    def on_frame(i: int, rgb: np.ndarray, frame: FrameResult,
+                                 _w: vizmod.VideoWriter = writer) -> None:
+                        _w.add(vizmod.draw_frame(rgb, frame))
+
+                pred = estimator.predict_video(path, intrinsics=intrinsics,
+                                               intrinsics_file=intrinsics_file,
+                                               max_frames=max_frames, on_frame=on_frame)
+            else:
+                pred = estimator.predict(path, intrinsics=intrinsics,
+                                         intrinsics_file=intrinsics_file)
+            write_json_atomic(out_dir / f"{stem}.json", pred.to_json())
+            report.written.append(out_dir / f"{stem}.json")
+            if npz:
+                write_npz_atomic(out_dir / f"{stem}.npz", prediction_arrays(pred))
+                report.written.append(out_dir / f"{stem}.npz")
+            if viz and pred.kind == "image":
+                picture = vizmod.draw_frame(read_image(path), pred.frames[0])
+                vizmod.write_png(out_dir / f"{stem}.png", picture)
+                report.written.append(out_dir / f"{stem}.png")
+            if writer is not None:
+                writer.close()
+                writer = None
+                report.written.append(out_dir / f"{stem}.mp4")
+            report.people += pred.num_people
+            report.warnings.extend(pred.warnings)
+            if pred.num_people == 0:
+                report.warnings.append(f"{path}: no person found")
+        except (ValueError, OSError) as exc:
+            report.failed.append(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
+        finally:
+            if writer is not None:
+                writer.abort()
+        if on_progress is not None:
+            on_progress(path)
+    return report

@@ -1,0 +1,218 @@
+"""The Estimator: detector → lifter → absolute reconstruction, for images and videos.
+
+    est = Estimator(model="mpm-lift-t1")
+    pred = est.predict("photo.jpg")                # Prediction with one FrameResult
+    pred = est.predict_video("walk.mp4")           # tracked people, stable person ids
+
+Everything the CLI does goes through this class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+
+import numpy as np
+
+from monopose.core.geometry import reconstruct_absolute
+from monopose.core.skeleton import get_conversion
+from monopose.pipeline.images import read_image
+from monopose.pipeline.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
+from monopose.pipeline.results import CameraInfo, FrameResult, PersonResult, Prediction
+
+__all__ = ["Estimator", "DEFAULT_MODEL", "KEYPOINT_SCORE_THRESHOLD"]
+
+DEFAULT_MODEL = "mpm-lift-t1"
+# BlazePose keypoints whose visibility × presence is below this are missing for the lifter.
+KEYPOINT_SCORE_THRESHOLD = 0.3
+
+_BLAZE_TO_H36M_USES = np.abs(get_conversion("blazepose33", "h36m17").weights) > 0  # [17, 33]
+
+
+def h36m_scores_from_blazepose(scores_33: np.ndarray) -> np.ndarray:
+    """``[..., 33]`` BlazePose keypoint scores → ``[..., 17]``: a derived joint gets the lowest
+    score of the keypoints it is made of."""
+    s = np.asarray(scores_33, dtype=np.float64)[..., None, :]
+    return np.where(_BLAZE_TO_H36M_USES, s, np.inf).min(axis=-1)
+
+
+class Estimator:
+    """Photos and videos of people → 2D keypoints, root-relative and absolute metric 3D.
+
+    Args:
+        model: Registered lifter name (see ``monopose models``).
+        flip_test: Average the lifter's output with its mirrored input's (slower, more accurate).
+        num_threads: Threads for the detector and torch; None keeps the libraries' defaults.
+        keypoint_score_threshold: Keypoints scoring below this are passed to the lifter as missing.
+    """
+
+    def __init__(
+        self,
+        model: str = DEFAULT_MODEL,
+        flip_test: bool = True,
+        num_threads: int | None = None,
+        keypoint_score_threshold: float = KEYPOINT_SCORE_THRESHOLD,
+    ) -> None:
+        from monopose.detect.blazepose import BlazePoseDetector
+        from monopose.models.lifter import Lifter
+
+        if num_threads is not None:
+            import torch
+
+            torch.set_num_threads(num_threads)
+        self.model_name = model
+        self.lifter = Lifter(model, flip_test=flip_test)
+        self.detector = BlazePoseDetector(num_threads=num_threads or 2)
+        self.keypoint_score_threshold = keypoint_score_threshold
+
+    # ------------------------------------------------------------------ images
+    def predict(
+        self,
+        image: str | Path | np.ndarray,
+        intrinsics: tuple[float, float, float, float] | None = None,
+        intrinsics_file: str | Path | None = None,
+        fov_deg: float = DEFAULT_FOV_DEG,
+    ) -> Prediction:
+        """Find every person in one image and estimate their 3D poses.
+
+        Args:
+            image: A path or an ``[H, W, 3]`` uint8 RGB array (grayscale/RGBA are converted).
+            intrinsics: ``(fx, fy, cx, cy)`` in pixels; else ``intrinsics_file``; else the image's
+                EXIF focal length; else a ``fov_deg`` field of view on the longer side.
+
+        Returns:
+            A :class:`Prediction` with one frame; ``camera.source`` says which intrinsics were used.
+        """
+        path = None if isinstance(image, np.ndarray) else Path(image)
+        rgb = read_image(image)
+        h, w = rgb.shape[:2]
+        camera = resolve_intrinsics(w, h, intrinsics, None if intrinsics_file is None
+                                    else Path(intrinsics_file), path, fov_deg)
+        detections = self.detector.detect(rgb)
+        people = self._lift_people(detections, camera)
+        frame = FrameResult(frame_index=0, time_s=None, people=people)
+        return Prediction(input_path=str(path) if path else "<array>", kind="image",
+                          model=self.model_name, camera=camera, frames=[frame])
+
+    # ------------------------------------------------------------------ videos
+    def predict_video(
+        self,
+        path: str | Path,
+        intrinsics: tuple[float, float, float, float] | None = None,
+        intrinsics_file: str | Path | None = None,
+        fov_deg: float = DEFAULT_FOV_DEG,
+        max_frames: int | None = None,
+        on_frame: Callable[[int, np.ndarray, FrameResult], None] | None = None,
+    ) -> Prediction:
+        """Track every person through a video and estimate their 3D poses.
+
+        Temporal lifters (window T > 1) lift each person's whole track at the end with a sliding
+        centred window; single-frame lifters lift frame by frame. Person ids are stable across
+        frames. A video that ends early or has unreadable frames keeps the frames read so far and
+        says so in ``warnings``.
+
+        Args:
+            on_frame: Called as ``on_frame(index, frame_rgb, frame_result)`` after each frame (used
+                for progress and pictures); with a temporal lifter the 3D in it is single-frame.
+        """
+        from monopose.pipeline.video import iterate_video
+
+        path = Path(path)
+        reader = iterate_video(path, max_frames=max_frames)
+        info = next(reader)  # (fps, width, height, frame_count)
+        fps, w, h = info.fps, info.width, info.height
+        camera = resolve_intrinsics(w, h, intrinsics, None if intrinsics_file is None
+                                    else Path(intrinsics_file), None, fov_deg)
+        tracker = self.detector.tracker()
+        frames: list[FrameResult] = []
+        warnings: list[str] = []
+        for item in reader:
+            if isinstance(item, str):
+                warnings.append(item)
+                break
+            index, rgb = item
+            detections = tracker.update(rgb)
+            people = self._lift_people(detections, camera)
+            frame = FrameResult(frame_index=index, time_s=index / fps if fps else None,
+                                people=people)
+            frames.append(frame)
+            if on_frame is not None:
+                on_frame(index, rgb, frame)
+        if not frames:
+            raise ValueError(f"{path}: no frame could be read")
+        if self.lifter.window > 1:
+            self._relift_tracks(frames, camera)
+        return Prediction(input_path=str(path), kind="video", model=self.model_name,
+                          camera=camera, frames=frames, fps=fps, warnings=warnings)
+
+    # ------------------------------------------------------------------ internals
+    def _lift_people(self, detections: list, camera: CameraInfo) -> list[PersonResult]:
+        if not detections:
+            return []
+        kp = np.stack([d.keypoints_h36m_px for d in detections])  # [N, 17, 2]
+        scores = h36m_scores_from_blazepose(np.stack([d.keypoint_score for d in detections]))
+        valid = np.stack([d.valid_h36m for d in detections]) & (
+            scores >= self.keypoint_score_threshold)
+        # The lifter needs a few joints to place the person; keep the best ones if too few pass.
+        for i in range(len(detections)):
+            if valid[i].sum() < 6:
+                valid[i] = np.argsort(-scores[i]).argsort() < 6
+        if self.lifter.window > 1:
+            rel = self.lifter.lift(np.repeat(kp[:, None], self.lifter.window, axis=1),
+                                   np.repeat(valid[:, None], self.lifter.window, axis=1))
+            rel = rel[:, self.lifter.window // 2]
+        else:
+            rel = self.lifter.lift(kp, valid)
+        return [self._person(d, kp[i], scores[i], valid[i], rel[i], camera)
+                for i, d in enumerate(detections)]
+
+    def _person(self, det, kp: np.ndarray, scores: np.ndarray, valid: np.ndarray,
+                rel_mm: np.ndarray, camera: CameraInfo) -> PersonResult:
+        inside = ((kp[:, 0] >= 0) & (kp[:, 0] < camera.width) & (kp[:, 1] >= 0)
+                  & (kp[:, 1] < camera.height))
+        solve = reconstruct_absolute(kp, rel_mm, camera.intrinsics, valid=valid & inside)
+        return PersonResult(
+            box_xyxy_px=np.asarray(det.box_xyxy_px, dtype=np.float64),
+            score=float(det.presence_score if np.isnan(det.detection_score)
+                        else det.detection_score),
+            keypoints_2d_px=kp, keypoint_scores=scores, keypoints_valid=valid,
+            pose_3d_rel_mm=rel_mm, pose_3d_abs_mm=solve.pose_3d_abs_mm,
+            root_method=solve.method, person_id=det.track_id)
+
+    def _relift_tracks(self, frames: list[FrameResult], camera: CameraInfo) -> None:
+        """Lift each tracked person's whole track with the temporal model (in place)."""
+        tracks: dict[int, list[tuple[int, int]]] = {}
+        for fi, frame in enumerate(frames):
+            for pi, person in enumerate(frame.people):
+                if person.person_id is not None:
+                    tracks.setdefault(person.person_id, []).append((fi, pi))
+        for members in tracks.values():
+            for run in _contiguous_runs(members, frames):
+                kp = np.stack([frames[f].people[p].keypoints_2d_px for f, p in run])
+                valid = np.stack([frames[f].people[p].keypoints_valid for f, p in run])
+                rel = self.lifter.lift_sequence(kp, valid)
+                for (f, p), rel_mm in zip(run, rel, strict=True):
+                    person = frames[f].people[p]
+                    inside = ((person.keypoints_2d_px[:, 0] >= 0)
+                              & (person.keypoints_2d_px[:, 0] < camera.width)
+                              & (person.keypoints_2d_px[:, 1] >= 0)
+                              & (person.keypoints_2d_px[:, 1] < camera.height))
+                    solve = reconstruct_absolute(person.keypoints_2d_px, rel_mm,
+                                                 camera.intrinsics,
+                                                 valid=person.keypoints_valid & inside)
+                    person.pose_3d_rel_mm = rel_mm
+                    person.pose_3d_abs_mm = solve.pose_3d_abs_mm
+                    person.root_method = solve.method
+
+
+def _contiguous_runs(members: list[tuple[int, int]], frames: list[FrameResult]
+                     ) -> Iterator[list[tuple[int, int]]]:
+    """Split a track's (frame, person) list where frame indices jump."""
+    run: list[tuple[int, int]] = []
+    for fp in members:
+        if run and frames[fp[0]].frame_index != frames[run[-1][0]].frame_index + 1:
+            yield run
+            run = []
+        run.append(fp)
+    if run:
+        yield run

@@ -1,0 +1,60 @@
+"""Reading videos frame by frame, tolerating files that end early or break in the middle."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+__all__ = ["VideoInfo", "iterate_video"]
+
+
+@dataclass(frozen=True)
+class VideoInfo:
+    fps: float
+    width: int
+    height: int
+    frame_count: int  # as declared by the container; may be wrong
+
+
+def iterate_video(path: Path, max_frames: int | None = None
+                  ) -> Iterator[VideoInfo | tuple[int, np.ndarray] | str]:
+    """Yield the :class:`VideoInfo` first, then ``(index, frame_rgb [H, W, 3] uint8)`` per frame.
+
+    When the stream stops before the declared frame count, a final warning string is yielded.
+
+    Raises:
+        ValueError: naming the file when it is missing or cannot be opened as a video.
+    """
+    import cv2
+
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"{path}: no such file")
+    if path.stat().st_size == 0:
+        raise ValueError(f"{path}: the file is empty (0 bytes)")
+    cap = cv2.VideoCapture(str(path))
+    try:
+        if not cap.isOpened():
+            raise ValueError(f"{path}: not a readable video")
+        fps = float(cap.get(cv2.CAP_PROP_FPS) or 0.0)
+        width = int(cap.get(cv2.CAP_PROP_FRAME_WIDTH))
+        height = int(cap.get(cv2.CAP_PROP_FRAME_HEIGHT))
+        count = int(cap.get(cv2.CAP_PROP_FRAME_COUNT))
+        if width <= 0 or height <= 0:
+            raise ValueError(f"{path}: the video reports no frame size")
+        yield VideoInfo(fps if fps > 0 else 25.0, width, height, count)
+        index = 0
+        while max_frames is None or index < max_frames:
+            ok, bgr = cap.read()
+            if not ok or bgr is None:
+                if count > 0 and index < count - 1:
+                    yield (f"{path}: the video ended at frame {index} of {count} declared "
+                           f"(truncated or corrupt); kept the frames read")
+                break
+            yield index, np.ascontiguousarray(bgr[..., ::-1])
+            index += 1
+    finally:
+        cap.release()
