@@ -116,14 +116,25 @@ def models() -> None:
     from rich.console import Console
     from rich.table import Table
 
-    from monopose.models.registry import available, list_models
+    from monopose.models.registry import available, list_models, weights_path
 
     table = Table(title="monopose models")
-    for col in ("name", "architecture", "window", "params", "weights", "trained on / licence"):
-        table.add_column(col, overflow="fold")
+    for col in ("name", "architecture", "window", "params", "weights", "trained on", "licence",
+                "commercial use"):
+        table.add_column(col)
+    notes: dict[str, str] = {}
     for card in list_models():
+        shipped = available(card.name)
+        size = f"{weights_path(card.name).stat().st_size / 1e6:.1f} MB" if shipped else "missing"
         table.add_row(card.name, card.architecture, str(card.window),
-                      f"{card.num_params / 1e6:.2f} M" if card.num_params else "?",
-                      "shipped" if available(card.name) else "missing",
-                      f"{card.training_data}. {card.licence_note}")
-    Console().print(table)
+                      f"{card.num_parameters / 1e6:.2f} M" if card.num_parameters else "?",
+                      size, ", ".join(card.training_data), card.licence,
+                      "yes" if card.commercial_use else "no")
+        notes[card.licence] = card.licence_note
+    import sys
+
+    # Piped output gets a wide table rather than rich's 80-column fallback.
+    console = Console(width=None if sys.stdout.isatty() else 160)
+    console.print(table)
+    for licence, note in notes.items():
+        console.print(f"[bold]{licence}[/bold]: {note}")

@@ -61,7 +61,7 @@ class Estimator:
 
             torch.set_num_threads(num_threads)
         self.model_name = model
-        self.lifter = Lifter(model, flip_test=flip_test)
+        self.lifter = Lifter(model, flip=flip_test)
         self.detector = BlazePoseDetector(num_threads=num_threads or 2)
         self.keypoint_score_threshold = keypoint_score_threshold
 
@@ -170,14 +170,15 @@ class Estimator:
                 rel_mm: np.ndarray, camera: CameraInfo) -> PersonResult:
         inside = ((kp[:, 0] >= 0) & (kp[:, 0] < camera.width) & (kp[:, 1] >= 0)
                   & (kp[:, 1] < camera.height))
-        solve = reconstruct_absolute(kp, rel_mm, camera.intrinsics, valid=valid & inside)
+        solve = reconstruct_absolute(kp, rel_mm, camera.intrinsics, valid=valid & inside,
+                                     return_details=True)
         return PersonResult(
             box_xyxy_px=np.asarray(det.box_xyxy_px, dtype=np.float64),
             score=float(det.presence_score if np.isnan(det.detection_score)
                         else det.detection_score),
             keypoints_2d_px=kp, keypoint_scores=scores, keypoints_valid=valid,
-            pose_3d_rel_mm=rel_mm, pose_3d_abs_mm=solve.pose_3d_abs_mm,
-            root_method=solve.method, person_id=det.track_id)
+            pose_3d_rel_mm=rel_mm, pose_3d_abs_mm=solve.pose3d_abs_mm,
+            root_method=str(solve.method), person_id=det.track_id)
 
     def _relift_tracks(self, frames: list[FrameResult], camera: CameraInfo) -> None:
         """Lift each tracked person's whole track with the temporal model (in place)."""
@@ -199,10 +200,11 @@ class Estimator:
                               & (person.keypoints_2d_px[:, 1] < camera.height))
                     solve = reconstruct_absolute(person.keypoints_2d_px, rel_mm,
                                                  camera.intrinsics,
-                                                 valid=person.keypoints_valid & inside)
+                                                 valid=person.keypoints_valid & inside,
+                                                 return_details=True)
                     person.pose_3d_rel_mm = rel_mm
-                    person.pose_3d_abs_mm = solve.pose_3d_abs_mm
-                    person.root_method = solve.method
+                    person.pose_3d_abs_mm = solve.pose3d_abs_mm
+                    person.root_method = str(solve.method)
 
 
 def _contiguous_runs(members: list[tuple[int, int]], frames: list[FrameResult]

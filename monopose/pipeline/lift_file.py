@@ -89,9 +89,10 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
         absolute = np.zeros_like(rel_c)
         methods = []
         for i in range(kp.shape[0]):
-            solve = reconstruct_absolute(kp_c[i], rel_c[i], intr_n[i], valid=val_c[i])
-            absolute[i] = solve.pose_3d_abs_mm
-            methods.append(solve.method)
+            solve = reconstruct_absolute(kp_c[i], rel_c[i], intr_n[i], valid=val_c[i],
+                                         return_details=True)
+            absolute[i] = solve.pose3d_abs_mm
+            methods.append(str(solve.method))
         out["pose_3d_abs_mm"] = absolute.astype(np.float32)
         out["root_method"] = np.array(methods)
     write_npz_atomic(Path(output_path), out)
