@@ -1,0 +1,118 @@
+"""End-to-end speed of `Estimator` against MediaPipe's legacy pose pipeline, in one run.
+
+    .venv/bin/python benchmarks/bench_pipeline.py [--model mpm-lift-t1] [--frames 120]
+
+Measures, on this CPU and side by side (alternating rounds, medians):
+- a photo with one person: monopose ``Estimator.predict`` vs ``mp.solutions.pose`` (static image
+  mode, model complexity 1) — both get the decoded RGB array;
+- the sample street video: monopose ``predict_video`` (tracking, all people) vs MediaPipe's
+  video mode (one person, as it supports) over the same frames;
+- the lifter's share of monopose's time (the time inside ``Lifter.lift``).
+Prints a markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import time
+from pathlib import Path
+
+SHARED = Path(os.environ.get("MONOPOSE_SHARED", Path(__file__).resolve().parents[1] / ".." /
+                             "shared"))
+
+
+class _Timed:
+    """Wraps a callable and accumulates the seconds spent in it."""
+
+    def __init__(self, fn):  # type: ignore[no-untyped-def]
+        self.fn, self.seconds = fn, 0.0
+
+    def __call__(self, *a, **k):  # type: ignore[no-untyped-def]
+        t0 = time.perf_counter()
+        try:
+            return self.fn(*a, **k)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--model", default=None)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--repeats", type=int, default=10)
+    parser.add_argument("--frames", type=int, default=120)
+    args = parser.parse_args()
+
+    import mediapipe as mp
+
+    from monopose.pipeline.estimator import DEFAULT_MODEL, Estimator
+    from monopose.pipeline.images import read_image
+    from monopose.pipeline.video import iterate_video
+
+    model = args.model or DEFAULT_MODEL
+    photo = read_image(Path(__file__).resolve().parents[1] / "monopose" / "assets" /
+                       "sample_person.jpg")
+    est = Estimator(model=model, num_threads=2)
+    timed = _Timed(est.lifter.lift)
+    est.lifter.lift = timed  # type: ignore[method-assign]
+    legacy = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
+    est.predict(photo)
+    legacy.process(photo)
+
+    ours_ms, theirs_ms = [], []
+    timed.seconds = 0.0
+    for _ in range(args.rounds):
+        t0 = time.perf_counter()
+        for _ in range(args.repeats):
+            est.predict(photo)
+        ours_ms.append((time.perf_counter() - t0) / args.repeats * 1000)
+        t0 = time.perf_counter()
+        for _ in range(args.repeats):
+            legacy.process(photo)
+        theirs_ms.append((time.perf_counter() - t0) / args.repeats * 1000)
+    photo_share = timed.seconds / (sum(ours_ms) * args.repeats / 1000)
+    legacy.close()
+
+    video = SHARED / "media" / "people_walking_street_multi.avi"
+    frames = [it[1] for it in iterate_video(video, max_frames=args.frames)
+              if isinstance(it, tuple)]
+    tmp = Path("/tmp/monopose_bench_video.avi")
+    import cv2
+
+    writer = cv2.VideoWriter(str(tmp), cv2.VideoWriter_fourcc(*"MJPG"), 10.0,
+                             (frames[0].shape[1], frames[0].shape[0]))
+    for f in frames:
+        writer.write(f[..., ::-1])
+    writer.release()
+    v_ours, v_theirs, people = [], [], 0
+    timed.seconds = 0.0
+    for _ in range(max(1, args.rounds // 2)):
+        t0 = time.perf_counter()
+        pred = est.predict_video(tmp)
+        v_ours.append((time.perf_counter() - t0) / len(frames) * 1000)
+        people = pred.num_people
+        tracker = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
+        t0 = time.perf_counter()
+        for f in frames:
+            tracker.process(f)
+        v_theirs.append((time.perf_counter() - t0) / len(frames) * 1000)
+        tracker.close()
+    video_share = timed.seconds / (sum(v_ours) * len(frames) / 1000)
+
+    def row(name: str, ours: list[float], theirs: list[float], share: float) -> str:
+        a, b = statistics.median(ours), statistics.median(theirs)
+        return (f"| {name} | {a:.1f} ms ({1000 / a:.1f} fps) | {b:.1f} ms ({1000 / b:.1f} fps) "
+                f"| {b / a:.2f}× | {share * 100:.0f}% |")
+
+    print(f"model: {model}; video: {len(frames)} frames of {video.name}, {people} person-frames")
+    print("| input | monopose (all people, 3D) | MediaPipe legacy (1 person, 2D+world) "
+          "| monopose fps / MediaPipe fps | lifter share |")
+    print("|---|---|---|---|---|")
+    print(row("photo, 1 person (1080×720)", ours_ms, theirs_ms, photo_share))
+    print(row("street video, tracking (768×576)", v_ours, v_theirs, video_share))
+
+
+if __name__ == "__main__":
+    main()
