@@ -12,7 +12,7 @@ Shapes: poses are ``[..., J, D]`` with D = 2 or 3; masks are ``[..., J]`` boolea
 from __future__ import annotations
 
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 
 import numpy as np
 
@@ -292,7 +292,7 @@ def _direct_specs() -> dict[tuple[str, str], dict[str, dict[str, float] | str]]:
     }
 
 
-@lru_cache(maxsize=None)
+@cache
 def get_conversion(source: str, target: str) -> LayoutConversion:
     """The conversion ``source → target``: declared directly, or chained along the shortest path
     of declared conversions (e.g. mpi3dhp28 → mpi3dhp17 → h36m17).
@@ -324,7 +324,7 @@ def get_conversion(source: str, target: str) -> LayoutConversion:
         path.append(previous[path[-1]])
     path.reverse()
     conv = _build(get_layout(path[0]), get_layout(path[1]), specs[(path[0], path[1])])
-    for a, b in zip(path[1:-1], path[2:]):
+    for a, b in zip(path[1:-1], path[2:], strict=True):
         conv = conv.then(_build(get_layout(a), get_layout(b), specs[(a, b)]))
     return conv
 
