@@ -168,17 +168,14 @@ class Estimator:
 
     def _person(self, det, kp: np.ndarray, scores: np.ndarray, valid: np.ndarray,
                 rel_mm: np.ndarray, camera: CameraInfo) -> PersonResult:
-        inside = ((kp[:, 0] >= 0) & (kp[:, 0] < camera.width) & (kp[:, 1] >= 0)
-                  & (kp[:, 1] < camera.height))
-        solve = reconstruct_absolute(kp, rel_mm, camera.intrinsics, valid=valid & inside,
-                                     return_details=True)
+        abs_mm, method = place_in_camera(kp, rel_mm, valid, camera)
         return PersonResult(
             box_xyxy_px=np.asarray(det.box_xyxy_px, dtype=np.float64),
             score=float(det.presence_score if np.isnan(det.detection_score)
                         else det.detection_score),
             keypoints_2d_px=kp, keypoint_scores=scores, keypoints_valid=valid,
-            pose_3d_rel_mm=rel_mm, pose_3d_abs_mm=solve.pose3d_abs_mm,
-            root_method=str(solve.method), person_id=det.track_id)
+            pose_3d_rel_mm=rel_mm, pose_3d_abs_mm=abs_mm, root_method=method,
+            person_id=det.track_id)
 
     def _relift_tracks(self, frames: list[FrameResult], camera: CameraInfo) -> None:
         """Lift each tracked person's whole track with the temporal model (in place)."""
@@ -194,17 +191,31 @@ class Estimator:
                 rel = self.lifter.lift_sequence(kp, valid)
                 for (f, p), rel_mm in zip(run, rel, strict=True):
                     person = frames[f].people[p]
-                    inside = ((person.keypoints_2d_px[:, 0] >= 0)
-                              & (person.keypoints_2d_px[:, 0] < camera.width)
-                              & (person.keypoints_2d_px[:, 1] >= 0)
-                              & (person.keypoints_2d_px[:, 1] < camera.height))
-                    solve = reconstruct_absolute(person.keypoints_2d_px, rel_mm,
-                                                 camera.intrinsics,
-                                                 valid=person.keypoints_valid & inside,
-                                                 return_details=True)
                     person.pose_3d_rel_mm = rel_mm
-                    person.pose_3d_abs_mm = solve.pose3d_abs_mm
-                    person.root_method = str(solve.method)
+                    person.pose_3d_abs_mm, person.root_method = place_in_camera(
+                        person.keypoints_2d_px, rel_mm, person.keypoints_valid, camera)
+
+
+def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
+                    camera: CameraInfo) -> tuple[np.ndarray, str]:
+    """Absolute camera-space pose ``[17, 3]`` mm and the method used.
+
+    Solves with the valid joints inside the image; if that is impossible (too few joints, or a
+    solution behind the camera), with every valid joint; if that fails too, the absolute pose is
+    unknown (NaN, written as null) and the method is ``"failed"``.
+    """
+    inside = ((kp_px[:, 0] >= 0) & (kp_px[:, 0] < camera.width) & (kp_px[:, 1] >= 0)
+              & (kp_px[:, 1] < camera.height))
+    for use in (valid & inside, valid):
+        if use.sum() < 2:
+            continue
+        try:
+            solve = reconstruct_absolute(kp_px, rel_mm, camera.intrinsics, valid=use,
+                                         return_details=True)
+        except ValueError:
+            continue
+        return solve.pose3d_abs_mm, str(solve.method)
+    return np.full_like(rel_mm, np.nan), "failed"
 
 
 def _contiguous_runs(members: list[tuple[int, int]], frames: list[FrameResult]

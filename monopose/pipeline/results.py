@@ -65,8 +65,9 @@ class PersonResult:
         keypoints_valid: ``[17]`` bool, joints the lifter used.
         pose_3d_rel_mm: ``[17, 3]`` root-relative 3D (pelvis at 0), mm.
         pose_3d_abs_mm: ``[17, 3]`` absolute camera-space 3D, mm.
-        root_method: How the root was placed: ``"perspective"`` (least squares over in-view joints)
-            or ``"weak_perspective"`` (fallback when too few joints are in view).
+        root_method: How the root was placed: ``"perspective"`` (least squares over in-view joints),
+            ``"weak_perspective"`` (fallback when too few joints are in view) or ``"failed"``
+            (the absolute pose is unknown: NaN here, null in JSON).
         person_id: Stable id across video frames (None for single images without tracking).
     """
 
@@ -82,7 +83,9 @@ class PersonResult:
 
     def to_json(self) -> dict:
         def r(a: np.ndarray, nd: int = 2) -> list:
-            return np.round(np.asarray(a, dtype=np.float64), nd).tolist()
+            # NaN (unknown) becomes null: JSON has no NaN.
+            arr = np.round(np.asarray(a, dtype=np.float64), nd)
+            return np.where(np.isnan(arr), None, arr).tolist()
 
         return {
             "person_id": self.person_id,

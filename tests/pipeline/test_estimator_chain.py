@@ -1,0 +1,103 @@
+"""The Estimator's chain (detections → lifter → absolute pose) with stand-in parts.
+
+The detector and lifter are replaced by objects that return known values, so these tests check
+the estimator's own work: joint selection by score, the root solve, fallbacks and JSON output.
+"""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
+
+from monopose.core.camera import project_points
+from monopose.pipeline.estimator import Estimator, h36m_scores_from_blazepose, place_in_camera
+from monopose.pipeline.results import CameraInfo
+
+
+def _true_pose(root_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(0)
+    rel = rng.normal(0, 250, (17, 3))
+    rel[0] = 0
+    return rel, rel + root_mm
+
+
+class _Lifter:
+    window = 1
+
+    def __init__(self, rel: np.ndarray) -> None:
+        self.rel = rel
+        self.seen_valid: np.ndarray | None = None
+
+    def lift(self, kp: np.ndarray, valid: np.ndarray) -> np.ndarray:
+        self.seen_valid = valid.copy()
+        return np.repeat(self.rel[None], len(kp), axis=0)
+
+
+def _estimator(detections: list, lifter: _Lifter) -> Estimator:
+    est = Estimator.__new__(Estimator)
+    est.model_name = "stand-in"
+    est.lifter = lifter  # type: ignore[assignment]
+    est.detector = SimpleNamespace(detect=lambda rgb: detections)  # type: ignore[assignment]
+    est.keypoint_score_threshold = 0.3
+    return est
+
+
+def _detection(kp: np.ndarray, scores33: np.ndarray) -> SimpleNamespace:
+    return SimpleNamespace(keypoints_h36m_px=kp, keypoint_score=scores33,
+                           valid_h36m=np.ones(17, bool), box_xyxy_px=np.array([0, 0, 10, 10.0]),
+                           detection_score=0.9, presence_score=0.95, track_id=None)
+
+
+def test_absolute_pose_recovered_through_the_chain() -> None:
+    cam = CameraInfo(1000, 1000, 639.5, 359.5, 1280, 720, "given")
+    rel, absolute = _true_pose(np.array([300.0, 100.0, 5000.0]))
+    kp = project_points(absolute, cam.intrinsics)
+    est = _estimator([_detection(kp, np.ones(33))], _Lifter(rel))
+    pred = est.predict(np.zeros((720, 1280, 3), np.uint8), intrinsics=(1000, 1000, 639.5, 359.5))
+    person = pred.frames[0].people[0]
+    np.testing.assert_allclose(person.pose_3d_abs_mm, absolute, atol=1e-3)
+    assert person.root_method == "perspective" and pred.camera.source == "given"
+    assert pred.to_json()["frames"][0]["people"][0]["pose_3d_abs"][0][2] == pytest.approx(5000)
+
+
+def test_low_score_keypoints_are_missing_for_the_lifter() -> None:
+    cam = (1000, 1000, 639.5, 359.5)
+    rel, absolute = _true_pose(np.array([0.0, 0.0, 4000.0]))
+    kp = project_points(absolute, np.array(cam))
+    scores = np.ones(33)
+    scores[27] = 0.05  # left ankle
+    lifter = _Lifter(rel)
+    _estimator([_detection(kp, scores)], lifter).predict(np.zeros((720, 1280, 3), np.uint8),
+                                                          intrinsics=cam)
+    assert lifter.seen_valid is not None
+    assert not lifter.seen_valid[0, 6] and lifter.seen_valid[0, 3]  # l_ankle off, r_ankle on
+
+
+def test_derived_joint_takes_lowest_source_score() -> None:
+    scores = np.ones(33)
+    scores[23] = 0.2  # left hip → pelvis and spine are derived from it
+    h36m = h36m_scores_from_blazepose(scores)
+    assert h36m[0] == pytest.approx(0.2) and h36m[7] == pytest.approx(0.2)
+    assert h36m[1] == pytest.approx(1.0)
+
+
+def test_place_in_camera_falls_back_then_fails_cleanly() -> None:
+    cam = CameraInfo(1000, 1000, 639.5, 359.5, 1280, 720, "given")
+    rel, absolute = _true_pose(np.array([0.0, 0.0, 4000.0]))
+    kp = project_points(absolute, cam.intrinsics)
+    # All joints far outside the image: solve with every valid joint instead.
+    shifted = kp + 5000
+    pose, method = place_in_camera(shifted, rel, np.ones(17, bool), cam)
+    assert method in ("perspective", "weak_perspective") and np.isfinite(pose).all()
+    only_one = np.zeros(17, bool)
+    only_one[3] = True
+    pose, method = place_in_camera(kp, rel, only_one, cam)
+    assert method == "failed" and np.isnan(pose).all()
+
+
+def test_no_person_gives_empty_frame() -> None:
+    est = _estimator([], _Lifter(np.zeros((17, 3))))
+    pred = est.predict(np.zeros((48, 64, 3), np.uint8))
+    assert pred.frames[0].people == [] and pred.camera.source == "default_fov"
