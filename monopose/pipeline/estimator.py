@@ -123,7 +123,9 @@ class Estimator:
         fps, w, h = info.fps, info.width, info.height
         camera = resolve_intrinsics(w, h, intrinsics, None if intrinsics_file is None
                                     else Path(intrinsics_file), None, fov_deg)
-        tracker = self.detector.tracker()
+        from monopose.detect.tracking import PoseTracker
+
+        tracker = PoseTracker(self.detector)
         frames: list[FrameResult] = []
         warnings: list[str] = []
         for item in reader:

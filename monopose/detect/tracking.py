@@ -1,0 +1,180 @@
+"""Video mode: track every person across frames with BlazePose.
+
+As in MediaPipe's video mode, a tracked person's next ROI comes from the current landmarks
+(auxiliary landmarks 33/34: hip centre and scale point, then ×1.25 and squared), so the detector
+is skipped while tracking holds. A track is lost when the pose presence drops below the
+threshold. Unlike MediaPipe (one person), the detector also runs every ``redetect_every`` frames
+and whenever a track was lost or nobody is tracked; its detections are assigned to the current
+tracks (Hungarian on ROI-box IoU) and the unassigned ones start tracks, reviving a recently lost
+track's id when they overlap its last ROI. MediaPipe's one-euro smoothing of the auxiliary
+landmarks is not applied.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.optimize import linear_sum_assignment
+
+from monopose.detect.blazepose import BlazePoseDetector
+from monopose.detect.image import ImageInput, load_image
+from monopose.detect.roi import roi_from_alignment_points
+from monopose.detect.ssd import iou_xyxy
+from monopose.detect.types import Detection, PersonDetection, RotatedRect
+
+__all__ = ["PoseTracker", "match_boxes"]
+
+
+def match_boxes(boxes_a: np.ndarray, boxes_b: np.ndarray, min_iou: float
+                ) -> list[tuple[int, int]]:
+    """Optimal one-to-one matching of two box sets by IoU (Hungarian).
+
+    Args:
+        boxes_a: ``[A, 4]`` xyxy.
+        boxes_b: ``[B, 4]`` xyxy.
+        min_iou: Pairs with a lower IoU are not matched.
+
+    Returns:
+        ``(i, j)`` index pairs.
+    """
+    boxes_a = np.asarray(boxes_a, dtype=np.float64).reshape(-1, 4)
+    boxes_b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
+    if len(boxes_a) == 0 or len(boxes_b) == 0:
+        return []
+    iou = np.stack([iou_xyxy(a, boxes_b) for a in boxes_a])
+    rows, cols = linear_sum_assignment(-iou)
+    return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if iou[i, j] >= min_iou]
+
+
+@dataclass
+class _Track:
+    track_id: int
+    roi: RotatedRect  # ROI for the next frame
+    last_frame: int
+
+
+class PoseTracker:
+    """Multi-person BlazePose tracking over consecutive frames.
+
+    Args:
+        detector: The loaded models (shared, not copied).
+        redetect_every: Run the detector at least every this many frames (new people).
+        match_iou: Minimum ROI-box IoU to assign a detection to a track.
+        memory_frames: A lost track's id can be revived for this many frames.
+        with_features: Also return feature maps (see :meth:`BlazePoseDetector.detect`).
+    """
+
+    def __init__(self, detector: BlazePoseDetector, redetect_every: int = 10,
+                 match_iou: float = 0.3, memory_frames: int = 15,
+                 with_features: bool = False) -> None:
+        if redetect_every < 1:
+            raise ValueError(f"redetect_every: expected >= 1, got {redetect_every}")
+        self.detector = detector
+        self.redetect_every = int(redetect_every)
+        self.match_iou = float(match_iou)
+        self.memory_frames = int(memory_frames)
+        self.with_features = with_features
+        self.reset()
+
+    def reset(self) -> None:
+        """Forget every track (start of a new video)."""
+        self._active: list[_Track] = []
+        self._lost: list[_Track] = []
+        self._frame = -1
+        self._next_id = 0
+
+    def _new_id(self) -> int:
+        self._next_id += 1
+        return self._next_id - 1
+
+    def _run(self, rgb: np.ndarray, roi: RotatedRect, track_id: int,
+             detection: Detection | None) -> tuple[PersonDetection, RotatedRect] | None:
+        res = self.detector.landmarks_for_roi(rgb, roi, self.with_features)
+        if res.presence_score < self.detector.min_presence:
+            return None
+        h, w = rgb.shape[:2]
+        person = self.detector.make_person(res, roi, (w, h), detection, track_id)
+        aux = res.landmarks.auxiliary_px
+        return person, roi_from_alignment_points(aux[0], aux[1])
+
+    def update(self, image: ImageInput) -> list[PersonDetection]:
+        """Process the next frame.
+
+        Returns:
+            The people in this frame, each with a ``track_id`` stable across frames.
+        """
+        rgb = load_image(image)
+        self._frame += 1
+        t = self._frame
+        people: list[PersonDetection] = []
+        next_rois: list[RotatedRect] = []
+        active: list[_Track] = []
+        lost_now = False
+        for track in self._active:
+            out = self._run(rgb, track.roi, track.track_id, None)
+            if out is None:
+                lost_now = True
+                self._lost.append(track)
+                continue
+            people.append(out[0])
+            next_rois.append(out[1])
+            active.append(_Track(track.track_id, out[1], t))
+        self._lost = [tr for tr in self._lost if t - tr.last_frame <= self.memory_frames]
+
+        if lost_now or not active or t % self.redetect_every == 0:
+            dets = self.detector.detect_people(rgb)
+            det_rois = [self.detector.roi_from_detection(d) for d in dets]
+            det_boxes = np.array([r.bounding_box_xyxy_px for r in det_rois]).reshape(-1, 4)
+            cur_boxes = np.array([r.bounding_box_xyxy_px for r in next_rois]).reshape(-1, 4)
+            taken = {j for _, j in match_boxes(cur_boxes, det_boxes, self.match_iou)}
+            free = [j for j in range(len(dets)) if j not in taken]
+            lost_boxes = np.array([tr.roi.bounding_box_xyxy_px for tr in self._lost]).reshape(-1, 4)
+            revive = {j_free: i for i, j_free in (
+                (i, free[j]) for i, j in match_boxes(lost_boxes, det_boxes[free], self.match_iou))}
+            revived: set[int] = set()
+            for j in free:
+                tid = (self._lost[revive[j]].track_id if j in revive else None)
+                out = self._run(rgb, det_rois[j], -1 if tid is None else tid, dets[j])
+                if out is None:
+                    continue
+                person, nxt = out
+                box = nxt.bounding_box_xyxy_px
+                if next_rois and iou_xyxy(box, np.array(
+                        [r.bounding_box_xyxy_px for r in next_rois])).max() > (
+                        self.detector.duplicate_iou or 1.0):
+                    continue  # the landmarks converged onto someone already tracked
+                if tid is None:
+                    tid = self._new_id()
+                else:
+                    revived.add(tid)
+                person.track_id = tid
+                people.append(person)
+                next_rois.append(nxt)
+                active.append(_Track(tid, nxt, t))
+            self._lost = [tr for tr in self._lost if tr.track_id not in revived]
+
+        # Two tracks that drifted onto one person: keep the older id.
+        keep = self._deduplicate(next_rois, [p.track_id for p in people])
+        self._active = [active[i] for i in keep]
+        return [people[i] for i in keep]
+
+    def _deduplicate(self, rois: list[RotatedRect], ids: list[int | None]) -> list[int]:
+        limit = self.detector.duplicate_iou
+        big = 1 << 30
+        order = sorted(range(len(rois)), key=lambda i: big if ids[i] is None else int(ids[i] or 0))
+        kept: list[int] = []
+        for i in order:
+            box = rois[i].bounding_box_xyxy_px
+            if limit is not None and kept and iou_xyxy(box, np.array(
+                    [rois[k].bounding_box_xyxy_px for k in kept])).max() > limit:
+                continue
+            kept.append(i)
+        return sorted(kept)
+
+    def track(self, frames: Iterable[ImageInput]) -> Iterator[list[PersonDetection]]:
+        """Lazily run :meth:`update` over a sequence of frames (call :meth:`reset` between
+        videos)."""
+        for frame in frames:
+            yield self.update(frame)
