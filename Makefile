@@ -11,7 +11,7 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install --upgrade pip
 	# CPU build of torch first; exact pin so no later install swaps in a CUDA build.
 	$(BIN)/pip install torch==2.13.0
-	$(BIN)/pip install torch==2.13.0 -e ".[dev]"
+	$(BIN)/pip install torch==2.13.0 -e ".[dev,render]"
 	touch $(STAMP)
 
 setup: $(STAMP)
