@@ -31,6 +31,11 @@ app.command()(_predict.lift)
 app.command()(_predict.models)
 
 
+from monopose.cli import data as _data  # noqa: E402
+
+app.add_typer(_data.app, name="data", help="Build training data from motion capture.")
+
+
 def main() -> None:
     app()
 

@@ -1,0 +1,171 @@
+"""The on-the-fly sampler and the torch datasets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch.utils.data import DataLoader
+
+from monopose.core.camera import project_points
+from monopose.core.skeleton import H36M17
+from monopose.data.datasets import MocapBatchDataset, PoseBatchDataset, collate_samples
+from monopose.data.mocap_cache import MocapCache, build_mocap_cache
+from monopose.data.sampler import MocapSampler, SamplerConfig, make_eval_batch
+
+CLEAN = dict(noise="none", joint_drop_prob=0.0, part_mask_prob=0.0, truncation_prob=0.0,
+             flip_prob=0.0, bone_scale_std=0.0, bone_asym_std=0.0,
+             global_scale_range=(1.0, 1.0))
+
+
+@pytest.fixture
+def cache(tiny_mocap, tmp_path) -> MocapCache:
+    build_mocap_cache([tiny_mocap], tmp_path / "c", progress=False)
+    return MocapCache.load(tmp_path / "c")
+
+
+def test_determinism_under_a_seed(cache) -> None:
+    a = MocapSampler(cache, "train", window=5, seed=3).sample_batch(64)
+    b = MocapSampler(cache, "train", window=5, seed=3).sample_batch(64)
+    c = MocapSampler(cache, "train", window=5, seed=4).sample_batch(64)
+    np.testing.assert_array_equal(a.keypoints_2d_px, b.keypoints_2d_px)
+    np.testing.assert_array_equal(a.pose_3d_cam_mm, b.pose_3d_cam_mm)
+    assert a.ids == b.ids
+    assert not np.array_equal(a.keypoints_2d_px, c.keypoints_2d_px)
+    assert a.keypoints_2d_px.shape == (64, 5, 17, 2) and a.valid_2d.dtype == bool
+
+
+def test_ring_cameras_project_inside_the_image(cache) -> None:
+    cfg = SamplerConfig(ring_prob=1.0, **CLEAN)
+    batch = MocapSampler(cache, "train", 1, cfg, seed=0).sample_batch(200)
+    w, h = batch.image_size_px[:, 0], batch.image_size_px[:, 1]
+    kp = batch.keypoints_2d_gt_px[:, 0]
+    assert batch.valid_2d.all()
+    assert (kp[..., 0] >= 0).all() and (kp[..., 0] <= w[:, None]).all()
+    assert (kp[..., 1] >= 0).all() and (kp[..., 1] <= h[:, None]).all()
+    # H36M-like geometry: 4-5 m away, upright (head above the pelvis in the image).
+    depth = batch.pose_3d_cam_mm[:, 0, 0, 2]
+    assert (depth > 3500).all() and (depth < 5600).all()
+    assert (kp[:, 10, 1] < kp[:, 0, 1]).all()
+    # The 2D is the projection of the 3D with the recorded intrinsics and distortion.
+    again = project_points(batch.pose_3d_cam_mm, batch.intrinsics[:, None, :],
+                           batch.dist[:, None, :])
+    np.testing.assert_allclose(again, batch.keypoints_2d_gt_px, atol=1e-2)
+    np.testing.assert_array_equal(batch.keypoints_2d_px, batch.keypoints_2d_gt_px)
+
+
+def test_truncation_marks_joints_outside_invalid(cache) -> None:
+    cfg = SamplerConfig(**{**CLEAN, "truncation_prob": 1.0, "truncation_zoom": (2.5, 3.0)})
+    batch = MocapSampler(cache, "train", 1, cfg, seed=1).sample_batch(300)
+    kp = batch.keypoints_2d_gt_px
+    w, h = batch.image_size_px[:, None, None, 0], batch.image_size_px[:, None, None, 1]
+    outside = (kp[..., 0] < -0.5) | (kp[..., 0] > w - 0.5) | (kp[..., 1] < -0.5) | (
+        kp[..., 1] > h - 0.5)
+    assert outside.any()
+    assert not (batch.valid_2d & outside).any()
+    assert (batch.keypoints_2d_px[~batch.valid_2d] == 0).all()
+    assert (batch.valid_2d.sum(-1) >= cfg.min_valid_joints).all()
+
+
+def test_flip_swaps_left_and_right(cache) -> None:
+    base = SamplerConfig(**CLEAN)
+    sampler = MocapSampler(cache, "train", 1, base, seed=0)
+    starts = sampler.starts[:50]
+    a = sampler.make_batch(starts, np.random.default_rng(7))
+    b = sampler.make_batch(starts, np.random.default_rng(7), base.replace(flip_prob=1.0))
+    rel_a, rel_b = a.pose_3d_rel_mm[:, 0], b.pose_3d_rel_mm[:, 0]
+    perm = H36M17.flip_permutation
+    # b is a mirror image of a with left and right swapped: equal distances after permuting...
+    da = np.linalg.norm(rel_a[:, :, None] - rel_a[:, None, :], axis=-1)
+    db = np.linalg.norm(rel_b[:, :, None] - rel_b[:, None, :], axis=-1)
+    np.testing.assert_allclose(db, da[:, perm][:, :, perm], atol=0.5)
+    assert np.abs(db - da).max() > 10.0  # ...but not the same body labelling
+
+    # ...and opposite orientation (the cameras are proper rotations, a mirror is not).
+    def volume(rel, i, j, k):
+        return np.einsum("bi,bi->b", np.cross(rel[:, i], rel[:, j]), rel[:, k])
+
+    np.testing.assert_allclose(volume(rel_b, 13, 10, 4), -volume(rel_a, 16, 10, 1), rtol=1e-3,
+                               atol=1e3)
+
+
+def test_bone_scaling_keeps_derived_joints(cache) -> None:
+    cfg = SamplerConfig(**{**CLEAN, "bone_scale_std": 0.1, "global_scale_range": (0.8, 1.2)})
+    batch = MocapSampler(cache, "train", 3, cfg, seed=2).sample_batch(100)
+    p = batch.pose_3d_cam_mm
+    np.testing.assert_allclose(p[..., 0, :], 0.5 * (p[..., 1, :] + p[..., 4, :]), atol=0.05)
+    np.testing.assert_allclose(p[..., 8, :], 0.5 * (p[..., 11, :] + p[..., 14, :]), atol=0.05)
+    np.testing.assert_allclose(p[..., 7, :], 0.5 * (p[..., 0, :] + p[..., 8, :]), atol=0.05)
+    # Bone lengths change between samples but not within a window.
+    thigh = np.linalg.norm(p[..., 2, :] - p[..., 1, :], axis=-1)
+    assert thigh.std(axis=0).mean() > 5 * thigh.std(axis=1).mean()
+
+
+def test_noise_and_missing_joints(cache) -> None:
+    cfg = SamplerConfig(**{**CLEAN, "noise": "detector", "num_missing": 3})
+    batch = MocapSampler(cache, "train", 2, cfg, seed=0).sample_batch(200)
+    err = np.linalg.norm(batch.keypoints_2d_px - batch.keypoints_2d_gt_px, axis=-1)
+    v = batch.valid_2d
+    assert err[v].mean() > 1.0
+    # Wrists are noisier than shoulders (detector profile).
+    assert err[..., [13, 16]][v[..., [13, 16]]].mean() > err[..., [11, 14]][v[..., [11, 14]]].mean()
+    assert (v.sum(-1) == 14).all()  # exactly 3 missing, the same over the window
+    np.testing.assert_array_equal(v[:, 0], v[:, 1])
+
+
+def test_window_frames_are_consecutive(cache) -> None:
+    cfg = SamplerConfig(**{**CLEAN, "stride": 2})
+    s = MocapSampler(cache, "train", 4, cfg, seed=0)
+    b = s.sample_batch(10)
+    assert all(i.count("/") == 3 for i in b.ids)
+    # Consecutive samples of a window are close in 3D (same clip, 2 frames apart).
+    step = np.linalg.norm(np.diff(b.pose_3d_cam_mm[:, :, 0], axis=1), axis=-1)
+    assert step.max() < 200.0
+
+
+def test_source_selection_and_config(cache) -> None:
+    s = MocapSampler(cache, "train", 1, SamplerConfig(sources=("cmu",)), seed=0)
+    assert set(s.sample_batch(50).licence) == {"cmu"}
+    cfg = SamplerConfig.from_dict({"noise": "gaussian", "fov_deg": [50, 60]})
+    assert cfg.fov_deg == (50.0, 60.0)
+    with pytest.raises(ValueError, match="unknown keys"):
+        SamplerConfig.from_dict({"nosie": "none"})
+    with pytest.raises(ValueError, match="noise"):
+        SamplerConfig(noise="loud")
+    with pytest.raises(ValueError, match="no window"):
+        MocapSampler(cache, "val", window=500)
+
+
+def test_eval_batch_is_fixed(cache) -> None:
+    a = make_eval_batch(cache, "test", n=20, window=3, noise="detector", num_missing=2, seed=5)
+    b = make_eval_batch(cache, "test", n=20, window=3, noise="detector", num_missing=2, seed=5)
+    np.testing.assert_array_equal(a.keypoints_2d_px, b.keypoints_2d_px)
+    assert a.ids == b.ids and a.batch_size == 20
+    assert (a.valid_2d.sum(-1) == H36M17.num_joints - 2).all()
+    assert {i.split("/")[0] for i in a.ids} <= {"cmu", "bandai"}
+
+
+def test_iterable_dataset_with_workers(cache, tmp_path) -> None:
+    path = tmp_path / "c"
+    ds = MocapBatchDataset(path, "train", window=3, batch_size=8, batches_per_epoch=5, seed=1)
+    runs = [list(DataLoader(ds, batch_size=None, num_workers=2)) for _ in range(2)]
+    assert len(runs[0]) == 5
+    for x, y in zip(*runs, strict=True):
+        assert torch.equal(x["keypoints_2d_norm"], y["keypoints_2d_norm"])
+    # Workers draw different samples.
+    assert not torch.equal(runs[0][0]["pose_3d_rel_m"], runs[0][1]["pose_3d_rel_m"])
+    batch = runs[0][0]
+    assert batch["pose_3d_rel_m"].shape == (8, 3, 17, 3)
+    assert torch.all(batch["pose_3d_rel_m"][..., 0, :] == 0)
+    single = list(DataLoader(ds, batch_size=None, num_workers=0))
+    assert len(single) == 5
+    ds.set_epoch(1)
+    assert not torch.equal(next(iter(ds))["pose_3d_cam_mm"], single[0]["pose_3d_cam_mm"])
+
+
+def test_map_style_eval_dataset(cache) -> None:
+    ds = PoseBatchDataset(make_eval_batch(cache, "val", n=10))
+    assert len(ds) == 10
+    loader = DataLoader(ds, batch_size=4, collate_fn=collate_samples, num_workers=0)
+    first = next(iter(loader))
+    assert first["keypoints_2d_px"].shape == (4, 1, 17, 2) and len(first["ids"]) == 4
