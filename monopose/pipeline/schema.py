@@ -33,6 +33,10 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> None:
     try:
         with os.fdopen(fd, "wb") as fh:
             write(fh)
+        # mkstemp makes the file private (0600); give it the permissions of a normal new file.
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
@@ -42,7 +46,8 @@ def _atomic_write(path: Path, write: Any, suffix: str) -> None:
 
 def write_json_atomic(path: Path, payload: dict) -> None:
     """Write ``payload`` as JSON to ``path`` atomically."""
-    data = json.dumps(payload, indent=1).encode("utf-8")
+    # Compact: a video's result holds thousands of numbers.
+    data = json.dumps(payload, separators=(",", ":")).encode("utf-8")
     _atomic_write(Path(path), lambda fh: fh.write(data), ".tmp")
 
 
