@@ -173,7 +173,7 @@ class VideoWriter:
             self._size = (w - w % 2, h - h % 2)  # libx264 needs even sizes
             self._gen = self._ffmpeg.write_frames(
                 self._tmp, self._size, fps=self._fps, codec="libx264", quality=6,
-                macro_block_size=1, output_params=["-pix_fmt", "yuv420p"])
+                macro_block_size=1, pix_fmt_out="yuv420p")
             self._gen.send(None)
         assert self._size is not None
         self._gen.send(np.ascontiguousarray(frame_rgb[: self._size[1], : self._size[0]]))
@@ -185,6 +185,9 @@ class VideoWriter:
             os.unlink(self._tmp)
             return
         self._gen.close()
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(self._tmp, 0o666 & ~umask)
         os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
