@@ -1,0 +1,170 @@
+"""Named lifting models (timm-style registry): name -> (architecture, config, weights file, card).
+
+Weights live in ``monopose/models/weights/<name>.safetensors`` + ``<name>.json`` (written by
+:func:`monopose.models.weights_io.save_weights`). When the JSON carries a card (the training
+run's record of data, recipe and metrics), :func:`load_model` returns that card; otherwise the
+registered one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from torch import nn
+
+from monopose.models.architectures import ARCHITECTURES, build_model, count_parameters
+from monopose.models.card import ModelCard
+from monopose.models.weights_io import load_weights, weights_paths
+
+__all__ = [
+    "ModelCard",
+    "DEFAULT_WEIGHTS_DIR",
+    "register_model",
+    "get_card",
+    "list_models",
+    "create_model",
+    "weights_path",
+    "available",
+    "load_model",
+]
+
+DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+
+_REGISTRY: dict[str, ModelCard] = {}
+
+
+def register_model(card: ModelCard, overwrite: bool = False) -> ModelCard:
+    """Add ``card`` to the registry (its architecture must exist)."""
+    if card.architecture not in ARCHITECTURES:
+        raise ValueError(f"card.architecture: unknown {card.architecture!r}")
+    if card.name in _REGISTRY and not overwrite:
+        raise ValueError(f"name: model {card.name!r} is already registered")
+    _REGISTRY[card.name] = card
+    _parameter_count.cache_clear()
+    return card
+
+
+@cache
+def _parameter_count(name: str) -> int:
+    card = _REGISTRY[name]
+    return count_parameters(build_model(card.architecture, card.config))
+
+
+def get_card(name: str) -> ModelCard:
+    """The registered card of ``name`` with its parameter count filled in."""
+    try:
+        card = _REGISTRY[name]
+    except KeyError:
+        raise ValueError(
+            f"name: unknown model {name!r}; expected one of {', '.join(_REGISTRY)}"
+        ) from None
+    if card.num_parameters:
+        return card
+    return dataclasses.replace(card, num_parameters=_parameter_count(name))
+
+
+def list_models() -> list[ModelCard]:
+    """Cards of every registered model, in registration order."""
+    return [get_card(name) for name in _REGISTRY]
+
+
+def create_model(name_or_arch: str, **config: Any) -> nn.Module:
+    """An untrained module: a registered name (its config, updated by ``config``) or an
+    architecture name (``config`` alone, defaults for the rest)."""
+    if name_or_arch in _REGISTRY:
+        card = _REGISTRY[name_or_arch]
+        return build_model(card.architecture, {**card.config, **config})
+    if name_or_arch in ARCHITECTURES:
+        return build_model(name_or_arch, config)
+    raise ValueError(
+        f"name_or_arch: {name_or_arch!r} is neither a registered model "
+        f"({', '.join(_REGISTRY)}) nor an architecture ({', '.join(ARCHITECTURES)})"
+    )
+
+
+def weights_path(name: str, weights_dir: str | os.PathLike[str] | None = None) -> Path:
+    """``<weights_dir>/<name>.safetensors`` (default folder: the package's ``weights/``)."""
+    card = get_card(name)
+    folder = Path(weights_dir) if weights_dir is not None else DEFAULT_WEIGHTS_DIR
+    return folder / card.weights_file
+
+
+def available(name: str, weights_dir: str | os.PathLike[str] | None = None) -> bool:
+    """Whether trained weights (both files) of ``name`` are present."""
+    tensors, meta = weights_paths(weights_path(name, weights_dir))
+    return tensors.is_file() and meta.is_file()
+
+
+def load_model(
+    name: str, weights_dir: str | os.PathLike[str] | None = None
+) -> tuple[nn.Module, ModelCard]:
+    """Load the trained model ``name``.
+
+    Returns:
+        ``(module in eval mode, card)``.
+
+    Raises:
+        ValueError: unknown name, or weights of another architecture / corrupted files.
+        FileNotFoundError: if the weights are not present (see :func:`available`).
+    """
+    registered = get_card(name)
+    path = weights_path(name, weights_dir)
+    if not available(name, weights_dir):
+        raise FileNotFoundError(
+            f"no trained weights for {name!r} at {path} (train them with the training engine, "
+            f"or pass weights_dir)"
+        )
+    module, info = load_weights(path, expected_architecture=registered.architecture)
+    card = registered
+    if info.get("card"):
+        card = ModelCard.from_dict({**info["card"], "name": name})
+    training = {**dict(card.training), **dict(info.get("metadata") or {})}
+    card = dataclasses.replace(
+        card, config=dict(info["config"]), num_parameters=count_parameters(module),
+        training=training,
+    )
+    return module, card
+
+
+def _register_defaults() -> None:
+    data = ("cmu", "bandai")
+    register_model(ModelCard(
+        name="baseline-t1", architecture="baseline",
+        config=dict(num_joints=17, width=1024, num_blocks=2, dropout=0.25),
+        window=1, training_data=data,
+        description="Fully connected residual lifter (Martinez et al. 2017 style) with a "
+        "valid-mask input channel; one frame.",
+    ))
+    register_model(ModelCard(
+        name="poseformer-t1", architecture="poseformer",
+        config=dict(num_joints=17, dim=64, depth=4, heads=8, mlp_ratio=2.0, dropout=0.0,
+                    drop_path=0.1),
+        window=1, training_data=data,
+        description="Single-frame PoseFormer-style spatial transformer over joint tokens.",
+    ))
+    mpm_t1 = dict(num_joints=17, dim=128, depth=4, heads=8, mlp_ratio=2.0, max_frames=1,
+                  decoder_depth=1, dropout=0.0, drop_path=0.1)
+    register_model(ModelCard(
+        name="mpm-lift-t1", architecture="mpm", config=mpm_t1, window=1, training_data=data,
+        description="MPM pretrained by masked 2D and 3D pose modelling, fine-tuned for "
+        "lifting; single frame; also completes 3D poses.",
+    ))
+    register_model(ModelCard(
+        name="mpm-lift-t27", architecture="mpm",
+        config={**mpm_t1, "dim": 96, "max_frames": 27}, window=27, training_data=data,
+        description="MPM over 27-frame windows (factorised spatial/temporal attention), "
+        "pretrained by masked 2D/3D modelling, fine-tuned for lifting; centre frame used.",
+    ))
+    register_model(ModelCard(
+        name="mpm-lift-t1-scratch", architecture="mpm", config=dict(mpm_t1), window=1,
+        training_data=data,
+        description="Ablation: the mpm-lift-t1 network trained for lifting without "
+        "pretraining.",
+    ))
+
+
+_register_defaults()

@@ -1,0 +1,225 @@
+"""Saving and loading lifter weights: ``<stem>.safetensors`` (tensors) + ``<stem>.json`` (config).
+
+The JSON holds the architecture, its constructor config, the model card (if any), free-form
+training metadata, the tensor shapes and the SHA-256 of the safetensors file. Loading rebuilds the
+module from the JSON and checks every tensor name and shape against it before loading. Nothing
+is ever unpickled.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from monopose.models.architectures import build_model
+from monopose.models.card import ModelCard
+
+__all__ = ["FORMAT", "FORMAT_VERSION", "weights_paths", "save_weights", "load_weights",
+           "read_metadata"]
+
+FORMAT = "monopose-lifter-weights"
+FORMAT_VERSION = 1
+
+
+def weights_paths(path: str | os.PathLike[str]) -> tuple[Path, Path]:
+    """``(tensors_path, json_path)`` for ``path`` given with or without a suffix."""
+    p = Path(path)
+    stem = p.with_suffix("") if p.suffix in (".safetensors", ".json") else p
+    return stem.with_name(stem.name + ".safetensors"), stem.with_name(stem.name + ".json")
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _resolve(module: nn.Module, card_or_config: ModelCard | Mapping[str, Any]
+             ) -> tuple[str, dict[str, Any], ModelCard | None]:
+    """Architecture, config and card to record; the module's own config is the truth."""
+    own_arch = getattr(type(module), "architecture", None)
+    own_config = getattr(module, "config", None)
+    if isinstance(card_or_config, ModelCard):
+        card: ModelCard | None = card_or_config
+        arch, config = card_or_config.architecture, dict(card_or_config.config)
+    else:
+        card = None
+        given = dict(card_or_config)
+        arch = given.pop("architecture", own_arch)
+        config = dict(given.pop("config", given))
+    if own_arch is not None and arch != own_arch:
+        raise ValueError(
+            f"card_or_config: architecture {arch!r} does not match the module ({own_arch!r})"
+        )
+    if not isinstance(arch, str):
+        raise ValueError("card_or_config: no architecture given and the module declares none")
+    if isinstance(own_config, Mapping):
+        config = dict(own_config)
+    if card is not None and dict(card.config) != config:
+        card = ModelCard.from_dict({**card.to_dict(), "config": config})
+    return arch, config, card
+
+
+def _write_atomic(path: Path, write: Any) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def save_weights(
+    module: nn.Module,
+    card_or_config: ModelCard | Mapping[str, Any],
+    path: str | os.PathLike[str],
+    metadata: Mapping[str, Any] | None = None,
+    dtype: torch.dtype | None = None,
+) -> Path:
+    """Write ``module``'s weights and config atomically (temp file + rename for each file).
+
+    Args:
+        module: a lifter built by :func:`monopose.models.architectures.build_model` (or any
+            module whose class has ``architecture`` and whose instance has ``config``).
+        card_or_config: its :class:`ModelCard`, or ``{"architecture": ..., "config": {...}}``,
+            or a bare config dict (architecture taken from the module).
+        path: ``<dir>/<stem>`` with or without ``.safetensors``/``.json``.
+        metadata: JSON-serialisable training metadata (data, steps, metrics, date, ...).
+        dtype: store floating-point tensors in this dtype (e.g. ``torch.float16`` halves the
+            file; loading casts back to the module's dtype); None keeps them as they are.
+
+    Returns:
+        The ``.safetensors`` path.
+    """
+    arch, config, card = _resolve(module, card_or_config)
+    tensors_path, json_path = weights_paths(path)
+    tensors_path.parent.mkdir(parents=True, exist_ok=True)
+    state = {}
+    for k, v in module.state_dict().items():
+        v = v.detach().to("cpu")
+        if dtype is not None and v.is_floating_point():
+            v = v.to(dtype)
+        state[k] = v.contiguous().clone()
+    _write_atomic(tensors_path, lambda tmp: save_file(
+        state, tmp, metadata={"format": FORMAT, "architecture": arch}))
+    info = {
+        "format": FORMAT,
+        "format_version": FORMAT_VERSION,
+        "architecture": arch,
+        "config": config,
+        "card": None if card is None else card.to_dict(),
+        "metadata": dict(metadata or {}),
+        "weights_file": tensors_path.name,
+        "sha256": _sha256(tensors_path),
+        "num_parameters": sum(p.numel() for p in module.parameters()),
+        "tensors": {k: list(v.shape) for k, v in state.items()},
+    }
+    text = json.dumps(info, indent=2, sort_keys=False, default=str) + "\n"
+
+    def write_json(tmp: str) -> None:
+        with open(tmp, "w", encoding="utf-8") as f:
+            f.write(text)
+
+    _write_atomic(json_path, write_json)
+    return tensors_path
+
+
+def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
+    """Read and sanity-check the JSON next to a weights file.
+
+    Raises:
+        FileNotFoundError: if the JSON is missing.
+        ValueError: if it is not valid JSON of this format.
+    """
+    _, json_path = weights_paths(path)
+    try:
+        info = json.loads(json_path.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{json_path}: corrupted weights metadata (not JSON: {err})") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise ValueError(f"{json_path}: not a {FORMAT} file")
+    if int(info.get("format_version", 0)) > FORMAT_VERSION:
+        raise ValueError(f"{json_path}: format version {info.get('format_version')} is newer "
+                         f"than supported ({FORMAT_VERSION})")
+    for key in ("architecture", "config"):
+        if key not in info:
+            raise ValueError(f"{json_path}: missing {key!r}")
+    return info
+
+
+def load_weights(
+    path: str | os.PathLike[str], expected_architecture: str | None = None
+) -> tuple[nn.Module, dict[str, Any]]:
+    """Rebuild a module from ``<stem>.json`` and load ``<stem>.safetensors`` into it.
+
+    Args:
+        path: ``<dir>/<stem>`` with or without a suffix.
+        expected_architecture: if given, the file must hold this architecture.
+
+    Returns:
+        ``(module in eval mode, metadata dict from the JSON)``.
+
+    Raises:
+        FileNotFoundError: if either file is missing.
+        ValueError: on another architecture, a corrupted or truncated file, a checksum mismatch,
+            or tensor names/shapes that do not match the architecture.
+    """
+    tensors_path, json_path = weights_paths(path)
+    info = read_metadata(json_path)
+    arch = info["architecture"]
+    if expected_architecture is not None and arch != expected_architecture:
+        raise ValueError(
+            f"{json_path}: holds architecture {arch!r}, expected {expected_architecture!r}"
+        )
+    if not tensors_path.is_file():
+        raise FileNotFoundError(f"{tensors_path}: weights file missing")
+    expected_sha = info.get("sha256")
+    if expected_sha and _sha256(tensors_path) != expected_sha:
+        raise ValueError(f"{tensors_path}: checksum mismatch (file corrupted, truncated or "
+                         f"replaced after {json_path.name} was written)")
+    try:
+        with safe_open(str(tensors_path), framework="pt") as f:
+            header = f.metadata() or {}
+        tensors = load_file(str(tensors_path))
+    except Exception as err:  # safetensors raises its own error types on bad files
+        raise ValueError(f"{tensors_path}: corrupted safetensors file ({err})") from None
+    if header.get("architecture", arch) != arch:
+        raise ValueError(f"{tensors_path}: tensors are for architecture "
+                         f"{header.get('architecture')!r} but {json_path.name} says {arch!r}")
+    module = build_model(arch, info["config"])
+    _check_tensors(module, tensors, tensors_path)
+    module.load_state_dict(tensors, strict=True)
+    module.eval()
+    return module, info
+
+
+def _check_tensors(module: nn.Module, tensors: Mapping[str, torch.Tensor], where: Path) -> None:
+    expected = {k: tuple(v.shape) for k, v in module.state_dict().items()}
+    got = {k: tuple(v.shape) for k, v in tensors.items()}
+    missing = sorted(set(expected) - set(got))
+    unexpected = sorted(set(got) - set(expected))
+    wrong = sorted(k for k in set(expected) & set(got) if expected[k] != got[k])
+    if missing or unexpected or wrong:
+        parts = []
+        if missing:
+            parts.append(f"missing {missing[:5]}{' ...' if len(missing) > 5 else ''}")
+        if unexpected:
+            parts.append(f"unexpected {unexpected[:5]}{' ...' if len(unexpected) > 5 else ''}")
+        if wrong:
+            parts.append("shape mismatch " + ", ".join(
+                f"{k}: file {got[k]} vs model {expected[k]}" for k in wrong[:5]))
+        raise ValueError(f"{where}: tensors do not match the architecture ({'; '.join(parts)})")
