@@ -33,7 +33,10 @@ app.command()(_predict.models)
 
 from monopose.cli import data as _data  # noqa: E402
 
-app.add_typer(_data.app, name="data", help="Build training data from motion capture.")
+from monopose.cli.render import render as _render  # noqa: E402
+
+_data.app.command("render")(_render)
+app.add_typer(_data.app, name="data", help="Build training data: mocap pairs, rendered people.")
 
 
 def main() -> None:
