@@ -1,11 +1,16 @@
 """The `monopose` command line: a thin layer over the Python API.
 
-Each group of verbs lives in its own module of this package and is registered here.
+Each group of verbs lives in its own module of this package and is registered here. The verb
+modules import their heavy dependencies inside the commands, so `monopose --help` stays fast.
 """
 
 from __future__ import annotations
 
 import typer
+
+from monopose.cli import data as _data
+from monopose.cli import predict as _predict
+from monopose.cli.render import render as _render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Metric 3D human poses.")
 
@@ -23,17 +28,10 @@ def version() -> None:
     typer.echo(__version__)
 
 
-from monopose.cli import predict as _predict  # noqa: E402
-
 app.command()(_predict.predict)
 app.command()(_predict.demo)
 app.command()(_predict.lift)
 app.command()(_predict.models)
-
-
-from monopose.cli import data as _data  # noqa: E402
-
-from monopose.cli.render import render as _render  # noqa: E402
 
 _data.app.command("render")(_render)
 app.add_typer(_data.app, name="data", help="Build training data: mocap pairs, rendered people.")
