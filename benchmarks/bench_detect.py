@@ -6,6 +6,8 @@ median over all calls (the machines are shared and noisy).
     .venv/bin/python benchmarks/bench_detect.py                  # timings + agreement table
     .venv/bin/python benchmarks/bench_detect.py --probe-features # pick the feature maps
     .venv/bin/python benchmarks/bench_detect.py --torch-estimate # tflite→torch worth it?
+    .venv/bin/python benchmarks/bench_detect.py --tiles --video --skip-timings --skip-agreement
+        # tile grids on the street video; tracking (tile re-detection period) vs MediaPipe
 
 Inputs come from ``$MONOPOSE_SHARED/media`` (default ``<repo>/../shared/media``).
 """
@@ -29,6 +31,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from monopose.detect import BlazePoseDetector, PoseTracker, load_image  # noqa: E402
+from monopose.detect.tiles import resolve_tiles  # noqa: E402
 
 MEDIA = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared")) / "media"
 ONE = "person_standing_fullbody_indoor.jpg"
@@ -60,7 +63,7 @@ def _shifted_clip(image: np.ndarray, n: int) -> list[np.ndarray]:
     return out
 
 
-def _video_frames(n: int, start: int = 500) -> list[np.ndarray]:
+def _video_frames(n: int, start: int = 500, step: int = 1) -> list[np.ndarray]:
     cap = cv2.VideoCapture(str(MEDIA / VIDEO))
     frames = []
     i = 0
@@ -68,10 +71,112 @@ def _video_frames(n: int, start: int = 500) -> list[np.ndarray]:
         ok, f = cap.read()
         if not ok:
             break
-        if i >= start:
+        if i >= start and (i - start) % step == 0:
             frames.append(cv2.cvtColor(f, cv2.COLOR_BGR2RGB))
         i += 1
     return frames
+
+
+def _load() -> str:
+    return "/".join(f"{v:.1f}" for v in os.getloadavg())
+
+
+def tile_sweep(threads: int, step: int) -> None:
+    """People found per frame (landmark-verified) by each tile grid, single-image mode."""
+    frames = _video_frames(200 // step, start=0, step=step)
+    det = BlazePoseDetector(num_threads=threads)
+    configs: list[tuple[object, float, float]] = [
+        ("off", 0.25, 0.5), ((2, 2), 0.25, 0.5), ((2, 3), 0.25, 0.5), ((3, 3), 0.25, 0.5),
+        ((3, 4), 0.15, 0.5), ((3, 4), 0.25, 0.5), ((3, 4), 0.35, 0.5), ((4, 5), 0.25, 0.5),
+        ((3, 4), 0.25, 0.6), ((3, 4), 0.25, 0.7), ((3, 4), 0.25, 0.8), ((4, 5), 0.25, 0.7)]
+    rows = []
+    load0 = _load()
+    wh = (frames[0].shape[1], frames[0].shape[0])
+    for tiles, overlap, min_score in configs:
+        det.tiles, det.tile_overlap = tiles, overlap  # type: ignore[assignment]
+        det.tile_min_score = min_score
+        counts, false, ms = [], [], []
+        for f in frames:
+            t0 = time.perf_counter()
+            det.detect_people(f)
+            ms.append((time.perf_counter() - t0) * 1000)
+            people = det.detect(f)
+            # Nobody walks on the lawn below y = 420 px or left of x = 60 px in these frames
+            # (checked by eye): people found there are false (a jacket, a sign post).
+            bad = sum(1 for p in people if p.box_xyxy_px[1] > 420 or p.box_xyxy_px[2] < 60)
+            counts.append(len(people) - bad)
+            false.append(bad)
+        grid = resolve_tiles(tiles, wh, overlap)  # type: ignore[arg-type]
+        n_pass = 1 + (0 if grid is None else grid[0] * grid[1])
+        rows.append(f"| {tiles} | {overlap:.2f} | {min_score:.1f} | {n_pass} | "
+                    f"{np.mean(counts):.2f} | {max(counts)} | {np.mean(false):.2f} | "
+                    f"{statistics.median(ms):.1f} |")
+    print(f"\n## Tile grids, street video frames 0–199 every {step}th "
+          f"({datetime.date.today()}, load {load0} → {_load()})")
+    print("| tiles | overlap | tile min score | detector passes | people/frame | max | "
+          "false/frame | detect_people ms |")
+    print("|---|---|---|---|---|---|---|---|")
+    print("\n".join(rows))
+
+
+def _track_stats(det: BlazePoseDetector, frames: list[np.ndarray], tile_every: int
+                 ) -> tuple[float, float, int, int]:
+    """(ms/frame, mean people, max people, distinct ids) of one tracking run."""
+    tr = PoseTracker(det, tile_every=tile_every)
+    counts, ids = [], set()
+    t0 = time.perf_counter()
+    for f in frames:
+        people = tr.update(f)
+        counts.append(len(people))
+        ids.update(p.track_id for p in people)
+    ms = (time.perf_counter() - t0) * 1000 / len(frames)
+    return ms, float(np.mean(counts)), int(max(counts)), len(ids)
+
+
+def _mp_video_ms(frames: list[np.ndarray]) -> tuple[float, float]:
+    import mediapipe as mp
+
+    found = 0
+    with mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1) as pose:
+        t0 = time.perf_counter()
+        for f in frames:
+            found += pose.process(f).pose_landmarks is not None
+    return (time.perf_counter() - t0) * 1000 / len(frames), found / len(frames)
+
+
+def video_tracking(threads: int, periods: list[int], rounds: int) -> None:
+    """Tracking on the street video's first 200 frames and on a 1-person clip, against
+    MediaPipe's video mode, interleaved in rounds (median ms/frame)."""
+    street = _video_frames(200, start=0)
+    clip = _shifted_clip(load_image(REPO / "monopose" / "assets" / "sample_person.jpg"), 200)
+    det = BlazePoseDetector(num_threads=threads)
+    load0 = _load()
+    res: dict[tuple[str, str], list[tuple[float, ...]]] = {}
+    for _ in range(rounds):
+        for name, frames in (("street", street), ("1-person clip", clip)):
+            for n in periods:
+                res.setdefault((name, f"ours, tile_every={n}"), []).append(
+                    _track_stats(det, frames, n))
+            res.setdefault((name, "mediapipe video mode"), []).append(_mp_video_ms(frames))
+    print(f"\n## Tracking ({datetime.date.today()}, {os.cpu_count()} cores, LiteRT threads="
+          f"{threads}, {rounds} rounds interleaved, median; load {load0} → {_load()})")
+    print("| video | tracker | ms/frame | × mediapipe ms | people/frame | max | distinct ids | "
+          "ms/person |")
+    print("|---|---|---|---|---|---|---|---|")
+    for name in ("street", "1-person clip"):
+        mp_ms = statistics.median(r[0] for r in res[(name, "mediapipe video mode")])
+        mp_found = res[(name, "mediapipe video mode")][0][1]
+        for (vid, label), runs in res.items():
+            if vid != name:
+                continue
+            ms = statistics.median(r[0] for r in runs)
+            if label.startswith("mediapipe"):
+                print(f"| {name} | {label} | {ms:.1f} | 1.00 | {mp_found:.2f} | 1 | – | "
+                      f"{ms / max(mp_found, 1e-9):.1f} |")
+            else:
+                _, mean, mx, ids = runs[0]
+                print(f"| {name} | {label} | {ms:.1f} | {ms / mp_ms:.2f} | {mean:.2f} | {mx} | "
+                      f"{ids} | {ms / max(mean, 1e-9):.1f} |")
 
 
 def timings(rounds: int, calls: int, threads: int) -> None:
@@ -94,7 +199,7 @@ def timings(rounds: int, calls: int, threads: int) -> None:
 
     def run_ours(frames: list[np.ndarray]) -> Callable[[], object]:
         def go() -> None:
-            tr = PoseTracker(det, redetect_every=10)
+            tr = PoseTracker(det)
             for f in frames:
                 tr.update(f)
         return go
@@ -258,6 +363,12 @@ def main() -> None:
     ap.add_argument("--torch-estimate", action="store_true")
     ap.add_argument("--skip-timings", action="store_true")
     ap.add_argument("--skip-agreement", action="store_true")
+    ap.add_argument("--tiles", action="store_true", help="tile-grid sweep on the street video")
+    ap.add_argument("--tile-step", type=int, default=10)
+    ap.add_argument("--video", action="store_true", help="tracking vs MediaPipe video mode")
+    ap.add_argument("--periods", type=str, default="0,5,10,20",
+                    help="tile_every values to compare (0 = no tiles, the old tracker)")
+    ap.add_argument("--video-rounds", type=int, default=1)
     args = ap.parse_args()
     if not MEDIA.is_dir():
         sys.exit(f"media folder not found: {MEDIA} (set MONOPOSE_SHARED)")
@@ -266,6 +377,11 @@ def main() -> None:
         probe_features()
     if args.torch_estimate:
         torch_estimate(args.rounds)
+    if args.tiles:
+        tile_sweep(args.threads, args.tile_step)
+    if args.video:
+        video_tracking(args.threads, [int(v) for v in args.periods.split(",")],
+                       args.video_rounds)
     if not args.skip_timings:
         timings(args.rounds, args.calls, args.threads)
     if not args.skip_agreement:

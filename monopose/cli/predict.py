@@ -24,7 +24,8 @@ def _parse_intrinsics(text: str | None) -> tuple[float, float, float, float] | N
 
 
 def _run(paths: list[Path], out: Path, model: str, viz: bool, npz: bool,
-         intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None) -> int:
+         intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
+         tiles: str = "fallback") -> int:
     from rich.console import Console
     from rich.progress import Progress
 
@@ -39,7 +40,7 @@ def _run(paths: list[Path], out: Path, model: str, viz: bool, npz: bool,
         console.print("[red]nothing to do:[/red] no readable input among the given paths")
         return 2
     try:
-        est = Estimator(model=model)
+        est = Estimator(model=model, tiles=tiles)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -68,12 +69,14 @@ def predict(
     intrinsics: str | None = typer.Option(None, help="Camera intrinsics 'fx,fy,cx,cy' (px)."),
     intrinsics_file: Path | None = typer.Option(None, help="JSON file with fx, fy, cx, cy."),
     max_frames: int | None = typer.Option(None, help="Stop each video after this many frames."),
+    tiles: str = typer.Option("fallback", help="Search photos for small people on tiles: "
+                              "fallback (only when nobody large is found), always, off."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
     raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, viz, npz, intrinsics,
-                          intrinsics_file, max_frames))
+                          intrinsics_file, max_frames, tiles))
 
 
 def demo(

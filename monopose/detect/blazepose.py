@@ -38,10 +38,22 @@ from monopose.detect.roi import (
 )
 from monopose.detect.ssd import (
     DecodeOptions,
+    RawDetections,
     decode_detections,
     iou_xyxy,
     remove_letterbox,
     weighted_nms,
+)
+from monopose.detect.tiles import (
+    DEFAULT_OVERLAP,
+    DEFAULT_TILE_MIN_SCORE,
+    TileSpec,
+    body_extent_px,
+    cut_by_border,
+    merge_tiled,
+    resolve_tiles,
+    tile_grid,
+    tile_to_image,
 )
 from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
 
@@ -194,6 +206,13 @@ class BlazePoseDetector:
         duplicate_iou: Drop a person whose landmark ROI overlaps a better person's by more than
             this IoU (two detections of one person); ``None`` keeps everything.
         max_people: Keep at most this many detections (best first); ``None`` for all.
+        tiles: Also run the detector on overlapping tiles, for people too small for the
+            whole-image pass: ``"auto"`` (tiles of at most 200 px when the image's longer side
+            exceeds 480 px), ``"off"``, or a ``(rows, cols)`` grid. One large person gives the
+            same result either way (the whole-image pass wins for large people).
+        tile_overlap: Fraction of a tile's side shared with its neighbours.
+        tile_min_score: Detector score threshold for tile detections (stricter than the
+            whole-image one: tiles show the detector many more small, person-like things).
         feature_maps: Names of the landmark network's activations to return when
             ``with_features=True`` (see :meth:`available_feature_maps`).
         detector_path, landmark_path: Override the model files (default: from the mediapipe
@@ -208,6 +227,9 @@ class BlazePoseDetector:
         min_presence: float = 0.5,
         duplicate_iou: float | None = 0.5,
         max_people: int | None = None,
+        tiles: TileSpec = "auto",
+        tile_overlap: float = DEFAULT_OVERLAP,
+        tile_min_score: float = DEFAULT_TILE_MIN_SCORE,
         feature_maps: Sequence[str] = DEFAULT_FEATURE_MAPS,
         detector_path: str | Path | None = None,
         landmark_path: str | Path | None = None,
@@ -224,6 +246,12 @@ class BlazePoseDetector:
         self.min_presence = float(min_presence)
         self.duplicate_iou = duplicate_iou
         self.max_people = max_people
+        resolve_tiles(tiles, (1000, 1000), tile_overlap)  # validates both
+        self.tiles: TileSpec = tiles
+        self.tile_overlap = float(tile_overlap)
+        if not 0.0 <= tile_min_score <= 1.0:
+            raise ValueError(f"tile_min_score: expected in [0, 1], got {tile_min_score}")
+        self.tile_min_score = float(tile_min_score)
         self.detector_path = (_check_file(detector_path, "pose detector") if detector_path
                               else find_mediapipe_model(DETECTOR_MODEL))
         self.landmark_path = (_check_file(landmark_path, "pose landmark") if landmark_path
@@ -261,8 +289,50 @@ class BlazePoseDetector:
         return sorted(self._feature_infos.values(), key=lambda f: (f.stride, f.index))
 
     # ----------------------------------------------------------------- detector
-    def detect_people(self, image: ImageInput) -> list[Detection]:
-        """Run only the person detector.
+    def _detector_pass(self, rgb: np.ndarray, tile_xyxy: np.ndarray | None) -> RawDetections:
+        """One detector run on the whole image or one tile, after NMS.
+
+        Returns:
+            Detections normalised to the whole image (``tile_xyxy=None``) or to the tile.
+        """
+        h, w = rgb.shape[:2]
+        if tile_xyxy is None:
+            rect, padding = letterbox_rect((w, h), (DETECTOR_SIZE, DETECTOR_SIZE))
+        else:
+            x0, y0, x1, y1 = (float(v) for v in tile_xyxy)
+            local, padding = letterbox_rect((x1 - x0, y1 - y0), (DETECTOR_SIZE, DETECTOR_SIZE))
+            rect = RotatedRect((x0 + local.center_px[0], y0 + local.center_px[1]),
+                               local.size_px, 0.0)
+        crop = crop_image(rgb, rect, (DETECTOR_SIZE, DETECTOR_SIZE), border="zero")
+        tensor = (crop.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0))[None]
+        self._detector.run(tensor)
+        raw_boxes = self._detector.get("Identity")[0]
+        raw_scores = self._detector.get("Identity_1")[0, :, 0]
+        dets = decode_detections(raw_boxes, raw_scores, self.anchors, self.decode_options)
+        return remove_letterbox(weighted_nms(dets, self.nms_iou), padding)
+
+    def tile_boxes(self, image_wh: tuple[int, int], tiles: TileSpec | None = None,
+                   force: bool = False) -> np.ndarray:
+        """The tiles :meth:`detect_people` would use: ``[N, 4]`` xyxy px (``N = 0``: none).
+
+        Args:
+            tiles: Override ``self.tiles``.
+            force: Tile with ``"auto"`` whatever the image size (video re-detection).
+        """
+        grid = resolve_tiles(self.tiles if tiles is None else tiles, image_wh,
+                             self.tile_overlap, force)
+        if grid is None:
+            return np.zeros((0, 4))
+        return tile_grid(image_wh, grid[0], grid[1], self.tile_overlap)
+
+    def detect_people(self, image: ImageInput, tiles: TileSpec | None = None,
+                      force_tiles: bool = False) -> list[Detection]:
+        """Run only the person detector (whole image, then tiles if enabled).
+
+        Args:
+            image: Path or array.
+            tiles: Override ``self.tiles`` for this call.
+            force_tiles: Tile with ``"auto"`` even when the image is not large.
 
         Returns:
             Detections after NMS, best first, in image pixels (the box is the detector's box,
@@ -271,26 +341,39 @@ class BlazePoseDetector:
         """
         rgb = load_image(image)
         h, w = rgb.shape[:2]
-        rect, padding = letterbox_rect((w, h), (DETECTOR_SIZE, DETECTOR_SIZE))
-        crop = crop_image(rgb, rect, (DETECTOR_SIZE, DETECTOR_SIZE), border="zero")
-        tensor = (crop.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0))[None]
-        self._detector.run(tensor)
-        raw_boxes = self._detector.get("Identity")[0]
-        raw_scores = self._detector.get("Identity_1")[0, :, 0]
-        dets = decode_detections(raw_boxes, raw_scores, self.anchors, self.decode_options)
-        dets = remove_letterbox(weighted_nms(dets, self.nms_iou), padding)
-        if self.max_people is not None:
-            dets.boxes, dets.scores, dets.keypoints = (
-                dets.boxes[: self.max_people], dets.scores[: self.max_people],
-                dets.keypoints[: self.max_people])
         scale = np.array([w, h], dtype=np.float64)
+        norm = self._detector_pass(rgb, None)
+        full = RawDetections((norm.boxes.reshape(-1, 2, 2) * scale).reshape(-1, 4),
+                             norm.scores, norm.keypoints * scale)
+        dets = full
+        tile_boxes = self.tile_boxes((w, h), tiles, force_tiles)
+        if len(tile_boxes):
+            parts = []
+            for tile in tile_boxes:
+                t = self._detector_pass(rgb, tile)
+                if not len(t):
+                    continue
+                kps = tile_to_image(t.keypoints, tile)
+                ok = ~cut_by_border(body_extent_px(kps), tile, (w, h))
+                ok &= t.scores >= self.tile_min_score
+                if ok.any():
+                    boxes = tile_to_image(t.boxes.reshape(-1, 2, 2), tile).reshape(-1, 4)
+                    parts.append(RawDetections(boxes[ok], t.scores[ok], kps[ok]))
+            if parts:
+                tiled = RawDetections(np.concatenate([p.boxes for p in parts]),
+                                      np.concatenate([p.scores for p in parts]),
+                                      np.concatenate([p.keypoints for p in parts]))
+                tiled = weighted_nms(tiled, self.nms_iou)
+                rois = np.array([roi_from_alignment_points(k[0], k[1]).bounding_box_xyxy_px
+                                 for k in full.keypoints]).reshape(-1, 4)
+                large = 0.5 * float(np.min(tile_boxes[:, 2:] - tile_boxes[:, :2]))
+                dets = merge_tiled(full, tiled, rois, large, self.nms_iou)
+        n = len(dets) if self.max_people is None else min(len(dets), self.max_people)
         return [
-            Detection(
-                box_xyxy_px=(dets.boxes[i].reshape(2, 2) * scale).reshape(4),
-                score=float(dets.scores[i]),
-                keypoints_px=dets.keypoints[i] * scale,
-            )
-            for i in range(len(dets))
+            Detection(box_xyxy_px=np.asarray(dets.boxes[i], dtype=np.float64),
+                      score=float(dets.scores[i]),
+                      keypoints_px=np.asarray(dets.keypoints[i], dtype=np.float64))
+            for i in range(n)
         ]
 
     @staticmethod
@@ -357,13 +440,15 @@ class BlazePoseDetector:
         )
 
     # ----------------------------------------------------------------- full pipeline
-    def detect(self, image: ImageInput, with_features: bool = False) -> list[PersonDetection]:
+    def detect(self, image: ImageInput, with_features: bool = False,
+               tiles: TileSpec | None = None) -> list[PersonDetection]:
         """Every person in one image.
 
         Args:
             image: Path or array (RGB uint8 ``[H, W, 3]``; grayscale and RGBA are converted).
             with_features: Also return the landmark network's feature maps per person
                 (``self.feature_map_names``); slower (all tensors are kept).
+            tiles: Override ``self.tiles`` for this call.
 
         Returns:
             People ordered by detector score (best first); empty when nobody is found.
@@ -372,7 +457,7 @@ class BlazePoseDetector:
         h, w = rgb.shape[:2]
         people: list[PersonDetection] = []
         kept_rois: list[np.ndarray] = []
-        for det in self.detect_people(rgb):
+        for det in self.detect_people(rgb, tiles=tiles):
             roi = self.roi_from_detection(det)
             res = self.landmarks_for_roi(rgb, roi, with_features)
             if res.presence_score < self.min_presence:

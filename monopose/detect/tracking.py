@@ -4,10 +4,13 @@ As in MediaPipe's video mode, a tracked person's next ROI comes from the current
 (auxiliary landmarks 33/34: hip centre and scale point, then ×1.25 and squared), so the detector
 is skipped while tracking holds. A track is lost when the pose presence drops below the
 threshold. Unlike MediaPipe (one person), the detector also runs every ``redetect_every`` frames
-and whenever a track was lost or nobody is tracked; its detections are assigned to the current
-tracks (Hungarian on ROI-box IoU) and the unassigned ones start tracks, reviving a recently lost
-track's id when they overlap its last ROI. MediaPipe's one-euro smoothing of the auxiliary
-landmarks is not applied.
+and whenever a track was lost or nobody is tracked (whole image only), and every ``tile_every``
+frames on overlapping tiles too, to pick up people too small for the whole-image pass (see
+:mod:`monopose.detect.tiles`); while everyone tracked is large (close-up video), the tiled
+pass runs only every ``tile_every_large`` frames. Detections are assigned to the current tracks
+(Hungarian on ROI-box IoU) and the unassigned ones start tracks, reviving a recently lost track's
+id when they overlap its last ROI. MediaPipe's one-euro smoothing of the auxiliary landmarks is
+not applied.
 """
 
 from __future__ import annotations
@@ -22,9 +25,17 @@ from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.image import ImageInput, load_image
 from monopose.detect.roi import roi_from_alignment_points
 from monopose.detect.ssd import iou_xyxy
+from monopose.detect.tiles import TileSpec, body_extent_px, inside_fraction, resolve_tiles
 from monopose.detect.types import Detection, PersonDetection, RotatedRect
 
-__all__ = ["PoseTracker", "match_boxes"]
+__all__ = ["PoseTracker", "match_boxes", "TILE_EVERY", "TILE_EVERY_LARGE"]
+
+# Tiled re-detection period, frames (chosen on the street video: ``benchmarks/bench_detect.py``).
+TILE_EVERY = 10
+# ... and while everyone tracked is large (a close-up: newcomers big enough for the whole-image
+# pass, which still runs every ``redetect_every`` frames). Tiling a 1080×720 frame costs ~36
+# detector passes: every 80 frames that made a 1-person clip 1.65× MediaPipe's time per frame.
+TILE_EVERY_LARGE = 200
 
 
 def match_boxes(boxes_a: np.ndarray, boxes_b: np.ndarray, min_iou: float
@@ -53,6 +64,21 @@ class _Track:
     track_id: int
     roi: RotatedRect  # ROI for the next frame
     last_frame: int
+    velocity_px: tuple[float, float] = (0.0, 0.0)  # ROI centre motion per frame
+
+    def follow(self, roi: RotatedRect, frame: int) -> _Track:
+        """The track one frame later, with its new ROI (velocity smoothed)."""
+        vx = roi.center_px[0] - self.roi.center_px[0]
+        vy = roi.center_px[1] - self.roi.center_px[1]
+        a = 0.5
+        vel = (a * vx + (1 - a) * self.velocity_px[0], a * vy + (1 - a) * self.velocity_px[1])
+        return _Track(self.track_id, roi, frame, vel)
+
+    def predicted_box(self, frame: int) -> np.ndarray:
+        """The last ROI's box moved on at constant velocity to ``frame`` (lost tracks)."""
+        dt = frame - self.last_frame
+        shift = np.array(self.velocity_px) * dt
+        return self.roi.bounding_box_xyxy_px + np.concatenate([shift, shift])
 
 
 class PoseTracker:
@@ -60,7 +86,14 @@ class PoseTracker:
 
     Args:
         detector: The loaded models (shared, not copied).
-        redetect_every: Run the detector at least every this many frames (new people).
+        redetect_every: Run the whole-image detector at least every this many frames (new
+            people).
+        tile_every: Run the tiled detector every this many frames (small newcomers); 0 never.
+        tile_every_large: The tiled detector's period while at least one person is tracked
+            and every tracked ROI is at least ``large_fraction`` of the frame's longer side.
+        large_fraction: See ``tile_every_large``.
+        tiles: Tiling of those re-detections: ``"auto"`` (the detector's automatic grid, even
+            for small frames), ``"off"`` or ``(rows, cols)``.
         match_iou: Minimum ROI-box IoU to assign a detection to a track.
         memory_frames: A lost track's id can be revived for this many frames.
         with_features: Also return feature maps (see :meth:`BlazePoseDetector.detect`).
@@ -68,11 +101,23 @@ class PoseTracker:
 
     def __init__(self, detector: BlazePoseDetector, redetect_every: int = 10,
                  match_iou: float = 0.3, memory_frames: int = 15,
-                 with_features: bool = False) -> None:
+                 with_features: bool = False, tile_every: int = TILE_EVERY,
+                 tiles: TileSpec = "auto", tile_every_large: int = TILE_EVERY_LARGE,
+                 large_fraction: float = 0.35) -> None:
         if redetect_every < 1:
             raise ValueError(f"redetect_every: expected >= 1, got {redetect_every}")
+        if tile_every < 0:
+            raise ValueError(f"tile_every: expected >= 0 (0 = never), got {tile_every}")
+        if tile_every_large < tile_every:
+            raise ValueError(f"tile_every_large: expected >= tile_every ({tile_every}), "
+                             f"got {tile_every_large}")
+        resolve_tiles(tiles, (1000, 1000))  # validates
         self.detector = detector
         self.redetect_every = int(redetect_every)
+        self.tile_every = int(tile_every)
+        self.tile_every_large = int(tile_every_large)
+        self.large_fraction = float(large_fraction)
+        self.tiles: TileSpec = tiles
         self.match_iou = float(match_iou)
         self.memory_frames = int(memory_frames)
         self.with_features = with_features
@@ -83,6 +128,7 @@ class PoseTracker:
         self._active: list[_Track] = []
         self._lost: list[_Track] = []
         self._frame = -1
+        self._last_tiled = -(1 << 30)
         self._next_id = 0
 
     def _new_id(self) -> int:
@@ -120,17 +166,25 @@ class PoseTracker:
                 continue
             people.append(out[0])
             next_rois.append(out[1])
-            active.append(_Track(track.track_id, out[1], t))
+            active.append(track.follow(out[1], t))
         self._lost = [tr for tr in self._lost if t - tr.last_frame <= self.memory_frames]
 
-        if lost_now or not active or t % self.redetect_every == 0:
-            dets = self.detector.detect_people(rgb)
+        tiled = self._tiles_due(t, next_rois, max(rgb.shape[:2]))
+        if tiled:
+            self._last_tiled = t
+        if tiled or lost_now or not active or t % self.redetect_every == 0:
+            dets = self.detector.detect_people(rgb, tiles=self.tiles if tiled else "off",
+                                               force_tiles=tiled)
             det_rois = [self.detector.roi_from_detection(d) for d in dets]
             det_boxes = np.array([r.bounding_box_xyxy_px for r in det_rois]).reshape(-1, 4)
             cur_boxes = np.array([r.bounding_box_xyxy_px for r in next_rois]).reshape(-1, 4)
             taken = {j for _, j in match_boxes(cur_boxes, det_boxes, self.match_iou)}
             free = [j for j in range(len(dets)) if j not in taken]
-            lost_boxes = np.array([tr.roi.bounding_box_xyxy_px for tr in self._lost]).reshape(-1, 4)
+            if tiled and next_rois:
+                free = [j for j in free if not self._inside_large_track(dets[j], next_rois, rgb)]
+            # Small people walk out of their last ROI within a few frames: match lost tracks
+            # where they would be now.
+            lost_boxes = np.array([tr.predicted_box(t) for tr in self._lost]).reshape(-1, 4)
             revive = {j_free: i for i, j_free in (
                 (i, free[j]) for i, j in match_boxes(lost_boxes, det_boxes[free], self.match_iou))}
             revived: set[int] = set()
@@ -159,6 +213,28 @@ class PoseTracker:
         keep = self._deduplicate(next_rois, [p.track_id for p in people])
         self._active = [active[i] for i in keep]
         return [people[i] for i in keep]
+
+    def _tiles_due(self, t: int, rois: list[RotatedRect], long_side_px: int) -> bool:
+        if self.tile_every == 0:
+            return False
+        large = bool(rois) and all(
+            min(r.size_px) >= self.large_fraction * long_side_px for r in rois)
+        return t - self._last_tiled >= (self.tile_every_large if large else self.tile_every)
+
+    def _inside_large_track(self, det: Detection, rois: list[RotatedRect],
+                            rgb: np.ndarray) -> bool:
+        """A tile detection lying mostly inside a large tracked person (a part of them)."""
+        h, w = rgb.shape[:2]
+        tiles = self.detector.tile_boxes((w, h), self.tiles, force=True)
+        if not len(tiles):
+            return False
+        large = 0.5 * float(np.min(tiles[:, 2:] - tiles[:, :2]))
+        extent = body_extent_px(det.keypoints_px[None])
+        for roi in rois:
+            if min(roi.size_px) >= large and inside_fraction(
+                    extent, roi.bounding_box_xyxy_px)[0] > 0.5:
+                return True
+        return False
 
     def _deduplicate(self, rois: list[RotatedRect], ids: list[int | None]) -> list[int]:
         limit = self.detector.duplicate_iou

@@ -25,6 +25,8 @@ __all__ = ["Estimator", "DEFAULT_MODEL", "KEYPOINT_SCORE_THRESHOLD"]
 DEFAULT_MODEL = "mpm-lift-t1"
 # BlazePose keypoints whose visibility × presence is below this are missing for the lifter.
 KEYPOINT_SCORE_THRESHOLD = 0.3
+# People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
+SMALL_PERSON_FRACTION = 0.3
 
 _BLAZE_TO_H36M_USES = np.abs(get_conversion("blazepose33", "h36m17").weights) > 0  # [17, 33]
 
@@ -44,6 +46,11 @@ class Estimator:
         flip_test: Average the lifter's output with its mirrored input's (slower, more accurate).
         num_threads: Threads for the detector and torch; None keeps the libraries' defaults.
         keypoint_score_threshold: Keypoints scoring below this are passed to the lifter as missing.
+        tiles: How photos are searched for small people: ``"fallback"`` (default) runs the
+            detector on the whole image and, only when it finds nobody or only people smaller than
+            ``SMALL_PERSON_FRACTION`` of the image, again on overlapping tiles; ``"always"`` tiles
+            every photo (finds small people next to large ones; slower); ``"off"`` never tiles.
+            Videos always use the tracker's periodic tiled search.
     """
 
     def __init__(
@@ -52,6 +59,7 @@ class Estimator:
         flip_test: bool = True,
         num_threads: int | None = None,
         keypoint_score_threshold: float = KEYPOINT_SCORE_THRESHOLD,
+        tiles: str = "fallback",
     ) -> None:
         from monopose.detect.blazepose import BlazePoseDetector
         from monopose.models.lifter import Lifter
@@ -64,6 +72,9 @@ class Estimator:
         self.lifter = Lifter(model, flip=flip_test)
         self.detector = BlazePoseDetector(num_threads=num_threads or 2)
         self.keypoint_score_threshold = keypoint_score_threshold
+        if tiles not in ("fallback", "always", "off"):
+            raise ValueError(f"tiles: expected 'fallback', 'always' or 'off', got {tiles!r}")
+        self.tiles = tiles
 
     # ------------------------------------------------------------------ images
     def predict(
@@ -88,7 +99,7 @@ class Estimator:
         h, w = rgb.shape[:2]
         camera = resolve_intrinsics(w, h, intrinsics, None if intrinsics_file is None
                                     else Path(intrinsics_file), path, fov_deg)
-        detections = self.detector.detect(rgb)
+        detections = self._detect_photo(rgb)
         people = self._lift_people(detections, camera)
         frame = FrameResult(frame_index=0, time_s=None, people=people)
         return Prediction(input_path=str(path) if path else "<array>", kind="image",
@@ -148,6 +159,19 @@ class Estimator:
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
 
     # ------------------------------------------------------------------ internals
+    def _detect_photo(self, rgb: np.ndarray) -> list:
+        if self.tiles == "always":
+            return self.detector.detect(rgb, tiles="auto")
+        detections = self.detector.detect(rgb, tiles="off")
+        if self.tiles == "off":
+            return detections
+        longer = max(rgb.shape[:2])
+        small = all(float(np.ptp(np.reshape(d.box_xyxy_px, (2, 2)), axis=0).max())
+                    < SMALL_PERSON_FRACTION * longer for d in detections)
+        if small:  # nobody, or only small people: search tiles too (the whole pass is kept)
+            detections = self.detector.detect(rgb, tiles="auto")
+        return detections
+
     def _lift_people(self, detections: list, camera: CameraInfo) -> list[PersonResult]:
         if not detections:
             return []

@@ -39,8 +39,10 @@ def _estimator(detections: list, lifter: _Lifter) -> Estimator:
     est = Estimator.__new__(Estimator)
     est.model_name = "stand-in"
     est.lifter = lifter  # type: ignore[assignment]
-    est.detector = SimpleNamespace(detect=lambda rgb: detections)  # type: ignore[assignment]
+    est.detector = SimpleNamespace(  # type: ignore[assignment]
+        detect=lambda rgb, tiles=None: detections)
     est.keypoint_score_threshold = 0.3
+    est.tiles = "fallback"
     return est
 
 
@@ -101,3 +103,32 @@ def test_no_person_gives_empty_frame() -> None:
     est = _estimator([], _Lifter(np.zeros((17, 3))))
     pred = est.predict(np.zeros((48, 64, 3), np.uint8))
     assert pred.frames[0].people == [] and pred.camera.source == "default_fov"
+
+
+def test_tiled_search_only_when_people_are_small_or_missing() -> None:
+    calls: list[str | None] = []
+    rel, absolute = _true_pose(np.array([0.0, 0.0, 4000.0]))
+    kp = project_points(absolute, np.array([1000, 1000, 639.5, 359.5]))
+
+    def person(box: list[float]) -> SimpleNamespace:
+        d = _detection(kp, np.ones(33))
+        d.box_xyxy_px = np.array(box)
+        return d
+
+    def detect(rgb: np.ndarray, tiles: str | None = None) -> list:
+        calls.append(tiles)
+        if tiles == "off":
+            return [person([0, 0, 60, 100])] if small_only else [person([0, 0, 300, 600])]
+        return [person([0, 0, 60, 100]), person([500, 0, 560, 100])]
+
+    est = _estimator([], _Lifter(rel))
+    est.detector = SimpleNamespace(detect=detect)  # type: ignore[assignment]
+    image = np.zeros((720, 1280, 3), np.uint8)
+    small_only = False
+    assert len(est.predict(image).frames[0].people) == 1 and calls == ["off"]
+    calls.clear()
+    small_only = True
+    assert len(est.predict(image).frames[0].people) == 2 and calls == ["off", "auto"]
+    calls.clear()
+    est.tiles = "off"
+    assert len(est.predict(image).frames[0].people) == 1 and calls == ["off"]
