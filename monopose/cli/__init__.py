@@ -9,6 +9,7 @@ from __future__ import annotations
 import typer
 
 from monopose.cli import data as _data
+from monopose.cli import export as _export
 from monopose.cli import predict as _predict
 from monopose.cli.render import render as _render
 
@@ -32,12 +33,29 @@ app.command()(_predict.predict)
 app.command()(_predict.demo)
 app.command()(_predict.lift)
 app.command()(_predict.models)
+app.command("export-bvh")(_export.export_bvh)
+app.command("export-onnx")(_export.export_onnx)
 
 _data.app.command("render")(_render)
 app.add_typer(_data.app, name="data", help="Build training data: mocap pairs, rendered people.")
 
 
+def _bare_viz_means_png(argv: list[str]) -> list[str]:
+    """`--viz` may stand alone (PNG/MP4) or take formats (`--viz html`): click options cannot
+    have an optional value, so a bare `--viz` gets its default value here."""
+    out: list[str] = []
+    for i, arg in enumerate(argv):
+        out.append(arg)
+        nxt = argv[i + 1] if i + 1 < len(argv) else None
+        if arg == "--viz" and (nxt is None or not set(nxt.split(",")) <= {"png", "html"}):
+            out.append("png")
+    return out
+
+
 def main() -> None:
+    import sys
+
+    sys.argv[1:] = _bare_viz_means_png(sys.argv[1:])
     app()
 
 

@@ -23,9 +23,22 @@ def _parse_intrinsics(text: str | None) -> tuple[float, float, float, float] | N
     return values  # type: ignore[return-value]
 
 
-def _run(paths: list[Path], out: Path, model: str, viz: bool, npz: bool,
+def _parse_viz(text: str | None) -> tuple[str, ...]:
+    from monopose.pipeline.batch import VIZ_FORMATS
+
+    if not text:
+        return ()
+    formats = tuple(dict.fromkeys(f.strip() for f in text.split(",") if f.strip()))
+    bad = [f for f in formats if f not in VIZ_FORMATS]
+    if bad:
+        raise typer.BadParameter(f"unknown format {', '.join(bad)}; expected png, html or "
+                                 "png,html", param_hint="--viz")
+    return formats
+
+
+def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bool,
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
-         tiles: str = "fallback") -> int:
+         tiles: str = "fallback", bvh: bool = False) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
@@ -33,6 +46,7 @@ def _run(paths: list[Path], out: Path, model: str, viz: bool, npz: bool,
     from monopose.pipeline.estimator import Estimator
 
     console = Console(stderr=True)
+    given_intrinsics = _parse_intrinsics(intrinsics)  # bad options fail before any work
     inputs, problems = collect_inputs(paths)
     for msg in problems:
         console.print(f"[red]skipped[/red] {msg}")
@@ -46,8 +60,8 @@ def _run(paths: list[Path], out: Path, model: str, viz: bool, npz: bool,
         return 2
     with Progress(console=console, transient=True) as progress:
         task = progress.add_task("predicting", total=len(inputs))
-        report = run_batch(est, inputs, out, viz=viz, npz=npz,
-                           intrinsics=_parse_intrinsics(intrinsics),
+        report = run_batch(est, inputs, out, viz=viz, npz=npz, bvh=bvh,
+                           intrinsics=given_intrinsics,
                            intrinsics_file=intrinsics_file, max_frames=max_frames,
                            on_progress=lambda p: progress.advance(task))
     for msg in report.warnings:
@@ -64,7 +78,11 @@ def predict(
     out: Path = typer.Option(Path("monopose-out"), "--out", "-o", help="Output folder."),
     model: str = typer.Option("", help="Registered model (see `monopose models`); "
                               "default: the best shipped model."),
-    viz: bool = typer.Option(False, "--viz", help="Also write a PNG per image / MP4 per video."),
+    viz: str | None = typer.Option(None, "--viz", help="Pictures: `--viz` or `--viz png` (PNG per "
+                                   "image, MP4 per video), `--viz html` (interactive 3D viewer), "
+                                   "`--viz png,html`."),
+    bvh: bool = typer.Option(False, "--bvh", help="For videos, also write one BVH animation per "
+                             "tracked person."),
     npz: bool = typer.Option(False, "--npz", help="Also write the arrays as NPZ."),
     intrinsics: str | None = typer.Option(None, help="Camera intrinsics 'fx,fy,cx,cy' (px)."),
     intrinsics_file: Path | None = typer.Option(None, help="JSON file with fx, fy, cx, cy."),
@@ -75,8 +93,8 @@ def predict(
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
-    raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, viz, npz, intrinsics,
-                          intrinsics_file, max_frames, tiles))
+    raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, _parse_viz(viz), npz, intrinsics,
+                          intrinsics_file, max_frames, tiles, bvh))
 
 
 def demo(
@@ -87,7 +105,7 @@ def demo(
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
     sample = Path(str(resources.files("monopose") / "assets" / "sample_person.jpg"))
-    code = _run([sample], out, model or DEFAULT_MODEL, True, False, None, None, None)
+    code = _run([sample], out, model or DEFAULT_MODEL, ("png",), False, None, None, None)
     if code == 0:
         typer.echo(f"wrote {out / 'sample_person.json'} and {out / 'sample_person.png'}")
     raise typer.Exit(code)

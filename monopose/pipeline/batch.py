@@ -93,37 +93,58 @@ def _output_stem(path: Path, used: set[str]) -> str:
     return stem
 
 
+VIZ_FORMATS = ("png", "html")
+
+
 def run_batch(
     estimator: Estimator,
     inputs: list[Path],
     out_dir: Path,
-    viz: bool = False,
+    viz: tuple[str, ...] = (),
     npz: bool = False,
+    bvh: bool = False,
     intrinsics: tuple[float, float, float, float] | None = None,
     intrinsics_file: Path | None = None,
     max_frames: int | None = None,
     on_progress: Callable[[Path], None] | None = None,
 ) -> BatchReport:
-    """Predict every input; write ``<stem>.json`` (+ ``.npz``, ``.png``/``.mp4``) to ``out_dir``."""
+    """Predict every input; write ``<stem>.json`` and the extras asked for to ``out_dir``.
+
+    Args:
+        viz: Pictures to write: ``"png"`` (a PNG per image, an MP4 per video) and/or ``"html"``
+            (a self-contained interactive viewer per input).
+        npz: Also write the arrays as ``<stem>.npz``.
+        bvh: For videos, also write one BVH animation per tracked person.
+    """
+    from monopose.export.bvh_writer import export_prediction_bvh
+    from monopose.export.html_viewer import HtmlViewerWriter
     from monopose.pipeline import viz as vizmod
 
+    unknown = set(viz) - set(VIZ_FORMATS)
+    if unknown:
+        raise ValueError(f"viz: unknown format(s) {sorted(unknown)}; expected {VIZ_FORMATS}")
     report = BatchReport()
     used: set[str] = set()
     out_dir = Path(out_dir)
     for path in inputs:
         stem = _output_stem(path, used)
-        writer = None
+        mp4 = html = None
         try:
             if path.suffix.lower() in VIDEO_SUFFIXES:
-                on_frame = None
-                if viz:
-                    info = next(iterate_video(path))
-                    assert isinstance(info, VideoInfo)
-                    writer = vizmod.VideoWriter(out_dir / f"{stem}.mp4", info.fps)
+                info = next(iterate_video(path))
+                assert isinstance(info, VideoInfo)
+                if "png" in viz:
+                    mp4 = vizmod.VideoWriter(out_dir / f"{stem}.mp4", info.fps)
+                if "html" in viz:
+                    html = HtmlViewerWriter(out_dir / f"{stem}.html", None, info.fps)
 
-                    def on_frame(i: int, rgb: np.ndarray, frame: FrameResult,
-                                 _w: vizmod.VideoWriter = writer) -> None:
-                        _w.add(vizmod.draw_frame(rgb, frame))
+                def on_frame(i: int, rgb: np.ndarray, frame: FrameResult,
+                             _mp4: vizmod.VideoWriter | None = mp4,
+                             _html: HtmlViewerWriter | None = html) -> None:
+                    if _mp4 is not None:
+                        _mp4.add(vizmod.draw_frame(rgb, frame))
+                    if _html is not None:
+                        _html.add(rgb, frame)
 
                 pred = estimator.predict_video(path, intrinsics=intrinsics,
                                                intrinsics_file=intrinsics_file,
@@ -131,19 +152,31 @@ def run_batch(
             else:
                 pred = estimator.predict(path, intrinsics=intrinsics,
                                          intrinsics_file=intrinsics_file)
-            write_json_atomic(out_dir / f"{stem}.json", pred.to_json())
-            report.written.append(out_dir / f"{stem}.json")
+            written = [out_dir / f"{stem}.json"]
+            write_json_atomic(written[0], pred.to_json())
             if npz:
                 write_npz_atomic(out_dir / f"{stem}.npz", prediction_arrays(pred))
-                report.written.append(out_dir / f"{stem}.npz")
-            if viz and pred.kind == "image":
-                picture = vizmod.draw_frame(read_image(path), pred.frames[0])
-                vizmod.write_png(out_dir / f"{stem}.png", picture)
-                report.written.append(out_dir / f"{stem}.png")
-            if writer is not None:
-                writer.close()
-                writer = None
-                report.written.append(out_dir / f"{stem}.mp4")
+                written.append(out_dir / f"{stem}.npz")
+            if pred.kind == "image" and viz:
+                photo = read_image(path)
+                if "png" in viz:
+                    vizmod.write_png(out_dir / f"{stem}.png",
+                                     vizmod.draw_frame(photo, pred.frames[0]))
+                    written.append(out_dir / f"{stem}.png")
+                if "html" in viz:
+                    html = HtmlViewerWriter(out_dir / f"{stem}.html", pred.camera)
+                    html.add(photo, pred.frames[0])
+            if mp4 is not None:
+                mp4.close()
+                mp4 = None
+                written.append(out_dir / f"{stem}.mp4")
+            if html is not None:
+                written.append(html.close(pred))
+                html = None
+            if bvh and pred.kind == "video" and pred.num_people:
+                written.extend(export_prediction_bvh(pred, out_dir / f"{stem}.bvh",
+                                                     warnings=report.warnings))
+            report.written.extend(written)
             report.people += pred.num_people
             report.warnings.extend(pred.warnings)
             if pred.num_people == 0:
@@ -151,8 +184,10 @@ def run_batch(
         except (ValueError, OSError) as exc:
             report.failed.append(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
         finally:
-            if writer is not None:
-                writer.abort()
+            if mp4 is not None:
+                mp4.abort()
+            if html is not None:
+                html.abort()
         if on_progress is not None:
             on_progress(path)
     return report

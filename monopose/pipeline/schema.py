@@ -10,12 +10,11 @@ pose_3d_abs, root_method}]}``. The README documents it for users.
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from pathlib import Path
-from typing import Any
 
 import numpy as np
+
+from monopose.fileio import atomic_write
 
 __all__ = ["SCHEMA_VERSION", "write_json_atomic", "write_npz_atomic", "read_result_json"]
 
@@ -25,35 +24,16 @@ _REQUIRED_TOP = ("schema_version", "units", "layout", "joint_names", "camera", "
 _REQUIRED_PERSON = ("box", "keypoints_2d", "scores", "pose_3d_rel", "pose_3d_abs")
 
 
-def _atomic_write(path: Path, write: Any, suffix: str) -> None:
-    """Write through a temp file in the same folder, then rename (all or nothing)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=suffix, dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            write(fh)
-        # mkstemp makes the file private (0600); give it the permissions of a normal new file.
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
-
-
 def write_json_atomic(path: Path, payload: dict) -> None:
     """Write ``payload`` as JSON to ``path`` atomically."""
     # Compact: a video's result holds thousands of numbers.
     data = json.dumps(payload, separators=(",", ":")).encode("utf-8")
-    _atomic_write(Path(path), lambda fh: fh.write(data), ".tmp")
+    atomic_write(Path(path), lambda fh: fh.write(data), "out")
 
 
 def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` as an uncompressed ``.npz`` to ``path`` atomically."""
-    _atomic_write(Path(path), lambda fh: np.savez(fh, **arrays), ".npz")
+    atomic_write(Path(path), lambda fh: np.savez(fh, **arrays), "out")
 
 
 def read_result_json(path: Path) -> dict:

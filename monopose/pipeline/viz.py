@@ -140,12 +140,12 @@ def draw_frame(image_rgb: np.ndarray, frame: FrameResult) -> np.ndarray:
 
 def write_png(path: Path, picture_rgb: np.ndarray) -> None:
     """Write an RGB picture as PNG atomically."""
-    from monopose.pipeline.schema import _atomic_write
+    from monopose.fileio import atomic_write
 
     ok, buf = cv2.imencode(".png", cv2.cvtColor(picture_rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise ValueError(f"{path}: could not encode PNG")
-    _atomic_write(Path(path), lambda fh: fh.write(buf.tobytes()), ".png")
+    atomic_write(Path(path), lambda fh: fh.write(buf.tobytes()))
 
 
 class VideoWriter:

@@ -1,0 +1,1 @@
+"""Interoperability: BVH animation export, a self-contained HTML viewer, ONNX model export."""

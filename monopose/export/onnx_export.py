@@ -1,0 +1,241 @@
+"""ONNX export of the lifters, verified against PyTorch with onnxruntime.
+
+The exported graph takes
+
+* ``keypoints_2d``: ``[B, T, 17, 2]`` float32, normalised as the models take them
+  (:func:`monopose.core.normalize.normalize_keypoints`: window-wise box centre, half longer side);
+* ``valid``: ``[B, T, 17]`` bool (False = missing joint);
+
+and returns ``pose_3d_mm``: ``[B, T, 17, 3]`` float32 root-relative 3D in **millimetres** (the
+models output metres; the ×1000 is inside the graph). ``B`` is dynamic; ``T`` is the model's window
+(1, or 27 for ``mpm-lift-t27``). Flip averaging and the normalisation itself stay outside (they are
+cheap numpy steps in :class:`monopose.models.lifter.Lifter`).
+
+Exporter: ``torch.onnx.export(..., dynamo=False)`` (TorchScript tracing); the dynamo exporter needs
+``onnxscript``, which is not a dependency.
+"""
+
+from __future__ import annotations
+
+import io
+import os
+import warnings as _warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import torch
+from torch import nn
+
+from monopose.core.normalize import normalize_keypoints
+from monopose.core.skeleton import H36M17
+from monopose.fileio import atomic_write, check_writable
+
+__all__ = ["MillimetreOutput", "OnnxExport", "export_onnx", "random_normalised_poses",
+           "onnx_session", "run_onnx", "DEFAULT_OPSET"]
+
+DEFAULT_OPSET = 17
+INPUT_NAMES = ("keypoints_2d", "valid")
+OUTPUT_NAME = "pose_3d_mm"
+
+
+class MillimetreOutput(nn.Module):
+    """A lifter with millimetre output: ``forward(keypoints_2d, valid) = lifter(...) * 1000``."""
+
+    def __init__(self, lifter: nn.Module) -> None:
+        super().__init__()
+        self.lifter = lifter
+
+    def forward(self, keypoints_2d: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
+        return self.lifter(keypoints_2d, valid) * 1000.0
+
+
+@dataclass
+class OnnxExport:
+    """Result of :func:`export_onnx`.
+
+    Attributes:
+        path: The written ``.onnx`` file.
+        model: Registered name (or the module's architecture).
+        window: ``T`` of the inputs.
+        trained: Whether trained weights were exported (False: a randomly initialised module).
+        max_abs_error_mm: Largest |onnxruntime − PyTorch| over the check inputs (mm).
+        max_rel_error: ``max_abs_error_mm / max |PyTorch output|``.
+        warnings: Notes (e.g. untrained weights).
+    """
+
+    path: Path
+    model: str
+    window: int
+    trained: bool
+    max_abs_error_mm: float | None = None
+    max_rel_error: float | None = None
+    warnings: list[str] = field(default_factory=list)
+
+
+def random_normalised_poses(n: int, window: int, rng: np.random.Generator,
+                            missing_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
+    """Plausible lifter inputs: a standing skeleton with random limb swings and heading, moving
+    slowly over the window, seen by a pinhole camera 3–6 m away, normalised per window; about
+    ``missing_fraction`` of the joints invalid (never a whole frame).
+
+    Returns:
+        ``(keypoints_2d [n, window, 17, 2] float32, valid [n, window, 17] bool)``.
+    """
+    from monopose.export.ik import DEFAULT_BONE_LENGTHS_MM, REST_DIRECTIONS
+    from monopose.export.rotations import axis_rotation
+
+    par = H36M17.parents
+    # Rest directions are Y-up; camera space is y down: flip y (and z, a rotation).
+    rest = REST_DIRECTIONS * np.array([1.0, -1.0, -1.0])
+    base_swing = rng.normal(0.0, 0.5, (n, 1, 17, 3))
+    drift = rng.normal(0.0, 0.03, (n, window, 17, 3)).cumsum(axis=1)
+    heading = rng.uniform(-np.pi, np.pi, (n, 1)) + rng.normal(0, 0.02, (n, window)).cumsum(1)
+    rot = axis_rotation(1, heading)  # [n, T, 3, 3] about the vertical
+    pose = np.zeros((n, window, 17, 3))
+    for j in range(1, 17):
+        d = rest[j] + base_swing[:, :, j] + drift[:, :, j]
+        d /= np.linalg.norm(d, axis=-1, keepdims=True)
+        pose[:, :, j] = pose[:, :, par[j]] + d * DEFAULT_BONE_LENGTHS_MM[j]
+    pose = np.einsum("ntij,ntkj->ntki", rot, pose)
+    pose[..., 2] += rng.uniform(3000, 6000, (n, 1, 1))
+    pose[..., 0] += rng.uniform(-800, 800, (n, 1, 1))
+    f = rng.uniform(800, 1600, (n, 1, 1, 1))
+    px = pose[..., :2] / pose[..., 2:] * f + 500.0
+    valid = rng.random((n, window, 17)) >= missing_fraction
+    valid[..., H36M17.root] |= ~valid.any(-1)
+    norm, _, _ = normalize_keypoints(px, valid)
+    norm = np.where(valid[..., None], norm, 0.0)
+    return norm.astype(np.float32), valid
+
+
+def _window(module: nn.Module) -> int:
+    return int(getattr(module, "max_frames", None) or 1)
+
+
+def _load(model: str | nn.Module, weights_dir: str | os.PathLike[str] | None, untrained: bool
+          ) -> tuple[nn.Module, str, bool]:
+    from monopose.models.registry import available, create_model, get_card, load_model
+
+    if isinstance(model, nn.Module):
+        return model, str(getattr(model, "architecture", type(model).__name__)), False
+    get_card(model)  # unknown name: ValueError listing the registered names
+    if available(model, weights_dir):
+        module, _ = load_model(model, weights_dir)
+        return module, model, True
+    if not untrained:
+        raise FileNotFoundError(
+            f"model: no trained weights for {model!r} (train them first, pass weights_dir, or "
+            f"export a randomly initialised network with untrained=True)")
+    return create_model(model), model, False
+
+
+def onnx_session(model_bytes_or_path: bytes | str | Path, threads: int | None = None):  # noqa: ANN201
+    """An onnxruntime CPU session for an exported lifter."""
+    import onnxruntime as ort
+
+    opts = ort.SessionOptions()
+    # No busy-waiting worker threads after a run: they would steal the CPU from whatever runs
+    # next (e.g. the rest of the pipeline, or PyTorch in a side-by-side benchmark).
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
+    if threads is not None:
+        opts.intra_op_num_threads = threads
+        opts.inter_op_num_threads = 1
+    src = model_bytes_or_path if isinstance(model_bytes_or_path, bytes) else str(
+        model_bytes_or_path)
+    return ort.InferenceSession(src, sess_options=opts, providers=["CPUExecutionProvider"])
+
+
+def run_onnx(session, keypoints_2d: np.ndarray, valid: np.ndarray) -> np.ndarray:  # noqa: ANN001
+    """Run an exported lifter: ``[B, T, 17, 2]`` normalised, ``[B, T, 17]`` bool → mm."""
+    return session.run([OUTPUT_NAME], {"keypoints_2d": np.ascontiguousarray(
+        keypoints_2d, dtype=np.float32), "valid": np.ascontiguousarray(valid, dtype=bool)})[0]
+
+
+def export_onnx(
+    model: str | nn.Module,
+    out: str | Path,
+    weights_dir: str | os.PathLike[str] | None = None,
+    untrained: bool = False,
+    opset: int = DEFAULT_OPSET,
+    verify: bool = True,
+    num_check: int = 64,
+    seed: int = 1234,
+    rtol: float = 1e-4,
+) -> OnnxExport:
+    """Export a lifter to ONNX (mm outputs, dynamic batch) and check it against PyTorch.
+
+    Args:
+        model: A registered name (trained weights loaded through the registry) or a module.
+        out: Output ``.onnx`` path (written whole, only after the check passed).
+        weights_dir: Folder of the weights (default: the package's).
+        untrained: Export a randomly initialised network when no trained weights exist.
+        verify: Compare onnxruntime with PyTorch on ``num_check`` held-out inputs (random
+            plausible normalised poses with a few invalid joints, two batch sizes).
+        rtol: Allowed ``max |onnx − torch| / max |torch|``.
+
+    Raises:
+        ValueError: unknown model name (the message lists the registered ones), an output path
+            that cannot be written, or outputs that differ by more than ``rtol``.
+        FileNotFoundError: no trained weights and not ``untrained``.
+    """
+    out = check_writable(Path(out))
+    module, name, trained = _load(model, weights_dir, untrained)
+    module = module.eval().cpu()
+    window = _window(module)
+    wrapper = MillimetreOutput(module).eval()
+    rng = np.random.default_rng(seed)
+    kp, valid = random_normalised_poses(2, window, rng)
+    buf = io.BytesIO()
+    with torch.no_grad(), _warnings.catch_warnings():
+        # Tracing warns about Python-side shape checks; they are constant for a fixed window.
+        _warnings.simplefilter("ignore")
+        torch.onnx.export(
+            wrapper, (torch.from_numpy(kp), torch.from_numpy(valid)), buf,  # type: ignore[arg-type]
+            input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
+            dynamic_axes={"keypoints_2d": {0: "batch"}, "valid": {0: "batch"},
+                          OUTPUT_NAME: {0: "batch"}},
+            opset_version=opset, dynamo=False, do_constant_folding=True)
+    data = _with_metadata(buf.getvalue(), name, window, trained)
+    result = OnnxExport(path=out, model=name, window=window, trained=trained)
+    if not trained:
+        result.warnings.append(f"{name}: randomly initialised weights (no trained weights)")
+    if verify:
+        session = onnx_session(data)
+        worst_abs, worst_ref = 0.0, 0.0
+        for batch in (1, max(2, num_check - 1)):
+            kp, valid = random_normalised_poses(batch, window, rng)
+            with torch.inference_mode():
+                ref = wrapper(torch.from_numpy(kp), torch.from_numpy(valid)).numpy()
+            got = run_onnx(session, kp, valid)
+            if got.shape != ref.shape:
+                raise ValueError(f"model: ONNX output shape {got.shape}, PyTorch {ref.shape}")
+            worst_abs = max(worst_abs, float(np.abs(got - ref).max()))
+            worst_ref = max(worst_ref, float(np.abs(ref).max()))
+        result.max_abs_error_mm = worst_abs
+        result.max_rel_error = worst_abs / max(worst_ref, 1e-12)
+        if result.max_rel_error > rtol:
+            raise ValueError(f"model: ONNX and PyTorch outputs differ by {result.max_rel_error:.2e}"
+                             f" (relative), more than {rtol:.0e}; nothing written")
+    atomic_write(out, lambda fh: fh.write(data))
+    return result
+
+
+def _with_metadata(model_bytes: bytes, name: str, window: int, trained: bool) -> bytes:
+    import onnx
+
+    proto = onnx.load_from_string(model_bytes)
+    meta = {
+        "monopose_model": name,
+        "window": str(window),
+        "layout": H36M17.name,
+        "input_normalisation": "monopose.core.normalize.normalize_keypoints (window-wise box "
+                               "centre, half longer side)",
+        "output_units": "mm, root-relative (root joint 0), camera axes x right, y down, z fwd",
+        "trained": str(trained).lower(),
+    }
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.doc_string = f"monopose lifter {name}: 2D normalised keypoints -> 3D mm"
+    return proto.SerializeToString()
