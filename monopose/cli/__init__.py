@@ -11,6 +11,7 @@ import typer
 from monopose.cli import data as _data
 from monopose.cli import export as _export
 from monopose.cli import predict as _predict
+from monopose.cli import train as _train
 from monopose.cli.render import render as _render
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Metric 3D human poses.")
@@ -35,6 +36,8 @@ app.command()(_predict.lift)
 app.command()(_predict.models)
 app.command("export-bvh")(_export.export_bvh)
 app.command("export-onnx")(_export.export_onnx)
+app.command("train")(_train.train_command)
+app.command("evaluate")(_train.evaluate_command)
 
 _data.app.command("render")(_render)
 app.add_typer(_data.app, name="data", help="Build training data: mocap pairs, rendered people.")

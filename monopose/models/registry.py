@@ -155,7 +155,7 @@ def _register_defaults() -> None:
     ))
     register_model(ModelCard(
         name="mpm-lift-t27", architecture="mpm",
-        config={**mpm_t1, "dim": 96, "max_frames": 27}, window=27, training_data=data,
+        config={**mpm_t1, "max_frames": 27}, window=27, training_data=data,
         description="MPM over 27-frame windows (factorised spatial/temporal attention), "
         "pretrained by masked 2D/3D modelling, fine-tuned for lifting; centre frame used.",
     ))

@@ -10,6 +10,7 @@ Everything the CLI does goes through this class.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -29,6 +30,23 @@ KEYPOINT_SCORE_THRESHOLD = 0.3
 SMALL_PERSON_FRACTION = 0.3
 
 _BLAZE_TO_H36M_USES = np.abs(get_conversion("blazepose33", "h36m17").weights) > 0  # [17, 33]
+
+
+@contextmanager
+def _one_torch_thread() -> Iterator[None]:
+    """Lift a handful of people on one torch thread.
+
+    A few poses gain nothing from a second thread, and torch's waiting threads compete with the
+    detector's (LiteRT) threads: measured 100–300× slower at batch 1 on a busy 2-core machine.
+    """
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def h36m_scores_from_blazepose(scores_33: np.ndarray) -> np.ndarray:
@@ -183,12 +201,13 @@ class Estimator:
         for i in range(len(detections)):
             if valid[i].sum() < 6:
                 valid[i] = np.argsort(-scores[i]).argsort() < 6
-        if self.lifter.window > 1:
-            rel = self.lifter.lift(np.repeat(kp[:, None], self.lifter.window, axis=1),
-                                   np.repeat(valid[:, None], self.lifter.window, axis=1))
-            rel = rel[:, self.lifter.window // 2]
-        else:
-            rel = self.lifter.lift(kp, valid)
+        with _one_torch_thread():
+            if self.lifter.window > 1:
+                rel = self.lifter.lift(np.repeat(kp[:, None], self.lifter.window, axis=1),
+                                       np.repeat(valid[:, None], self.lifter.window, axis=1))
+                rel = rel[:, self.lifter.window // 2]
+            else:
+                rel = self.lifter.lift(kp, valid)
         return [self._person(d, kp[i], scores[i], valid[i], rel[i], camera)
                 for i, d in enumerate(detections)]
 
@@ -214,7 +233,8 @@ class Estimator:
             for run in _contiguous_runs(members, frames):
                 kp = np.stack([frames[f].people[p].keypoints_2d_px for f, p in run])
                 valid = np.stack([frames[f].people[p].keypoints_valid for f, p in run])
-                rel = self.lifter.lift_sequence(kp, valid)
+                with _one_torch_thread():
+                    rel = self.lifter.lift_sequence(kp, valid)
                 for (f, p), rel_mm in zip(run, rel, strict=True):
                     person = frames[f].people[p]
                     person.pose_3d_rel_mm = rel_mm

@@ -1,0 +1,172 @@
+"""Export a trained lifter to ``<weights dir>/<name>.safetensors`` + ``<name>.json``.
+
+The JSON (written by :func:`monopose.models.weights_io.save_weights`) carries the model card of
+the registered name (when there is one), and the training record: data sources and licence,
+task, steps, wall time, final validation metrics and the full experiment config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import torch
+from torch import nn
+
+from monopose.train.config import ExperimentConfig, config_to_dict
+
+if TYPE_CHECKING:
+    from monopose.train.module import LiftingModule
+    from monopose.train.run import TrainResult
+
+__all__ = ["export_module", "export_model", "export_checkpoint", "training_record"]
+
+
+def training_record(
+    cfg: ExperimentConfig, global_step: int, train_time_s: float, val_metrics: dict[str, float],
+    extra: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """The ``training`` block stored with exported weights."""
+    rec: dict[str, Any] = {
+        "experiment": cfg.name,
+        "task": cfg.task,
+        "data_sources": list(cfg.data.sources),
+        "data_cache": cfg.data.cache,
+        "window": cfg.data.window,
+        "steps": int(global_step),
+        "batch_size": cfg.trainer.batch_size,
+        "wall_time_s": round(float(train_time_s), 1),
+        "final_val_metrics": {k: round(float(v), 3) for k, v in val_metrics.items()},
+        "init_from": cfg.model.init_from,
+        "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+        "hardware": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, "
+                    f"{cfg.trainer.num_threads or torch.get_num_threads()} thread(s)",
+        "config": config_to_dict(cfg),
+    }
+    pre = _pretraining(cfg.model.init_from)
+    if pre:
+        rec["pretraining"] = pre
+    rec.update(extra or {})
+    return rec
+
+
+def _pretraining(init_from: str | None) -> dict[str, Any] | None:
+    """Steps, wall time and data of the checkpoint a run was initialised from (if readable)."""
+    if not init_from or not init_from.endswith(".ckpt") or not Path(init_from).is_file():
+        return None
+    from monopose.train.module import CHECKPOINT_KEY
+    from monopose.train.run import read_checkpoint
+
+    try:
+        ckpt = read_checkpoint(init_from)
+    except ValueError:
+        return None
+    meta = ckpt[CHECKPOINT_KEY]
+    exp = meta.get("experiment", {})
+    return {
+        "checkpoint": init_from,
+        "experiment": exp.get("name"),
+        "task": exp.get("task"),
+        "data_sources": exp.get("data", {}).get("sources"),
+        "steps": int(ckpt.get("global_step", 0)),
+        "wall_time_s": round(float(meta.get("train_time_s", 0.0)), 1),
+    }
+
+
+def export_model(
+    model: nn.Module, name: str, record: dict[str, Any], weights_dir: str | Path | None = None,
+    sources: list[str] | None = None,
+) -> Path:
+    """Save ``model`` under registry name ``name``.
+
+    Args:
+        model: the trained lifter.
+        name: registry name (``mpm-lift-t1``); a name the registry does not know is saved with a
+            plain config (no card).
+        record: training record (see :func:`training_record`).
+        weights_dir: target folder (default: the registry's weights folder).
+        sources: training data sources (they decide the licence on the card).
+
+    Returns:
+        Path of the ``.safetensors`` file.
+    """
+    from monopose.models.registry import DEFAULT_WEIGHTS_DIR, get_card
+    from monopose.models.weights_io import save_weights
+
+    folder = Path(weights_dir) if weights_dir is not None else DEFAULT_WEIGHTS_DIR
+    card_or_config: Any
+    try:
+        card = get_card(name)
+    except ValueError:
+        card_or_config = {"architecture": getattr(model, "architecture", None),
+                          "config": dict(getattr(model, "config", {}))}
+    else:
+        window = int(record.get("window", card.window))
+        card_or_config = dataclasses.replace(
+            card, config=dict(getattr(model, "config", card.config)), window=window,
+            training_data=tuple(sources or card.training_data),
+            training={**dict(card.training), **record},
+        )
+    was_training = model.training
+    model.eval()
+    try:
+        path = save_weights(model, card_or_config, folder / name, metadata=record)
+    finally:
+        model.train(was_training)
+    for p in (path, path.with_suffix(".json")):
+        os.chmod(p, 0o644)  # shipped files: readable by everyone (temp files are created 0600)
+    return path
+
+
+def export_module(module: LiftingModule, cfg: ExperimentConfig, result: TrainResult) -> Path:
+    """Export the model of a finished run to ``cfg.export``."""
+    if not cfg.export.name:
+        raise ValueError("export.name: no export name in the config")
+    from monopose.models.card import licence_for
+
+    licence, commercial, _ = licence_for(cfg.data.sources)
+    record = training_record(cfg, result.global_step, result.train_time_s, result.val_metrics,
+                             {"licence": licence, "commercial_use": commercial})
+    return export_model(module.model, cfg.export.name, record, cfg.export.dir,
+                        list(cfg.data.sources))
+
+
+def export_checkpoint(
+    checkpoint: str | Path, name: str | None = None, weights_dir: str | Path | None = None
+) -> Path:
+    """Export the model of a training checkpoint (``<run>/checkpoints/last.ckpt``).
+
+    The final validation metrics come from ``<run>/summary.json`` when it exists.
+
+    Raises:
+        ValueError: unreadable checkpoint, or no export name in the argument or the config.
+    """
+    import json
+
+    from monopose.models.architectures import build_model
+    from monopose.models.card import licence_for
+    from monopose.train.config import config_from_dict
+    from monopose.train.module import CHECKPOINT_KEY
+    from monopose.train.run import read_checkpoint
+
+    checkpoint = Path(checkpoint)
+    ckpt = read_checkpoint(checkpoint)
+    meta = ckpt[CHECKPOINT_KEY]
+    cfg = config_from_dict(meta["experiment"], source=str(checkpoint))
+    name = name or cfg.export.name
+    if not name:
+        raise ValueError(f"name: {checkpoint} has no export name; pass one")
+    model = build_model(meta["architecture"], meta["model_config"])
+    model.load_state_dict({k[len("model."):]: v for k, v in ckpt["state_dict"].items()
+                           if k.startswith("model.")})
+    summary = checkpoint.parent.parent / "summary.json"
+    val = json.loads(summary.read_text()).get("val_metrics", {}) if summary.is_file() else {}
+    licence, commercial, _ = licence_for(cfg.data.sources)
+    record = training_record(cfg, int(ckpt.get("global_step", 0)),
+                             float(meta.get("train_time_s", 0.0)), val,
+                             {"licence": licence, "commercial_use": commercial})
+    return export_model(model, name, record, weights_dir if weights_dir is not None
+                        else cfg.export.dir, list(cfg.data.sources))
