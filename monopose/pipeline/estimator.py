@@ -28,6 +28,8 @@ DEFAULT_MODEL = "mpm-lift-t1"
 KEYPOINT_SCORE_THRESHOLD = 0.3
 # People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
 SMALL_PERSON_FRACTION = 0.3
+# Larger images are area-downscaled to this longer side before detection (see `shrink`).
+MAX_WORKING_SIDE_PX = 1280
 
 _BLAZE_TO_H36M_USES = np.abs(get_conversion("blazepose33", "h36m17").weights) > 0  # [17, 33]
 
@@ -117,8 +119,10 @@ class Estimator:
         h, w = rgb.shape[:2]
         camera = resolve_intrinsics(w, h, intrinsics, None if intrinsics_file is None
                                     else Path(intrinsics_file), path, fov_deg)
-        detections = self._detect_photo(rgb)
-        people = self._lift_people(detections, camera)
+        scale = working_scale(w, h)
+        small, small_camera = shrink(rgb, camera, scale)
+        detections = self._detect_photo(small)
+        people = to_full_resolution(self._lift_people(detections, small_camera), scale)
         frame = FrameResult(frame_index=0, time_s=None, people=people)
         return Prediction(input_path=str(path) if path else "<array>", kind="image",
                           model=self.model_name, camera=camera, frames=[frame])
@@ -155,6 +159,7 @@ class Estimator:
         from monopose.detect.tracking import PoseTracker
 
         tracker = PoseTracker(self.detector)
+        scale = working_scale(w, h)
         frames: list[FrameResult] = []
         warnings: list[str] = []
         for item in reader:
@@ -162,8 +167,9 @@ class Estimator:
                 warnings.append(item)
                 break
             index, rgb = item
-            detections = tracker.update(rgb)
-            people = self._lift_people(detections, camera)
+            small, small_camera = shrink(rgb, camera, scale)
+            detections = tracker.update(small)
+            people = to_full_resolution(self._lift_people(detections, small_camera), scale)
             frame = FrameResult(frame_index=index, time_s=index / fps if fps else None,
                                 people=people)
             frames.append(frame)
@@ -262,6 +268,43 @@ def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
             continue
         return solve.pose3d_abs_mm, str(solve.method)
     return np.full_like(rel_mm, np.nan), "failed"
+
+
+def working_scale(width: int, height: int) -> float:
+    """Factor (≤ 1) that brings the longer image side down to ``MAX_WORKING_SIDE_PX``."""
+    return min(1.0, MAX_WORKING_SIDE_PX / max(width, height))
+
+
+def shrink(rgb: np.ndarray, camera: CameraInfo, scale: float
+           ) -> tuple[np.ndarray, CameraInfo]:
+    """The image and intrinsics at ``scale`` (area-averaged, so fine detail does not alias).
+
+    The detector samples its 224/256 px inputs bilinearly, which aliases badly when a huge image
+    is reduced ~10×: a 2048² photo lost its person that a 1024² copy kept. Intrinsics are scaled
+    with the pixels (pixel centres on integers), so the 3D geometry is unchanged.
+    """
+    if scale >= 1.0:
+        return rgb, camera
+    import cv2
+
+    h, w = rgb.shape[:2]
+    size = (max(1, round(w * scale)), max(1, round(h * scale)))
+    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+    sx, sy = size[0] / w, size[1] / h
+    cam = CameraInfo(camera.fx * sx, camera.fy * sy, (camera.cx + 0.5) * sx - 0.5,
+                     (camera.cy + 0.5) * sy - 0.5, size[0], size[1], camera.source,
+                     camera.fov_deg)
+    return small, cam
+
+
+def to_full_resolution(people: list[PersonResult], scale: float) -> list[PersonResult]:
+    """Map the 2D outputs of people found at ``scale`` back to full-resolution pixels."""
+    if scale >= 1.0:
+        return people
+    for p in people:
+        p.keypoints_2d_px = (p.keypoints_2d_px + 0.5) / scale - 0.5
+        p.box_xyxy_px = (p.box_xyxy_px + 0.5) / scale - 0.5
+    return people
 
 
 def _contiguous_runs(members: list[tuple[int, int]], frames: list[FrameResult]

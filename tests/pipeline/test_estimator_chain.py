@@ -132,3 +132,29 @@ def test_tiled_search_only_when_people_are_small_or_missing() -> None:
     calls.clear()
     est.tiles = "off"
     assert len(est.predict(image).frames[0].people) == 1 and calls == ["off"]
+
+
+def test_large_photos_are_processed_downscaled_with_the_same_geometry() -> None:
+    from monopose.pipeline.estimator import MAX_WORKING_SIDE_PX
+
+    full = np.array([2000.0, 2000.0, 1279.5, 719.5])  # a 2560 × 1440 photo
+    rel, absolute = _true_pose(np.array([200.0, -100.0, 6000.0]))
+    seen_sizes: list[tuple[int, ...]] = []
+
+    def detect(rgb: np.ndarray, tiles: str | None = None) -> list:
+        seen_sizes.append(rgb.shape)
+        s = rgb.shape[1] / 2560
+        small = np.array([full[0] * s, full[1] * s, (full[2] + 0.5) * s - 0.5,
+                          (full[3] + 0.5) * s - 0.5])
+        d = _detection(project_points(absolute, small), np.ones(33))
+        d.box_xyxy_px = np.array([10.0, 10.0, 400.0, 600.0])
+        return [d]
+
+    est = _estimator([], _Lifter(rel))
+    est.detector = SimpleNamespace(detect=detect)  # type: ignore[assignment]
+    pred = est.predict(np.zeros((1440, 2560, 3), np.uint8), intrinsics=tuple(full))
+    assert max(seen_sizes[0][:2]) == MAX_WORKING_SIDE_PX
+    person = pred.frames[0].people[0]
+    np.testing.assert_allclose(person.pose_3d_abs_mm, absolute, atol=1e-3)
+    np.testing.assert_allclose(person.keypoints_2d_px, project_points(absolute, full), atol=1e-6)
+    assert pred.camera.width == 2560 and pred.camera.fx == 2000.0
