@@ -8,6 +8,7 @@ from typing import Any
 from torch import nn
 
 from monopose.models.baseline import BaselineLifter
+from monopose.models.capf import ContextAwarePoseFormer
 from monopose.models.mpm import MPMLifter
 from monopose.models.poseformer import PoseFormerLifter
 
@@ -17,6 +18,7 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "baseline": BaselineLifter,
     "poseformer": PoseFormerLifter,
     "mpm": MPMLifter,
+    "capf": ContextAwarePoseFormer,
 }
 
 

@@ -165,6 +165,7 @@ def _register_defaults() -> None:
         description="Ablation: the mpm-lift-t1 network trained for lifting without "
         "pretraining.",
     ))
+    import monopose.models.capf_registry  # noqa: F401  (context lifters' cards)
 
 
 _register_defaults()

@@ -89,7 +89,11 @@ class Estimator:
 
             torch.set_num_threads(num_threads)
         self.model_name = model
+        from monopose.context.inference import needs_context
+
         self.lifter = Lifter(model, flip=flip_test)
+        # Context models (CA-PF) read the detector's feature maps at the joints.
+        self.context = needs_context(self.lifter.module)
         self.detector = BlazePoseDetector(num_threads=num_threads or 2)
         self.keypoint_score_threshold = keypoint_score_threshold
         if tiles not in ("fallback", "always", "off"):
@@ -158,7 +162,7 @@ class Estimator:
                                     else Path(intrinsics_file), None, fov_deg)
         from monopose.detect.tracking import PoseTracker
 
-        tracker = PoseTracker(self.detector)
+        tracker = PoseTracker(self.detector, with_features=self.context)
         scale = working_scale(w, h)
         frames: list[FrameResult] = []
         warnings: list[str] = []
@@ -184,16 +188,17 @@ class Estimator:
 
     # ------------------------------------------------------------------ internals
     def _detect_photo(self, rgb: np.ndarray) -> list:
+        features = self.context
         if self.tiles == "always":
-            return self.detector.detect(rgb, tiles="auto")
-        detections = self.detector.detect(rgb, tiles="off")
+            return self.detector.detect(rgb, with_features=features, tiles="auto")
+        detections = self.detector.detect(rgb, with_features=features, tiles="off")
         if self.tiles == "off":
             return detections
         longer = max(rgb.shape[:2])
         small = all(float(np.ptp(np.reshape(d.box_xyxy_px, (2, 2)), axis=0).max())
                     < SMALL_PERSON_FRACTION * longer for d in detections)
         if small:  # nobody, or only small people: search tiles too (the whole pass is kept)
-            detections = self.detector.detect(rgb, tiles="auto")
+            detections = self.detector.detect(rgb, with_features=features, tiles="auto")
         return detections
 
     def _lift_people(self, detections: list, camera: CameraInfo) -> list[PersonResult]:
@@ -208,7 +213,12 @@ class Estimator:
             if valid[i].sum() < 6:
                 valid[i] = np.argsort(-scores[i]).argsort() < 6
         with _one_torch_thread():
-            if self.lifter.window > 1:
+            if self.context:
+                from monopose.context.inference import lift_with_context
+
+                rel = lift_with_context(detections, self.lifter.module, flip=self.lifter.flip,
+                                        valid=valid)
+            elif self.lifter.window > 1:
                 rel = self.lifter.lift(np.repeat(kp[:, None], self.lifter.window, axis=1),
                                        np.repeat(valid[:, None], self.lifter.window, axis=1))
                 rel = rel[:, self.lifter.window // 2]

@@ -40,9 +40,10 @@ def _estimator(detections: list, lifter: _Lifter) -> Estimator:
     est.model_name = "stand-in"
     est.lifter = lifter  # type: ignore[assignment]
     est.detector = SimpleNamespace(  # type: ignore[assignment]
-        detect=lambda rgb, tiles=None: detections)
+        detect=lambda rgb, with_features=False, tiles=None: detections)
     est.keypoint_score_threshold = 0.3
     est.tiles = "fallback"
+    est.context = False
     return est
 
 
@@ -115,7 +116,7 @@ def test_tiled_search_only_when_people_are_small_or_missing() -> None:
         d.box_xyxy_px = np.array(box)
         return d
 
-    def detect(rgb: np.ndarray, tiles: str | None = None) -> list:
+    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None) -> list:
         calls.append(tiles)
         if tiles == "off":
             return [person([0, 0, 60, 100])] if small_only else [person([0, 0, 300, 600])]
@@ -141,7 +142,7 @@ def test_large_photos_are_processed_downscaled_with_the_same_geometry() -> None:
     rel, absolute = _true_pose(np.array([200.0, -100.0, 6000.0]))
     seen_sizes: list[tuple[int, ...]] = []
 
-    def detect(rgb: np.ndarray, tiles: str | None = None) -> list:
+    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None) -> list:
         seen_sizes.append(rgb.shape)
         s = rgb.shape[1] / 2560
         small = np.array([full[0] * s, full[1] * s, (full[2] + 0.5) * s - 0.5,

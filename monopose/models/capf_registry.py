@@ -1,0 +1,35 @@
+"""Registry cards of the context lifters (imported once by ``monopose.models.registry``)."""
+
+from __future__ import annotations
+
+from monopose.models import registry
+from monopose.models.card import ModelCard
+
+__all__ = ["CAPF_T1_CONFIG", "CAPF_CARDS"]
+
+# Small enough to train on a CPU in minutes; the authors' H36M model is C=128, 4+4 blocks.
+CAPF_T1_CONFIG = dict(num_joints=17, level_channels=[48, 48, 88, 144], patch=5, dim=32,
+                      context_heads=4, context_points=4, fusion_depth=2, joint_depth=4,
+                      heads=8, mlp_ratio=2.0, dropout=0.0, drop_path=0.1)
+
+CAPF_CARDS = (
+    ModelCard(
+        name="capf-blazepose-t1", architecture="capf", config=CAPF_T1_CONFIG, window=1,
+        training_data=("cmu", "bandai"),
+        description="Context-Aware PoseFormer: one BlazePose 2D pose plus deformable sampling of "
+        "the frozen landmark network's feature maps (strides 4-32) around each joint; trained "
+        "on rendered people. Needs detect(..., with_features=True) and "
+        "monopose.context.lift_with_context.",
+    ),
+    ModelCard(
+        name="poseformer-ctxfree-synth", architecture="poseformer",
+        config=dict(num_joints=17, dim=64, depth=4, heads=8, mlp_ratio=2.0, dropout=0.0,
+                    drop_path=0.1),
+        window=1, training_data=("cmu", "bandai"),
+        description="Control for capf-blazepose-t1: the single-frame PoseFormer trained "
+        "identically on the same rendered people and detector 2D inputs, without context.",
+    ),
+)
+
+for _card in CAPF_CARDS:
+    registry.register_model(_card, overwrite=True)
