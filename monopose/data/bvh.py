@@ -29,6 +29,8 @@ from typing import Literal
 
 import numpy as np
 
+from monopose.core.rotations import axis_rotation
+
 __all__ = [
     "BvhError",
     "BvhSkeleton",
@@ -315,15 +317,7 @@ def euler_to_matrix(angles_deg: np.ndarray, axes: Sequence[int]) -> np.ndarray:
     angles = np.deg2rad(np.asarray(angles_deg, dtype=np.float64))
     out = np.broadcast_to(np.eye(3), angles.shape[:-1] + (3, 3)).copy()
     for k, axis in enumerate(axes):
-        c, s = np.cos(angles[..., k]), np.sin(angles[..., k])
-        r = np.zeros(angles.shape[:-1] + (3, 3))
-        a, b = [(1, 2), (2, 0), (0, 1)][axis]
-        r[..., axis, axis] = 1.0
-        r[..., a, a] = c
-        r[..., b, b] = c
-        r[..., a, b] = -s
-        r[..., b, a] = s
-        out = out @ r
+        out = out @ axis_rotation(axis, angles[..., k])
     return out
 
 

@@ -11,6 +11,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
+from monopose.core.rotations import axis_rotation
+
 __all__ = [
     "swing_rotation",
     "kabsch_rotation",
@@ -27,20 +29,6 @@ _EPS = 1e-9
 def _unit(v: np.ndarray) -> np.ndarray:
     n = np.linalg.norm(v, axis=-1, keepdims=True)
     return v / np.maximum(n, _EPS)
-
-
-def axis_rotation(axis: int, angle: np.ndarray) -> np.ndarray:
-    """Rotations about ``axis`` (0 X, 1 Y, 2 Z) by ``angle [...]`` rad → ``[..., 3, 3]``."""
-    angle = np.asarray(angle, dtype=np.float64)
-    c, s = np.cos(angle), np.sin(angle)
-    r = np.zeros(angle.shape + (3, 3))
-    a, b = [(1, 2), (2, 0), (0, 1)][axis]
-    r[..., axis, axis] = 1.0
-    r[..., a, a] = c
-    r[..., b, b] = c
-    r[..., a, b] = -s
-    r[..., b, a] = s
-    return r
 
 
 def swing_rotation(src: np.ndarray, dst: np.ndarray) -> np.ndarray:
