@@ -10,8 +10,6 @@ from __future__ import annotations
 
 import datetime as dt
 import json
-import os
-import tempfile
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -25,6 +23,7 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, TQ
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch import nn
 
+from monopose.fileio import atomic_write
 from monopose.train.config import ConfigError, DataSection, ExperimentConfig, config_to_dict
 from monopose.train.datamodule import BatchSource, PoseDataModule, SampledStream, StreamSpec
 from monopose.train.module import CHECKPOINT_KEY, LiftingModule, build_module
@@ -183,19 +182,12 @@ def _centre_resize(src: torch.Tensor, dst: torch.Tensor) -> torch.Tensor:
 
 def write_json_atomic(path: Path, data: Any) -> None:
     """Write JSON whole (temp file + rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        json.dump(data, f, indent=2, default=str)
-        f.write("\n")
-    os.replace(tmp, path)
+    text = json.dumps(data, indent=2, default=str) + "\n"
+    atomic_write(Path(path), lambda fh: fh.write(text.encode("utf-8")), "path")
 
 
 def _write_text_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    with os.fdopen(fd, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)
+    atomic_write(Path(path), lambda fh: fh.write(text.encode("utf-8")), "path")
 
 
 def _windows(cfg: ExperimentConfig) -> list[int]:
