@@ -1,0 +1,55 @@
+"""`monopose lift`: user keypoint files in, 3D out, clear errors for malformed files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from monopose.core.camera import project_points
+from monopose.core.skeleton import convert_layout
+from monopose.pipeline.lift_file import lift_file, load_keypoints_npz
+
+INTRINSICS = np.array([1000.0, 1000.0, 640.0, 360.0])
+
+
+def _standing_pose_mm() -> np.ndarray:
+    """A rough standing h36m17 pose at 4 m, camera space (y down)."""
+    rel = np.array([[0, 0, 0], [-130, 0, 0], [-130, 450, 0], [-130, 880, 0], [130, 0, 0],
+                    [130, 450, 0], [130, 880, 0], [0, -230, 0], [0, -480, 0], [0, -590, -30],
+                    [0, -700, 0], [170, -470, 0], [190, -220, 0], [200, 20, 0], [-170, -470, 0],
+                    [-190, -220, 0], [-200, 20, 0]], dtype=float)
+    return rel + np.array([0.0, 0.0, 4000.0])
+
+
+def test_lifts_coco_keypoints_to_absolute_poses(tmp_path: Path) -> None:
+    pose = _standing_pose_mm()
+    kp_h36m = project_points(pose, INTRINSICS)
+    # COCO lacks pelvis/spine/head joints: write the limbs through the h36m → coco conversion.
+    kp_coco, valid_coco, _ = convert_layout(kp_h36m, "h36m17", "coco17")
+    kp_coco[~valid_coco] = np.nan
+    np.savez(tmp_path / "in.npz", keypoints_2d=np.stack([kp_coco, kp_coco]), layout="coco17",
+             intrinsics=INTRINSICS)
+    summary = lift_file(tmp_path / "in.npz", tmp_path / "out.npz", "baseline-t1")
+    assert "coco17" in summary
+    out = np.load(tmp_path / "out.npz")
+    assert out["pose_3d_rel_mm"].shape == (2, 17, 3) and out["pose_3d_abs_mm"].shape == (2, 17, 3)
+    np.testing.assert_allclose(out["pose_3d_rel_mm"][:, 0], 0, atol=1e-3)
+    depth = out["pose_3d_abs_mm"][:, 0, 2]
+    assert (depth > 2000).all() and (depth < 8000).all()
+
+
+def test_malformed_files_name_the_problem(tmp_path: Path) -> None:
+    np.savez(tmp_path / "a.npz", points=np.zeros((1, 17, 2)))
+    with pytest.raises(ValueError, match="a.npz.*keypoints_2d"):
+        load_keypoints_npz(tmp_path / "a.npz")
+    np.savez(tmp_path / "b.npz", keypoints_2d=np.zeros((1, 12, 2)))
+    with pytest.raises(ValueError, match="b.npz.*17"):
+        load_keypoints_npz(tmp_path / "b.npz")
+    np.savez(tmp_path / "c.npz", keypoints_2d=np.zeros((1, 17, 2)), valid=np.ones((1, 16), bool))
+    with pytest.raises(ValueError, match="c.npz.*valid"):
+        load_keypoints_npz(tmp_path / "c.npz")
+    (tmp_path / "d.npz").write_bytes(b"garbage")
+    with pytest.raises(ValueError, match="d.npz"):
+        load_keypoints_npz(tmp_path / "d.npz")
