@@ -134,6 +134,15 @@ def _parse_hierarchy(tokens: list[str], source: str) -> tuple[BvhSkeleton, int]:
     i = 1  # tokens[0] == "HIERARCHY"
     n = len(tokens)
 
+    def add_node(name: str, parent: int, is_end: bool) -> int:
+        """Append a joint or end site (offset and channels filled in later); its index."""
+        names.append(name)
+        parents.append(parent)
+        offsets.append([0.0, 0.0, 0.0])
+        channels.append(())
+        end_site.append(is_end)
+        return len(names) - 1
+
     def need(k: int, what: str) -> None:
         if i + k > n:
             raise _fail(source, f"unexpected end of file while reading {what}")
@@ -146,12 +155,7 @@ def _parse_hierarchy(tokens: list[str], source: str) -> tuple[BvhSkeleton, int]:
                 raise _fail(source, "a second ROOT is not supported")
             if tok == "JOINT" and not stack:
                 raise _fail(source, "JOINT outside of a ROOT block")
-            names.append(tokens[i + 1])
-            parents.append(stack[-1] if stack else -1)
-            offsets.append([0.0, 0.0, 0.0])
-            channels.append(())
-            end_site.append(False)
-            pending = len(names) - 1
+            pending = add_node(tokens[i + 1], stack[-1] if stack else -1, is_end=False)
             i += 2
         elif tok == "End":
             need(2, "End Site")
@@ -160,12 +164,7 @@ def _parse_hierarchy(tokens: list[str], source: str) -> tuple[BvhSkeleton, int]:
             parent = stack[-1]
             base = f"{names[parent]}_End"
             count = sum(1 for nm in names if nm == base or nm.startswith(base + "."))
-            names.append(base if count == 0 else f"{base}.{count}")
-            parents.append(parent)
-            offsets.append([0.0, 0.0, 0.0])
-            channels.append(())
-            end_site.append(True)
-            pending = len(names) - 1
+            pending = add_node(base if count == 0 else f"{base}.{count}", parent, is_end=True)
             i += 2
         elif tok == "{":
             if pending is None:
