@@ -13,6 +13,7 @@ from monopose.cli import export as _export
 from monopose.cli import predict as _predict
 from monopose.cli import train as _train
 from monopose.cli.render import render as _render
+from monopose.cli.render import render_multi as _render_multi
 
 app = typer.Typer(add_completion=False, no_args_is_help=True, help="Metric 3D human poses.")
 
@@ -40,6 +41,7 @@ app.command("train")(_train.train_command)
 app.command("evaluate")(_train.evaluate_command)
 
 _data.app.command("render")(_render)
+_data.app.command("render-multi")(_render_multi)
 app.add_typer(_data.app, name="data", help="Build training data: mocap pairs, rendered people.")
 
 

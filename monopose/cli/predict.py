@@ -38,7 +38,7 @@ def _parse_viz(text: str | None) -> tuple[str, ...]:
 
 def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bool,
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
-         tiles: str = "fallback", bvh: bool = False) -> int:
+         tiles: str = "fallback", bvh: bool = False, tta: int = 1) -> int:
     from rich.console import Console
     from rich.progress import Progress
 
@@ -54,7 +54,7 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
         console.print("[red]nothing to do:[/red] no readable input among the given paths")
         return 2
     try:
-        est = Estimator(model=model, tiles=tiles)
+        est = Estimator(model=model, tiles=tiles, num_aug=tta)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -89,23 +89,27 @@ def predict(
     max_frames: int | None = typer.Option(None, help="Stop each video after this many frames."),
     tiles: str = typer.Option("fallback", help="Search photos for small people on tiles: "
                               "fallback (only when nobody large is found), always, off."),
+    tta: int = typer.Option(1, "--tta", help="MeTRAbs models: test-time augmentations per person "
+                            "(1-8 shifted/rolled/mirrored crops, averaged; slower, steadier)."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
     raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, _parse_viz(viz), npz, intrinsics,
-                          intrinsics_file, max_frames, tiles, bvh))
+                          intrinsics_file, max_frames, tiles, bvh, tta))
 
 
 def demo(
     out: Path = typer.Option(Path("monopose-demo"), "--out", "-o", help="Output folder."),
     model: str = typer.Option("", help="Registered model; default: the best shipped model."),
+    tta: int = typer.Option(1, "--tta", help="MeTRAbs models: test-time augmentations."),
 ) -> None:
     """Run the whole pipeline on the bundled sample photo; writes JSON and PNG."""
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
     sample = Path(str(resources.files("monopose") / "assets" / "sample_person.jpg"))
-    code = _run([sample], out, model or DEFAULT_MODEL, ("png",), False, None, None, None)
+    code = _run([sample], out, model or DEFAULT_MODEL, ("png",), False, None, None, None,
+                tta=tta)
     if code == 0:
         typer.echo(f"wrote {out / 'sample_person.json'} and {out / 'sample_person.png'}")
     raise typer.Exit(code)

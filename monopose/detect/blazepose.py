@@ -288,6 +288,33 @@ class BlazePoseDetector:
         assert self._feature_infos is not None
         return sorted(self._feature_infos.values(), key=lambda f: (f.stride, f.index))
 
+    def crop_features(self, crop_rgb: np.ndarray, names: Sequence[str] | None = None
+                      ) -> tuple[float, dict[str, np.ndarray]]:
+        """Run the landmark network on a ready 256×256 crop and return its activations.
+
+        Args:
+            crop_rgb: ``[256, 256, 3]`` uint8 RGB crop (e.g. a MeTRAbs crop camera's warp).
+            names: Tensors to return (default ``self.feature_map_names``).
+
+        Returns:
+            ``(presence_score, {name: [side, side, C] float32})``: the network's own
+            probability that a person is in the crop, and copies of the activations.
+        """
+        if crop_rgb.shape != (CROP_SIZE, CROP_SIZE, 3) or crop_rgb.dtype != np.uint8:
+            raise ValueError(f"crop_rgb: expected a [{CROP_SIZE}, {CROP_SIZE}, 3] uint8 image, "
+                             f"got {crop_rgb.shape} {crop_rgb.dtype}")
+        model = self._feature_model()
+        assert self._feature_infos is not None
+        wanted = list(self.feature_map_names if names is None else names)
+        unknown = [n for n in wanted if n not in self._feature_infos]
+        if unknown:
+            raise ValueError(f"names: unknown tensor(s) {unknown}; see available_feature_maps()")
+        model.run((crop_rgb.astype(np.float32) * np.float32(1.0 / 255.0))[None])
+        presence = float(model.get("Identity_1").reshape(-1)[0])
+        maps = {n: np.array(model.get_index(self._feature_infos[n].index)[0], dtype=np.float32)
+                for n in wanted}
+        return presence, maps
+
     # ----------------------------------------------------------------- detector
     def _detector_pass(self, rgb: np.ndarray, tile_xyxy: np.ndarray | None) -> RawDetections:
         """One detector run on the whole image or one tile, after NMS.

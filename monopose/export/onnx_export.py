@@ -1,4 +1,6 @@
-"""ONNX export of the lifters, verified against PyTorch with onnxruntime.
+"""ONNX export of the lifters and MeTRAbs models, verified against PyTorch with onnxruntime.
+
+MeTRAbs models (``metrabs-*``) export their trainable part: see :func:`_export_metrabs`.
 
 The exported graph takes
 
@@ -32,7 +34,7 @@ from monopose.core.skeleton import H36M17
 from monopose.fileio import atomic_write, check_writable
 
 __all__ = ["MillimetreOutput", "OnnxExport", "export_onnx", "random_normalised_poses",
-           "onnx_session", "run_onnx", "DEFAULT_OPSET"]
+           "onnx_session", "run_onnx", "DEFAULT_OPSET", "metrabs_input_spec"]
 
 DEFAULT_OPSET = 17
 INPUT_NAMES = ("keypoints_2d", "valid")
@@ -182,6 +184,8 @@ def export_onnx(
     out = check_writable(Path(out))
     module, name, trained = _load(model, weights_dir, untrained)
     module = module.eval().cpu()
+    if getattr(module, "architecture", None) == "metrabs":
+        return _export_metrabs(module, name, trained, out, opset, verify, num_check, seed, rtol)
     window = _window(module)
     wrapper = MillimetreOutput(module).eval()
     rng = np.random.default_rng(seed)
@@ -239,3 +243,91 @@ def _with_metadata(model_bytes: bytes, name: str, window: int, trained: bool) ->
         entry.key, entry.value = key, value
     proto.doc_string = f"monopose lifter {name}: 2D normalised keypoints -> 3D mm"
     return proto.SerializeToString()
+
+
+# ----------------------------------------------------------------------------------------------
+# MeTRAbs image models
+
+
+class _MetrabsOutputs(nn.Module):
+    """Tuple outputs for tracing: ``(keypoints_2d_crop_px, pose_3d_rel_mm)``."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, *inputs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        out = self.model(*inputs)
+        return out.coords2d_px, out.coords3d_rel_mm
+
+
+def metrabs_input_spec(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
+    """Input names and per-sample shapes of an exported MeTRAbs graph."""
+    if module.backbone_name == "blazepose":
+        from monopose.models.metrabs import BLAZEPOSE_LEVELS
+
+        return [(f"level{side}", (ch, side, side)) for _, side, ch in BLAZEPOSE_LEVELS]
+    s = int(module.crop_size_px)
+    return [("image", (3, s, s))]
+
+
+def _export_metrabs(module: nn.Module, name: str, trained: bool, out: Path, opset: int,
+                    verify: bool, num_check: int, seed: int, rtol: float) -> OnnxExport:
+    """MeTRAbs: inputs = the crop's three landmark-network maps (NCHW float32) or the crop
+    image; outputs ``keypoints_2d_crop_px [B, 17, 2]`` and ``pose_3d_rel_mm [B, 17, 3]`` (crop
+    camera). Cropping, the frozen LiteRT network, un-warping and the root solve stay outside."""
+    import onnx
+
+    wrapper = _MetrabsOutputs(module).eval()
+    spec = metrabs_input_spec(module)
+    rng = np.random.default_rng(seed)
+
+    def inputs(batch: int) -> list[torch.Tensor]:
+        # Non-negative, ReLU-like activations of unit scale for feature maps; [0, 1] images.
+        return [torch.from_numpy(np.abs(rng.normal(0, 1, (batch, *shape))).astype(np.float32))
+                if n != "image" else torch.from_numpy(rng.random((batch, *shape), np.float32))
+                for n, shape in spec]
+
+    names = [n for n, _ in spec]
+    outputs = ["keypoints_2d_crop_px", "pose_3d_rel_mm"]
+    buf = io.BytesIO()
+    with torch.no_grad(), _warnings.catch_warnings():
+        _warnings.simplefilter("ignore")
+        torch.onnx.export(
+            wrapper, tuple(inputs(2)), buf, input_names=names, output_names=outputs,
+            dynamic_axes={n: {0: "batch"} for n in names + outputs},
+            opset_version=opset, dynamo=False, do_constant_folding=True)
+    proto = onnx.load_from_string(buf.getvalue())
+    meta = {"monopose_model": name, "layout": H36M17.name, "trained": str(trained).lower(),
+            "inputs": "landmark-network maps of a 256 px crop camera (NCHW float32)"
+            if names[0] != "image" else "crop image RGB in [0, 1], NCHW float32",
+            "output_units": "keypoints_2d_crop_px: crop pixels; pose_3d_rel_mm: mm, "
+            "root-relative, crop camera axes (x right, y down, z forward)"}
+    for key, value in meta.items():
+        entry = proto.metadata_props.add()
+        entry.key, entry.value = key, value
+    proto.doc_string = f"monopose MeTRAbs model {name}: crop features -> 2D px + 3D mm"
+    data = proto.SerializeToString()
+    result = OnnxExport(path=out, model=name, window=1, trained=trained)
+    if not trained:
+        result.warnings.append(f"{name}: randomly initialised weights (no trained weights)")
+    if verify:
+        session = onnx_session(data)
+        worst_abs, worst_ref = 0.0, 0.0
+        for batch in (1, max(2, num_check - 1)):
+            x = inputs(batch)
+            with torch.inference_mode():
+                ref = [t.numpy() for t in wrapper(*x)]
+            got = session.run(outputs, {n: t.numpy() for n, t in zip(names, x, strict=True)})
+            for g, r in zip(got, ref, strict=True):
+                if g.shape != r.shape:
+                    raise ValueError(f"model: ONNX output shape {g.shape}, PyTorch {r.shape}")
+                worst_abs = max(worst_abs, float(np.abs(g - r).max()))
+                worst_ref = max(worst_ref, float(np.abs(r).max()))
+        result.max_abs_error_mm = worst_abs
+        result.max_rel_error = worst_abs / max(worst_ref, 1e-12)
+        if result.max_rel_error > rtol:
+            raise ValueError(f"model: ONNX and PyTorch outputs differ by {result.max_rel_error:.2e}"
+                             f" (relative), more than {rtol:.0e}; nothing written")
+    atomic_write(out, lambda fh: fh.write(data))
+    return result

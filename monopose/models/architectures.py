@@ -9,6 +9,7 @@ from torch import nn
 
 from monopose.models.baseline import BaselineLifter
 from monopose.models.capf import ContextAwarePoseFormer
+from monopose.models.metrabs import MetrabsNet
 from monopose.models.mpm import MPMLifter
 from monopose.models.poseformer import PoseFormerLifter
 
@@ -19,6 +20,7 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {
     "poseformer": PoseFormerLifter,
     "mpm": MPMLifter,
     "capf": ContextAwarePoseFormer,
+    "metrabs": MetrabsNet,
 }
 
 

@@ -40,6 +40,13 @@ class Lifter:
         flip: bool = True,
         device: str | torch.device = "cpu",
     ) -> None:
+        from monopose.models.registry import get_card
+
+        if get_card(model_name).architecture == "metrabs":
+            raise ValueError(
+                f"model: {model_name!r} is an image model (MeTRAbs): it reads photos, not 2D "
+                f"keypoints; use it with `monopose predict --model {model_name}` or "
+                "monopose.metrabs.MetrabsEstimator")
         module, card = load_model(model_name, weights_dir)
         self._setup(module, card, flip, device)
 

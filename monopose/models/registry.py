@@ -166,6 +166,7 @@ def _register_defaults() -> None:
         "pretraining.",
     ))
     import monopose.models.capf_registry  # noqa: F401  (context lifters' cards)
+    import monopose.models.metrabs_registry  # noqa: F401  (MeTRAbs image models)
 
 
 _register_defaults()

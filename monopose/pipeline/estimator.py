@@ -66,6 +66,8 @@ class Estimator:
         flip_test: Average the lifter's output with its mirrored input's (slower, more accurate).
         num_threads: Threads for the detector and torch; None keeps the libraries' defaults.
         keypoint_score_threshold: Keypoints scoring below this are passed to the lifter as missing.
+        num_aug: MeTRAbs models only: test-time augmentations per person (1..8; shifted, scaled,
+            rolled and mirrored crops, averaged).
         tiles: How photos are searched for small people: ``"fallback"`` (default) runs the
             detector on the whole image and, only when it finds nobody or only people smaller than
             ``SMALL_PERSON_FRACTION`` of the image, again on overlapping tiles; ``"always"`` tiles
@@ -80,9 +82,11 @@ class Estimator:
         num_threads: int | None = None,
         keypoint_score_threshold: float = KEYPOINT_SCORE_THRESHOLD,
         tiles: str = "fallback",
+        num_aug: int = 1,
     ) -> None:
         from monopose.detect.blazepose import BlazePoseDetector
         from monopose.models.lifter import Lifter
+        from monopose.models.registry import get_card
 
         if num_threads is not None:
             import torch
@@ -91,10 +95,20 @@ class Estimator:
         self.model_name = model
         from monopose.context.inference import needs_context
 
-        self.lifter = Lifter(model, flip=flip_test)
-        # Context models (CA-PF) read the detector's feature maps at the joints.
-        self.context = needs_context(self.lifter.module)
         self.detector = BlazePoseDetector(num_threads=num_threads or 2)
+        self.metrabs = None
+        self.lifter = None
+        self.context = False
+        self._warnings: list[str] = []
+        if get_card(model).architecture == "metrabs":
+            from monopose.metrabs.inference import MetrabsEstimator
+
+            # MeTRAbs reads the photo itself: the detector only supplies the boxes.
+            self.metrabs = MetrabsEstimator(model, detector=self.detector, num_aug=num_aug)
+        else:
+            self.lifter = Lifter(model, flip=flip_test)
+            # Context models (CA-PF) read the detector's feature maps at the joints.
+            self.context = needs_context(self.lifter.module)
         self.keypoint_score_threshold = keypoint_score_threshold
         if tiles not in ("fallback", "always", "off"):
             raise ValueError(f"tiles: expected 'fallback', 'always' or 'off', got {tiles!r}")
@@ -126,10 +140,12 @@ class Estimator:
         scale = working_scale(w, h)
         small, small_camera = shrink(rgb, camera, scale)
         detections = self._detect_photo(small)
-        people = to_full_resolution(self._lift_people(detections, small_camera), scale)
+        self._warnings = []
+        people = to_full_resolution(self._lift_people(detections, small_camera, small), scale)
         frame = FrameResult(frame_index=0, time_s=None, people=people)
         return Prediction(input_path=str(path) if path else "<array>", kind="image",
-                          model=self.model_name, camera=camera, frames=[frame])
+                          model=self.model_name, camera=camera, frames=[frame],
+                          warnings=list(self._warnings))
 
     # ------------------------------------------------------------------ videos
     def predict_video(
@@ -166,6 +182,7 @@ class Estimator:
         scale = working_scale(w, h)
         frames: list[FrameResult] = []
         warnings: list[str] = []
+        self._warnings = []
         for item in reader:
             if isinstance(item, str):
                 warnings.append(item)
@@ -173,7 +190,10 @@ class Estimator:
             index, rgb = item
             small, small_camera = shrink(rgb, camera, scale)
             detections = tracker.update(small)
-            people = to_full_resolution(self._lift_people(detections, small_camera), scale)
+            people = to_full_resolution(self._lift_people(detections, small_camera, small),
+                                        scale)
+            warnings += [f"frame {index}: {m}" for m in self._warnings]
+            self._warnings = []
             frame = FrameResult(frame_index=index, time_s=index / fps if fps else None,
                                 people=people)
             frames.append(frame)
@@ -181,7 +201,7 @@ class Estimator:
                 on_frame(index, rgb, frame)
         if not frames:
             raise ValueError(f"{path}: no frame could be read")
-        if self.lifter.window > 1:
+        if self.lifter is not None and self.lifter.window > 1:
             self._relift_tracks(frames, camera)
         return Prediction(input_path=str(path), kind="video", model=self.model_name,
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
@@ -201,9 +221,13 @@ class Estimator:
             detections = self.detector.detect(rgb, with_features=features, tiles="auto")
         return detections
 
-    def _lift_people(self, detections: list, camera: CameraInfo) -> list[PersonResult]:
+    def _lift_people(self, detections: list, camera: CameraInfo, rgb: np.ndarray
+                     ) -> list[PersonResult]:
         if not detections:
             return []
+        if self.metrabs is not None:
+            return self._metrabs_people(detections, camera, rgb)
+        assert self.lifter is not None
         kp = np.stack([d.keypoints_h36m_px for d in detections])  # [N, 17, 2]
         scores = h36m_scores_from_blazepose(np.stack([d.keypoint_score for d in detections]))
         valid = np.stack([d.valid_h36m for d in detections]) & (
@@ -227,6 +251,30 @@ class Estimator:
         return [self._person(d, kp[i], scores[i], valid[i], rel[i], camera)
                 for i, d in enumerate(detections)]
 
+    def _metrabs_people(self, detections: list, camera: CameraInfo, rgb: np.ndarray
+                        ) -> list[PersonResult]:
+        """MeTRAbs on the detector's boxes: its own 2D, metric 3D and absolute placement."""
+        from monopose.metrabs.inference import box_from_keypoints
+
+        assert self.metrabs is not None
+        boxes = np.stack([box_from_keypoints(d.keypoints_h36m_px, d.valid_h36m)
+                          for d in detections])
+        with _one_torch_thread():
+            people, warnings = self.metrabs.predict_boxes(rgb, boxes, camera.intrinsics)
+        self._warnings += warnings
+        out = []
+        for p in people:
+            det = detections[p.box_index]
+            out.append(PersonResult(
+                box_xyxy_px=np.asarray(det.box_xyxy_px, dtype=np.float64),
+                score=float(det.presence_score if np.isnan(det.detection_score)
+                            else det.detection_score),
+                keypoints_2d_px=p.keypoints_2d_px, keypoint_scores=p.view_fraction,
+                keypoints_valid=p.in_view, pose_3d_rel_mm=p.pose_3d_rel_mm,
+                pose_3d_abs_mm=p.pose_3d_abs_mm, root_method=p.root_method,
+                person_id=det.track_id))
+        return out
+
     def _person(self, det, kp: np.ndarray, scores: np.ndarray, valid: np.ndarray,
                 rel_mm: np.ndarray, camera: CameraInfo) -> PersonResult:
         abs_mm, method = place_in_camera(kp, rel_mm, valid, camera)
@@ -249,6 +297,7 @@ class Estimator:
             for run in _contiguous_runs(members, frames):
                 kp = np.stack([frames[f].people[p].keypoints_2d_px for f, p in run])
                 valid = np.stack([frames[f].people[p].keypoints_valid for f, p in run])
+                assert self.lifter is not None
                 with _one_torch_thread():
                     rel = self.lifter.lift_sequence(kp, valid)
                 for (f, p), rel_mm in zip(run, rel, strict=True):

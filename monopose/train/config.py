@@ -33,7 +33,7 @@ __all__ = [
     "config_to_dict",
 ]
 
-TASKS = ("lift", "mpm_pretrain")
+TASKS = ("lift", "mpm_pretrain", "metrabs")
 
 
 class ConfigError(ValueError):
@@ -95,6 +95,11 @@ class LossSection:
             times 1000, so it is on a scale comparable to mm).
         mask3d: MPM pre-training: weight of the masked-3D reconstruction MPJPE (mm).
         lift: MPM pre-training: weight of the 2D→3D lifting MPJPE (mm).
+        rel3d: MeTRAbs: weight of the L1 of root-relative 3D (metres).
+        proj2d: MeTRAbs: weight of the L1 of the 2D head on in-view joints (crop px × 2.2 m /
+            256 px, i.e. metres at the metric box's scale).
+        abs3d: MeTRAbs: weight of the L1 of the reconstructed absolute 3D (metres).
+        abs_start_step: MeTRAbs: step from which the absolute term is on (warm-up).
     """
 
     mpjpe: float = 1.0
@@ -103,6 +108,10 @@ class LossSection:
     mask2d: float = 5.0
     mask3d: float = 2.0
     lift: float = 1.0
+    rel3d: float = 1.0
+    proj2d: float = 1.0
+    abs3d: float = 1.0
+    abs_start_step: int = 500
 
 
 @dataclass

@@ -1,0 +1,124 @@
+"""MeTRAbs claims on held-out rendered people (one run, same data for every variant).
+
+    .venv/bin/python benchmarks/bench_metrabs.py truncation   # MeTRo vs 2.5D head vs cut-off
+    .venv/bin/python benchmarks/bench_metrabs.py absolute     # MRPE / abs MPJPE, TTA 1 vs N, ms
+    .venv/bin/python benchmarks/bench_metrabs.py multi        # multi-person renders, MuPoTS-style
+    .venv/bin/python benchmarks/bench_metrabs.py all
+
+Data (built by scripts/train_capf.sh, scripts/train_metrabs.sh and
+``monopose data render-multi --n 200 --out cache/metrabs/multi_val``): the truncation crops of
+the 1,500 val renders (``cache/metrabs/val_trunc``), the val renders themselves
+(``cache/capf/renders/val``), and 200 multi-person val renders (``cache/metrabs/multi_val``).
+All poses are from the mocap cache's held-out (val) motions. Results go to stdout and to
+``cache/metrabs/bench_<what>.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+REPO = Path(__file__).resolve().parents[1]
+OUT = REPO / "cache" / "metrabs"
+
+
+def _machine() -> str:
+    return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
+
+
+def _save(name: str, data: dict) -> None:
+    data = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": _machine(),
+            **data}
+    (OUT / f"bench_{name}.json").write_text(json.dumps(data, indent=1))
+    print(json.dumps(data, indent=1))
+
+
+def truncation(args: argparse.Namespace) -> None:
+    from monopose.metrabs.cache import load_crop_cache
+    from monopose.metrabs.evaluate import truncation_table
+    from monopose.models.registry import load_model
+    from monopose.models.weights_io import load_weights
+
+    torch.set_num_threads(args.threads)
+    data = load_crop_cache(OUT / "val_trunc")
+    metro, _ = load_model("metrabs-blazepose")
+    baseline, _ = load_weights(REPO / args.baseline)
+    table = truncation_table({"MeTRo": metro, "2.5D": baseline}, data)
+    growth = {name: {"+20%": row[0.2] - row[0.0], "+40%": row[0.4] - row[0.0]}
+              for name, row in table.items()}
+    _save("truncation", {"crops": len(data), "mpjpe_rel_mm": {k: {str(c): round(v, 1)
+                         for c, v in row.items()} for k, row in table.items()},
+                         "growth_mm": {k: {c: round(v, 1) for c, v in g.items()}
+                                       for k, g in growth.items()}})
+
+
+def absolute(args: argparse.Namespace) -> None:
+    from dataclasses import asdict
+
+    from monopose.metrabs.evaluate import absolute_scores
+    from monopose.metrabs.inference import MetrabsEstimator
+
+    torch.set_num_threads(1)
+    rows = []
+    for n in args.aug:
+        est = MetrabsEstimator("metrabs-blazepose", num_aug=n)
+        rows.append(asdict(absolute_scores(est, [str(REPO / "cache/capf/renders/val")],
+                                           limit=args.limit)))
+    _save("absolute", {"renders": args.limit, "rows": rows})
+
+
+def multi(args: argparse.Namespace) -> None:
+    from monopose.core.multiperson import MultiPersonFrame, score_multiperson
+    from monopose.data.synthetic.multi import multi_shard_paths, read_multi_shard
+    from monopose.pipeline.estimator import Estimator
+
+    torch.set_num_threads(1)
+    results = {}
+    for model in args.models:
+        est = Estimator(model=model, num_aug=args.multi_aug, tiles="off")
+        frames, seconds, n_img = [], 0.0, 0
+        for path in multi_shard_paths(OUT / "multi_val"):
+            shard = read_multi_shard(path)
+            for i in range(len(shard)):
+                people = shard.people(i)
+                t0 = time.perf_counter()
+                pred = est.predict(shard.image(i), intrinsics=tuple(shard.intrinsics(i)))
+                seconds += time.perf_counter() - t0
+                n_img += 1
+                found = pred.frames[0].people
+                kp = np.array([p.keypoints_2d_px for p in found]).reshape(-1, 17, 2)
+                pose = np.array([p.pose_3d_abs_mm for p in found]).reshape(-1, 17, 3)
+                frames.append(MultiPersonFrame(
+                    kp, pose, np.stack([p.kp2d_px for p in people]),
+                    np.stack([p.pose3d_cam_mm for p in people]),
+                    np.stack([p.inside for p in people]), group=f"{path.name}"))
+        scores = score_multiperson(frames)
+        results[model] = {**{k: round(v, 2) for k, v in scores.summary().items()},
+                          "ms_per_image": round(1000 * seconds / n_img, 1), "images": n_img}
+    _save("multi", {"tta": args.multi_aug, "results": results})
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("what", choices=["truncation", "absolute", "multi", "all"])
+    ap.add_argument("--baseline", default="runs/metrabs-blazepose-25d/weights/"
+                    "metrabs-blazepose-25d.safetensors")
+    ap.add_argument("--aug", type=int, nargs="*", default=[1, 5])
+    ap.add_argument("--limit", type=int, default=300)
+    ap.add_argument("--models", nargs="*", default=["metrabs-blazepose", "mpm-lift-t1"])
+    ap.add_argument("--multi-aug", type=int, default=1)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    for what in (["truncation", "absolute", "multi"] if args.what == "all" else [args.what]):
+        globals()[what](args)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,235 @@
+"""Feature cache for training MeTRAbs heads on the frozen BlazePose network.
+
+The landmark network is frozen, so its activations of a crop can be computed once: every
+rendered sample gets ``crops_per_sample`` random training crops (:func:`make_training_crop`, the
+same augmentation the image backbone uses), the network runs on each crop, and the three levels
+the neck reads are stored in float16 with the crop's labels:
+
+* ``level32 [N, 32, 32, 48]``, ``level16 [N, 16, 16, 88]``, ``level8 [N, 8, 8, 144]`` float16;
+* ``kp2d_px [N, 17, 2]``, ``pose3d_mm [N, 17, 3]`` (crop camera), ``in_view [N, 17]``,
+  ``K [N, 3, 3]`` (crop intrinsics), ``truncation [N]``, ``presence [N]`` (the network's own
+  person probability), ``keep_fraction [N]``, ``sample [N]`` (render index), ``ids``.
+
+Size: 161 kB per crop. ``mode="eval"`` instead makes, per sample, one crop per entry of
+``keep_fractions`` (no jitter, no flip; the cut side drawn per sample) — the truncation
+experiment's fixed test crops. One ``crops-<k>.npz`` per render shard, written whole; complete
+files are skipped, so a build resumes; ``--part i/n`` splits the shards between processes.
+
+    python -m monopose.metrabs.cache cache/capf/renders/train_a cache/metrabs/train --crops 2
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from monopose.metrabs.augment import SIDES, AugmentConfig, make_training_crop
+from monopose.models.metrabs import BLAZEPOSE_LEVELS
+
+__all__ = ["build_crop_cache", "CropArrays", "load_crop_cache", "LEVEL_KEYS", "crop_batch"]
+
+LEVEL_KEYS = ("level32", "level16", "level8")
+LEVEL_NAMES = tuple(name for name, _, _ in BLAZEPOSE_LEVELS)
+
+
+def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
+    os.close(fd)
+    try:
+        np.savez(tmp, **arrays)
+        os.replace(tmp, path)
+    finally:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
+
+
+def _complete(path: Path, expected: int) -> bool:
+    if not path.is_file():
+        return False
+    try:
+        with np.load(path) as z:
+            return int(z["kp2d_px"].shape[0]) == expected
+    except (OSError, ValueError, KeyError):
+        return False
+
+
+@dataclass
+class CacheBuildReport:
+    out_dir: Path
+    crops: int
+    shards_written: int
+    shards_skipped: int
+    seconds: float
+    network_ms: float
+
+
+def build_crop_cache(render_dirs: Sequence[str | Path], out_dir: str | Path,
+                     mode: str = "train", crops_per_sample: int = 2,
+                     keep_fractions: Sequence[float] = (1.0, 0.8, 0.6), seed: int = 0,
+                     part: tuple[int, int] = (0, 1), limit_shards: int | None = None,
+                     num_threads: int = 1) -> CacheBuildReport:
+    """Crop, run the frozen network and store features + labels (see the module docstring).
+
+    Raises:
+        ValueError: unknown mode, a render folder without shards.
+    """
+    from monopose.data.synthetic.generate import read_shard
+    from monopose.detect.blazepose import BlazePoseDetector
+
+    if mode not in ("train", "eval"):
+        raise ValueError(f"mode: expected 'train' or 'eval', got {mode!r}")
+    shards: list[Path] = []
+    for d in render_dirs:
+        found = sorted(Path(d).glob("shard-*.npz"))
+        if not found:
+            raise ValueError(f"render_dirs: no shard-*.npz in {d}")
+        shards += found[:limit_shards] if limit_shards else found
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    detector = BlazePoseDetector(num_threads=num_threads, feature_maps=LEVEL_NAMES)
+    cfg = AugmentConfig()
+    t0 = time.perf_counter()
+    written = skipped = crops = 0
+    net_s = 0.0
+    for k, shard_path in enumerate(shards):
+        if k % part[1] != part[0]:
+            continue
+        target = out / f"crops-{k:05d}.npz"
+        shard = read_shard(shard_path)
+        b = shard.batch
+        n = len(b.intrinsics)
+        per = crops_per_sample if mode == "train" else len(keep_fractions)
+        if _complete(target, n * per):
+            skipped += 1
+            continue
+        cols: dict[str, list] = {key: [] for key in (*LEVEL_KEYS, "kp2d_px", "pose3d_mm",
+                                                      "in_view", "K", "truncation", "presence",
+                                                      "keep_fraction", "sample", "flipped")}
+        ids: list[str] = []
+        for i in range(n):
+            rng = np.random.default_rng([seed, k, i])
+            image = shard.image(i)
+            for c in range(per):
+                if mode == "train":
+                    crop = make_training_crop(image, b.intrinsics[i], b.keypoints_2d_gt_px[i, 0],
+                                              b.pose_3d_cam_mm[i, 0], b.valid_2d[i, 0], rng, cfg)
+                    keep = float("nan")
+                else:
+                    keep = float(keep_fractions[c])
+                    crop = make_training_crop(image, b.intrinsics[i], b.keypoints_2d_gt_px[i, 0],
+                                              b.pose_3d_cam_mm[i, 0], b.valid_2d[i, 0], rng, cfg,
+                                              keep_fraction=keep,
+                                              side=SIDES[int(rng.integers(4))],
+                                              jitter=False, flip=False)
+                t1 = time.perf_counter()
+                presence, maps = detector.crop_features(crop.image, LEVEL_NAMES)
+                net_s += time.perf_counter() - t1
+                for key, name in zip(LEVEL_KEYS, LEVEL_NAMES, strict=True):
+                    cols[key].append(maps[name].astype(np.float16))
+                cols["kp2d_px"].append(crop.kp2d_px)
+                cols["pose3d_mm"].append(crop.pose3d_mm)
+                cols["in_view"].append(crop.in_view)
+                cols["K"].append(crop.camera.K_crop.astype(np.float32))
+                cols["truncation"].append(crop.truncation)
+                cols["presence"].append(presence)
+                cols["keep_fraction"].append(keep)
+                cols["sample"].append(k * 100000 + i)
+                cols["flipped"].append(crop.flipped)
+                ids.append(b.ids[i])
+                crops += 1
+        arrays = {key: np.stack([np.asarray(v) for v in vals]) for key, vals in cols.items()}
+        arrays["ids"] = np.asarray(ids)
+        _write_npz_atomic(target, arrays)
+        written += 1
+        print(f"{target.name}: {n * per} crops, {time.perf_counter() - t0:.0f} s", flush=True)
+    report = CacheBuildReport(out, crops, written, skipped, time.perf_counter() - t0,
+                              1000 * net_s / max(crops, 1))
+    info = {"mode": mode, "render_dirs": [str(d) for d in render_dirs], "seed": seed,
+            "crops_per_sample": crops_per_sample, "keep_fractions": list(keep_fractions),
+            "augment": cfg.__dict__}
+    fd, tmp = tempfile.mkstemp(dir=out, suffix=".json")
+    with os.fdopen(fd, "w") as f:
+        json.dump(info, f, indent=1)
+    os.replace(tmp, out / "index.json")
+    return report
+
+
+@dataclass
+class CropArrays:
+    """A loaded crop cache (arrays as in the module docstring)."""
+
+    levels: list[np.ndarray]  # three [N, s, s, C] float16
+    kp2d_px: np.ndarray
+    pose3d_mm: np.ndarray
+    in_view: np.ndarray
+    K: np.ndarray
+    truncation: np.ndarray
+    presence: np.ndarray
+    keep_fraction: np.ndarray
+    ids: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.kp2d_px)
+
+
+def load_crop_cache(cache_dir: str | Path, limit: int | None = None) -> CropArrays:
+    """Concatenate every ``crops-*.npz`` of a folder (optionally the first ``limit`` crops)."""
+    files = sorted(Path(cache_dir).glob("crops-*.npz"))
+    if not files:
+        raise ValueError(f"cache_dir: no crops-*.npz in {cache_dir}")
+    parts: dict[str, list[np.ndarray]] = {}
+    total = 0
+    for f in files:
+        with np.load(f) as z:
+            for key in z.files:
+                parts.setdefault(key, []).append(z[key])
+            total += len(z["kp2d_px"])
+        if limit is not None and total >= limit:
+            break
+    cat = {k: np.concatenate(v)[:limit] for k, v in parts.items()}
+    return CropArrays([cat[k] for k in LEVEL_KEYS], cat["kp2d_px"], cat["pose3d_mm"],
+                      cat["in_view"].astype(bool), cat["K"], cat["truncation"], cat["presence"],
+                      cat["keep_fraction"], cat["ids"])
+
+
+def crop_batch(data: CropArrays, index: np.ndarray) -> dict:
+    """A training batch dict: ``inputs`` (three NCHW float32 maps), ``kp2d_px``, ``pose3d_mm``,
+    ``in_view``, ``K`` as tensors."""
+    inputs = [torch.from_numpy(lv[index].astype(np.float32)).permute(0, 3, 1, 2).contiguous()
+              for lv in data.levels]
+    return {
+        "inputs": inputs,
+        "kp2d_px": torch.from_numpy(data.kp2d_px[index].astype(np.float32)),
+        "pose3d_mm": torch.from_numpy(data.pose3d_mm[index].astype(np.float32)),
+        "in_view": torch.from_numpy(data.in_view[index]),
+        "K": torch.from_numpy(data.K[index].astype(np.float32)),
+    }
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description="Build a MeTRAbs feature cache from render shards.")
+    ap.add_argument("render_dirs", nargs="+")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--mode", default="train", choices=["train", "eval"])
+    ap.add_argument("--crops", type=int, default=2)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--part", default="0/1", help="i/n: this process builds shards k ≡ i mod n")
+    ap.add_argument("--limit-shards", type=int, default=None)
+    a = ap.parse_args(argv)
+    i, n = (int(x) for x in a.part.split("/"))
+    rep = build_crop_cache(a.render_dirs, a.out, a.mode, a.crops, seed=a.seed, part=(i, n),
+                           limit_shards=a.limit_shards)
+    print(rep)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,25 @@
+"""Registry cards of the MeTRAbs image models (imported once by ``monopose.models.registry``)."""
+
+from __future__ import annotations
+
+from monopose.models import registry
+from monopose.models.card import ModelCard
+
+__all__ = ["METRABS_BLAZEPOSE_CONFIG", "METRABS_CARDS"]
+
+METRABS_BLAZEPOSE_CONFIG = dict(backbone="blazepose", head="metro", width=128, num_joints=17,
+                                depth_bins=8, box_size_mm=2200.0, crop_size_px=256, resnet={})
+
+METRABS_CARDS = (
+    ModelCard(
+        name="metrabs-blazepose", architecture="metrabs", config=METRABS_BLAZEPOSE_CONFIG,
+        window=1, training_data=("cmu", "bandai"),
+        description="MeTRAbs: metric-scale truncation-robust heatmaps (2D + 8 metric depth "
+        "bins in a 2.2 m cube) on the frozen BlazePose landmark network's 32²/16²/8² maps of "
+        "a homography-warped person crop; absolute 3D from its own 2D by the root solve. "
+        "Trained on rendered people. Use through monopose.metrabs.MetrabsEstimator.",
+    ),
+)
+
+for _card in METRABS_CARDS:
+    registry.register_model(_card, overwrite=True)
