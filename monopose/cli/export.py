@@ -39,7 +39,7 @@ def export_bvh(
 
 
 def export_onnx(
-    model: str = typer.Argument(..., help="Registered lifter (see `monopose models`)."),
+    model: str = typer.Argument(..., help="Registered model (see `monopose models`)."),
     out: Path = typer.Option(..., "--out", "-o", help="Output .onnx file."),
     weights_dir: Path | None = typer.Option(None, help="Folder with the trained weights."),
     untrained: bool = typer.Option(False, "--untrained",
@@ -47,8 +47,11 @@ def export_onnx(
                                    "weights exist (for testing deployment only)."),
     opset: int = typer.Option(17, help="ONNX opset version."),
 ) -> None:
-    """Export a lifter to ONNX (inputs: normalised keypoints_2d [B,T,17,2] and valid [B,T,17];
-    output: pose_3d_mm [B,T,17,3] in millimetres; dynamic batch), checked with onnxruntime."""
+    """Export a model to ONNX, checked with onnxruntime (dynamic batch).
+
+    Lifters: inputs normalised keypoints_2d [B,T,17,2] and valid [B,T,17]; output pose_3d_mm
+    [B,T,17,3]. MeTRAbs models: inputs the crop's landmark-network maps level32/level16/level8
+    (NCHW); outputs keypoints_2d_crop_px [B,17,2] and pose_3d_rel_mm [B,17,3] (crop camera)."""
     from monopose.export.onnx_export import export_onnx as run
 
     try:

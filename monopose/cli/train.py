@@ -45,6 +45,15 @@ def train_command(
         overrides["export.dir"] = str(export_dir)
     try:
         cfg = load_config(config, overrides)
+        if cfg.task == "metrabs":  # image model: its own data path, same engine
+            from monopose.metrabs.train import train_metrabs
+
+            summary = train_metrabs(cfg, run_dir, resume, export=not no_export)
+            typer.echo(f"{cfg.name}: {summary['global_step']} steps in "
+                       f"{summary['train_time_s'] / 60:.1f} min; {summary['metrics']}")
+            if summary.get("exported"):
+                typer.echo(f"exported {summary['exported']}")
+            return
         result = train(cfg, resume=resume, run_dir=run_dir, export=not no_export)
     except (ConfigError, FileNotFoundError, FileExistsError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
@@ -78,8 +87,36 @@ def evaluate_command(
     "missing6",
     per_action: Annotated[bool, typer.Option(help="Also print per-action tables.")] = True,
     json_out: Annotated[Path | None, typer.Option(help="Also write the scores as JSON.")] = None,
+    tta: Annotated[int, typer.Option(
+        "--tta", help="MeTRAbs models: test-time augmentations.")] = 1,
 ) -> None:
-    """Print MPJPE, P-MPJPE, N-MPJPE, PCK@150 and AUC per action and overall."""
+    """Print MPJPE, P-MPJPE, N-MPJPE, PCK@150 and AUC per action and overall.
+
+    MeTRAbs models (``metrabs-*``) read images: ``--data`` is then a folder of rendered shards
+    (``monopose data render``; scored: MRPE, absolute and root-relative MPJPE, PCK, ms per person
+    over ``--num-windows`` photos) or a truncation crop cache (root-relative MPJPE per share of
+    the body cut off)."""
+    from monopose.models.registry import get_card
+
+    try:
+        is_metrabs = get_card(checkpoint_or_model).architecture == "metrabs"
+    except ValueError:
+        is_metrabs = False
+    if is_metrabs:
+        from monopose.metrabs.evaluate import evaluate_metrabs
+
+        try:
+            text, scores = evaluate_metrabs(checkpoint_or_model, data, tta, num_windows)
+        except (FileNotFoundError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            raise typer.Exit(code=2) from None
+        typer.echo(text)
+        if json_out is not None:
+            from monopose.train.run import write_json_atomic
+
+            write_json_atomic(json_out, scores)
+            typer.echo(f"wrote {json_out}")
+        return
     from monopose.train.evaluate import (
         evaluate_model,
         format_report,

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -24,7 +25,7 @@ from monopose.metrabs.cache import CropArrays, crop_batch
 from monopose.metrabs.inference import REFERENCE_BONES_MM
 
 __all__ = ["predict_crops", "lift_25d", "root_depth_from_bones", "truncation_table",
-           "absolute_scores", "AbsoluteScores"]
+           "absolute_scores", "AbsoluteScores", "evaluate_metrabs"]
 
 _PARENTS = np.asarray(get_layout("h36m17").parents)
 
@@ -118,8 +119,6 @@ class AbsoluteScores:
 def absolute_scores(estimator, render_dirs: list[str], limit: int = 300) -> AbsoluteScores:
     """Run :class:`MetrabsEstimator` ``estimator`` on the first ``limit`` rendered photos with
     their true intrinsics and the ground-truth joint box; score the absolute poses."""
-    from pathlib import Path
-
     from monopose.data.synthetic.generate import read_shard
     from monopose.metrabs.crop import joints_box
 
@@ -155,3 +154,38 @@ def absolute_scores(estimator, render_dirs: list[str], limit: int = 300) -> Abso
         mpjpe_rel=float(err_rel.mean()), pck150_rel=float(100 * (err_rel <= 150).mean()),
         pck150_abs=float(100 * (err_abs <= 150).mean()),
         ms_per_person=1000 * seconds / max(n, 1), root_methods=methods)
+
+
+def evaluate_metrabs(model_name: str, data: str | Path, num_aug: int = 1, limit: int = 300
+                     ) -> tuple[str, dict]:
+    """``monopose evaluate`` for a MeTRAbs model: a render folder (whole inference path) or a
+    truncation crop cache (``crops-*.npz``). Returns ``(text, scores)``.
+
+    Raises:
+        ValueError: ``data`` holds neither kind of file.
+    """
+    from dataclasses import asdict
+
+    from monopose.metrabs.cache import load_crop_cache
+    from monopose.metrabs.inference import MetrabsEstimator
+    from monopose.models.registry import load_model
+
+    folder = Path(data)
+    if any(folder.glob("crops-*.npz")):
+        model, _ = load_model(model_name)
+        table = truncation_table({model_name: model}, load_crop_cache(folder))
+        row = table[model_name]
+        text = "\n".join(f"{model_name}: {100 * c:.0f} % cut off: MPJPE {v:.1f} mm"
+                         for c, v in row.items())
+        return text, {"model": model_name, "mpjpe_rel_mm": {str(c): v for c, v in row.items()}}
+    if any(folder.glob("shard-*.npz")):
+        scores = absolute_scores(MetrabsEstimator(model_name, num_aug=num_aug), [str(folder)],
+                                 limit)
+        text = (f"{model_name} (TTA {num_aug}) on {scores.num_people} rendered people: "
+                f"MRPE {scores.mrpe:.1f} mm, absolute MPJPE {scores.mpjpe_abs:.1f} mm, "
+                f"root-relative MPJPE {scores.mpjpe_rel:.1f} mm, PCK@150 "
+                f"{scores.pck150_rel:.1f} % (absolute {scores.pck150_abs:.1f} %), "
+                f"{scores.ms_per_person:.1f} ms per person; roots {scores.root_methods}")
+        return text, {"model": model_name, **asdict(scores)}
+    raise ValueError(f"data: {folder} holds neither rendered shards (shard-*.npz) nor a "
+                     "truncation crop cache (crops-*.npz)")

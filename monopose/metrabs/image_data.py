@@ -21,7 +21,9 @@ Batch dict (``B`` samples, crop side ``S``):
 Shards are opened lazily and at most ``shards_in_memory`` of them are held per worker (their
 JPEG bytes and labels only; images are decoded per sample when drawn). Every stream — one per
 DataLoader worker and per distributed rank — has its own generator seeded by
-``(seed, epoch, rank, worker)`` and, when there are enough shards, its own subset of them.
+``(seed, epoch, rank, worker)``; when the number of shards is a multiple of the number of
+streams, each stream also reads its own subset of the shards (otherwise all streams read all
+shards, each in its own order).
 """
 
 from __future__ import annotations
@@ -236,7 +238,7 @@ class RenderCropStream(IterableDataset):
             raise ValueError(f"shards_in_memory: expected >= 1, got {shards_in_memory}")
         if (rank is None) != (world_size is None):
             raise ValueError("rank, world_size: give both or neither")
-        if world_size is not None and not 0 <= int(rank) < int(world_size):  # type: ignore[arg-type]
+        if rank is not None and world_size is not None and not 0 <= rank < world_size:
             raise ValueError(f"rank: expected in [0, {world_size}), got {rank}")
         self.shards = find_shards(render_dirs)
         self.batch_size = int(batch_size)
@@ -272,8 +274,9 @@ class RenderCropStream(IterableDataset):
         rank, world, worker, workers = self._position()
         stream, streams = rank * workers + worker, world * workers
         rng = np.random.default_rng([self.seed, self.epoch, rank, worker])
-        # Disjoint shard subsets when every stream can have one; else all streams share all.
-        own = self.shards[stream::streams] if len(self.shards) >= streams else self.shards
+        # Disjoint shard subsets only when they come out equal: an uneven split would
+        # over-sample the shards of the streams that got fewer.
+        own = self.shards[stream::streams] if len(self.shards) % streams == 0 else self.shards
         if self.batches_per_epoch is None:
             count = None
         else:
@@ -293,13 +296,10 @@ class RenderCropStream(IterableDataset):
         order: list[Path] = []
         pool: list[tuple[_Shard, list[int]]] = []
         while True:
-            while len(pool) < active:
-                if not order:
-                    order = [shards[i] for i in rng.permutation(len(shards))]
-                path = order.pop()
-                if any(shard.path == path for shard, _ in pool):
-                    continue  # still being read: it belongs to the current pass
-                shard = cache.get(path)
+            if not order and not pool:  # a new pass over the stream's shards
+                order = [shards[i] for i in rng.permutation(len(shards))]
+            while len(pool) < active and order:
+                shard = cache.get(order.pop())
                 pool.append((shard, list(rng.permutation(len(shard)))))
             # draw in proportion to what is left, so each shard drains at the same pace
             weights = np.array([len(left) for _, left in pool], dtype=np.float64)
@@ -334,7 +334,7 @@ def _shard_sizes(shards: Sequence[Path]) -> list[int]:
     return sizes
 
 
-class RenderCropEvalBatches(Sequence):
+class RenderCropEvalBatches(Sequence[dict]):
     """Fixed evaluation batches, built on demand (see :func:`render_crop_eval_batches`).
 
     ``len()`` batches; batch ``k`` is the same every time it is built. Batches do not mix
@@ -362,6 +362,12 @@ class RenderCropEvalBatches(Sequence):
                 self._batches.append((float(f), a, min(a + self.batch_size, n)))
         self.keep_fractions_of_batches = [f for f, _, _ in self._batches]
         self._cache = _ShardCache(2)
+
+    def __getstate__(self) -> dict:
+        # DataLoader workers get a copy without the parent's open shards.
+        state = self.__dict__.copy()
+        state["_cache"] = _ShardCache(self._cache.capacity)
+        return state
 
     def __len__(self) -> int:
         return len(self._batches)

@@ -66,8 +66,10 @@ class PersonResult:
         pose_3d_rel_mm: ``[17, 3]`` root-relative 3D (pelvis at 0), mm.
         pose_3d_abs_mm: ``[17, 3]`` absolute camera-space 3D, mm.
         root_method: How the root was placed: ``"perspective"`` (least squares over in-view joints),
-            ``"weak_perspective"`` (fallback when too few joints are in view) or ``"failed"``
-            (the absolute pose is unknown: NaN here, null in JSON).
+            ``"weak_perspective"`` (fallback when too few joints are in view), ``"box_prior"``
+            (MeTRAbs models with fewer than two joints in view: the predicted metric size
+            against the person box) or ``"failed"`` (the absolute pose is unknown: NaN here,
+            null in JSON).
         person_id: Stable id across video frames (None for single images without tracking).
     """
 
