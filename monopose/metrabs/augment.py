@@ -28,6 +28,7 @@ from monopose.metrabs.crop import (
     box_crop_camera,
     joints_box,
     partial_box,
+    truncating_square,
 )
 
 __all__ = ["AugmentConfig", "TrainingCrop", "make_training_crop", "crop_labels", "flip_crop",
@@ -110,7 +111,8 @@ def make_training_crop(image: np.ndarray, intrinsics: np.ndarray, kp2d_px: np.nd
         keep_fraction = float(rng.uniform(*config.keep_range))
         side = SIDES[int(rng.integers(4))]
     if keep_fraction is not None and keep_fraction < 1.0:
-        box = partial_box(box, keep_fraction, side or "bottom")
+        side = side or "bottom"
+        box = truncating_square(partial_box(box, keep_fraction, side), side)
     padding, shift, roll = config.padding, (0.0, 0.0), 0.0
     if jitter:
         padding *= float(np.exp(rng.uniform(np.log(config.scale[0]), np.log(config.scale[1]))))

@@ -29,6 +29,7 @@ __all__ = [
     "box_crop_camera",
     "look_at_rotation",
     "partial_box",
+    "truncating_square",
     "joints_box",
 ]
 
@@ -198,4 +199,22 @@ def partial_box(box_xyxy_px: np.ndarray, keep_fraction: float, side: str) -> np.
         return np.array([x0 + cut_w, y0, x1, y1])
     if side == "right":
         return np.array([x0, y0, x1 - cut_w, y1])
+    raise ValueError(f"side: expected bottom, top, left or right, got {side!r}")
+
+
+def truncating_square(box_xyxy_px: np.ndarray, side: str) -> np.ndarray:
+    """The square (side = the box's longer side) that keeps the box's ``side`` edge and grows
+    away from it, centred on the other axis: framing a :func:`partial_box` with it leaves the cut
+    part outside (a square centred on a narrow box would show it again)."""
+    x0, y0, x1, y1 = np.asarray(box_xyxy_px, dtype=np.float64)
+    s = max(x1 - x0, y1 - y0)
+    cx, cy = (x0 + x1) / 2, (y0 + y1) / 2
+    if side == "left":  # the left part was cut: keep the left edge
+        return np.array([x0, cy - s / 2, x0 + s, cy + s / 2])
+    if side == "right":
+        return np.array([x1 - s, cy - s / 2, x1, cy + s / 2])
+    if side == "top":
+        return np.array([cx - s / 2, y0, cx + s / 2, y0 + s])
+    if side == "bottom":
+        return np.array([cx - s / 2, y1 - s, cx + s / 2, y1])
     raise ValueError(f"side: expected bottom, top, left or right, got {side!r}")

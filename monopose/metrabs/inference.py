@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
+from monopose.core.camera import pixels_to_normalized, project_points
 from monopose.core.geometry import reconstruct_absolute
 from monopose.core.skeleton import get_layout
 from monopose.metrabs.augment import FLIP_PERMUTATION
@@ -233,9 +234,11 @@ class MetrabsEstimator:
             person.box_index = i
             people.append(person)
         if suppress and len(people) > 1:
-            people, dropped = suppress_duplicates(people)
-            if dropped:
-                warnings.append(f"{dropped} duplicate detection(s) of the same person suppressed")
+            kept, _ = suppress_duplicates(people)
+            kept_ids = {id(p) for p in kept}
+            warnings += [f"box {p.box_index}: suppressed, duplicate of another box's person"
+                         for p in people if id(p) not in kept_ids]
+            people = kept
         return people, warnings
 
     # ------------------------------------------------------------------ averaging, root solve
@@ -276,24 +279,29 @@ class MetrabsEstimator:
             abs_mm = _box_prior(box, rel, intrinsics)
         elif method == "weak_perspective":
             notes.append(f"only {int(in_view.sum())} joints in view: weak-perspective root")
-        abs_mm = _mix_in_view(abs_mm, kp, in_view, intrinsics)
-        kp_out = np.where(in_view[:, None], kp, _project(abs_mm, intrinsics))
+        abs_mm = _mix_in_view(abs_mm, kp, in_view, intrinsics, dist)
+        kp_out = np.where(in_view[:, None], kp, _project(abs_mm, intrinsics, dist))
         return MetrabsPerson(np.asarray(box, dtype=np.float64), kp_out, in_view, fraction, rel,
                              abs_mm, method, presence, notes)
 
 
-def _project(points_mm: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
-    fx, fy, cx, cy = intrinsics
-    z = np.where(points_mm[:, 2] > 1e-6, points_mm[:, 2], np.nan)
-    return np.stack([fx * points_mm[:, 0] / z + cx, fy * points_mm[:, 1] / z + cy], -1)
+def _project(points_mm: np.ndarray, intrinsics: np.ndarray, dist: np.ndarray | None = None
+             ) -> np.ndarray:
+    """Pixels ``[J, 2]`` of camera points (NaN behind the camera), with the lens model."""
+    z = points_mm[:, 2:3]
+    px = project_points(np.where(z > 1e-6, points_mm, np.array([0.0, 0.0, 1.0])), intrinsics,
+                        dist)
+    return np.where(z > 1e-6, px, np.nan)
 
 
 def _mix_in_view(abs_mm: np.ndarray, kp_px: np.ndarray, in_view: np.ndarray,
-                 intrinsics: np.ndarray) -> np.ndarray:
-    """In-view joints: average of ``root + relative`` and the 2D back-projected at that depth."""
-    fx, fy, cx, cy = intrinsics
+                 intrinsics: np.ndarray, dist: np.ndarray | None = None) -> np.ndarray:
+    """In-view joints: average of ``root + relative`` and the 2D back-projected at that depth
+    (undistorted first when the lens has distortion)."""
     z = abs_mm[:, 2]
-    back = np.stack([(kp_px[:, 0] - cx) / fx * z, (kp_px[:, 1] - cy) / fy * z, z], -1)
+    safe_px = np.where(in_view[:, None] & np.isfinite(kp_px), kp_px, intrinsics[None, 2:])
+    xy = pixels_to_normalized(safe_px, intrinsics, dist, on_failure="nan")
+    back = np.concatenate([xy * z[:, None], z[:, None]], axis=-1)
     use = in_view & (z > 0) & np.isfinite(back).all(-1)
     out = abs_mm.copy()
     out[use] = 0.5 * (abs_mm[use] + back[use])
