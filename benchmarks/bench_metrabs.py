@@ -3,6 +3,7 @@
     .venv/bin/python benchmarks/bench_metrabs.py truncation   # MeTRo vs 2.5D head vs cut-off
     .venv/bin/python benchmarks/bench_metrabs.py absolute     # MRPE / abs MPJPE, TTA 1 vs N, ms
     .venv/bin/python benchmarks/bench_metrabs.py multi        # multi-person renders, MuPoTS-style
+    .venv/bin/python benchmarks/bench_metrabs.py figure       # docs/metrabs_real_photos.png
     .venv/bin/python benchmarks/bench_metrabs.py all
 
 Data (built by scripts/train_capf.sh, scripts/train_metrabs.sh and
@@ -33,10 +34,10 @@ def _machine() -> str:
     return f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores"
 
 
-def _save(name: str, data: dict) -> None:
+def _save(name: str, data: dict, tag: str = "") -> None:
     data = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": _machine(),
             **data}
-    (OUT / f"bench_{name}.json").write_text(json.dumps(data, indent=1))
+    (OUT / f"bench_{name}{tag}.json").write_text(json.dumps(data, indent=1))
     print(json.dumps(data, indent=1))
 
 
@@ -48,7 +49,8 @@ def truncation(args: argparse.Namespace) -> None:
 
     torch.set_num_threads(args.threads)
     data = load_crop_cache(OUT / "val_trunc")
-    metro, _ = load_model("metrabs-blazepose")
+    metro = (load_weights(REPO / args.metro)[0] if args.metro
+             else load_model("metrabs-blazepose")[0])
     baseline, _ = load_weights(REPO / args.baseline)
     table = truncation_table({"MeTRo": metro, "2.5D": baseline}, data)
     growth = {name: {"+20%": row[0.2] - row[0.0], "+40%": row[0.4] - row[0.0]}
@@ -56,7 +58,7 @@ def truncation(args: argparse.Namespace) -> None:
     _save("truncation", {"crops": len(data), "mpjpe_rel_mm": {k: {str(c): round(v, 1)
                          for c, v in row.items()} for k, row in table.items()},
                          "growth_mm": {k: {c: round(v, 1) for c, v in g.items()}
-                                       for k, g in growth.items()}})
+                                       for k, g in growth.items()}}, args.tag)
 
 
 def absolute(args: argparse.Namespace) -> None:
@@ -68,10 +70,10 @@ def absolute(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     rows = []
     for n in args.aug:
-        est = MetrabsEstimator("metrabs-blazepose", num_aug=n)
+        est = MetrabsEstimator("metrabs-blazepose", num_aug=n, min_presence=0.0)
         rows.append(asdict(absolute_scores(est, [str(REPO / "cache/capf/renders/val")],
                                            limit=args.limit)))
-    _save("absolute", {"renders": args.limit, "rows": rows})
+    _save("absolute", {"renders": args.limit, "rows": rows}, args.tag)
 
 
 def multi(args: argparse.Namespace) -> None:
@@ -102,14 +104,72 @@ def multi(args: argparse.Namespace) -> None:
         scores = score_multiperson(frames)
         results[model] = {**{k: round(v, 2) for k, v in scores.summary().items()},
                           "ms_per_image": round(1000 * seconds / n_img, 1), "images": n_img}
-    _save("multi", {"tta": args.multi_aug, "results": results})
+    _save("multi", {"tta": args.multi_aug, "results": results}, args.tag)
+
+
+def figure(args: argparse.Namespace) -> None:
+    """docs/metrabs_real_photos.png: the ../shared/media photos with MeTRAbs' 2D (hollow: joints
+    it places outside the picture), and side (z-y) and top (x-z) views of every person's
+    absolute pose by MeTRAbs and by the default lifter."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from monopose.core.skeleton import get_layout
+    from monopose.detect.image import load_image
+    from monopose.pipeline.estimator import Estimator
+
+    torch.set_num_threads(1)
+    shared = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared"))
+    photos = sorted(p for p in (shared / "media").glob("*.jpg")
+                    if p.name.startswith(("person", "three_people")))
+    models = {"metrabs-blazepose": "tab:red", "mpm-lift-t1": "tab:blue"}
+    ests = {m: Estimator(model=m, num_aug=args.multi_aug) for m in models}
+    bones = get_layout("h36m17").bones
+    fig, axs = plt.subplots(len(photos), 3, figsize=(11, 3.3 * len(photos)))
+    for row, photo in zip(np.atleast_2d(axs), photos, strict=True):
+        rgb = load_image(str(photo))
+        row[0].imshow(rgb)
+        row[0].set_title(photo.name, fontsize=8)
+        for model, color in models.items():
+            people = ests[model].predict(rgb).frames[0].people
+            for p in people:
+                a3 = p.pose_3d_abs_mm / 1000.0
+                for a, b in bones:
+                    row[1].plot(a3[[a, b], 2], -a3[[a, b], 1], color=color, lw=1)
+                    row[2].plot(a3[[a, b], 0], a3[[a, b], 2], color=color, lw=1)
+                if model == "metrabs-blazepose":
+                    kp = p.keypoints_2d_px
+                    for a, b in bones:
+                        row[0].plot(kp[[a, b], 0], kp[[a, b], 1], color="yellow", lw=1.2)
+                    row[0].scatter(kp[p.keypoints_valid, 0], kp[p.keypoints_valid, 1], s=6,
+                                   color="yellow")
+                    row[0].scatter(kp[~p.keypoints_valid, 0], kp[~p.keypoints_valid, 1], s=14,
+                                   facecolors="none", edgecolors="cyan")
+        row[0].set_xlim(-0.3 * rgb.shape[1], 1.3 * rgb.shape[1])
+        row[0].set_ylim(1.3 * rgb.shape[0], -0.3 * rgb.shape[0])
+        row[1].set_title("side: depth z (m) vs height", fontsize=8)
+        row[2].set_title("top: x (m) vs depth z (m)", fontsize=8)
+        for ax in row[1:]:
+            ax.set_aspect("equal", adjustable="datalim")
+            ax.grid(alpha=0.3)
+    fig.legend(handles=[plt.Line2D([], [], color=c, label=m) for m, c in models.items()],
+               loc="upper center", ncol=2)
+    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    out = REPO / "docs" / "metrabs_real_photos.png"
+    fig.savefig(out, dpi=70)
+    print(f"wrote {out}")
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["truncation", "absolute", "multi", "all"])
+    ap.add_argument("what", choices=["truncation", "absolute", "multi", "figure", "all"])
     ap.add_argument("--baseline", default="runs/metrabs-blazepose-25d/weights/"
                     "metrabs-blazepose-25d.safetensors")
+    ap.add_argument("--metro", default=None, help="weights of the MeTRo model (default: the "
+                    "registered metrabs-blazepose)")
+    ap.add_argument("--tag", default="", help="suffix of the JSON file name")
     ap.add_argument("--aug", type=int, nargs="*", default=[1, 5])
     ap.add_argument("--limit", type=int, default=300)
     ap.add_argument("--models", nargs="*", default=["metrabs-blazepose", "mpm-lift-t1"])

@@ -12,15 +12,15 @@
 #      (exported to runs/) identically (STEPS steps), side by side on one core each.
 #
 # Usage: nohup scripts/train_metrabs.sh > cache/metrabs/train_metrabs.out 2>&1 &
-# Environment: PY, RENDERS (cache/capf/renders), OUT (cache/metrabs), CROPS (2), STEPS (1800), TRAIN_MIN (40).
+# Environment: PY, RENDERS (cache/capf/renders), OUT (cache/metrabs), CROPS (2), STEPS (3000), TRAIN_MIN (50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
 RENDERS=${RENDERS:-cache/capf/renders}
 OUT=${OUT:-cache/metrabs}
 CROPS=${CROPS:-2}
-TRAIN_MIN=${TRAIN_MIN:-40}
-STEPS=${STEPS:-1800}
+TRAIN_MIN=${TRAIN_MIN:-50}
+STEPS=${STEPS:-3000}
 export OMP_NUM_THREADS=1 MKL_NUM_THREADS=1
 mkdir -p "$OUT"
 log() { echo "[$(date -u +%FT%TZ)] $*" | tee -a "$OUT/train_metrabs.log"; }

@@ -5,7 +5,7 @@ crop and its labels in the crop camera; the feature cache (:mod:`monopose.metrab
 image data of the trainable backbone both call it, so both see the same augmentation:
 
 * box: the ground-truth joints' box (every joint, also those outside the photo) grown by 10 %;
-* partial visibility (MeTRAbs ``--partial-visibility``): with ``partial_prob`` the crop frames
+* partial visibility (MeTRAbs ``--partial-visibility``): with ``partial_prob`` (0.5) the crop frames
   only a random sub-box keeping 40–90 % of the body from one side, so the rest falls outside;
 * scale ×[0.8, 1.25] of the framed side, shift ±10 %, roll ±20°;
 * horizontal flip with ``flip_prob``: the crop is mirrored, 3D x negated, left/right swapped.
@@ -47,7 +47,7 @@ class AugmentConfig:
     shift: float = 0.1
     roll_deg: float = 20.0
     flip_prob: float = 0.5
-    partial_prob: float = 0.35
+    partial_prob: float = 0.5
     keep_range: tuple[float, float] = (0.4, 0.9)
     size_px: int = CROP_SIZE_PX
 

@@ -179,8 +179,8 @@ def evaluate_metrabs(model_name: str, data: str | Path, num_aug: int = 1, limit:
                          for c, v in row.items())
         return text, {"model": model_name, "mpjpe_rel_mm": {str(c): v for c, v in row.items()}}
     if any(folder.glob("shard-*.npz")):
-        scores = absolute_scores(MetrabsEstimator(model_name, num_aug=num_aug), [str(folder)],
-                                 limit)
+        scores = absolute_scores(MetrabsEstimator(model_name, num_aug=num_aug, min_presence=0.0),
+                                 [str(folder)], limit)
         text = (f"{model_name} (TTA {num_aug}) on {scores.num_people} rendered people: "
                 f"MRPE {scores.mrpe:.1f} mm, absolute MPJPE {scores.mpjpe_abs:.1f} mm, "
                 f"root-relative MPJPE {scores.mpjpe_rel:.1f} mm, PCK@150 "

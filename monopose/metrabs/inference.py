@@ -130,7 +130,11 @@ class MetrabsEstimator:
         detector: A :class:`monopose.detect.blazepose.BlazePoseDetector` to share (its landmark
             network computes the crops' features); one is made if None.
         num_aug: Test-time augmentations per person (1 = the plain crop; up to 8).
-        min_presence: Crops whose presence probability is below this hold nobody.
+        min_presence: Crops whose presence probability (the landmark network's own) is below
+            this hold nobody and are dropped. That probability is also low on crops that cut the
+            body (median 0.78 with 20 % of the body box cut off, 0.03 with 40 %, on held-out
+            renders), so pass 0 for boxes known to hold a person, as the Estimator does for
+            the detector's people.
     """
 
     def __init__(self, model: torch.nn.Module | str = "metrabs-blazepose", detector=None,

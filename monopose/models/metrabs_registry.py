@@ -8,7 +8,8 @@ from monopose.models.card import ModelCard
 __all__ = ["METRABS_BLAZEPOSE_CONFIG", "METRABS_CARDS"]
 
 METRABS_BLAZEPOSE_CONFIG = dict(backbone="blazepose", head="metro", width=128, num_joints=17,
-                                depth_bins=8, box_size_mm=2200.0, crop_size_px=256, resnet={})
+                                depth_bins=8, box_size_mm=2200.0, crop_size_px=256, resnet={},
+                                neck=dict(branch=64, blocks=2, separable=False))
 
 METRABS_CARDS = (
     ModelCard(

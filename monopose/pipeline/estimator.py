@@ -104,7 +104,10 @@ class Estimator:
             from monopose.metrabs.inference import MetrabsEstimator
 
             # MeTRAbs reads the photo itself: the detector only supplies the boxes.
-            self.metrabs = MetrabsEstimator(model, detector=self.detector, num_aug=num_aug)
+            # The detector already found a person in each box: no presence gate (it would drop
+            # people cut by the image border, whom MeTRAbs handles).
+            self.metrabs = MetrabsEstimator(model, detector=self.detector, num_aug=num_aug,
+                                            min_presence=0.0)
         else:
             self.lifter = Lifter(model, flip=flip_test)
             # Context models (CA-PF) read the detector's feature maps at the joints.
