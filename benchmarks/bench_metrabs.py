@@ -84,8 +84,8 @@ def multi(args: argparse.Namespace) -> None:
     torch.set_num_threads(1)
     results = {}
     for model in args.models:
-        est = Estimator(model=model, num_aug=args.multi_aug, tiles="off")
-        frames, seconds, n_img = [], 0.0, 0
+        est = Estimator(model=model, num_aug=args.multi_aug)
+        frames, seconds, n_img, failed = [], 0.0, 0, 0
         for path in multi_shard_paths(OUT / "multi_val"):
             shard = read_multi_shard(path)
             for i in range(len(shard)):
@@ -94,7 +94,9 @@ def multi(args: argparse.Namespace) -> None:
                 pred = est.predict(shard.image(i), intrinsics=tuple(shard.intrinsics(i)))
                 seconds += time.perf_counter() - t0
                 n_img += 1
-                found = pred.frames[0].people
+                # a person whose root could not be placed has no absolute pose: scored as a miss
+                found = [p for p in pred.frames[0].people if np.isfinite(p.pose_3d_abs_mm).all()]
+                failed += len(pred.frames[0].people) - len(found)
                 kp = np.array([p.keypoints_2d_px for p in found]).reshape(-1, 17, 2)
                 pose = np.array([p.pose_3d_abs_mm for p in found]).reshape(-1, 17, 3)
                 frames.append(MultiPersonFrame(
@@ -103,7 +105,8 @@ def multi(args: argparse.Namespace) -> None:
                     np.stack([p.inside for p in people]), group=f"{path.name}"))
         scores = score_multiperson(frames)
         results[model] = {**{k: round(v, 2) for k, v in scores.summary().items()},
-                          "ms_per_image": round(1000 * seconds / n_img, 1), "images": n_img}
+                          "ms_per_image": round(1000 * seconds / n_img, 1), "images": n_img,
+                          "people_without_absolute_pose": failed}
     _save("multi", {"tta": args.multi_aug, "results": results}, args.tag)
 
 

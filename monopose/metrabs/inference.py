@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import torch
 
-from monopose.core.camera import pixels_to_normalized, project_points
+from monopose.core.camera import intrinsics_from_fov, pixels_to_normalized, project_points
 from monopose.core.geometry import reconstruct_absolute
 from monopose.core.skeleton import get_layout
 from monopose.metrabs.augment import FLIP_PERMUTATION
@@ -191,14 +191,16 @@ class MetrabsEstimator:
         return cams, kp, rel, presence
 
     def predict_boxes(self, image: np.ndarray, boxes_xyxy_px: np.ndarray,
-                      intrinsics: np.ndarray, dist: np.ndarray | None = None,
+                      intrinsics: np.ndarray | tuple | None = None,
+                      dist: np.ndarray | None = None,
                       suppress: bool = True) -> tuple[list[MetrabsPerson], list[str]]:
         """3D poses of the people in ``boxes`` of an RGB photo.
 
         Args:
             image: ``[H, W, 3]`` uint8 RGB.
             boxes_xyxy_px: ``[N, 4]`` person boxes (x0, y0, x1, y1).
-            intrinsics: ``(fx, fy, cx, cy)`` of the photo (undistorted pinhole).
+            intrinsics: ``(fx, fy, cx, cy)`` of the photo; None: a centred camera with a 55°
+                field of view on the longer side (MeTRAbs' default for unknown cameras).
             dist: Optional distortion (k1, k2, k3, p1, p2), used by the root solve.
             suppress: Drop implausible skeletons and duplicate people.
 
@@ -211,6 +213,8 @@ class MetrabsEstimator:
             raise ValueError(f"image: expected an [H, W, 3] uint8 RGB array, got {img.shape} "
                              f"{img.dtype}")
         boxes = np.asarray(boxes_xyxy_px, dtype=np.float64).reshape(-1, 4)
+        if intrinsics is None:
+            intrinsics = intrinsics_from_fov(img.shape[1], img.shape[0])
         intr = np.asarray(intrinsics, dtype=np.float64).reshape(-1)
         if intr.shape != (4,) or not np.isfinite(intr).all() or intr[0] <= 0 or intr[1] <= 0:
             raise ValueError(f"intrinsics: expected (fx, fy, cx, cy) with positive focal "

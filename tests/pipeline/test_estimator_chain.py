@@ -44,6 +44,8 @@ def _estimator(detections: list, lifter: _Lifter) -> Estimator:
     est.keypoint_score_threshold = 0.3
     est.tiles = "fallback"
     est.context = False
+    est.metrabs = None
+    est._warnings = []
     return est
 
 

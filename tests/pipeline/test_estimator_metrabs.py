@@ -66,7 +66,6 @@ def test_absolute_pose_reprojects_onto_its_2d(estimator) -> None:
 
 def test_test_time_augmentation_agrees_with_the_plain_crop() -> None:
     from monopose.metrabs.inference import MetrabsEstimator
-    from monopose.metrabs.inference import box_from_keypoints as _box  # noqa: F401
 
     torch.set_num_threads(1)
     rgb = _rgb()
@@ -145,3 +144,16 @@ def test_video_people_keep_ids(estimator, tmp_path: Path) -> None:
     ids = [[p.person_id for p in f.people] for f in pred.frames]
     assert len(pred.frames) == 3 and all(len(i) == 1 for i in ids)
     assert len({i[0] for i in ids}) == 1
+
+
+def test_unknown_intrinsics_default_to_a_55_degree_camera() -> None:
+    from monopose.core.camera import intrinsics_from_fov
+    from monopose.metrabs.inference import MetrabsEstimator
+
+    rgb = _rgb()
+    h, w = rgb.shape[:2]
+    box = np.array([[0.3 * w, 0.05 * h, 0.7 * w, 0.98 * h]])
+    est = MetrabsEstimator(MODEL)
+    implicit, _ = est.predict_boxes(rgb, box)
+    explicit, _ = est.predict_boxes(rgb, box, intrinsics_from_fov(w, h, 55.0))
+    assert np.allclose(implicit[0].pose_3d_abs_mm, explicit[0].pose_3d_abs_mm)
