@@ -43,7 +43,7 @@ def _save(name: str, data: dict, tag: str = "") -> None:
 
 def truncation(args: argparse.Namespace) -> None:
     from monopose.metrabs.cache import load_crop_cache
-    from monopose.metrabs.evaluate import truncation_table
+    from monopose.metrabs.evaluate import truncation_split, truncation_table, variant_joint_errors
     from monopose.models.registry import load_model
     from monopose.models.weights_io import load_weights
 
@@ -52,13 +52,18 @@ def truncation(args: argparse.Namespace) -> None:
     metro = (load_weights(REPO / args.metro)[0] if args.metro
              else load_model("metrabs-blazepose")[0])
     baseline, _ = load_weights(REPO / args.baseline)
-    table = truncation_table({"MeTRo": metro, "2.5D": baseline}, data)
+    errors = variant_joint_errors({"MeTRo": metro, "2.5D": baseline}, data)
+    table = truncation_table({}, data, errors)
+    split = truncation_split(data, errors)
     growth = {name: {"+20%": row[0.2] - row[0.0], "+40%": row[0.4] - row[0.0]}
               for name, row in table.items()}
     _save("truncation", {"crops": len(data), "mpjpe_rel_mm": {k: {str(c): round(v, 1)
                          for c, v in row.items()} for k, row in table.items()},
                          "growth_mm": {k: {c: round(v, 1) for c, v in g.items()}
-                                       for k, g in growth.items()}}, args.tag)
+                                       for k, g in growth.items()},
+                         "inside_outside_crop_mm": {k: {str(c): [round(v, 1) for v in io]
+                                                        for c, io in row.items()}
+                                                    for k, row in split.items()}}, args.tag)
 
 
 def absolute(args: argparse.Namespace) -> None:

@@ -7,7 +7,8 @@ Measures, on this CPU and side by side (alternating rounds, medians):
   mode, model complexity 1) — both get the decoded RGB array;
 - the sample street video: monopose ``predict_video`` (tracking, all people) vs MediaPipe's
   video mode (one person, as it supports) over the same frames;
-- the lifter's share of monopose's time (the time inside ``Lifter.lift``).
+- the lifter's share of monopose's time (the time inside ``Lifter.lift``; for MeTRAbs models the
+  time inside ``MetrabsEstimator.predict_boxes``: crops, landmark network, head, root solve).
 Prints a markdown table.
 """
 
@@ -55,8 +56,11 @@ def main() -> None:
     photo = read_image(Path(__file__).resolve().parents[1] / "monopose" / "assets" /
                        "sample_person.jpg")
     est = Estimator(model=model, num_threads=2)
-    timed = _Timed(est.lifter.lift)
-    est.lifter.lift = timed  # type: ignore[method-assign]
+    # the 3D stage: the lifter, or for MeTRAbs models the crops + network + root solve
+    stage = est.lifter if est.lifter is not None else est.metrabs
+    name = "lift" if est.lifter is not None else "predict_boxes"
+    timed = _Timed(getattr(stage, name))
+    setattr(stage, name, timed)
     legacy = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
     est.predict(photo)
     legacy.process(photo)

@@ -25,6 +25,7 @@ from monopose.metrabs.cache import CropArrays, crop_batch
 from monopose.metrabs.inference import REFERENCE_BONES_MM
 
 __all__ = ["predict_crops", "lift_25d", "root_depth_from_bones", "truncation_table",
+           "variant_joint_errors", "truncation_split",
            "absolute_scores", "AbsoluteScores", "evaluate_metrabs"]
 
 _PARENTS = np.asarray(get_layout("h36m17").parents)
@@ -70,35 +71,62 @@ def root_depth_from_bones(kp_px: np.ndarray, depth_rel_mm: np.ndarray, K: np.nda
     return out
 
 
-def _rel_error(pred_rel: np.ndarray, gt: np.ndarray) -> np.ndarray:
+def _joint_errors(pred_rel: np.ndarray, gt: np.ndarray) -> np.ndarray:
+    """``[N, J]`` root-relative joint errors (mm)."""
     gt_rel = gt - gt[:, :1]
-    return np.linalg.norm(pred_rel - gt_rel, axis=-1).mean(-1)
+    return np.linalg.norm(pred_rel - gt_rel, axis=-1)
 
 
-def truncation_table(models: dict[str, torch.nn.Module], data: CropArrays
-                     ) -> dict[str, dict[float, float]]:
-    """Root-relative MPJPE (mm) per model variant and per share of the body box cut off.
-
-    Returns:
-        ``{variant: {cut_fraction: mpjpe_mm}}``; a 2.5D model yields two variants,
-        ``<name> (bone prior)`` and ``<name> (GT root depth)``.
-    """
-    cut = np.round(1.0 - data.keep_fraction, 2)
+def variant_joint_errors(models: dict[str, torch.nn.Module], data: CropArrays
+                         ) -> dict[str, np.ndarray]:
+    """``{variant: [N, J] root-relative joint errors (mm)}``; a 2.5D model yields two variants,
+    ``<name> (bone prior)`` and ``<name> (GT root depth)``."""
     gt = data.pose3d_mm.astype(np.float64)
     rows: dict[str, np.ndarray] = {}
     for name, model in models.items():
         kp, rel = predict_crops(model, data)
         if getattr(model, "head_name", "metro") == "metro":
-            rows[name] = _rel_error(rel, gt)
+            rows[name] = _joint_errors(rel, gt)
             continue
         K = data.K.astype(np.float64)
         depth = rel[..., 2]
         z_prior = root_depth_from_bones(kp, depth, K)
         for label, z in (("bone prior", z_prior), ("GT root depth", gt[:, 0, 2])):
             p = lift_25d(kp, depth, K, z)
-            rows[f"{name} ({label})"] = _rel_error(p - p[:, :1], gt)
+            rows[f"{name} ({label})"] = _joint_errors(p - p[:, :1], gt)
+    return rows
+
+
+def truncation_table(models: dict[str, torch.nn.Module], data: CropArrays,
+                     errors: dict[str, np.ndarray] | None = None
+                     ) -> dict[str, dict[float, float]]:
+    """Root-relative MPJPE (mm) per model variant and per share of the body box cut off.
+
+    Returns:
+        ``{variant: {cut_fraction: mpjpe_mm}}`` (variants as in :func:`variant_joint_errors`).
+    """
+    cut = np.round(1.0 - data.keep_fraction, 2)
+    errors = errors if errors is not None else variant_joint_errors(models, data)
     return {name: {float(c): float(err[cut == c].mean()) for c in np.unique(cut)}
-            for name, err in rows.items()}
+            for name, err in errors.items()}
+
+
+def truncation_split(data: CropArrays, errors: dict[str, np.ndarray]
+                     ) -> dict[str, dict[float, tuple[float, float]]]:
+    """Per variant and cut: mean error of the joints inside the crop and of those outside it
+    (``nan`` when there are none)."""
+    cut = np.round(1.0 - data.keep_fraction, 2)
+    s = data.kp2d_px
+    inside = ((s >= -0.5) & (s <= 255.5)).all(-1)
+    out: dict[str, dict[float, tuple[float, float]]] = {}
+    for name, err in errors.items():
+        out[name] = {}
+        for c in np.unique(cut):
+            m = cut == c
+            e, ins = err[m], inside[m]
+            out[name][float(c)] = (float(e[ins].mean()),
+                                   float(e[~ins].mean()) if (~ins).any() else float("nan"))
+    return out
 
 
 @dataclass
