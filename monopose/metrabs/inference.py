@@ -276,8 +276,7 @@ class MetrabsEstimator:
         abs_mm, method = None, "box_prior"
         if in_view.sum() >= 2:
             try:
-                sol = reconstruct_absolute(np.where(in_view[:, None], kp, 0.0), rel, intrinsics,
-                                           valid=in_view, dist=dist, return_details=True)
+                in_view, sol = _consistent_solve(kp, rel, in_view, intrinsics, dist, box, (w, h))
                 abs_mm, method = sol.pose3d_abs_mm, str(sol.method)
             except ValueError as exc:
                 notes.append(f"root solve failed ({exc}); placed by the box size instead")
@@ -291,6 +290,75 @@ class MetrabsEstimator:
         kp_out = np.where(in_view[:, None], kp, _project(abs_mm, intrinsics, dist))
         return MetrabsPerson(np.asarray(box, dtype=np.float64), kp_out, in_view, fraction, rel,
                              abs_mm, method, presence, notes)
+
+
+# Joint groups that seed the consistency check (h36m17): a truncated person usually shows one
+# of them whole. Upper body, head and shoulders, torso, lower body.
+_SEED_GROUPS = (np.array([7, 8, 9, 10, 11, 12, 13, 14, 15, 16]), np.array([8, 9, 10, 11, 14]),
+                np.array([0, 1, 4, 7, 8, 11, 14]), np.array([0, 1, 2, 3, 4, 5, 6]))
+
+
+def _consistent_solve(kp_px: np.ndarray, rel_mm: np.ndarray, in_view: np.ndarray,
+                      intrinsics: np.ndarray, dist: np.ndarray | None, box: np.ndarray,
+                      size_wh: tuple[int, int]):
+    """Root solve over the in-view joints whose 2D agrees with the metric 3D.
+
+    The 2D head is trained on visible joints only, so for a joint outside the crop it still
+    answers somewhere inside it. The truncation-robust 3D head knows better: the root is solved
+    from every in-view joint and from each seed group of them (upper body, head and shoulders,
+    torso, lower body); the hypothesis whose projected pose agrees with the most 2D joints (within
+    10 % of the box's longer side, inside the photo) wins, and the root is solved again from the
+    joints that agree with it.
+
+    Returns:
+        ``(in_view [17], AbsoluteReconstruction)``.
+
+    Raises:
+        ValueError: from the root solve (fewer than 2 joints, person behind the camera).
+    """
+    tol_px = 0.1 * float(max(box[2] - box[0], box[3] - box[1]))
+    w, h = size_wh
+
+    def solve(use: np.ndarray):
+        return reconstruct_absolute(np.where(use[:, None], kp_px, 0.0), rel_mm, intrinsics,
+                                    valid=use, dist=dist, return_details=True)
+
+    def agreeing(sol) -> np.ndarray:
+        proj = _project(sol.pose3d_abs_mm, intrinsics, dist)
+        inside = ((proj >= -0.5) & (proj <= np.array([w - 0.5, h - 0.5]))).all(-1)
+        with np.errstate(invalid="ignore"):
+            close = np.linalg.norm(proj - kp_px, axis=-1) <= tol_px
+        return in_view & inside & close
+
+    first, error = None, None
+    best_use, best_count = in_view, -1
+    try:
+        first = solve(in_view)
+        best_use = agreeing(first)
+        best_count = int(best_use.sum())
+    except ValueError as exc:  # contradictory 2D can put the plain solve behind the camera
+        error = exc
+    for group in _SEED_GROUPS:
+        seed = np.zeros_like(in_view)
+        seed[group] = True
+        seed &= in_view
+        if seed.sum() < 3 or seed.sum() == in_view.sum():
+            continue
+        try:
+            use = agreeing(solve(seed))
+        except ValueError:
+            continue
+        if use.sum() > best_count:
+            best_use, best_count = use, int(use.sum())
+    if best_count >= 3 and best_count < in_view.sum():
+        try:
+            return best_use, solve(best_use)
+        except ValueError:
+            pass
+    if first is None:
+        assert error is not None
+        raise error
+    return in_view, first
 
 
 def _project(points_mm: np.ndarray, intrinsics: np.ndarray, dist: np.ndarray | None = None

@@ -94,3 +94,27 @@ def test_tables_score_oracles(tmp_path) -> None:
     assert np.isclose(table["metro"][0.0], np.sqrt(300) * 16 / 17)
     split = truncation_split(data, errors)
     assert np.isnan(split["metro"][0.0][1])  # the tiny cache has every joint inside the crop
+
+
+def test_consistency_check_drops_2d_that_contradicts_the_metric_3d() -> None:
+    """The 2D head answers inside the crop even for joints outside it: those must not steer the
+    root, and must not be reported as in view."""
+    from monopose.metrabs.inference import _consistent_solve
+
+    rng = np.random.default_rng(3)
+    rel = _pose_with_reference_bones(rng)
+    rel -= rel[0]
+    root = np.array([150.0, 300.0, 3000.0])
+    intr = np.array([1000.0, 1000.0, 320.0, 240.0])
+    pose = rel + root
+    kp = pose[:, :2] / pose[:, 2:] * 1000.0 + intr[2:]
+    wrong = kp.copy()
+    legs = np.array([1, 2, 3, 4, 5, 6])
+    wrong[legs] = kp[8] + rng.normal(0, 20, (6, 2))  # the legs' 2D drawn onto the chest
+    box = np.concatenate([kp.min(0), kp.max(0)])
+    in_view, sol = _consistent_solve(wrong, rel, np.ones(17, bool), intr, None, box, (4000, 4000))
+    assert not in_view[legs].any() and in_view[[8, 9, 10, 11, 14]].all()
+    assert np.linalg.norm(sol.translation_mm - root) < 1.0
+    # with consistent 2D nothing is dropped
+    in_view, sol = _consistent_solve(kp, rel, np.ones(17, bool), intr, None, box, (4000, 4000))
+    assert in_view.all() and np.linalg.norm(sol.translation_mm - root) < 1.0
