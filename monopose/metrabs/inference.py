@@ -7,7 +7,9 @@ MeTRAbs head predicts 2D (crop px) and root-relative 3D (crop camera, mm). Each 
 mapped back to the photo's camera (un-flip, un-roll, homography back to pixels), then averaged:
 root-relative 3D over all augmentations, 2D per joint over the augmentations that saw it inside
 the crop. The absolute pose comes from the foundation's root solve
-(:func:`monopose.core.geometry.reconstruct_absolute`) over the in-view joints; in-view joints are
+(:func:`monopose.core.geometry.reconstruct_absolute`) over the in-view joints whose 2D agrees
+with the metric 3D (:func:`_consistent_solve`: the 2D head cannot point outside the crop, so a
+cut-off joint's 2D lands somewhere inside it and must be recognised as such); in-view joints are
 back-projected from their 2D at the solved depth and blended 50/50 with ``root + relative``
 (MeTRAbs' ``mix_3d_inside_fov``), truncated joints take ``root + relative``.
 
@@ -338,6 +340,8 @@ def _consistent_solve(kp_px: np.ndarray, rel_mm: np.ndarray, in_view: np.ndarray
         best_count = int(best_use.sum())
     except ValueError as exc:  # contradictory 2D can put the plain solve behind the camera
         error = exc
+    if first is not None and best_count == int(in_view.sum()):
+        return in_view, first  # everything agrees: the common case needs one solve
     for group in _SEED_GROUPS:
         seed = np.zeros_like(in_view)
         seed[group] = True
