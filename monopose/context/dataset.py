@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -42,6 +40,7 @@ from monopose.context.features import (
     flip_patches,
 )
 from monopose.core.normalize import normalize_keypoints
+from monopose.fileio import atomic_write
 
 __all__ = ["CacheReport", "build_feature_cache", "ContextArrays", "load_feature_cache",
            "ContextBatchStream", "cache_bytes_per_sample"]
@@ -67,17 +66,6 @@ class CacheReport:
     detect_ms: float  # mean detector time per image (with feature maps)
     extract_ms: float  # mean patch extraction time per person
     bytes: int
-
-
-def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _complete(path: Path, expected: int, patch: int) -> bool:
@@ -170,7 +158,7 @@ def build_feature_cache(render_dir: str | Path, out_dir: str | Path, patch: int 
         }
         for li, lvl in enumerate(levels):
             arrays[f"level{li}"] = lvl
-        _write_npz_atomic(target, arrays)
+        atomic_write(target, lambda fh, a=arrays: np.savez(fh, **a))
         written += 1
         if progress:
             print(f"{target.name}: {n} samples, {int(found.sum())} with a person, "

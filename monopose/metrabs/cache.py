@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -32,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from monopose.fileio import atomic_write
 from monopose.metrabs.augment import SIDES, AugmentConfig, make_training_crop
 from monopose.models.metrabs import BLAZEPOSE_LEVELS
 
@@ -39,17 +38,6 @@ __all__ = ["build_crop_cache", "CropArrays", "load_crop_cache", "LEVEL_KEYS", "c
 
 LEVEL_KEYS = ("level32", "level16", "level8")
 LEVEL_NAMES = tuple(name for name, _, _ in BLAZEPOSE_LEVELS)
-
-
-def _write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".npz", dir=path.parent)
-    os.close(fd)
-    try:
-        np.savez(tmp, **arrays)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
 
 
 def _complete(path: Path, expected: int) -> bool:
@@ -148,7 +136,7 @@ def build_crop_cache(render_dirs: Sequence[str | Path], out_dir: str | Path,
                 crops += 1
         arrays = {key: np.stack([np.asarray(v) for v in vals]) for key, vals in cols.items()}
         arrays["ids"] = np.asarray(ids)
-        _write_npz_atomic(target, arrays)
+        atomic_write(target, lambda fh, a=arrays: np.savez(fh, **a))
         written += 1
         print(f"{target.name}: {n * per} crops, {time.perf_counter() - t0:.0f} s", flush=True)
     report = CacheBuildReport(out, crops, written, skipped, time.perf_counter() - t0,
@@ -156,10 +144,7 @@ def build_crop_cache(render_dirs: Sequence[str | Path], out_dir: str | Path,
     info = {"mode": mode, "render_dirs": [str(d) for d in render_dirs], "seed": seed,
             "crops_per_sample": crops_per_sample, "keep_fractions": list(keep_fractions),
             "augment": cfg.__dict__}
-    fd, tmp = tempfile.mkstemp(dir=out, suffix=".json")
-    with os.fdopen(fd, "w") as f:
-        json.dump(info, f, indent=1)
-    os.replace(tmp, out / "index.json")
+    atomic_write(out / "index.json", lambda fh: fh.write(json.dumps(info, indent=1).encode()))
     return report
 
 

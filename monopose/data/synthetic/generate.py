@@ -61,6 +61,7 @@ __all__ = [
     "shard_name",
     "FORMAT_VERSION",
     "joint_flags",
+    "render_shards",
 ]
 
 FORMAT_VERSION = 1
@@ -243,6 +244,10 @@ class SyntheticRenderer:
             phenotypes=np.zeros(6, np.float32), id="", index=-1, pose_index=-1,
             depth_mm=res.depth_mm if keep_depth else None,
         )
+
+    def shard_arrays(self, samples: list[SyntheticSample]) -> dict[str, np.ndarray]:
+        """The arrays of one shard file holding ``samples``."""
+        return _samples_to_arrays(samples, self.config.jpeg_quality)
 
     def close(self) -> None:
         self.renderer.release()
@@ -456,16 +461,16 @@ def _shard_complete(path: Path, expected: int, digest: str) -> bool:
 _WORKER: dict[str, object] = {}
 
 
-def _init_worker(poses: PoseSource, size: int, seed: int, config: SceneConfig,
-                 cache_dir: str | None, use_photos: bool) -> None:
-    _WORKER["renderer"] = SyntheticRenderer(poses, size, seed, config, cache_dir, use_photos)
+def _init_worker(renderer_cls: type, args: tuple) -> None:
+    _WORKER["renderer"] = renderer_cls(*args)
 
 
-def _render_shard(renderer: SyntheticRenderer, out_dir: Path, k: int, start: int, stop: int,
+def _render_shard(renderer, out_dir: Path, k: int, start: int, stop: int,  # noqa: ANN001
                   digest: str) -> tuple[int, int, float]:
+    """Render samples ``start..stop`` with any renderer that has ``render_sample(i)`` and
+    ``shard_arrays(samples)``, and write shard ``k`` whole."""
     t0 = time.perf_counter()
-    samples = [renderer.render_sample(i) for i in range(start, stop)]
-    arrays = _samples_to_arrays(samples, renderer.config.jpeg_quality)
+    arrays = renderer.shard_arrays([renderer.render_sample(i) for i in range(start, stop)])
     arrays["num_samples"] = np.array(stop - start)
     arrays["settings_hash"] = np.array(digest)
     _write_npz(out_dir / shard_name(k), arrays)
@@ -474,9 +479,49 @@ def _render_shard(renderer: SyntheticRenderer, out_dir: Path, k: int, start: int
 
 def _worker_task(args: tuple[str, int, int, int, str]) -> tuple[int, int, float]:
     out_dir, k, start, stop, digest = args
-    renderer = _WORKER["renderer"]
-    assert isinstance(renderer, SyntheticRenderer)
-    return _render_shard(renderer, Path(out_dir), k, start, stop, digest)
+    return _render_shard(_WORKER["renderer"], Path(out_dir), k, start, stop, digest)
+
+
+def render_shards(out: Path, n: int, shard_size: int, digest: str, renderer_cls: type,
+                  args: tuple, workers: int = 1, progress: bool | Callable[[int, int], None] = True,
+                  body: AnnyBody | None = None) -> list[tuple[int, int, int]]:
+    """Render the missing shards of a dataset of ``n`` samples (resumable, deterministic).
+
+    ``renderer_cls(*args, body=body)`` renders in this process when ``workers == 1``; otherwise
+    ``workers`` spawned processes each build ``renderer_cls(*args)`` once.
+
+    Returns:
+        The shards rendered now, as ``(k, start, stop)``.
+    """
+    bounds = [(k, k * shard_size, min((k + 1) * shard_size, n))
+              for k in range((n + shard_size - 1) // shard_size)]
+    todo = [(k, a, b) for k, a, b in bounds
+            if not _shard_complete(out / shard_name(k), b - a, digest)]
+    done = n - sum(b - a for _, a, b in todo)
+    report_progress, finish = _progress(progress, n, done)
+    try:
+        if todo and workers == 1:
+            renderer = renderer_cls(*args, body=body)
+            try:
+                for k, a, b in todo:
+                    _, count, _ = _render_shard(renderer, out, k, a, b, digest)
+                    done += count
+                    report_progress(done)
+            finally:
+                renderer.close()
+        elif todo:
+            import multiprocessing as mp
+
+            ctx = mp.get_context("spawn")
+            tasks = [(str(out), k, a, b, digest) for k, a, b in todo]
+            with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
+                          initargs=(renderer_cls, args)) as pool:
+                for _, count, _ in pool.imap_unordered(_worker_task, tasks):
+                    done += count
+                    report_progress(done)
+    finally:
+        finish()
+    return todo
 
 
 def write_dataset(
@@ -533,38 +578,9 @@ def write_dataset(
     digest = _settings_hash(settings)
 
     num_shards = (n + shard_size - 1) // shard_size
-    todo: list[tuple[int, int, int]] = []
-    for k in range(num_shards):
-        start, stop = k * shard_size, min((k + 1) * shard_size, n)
-        if not _shard_complete(out / shard_name(k), stop - start, digest):
-            todo.append((k, start, stop))
-    done = sum(min((k + 1) * shard_size, n) - k * shard_size for k in range(num_shards)) - sum(
-        stop - start for _, start, stop in todo)
-
-    report_progress, finish = _progress(progress, n, done)
     cache = str(cache_dir) if cache_dir is not None else None
-    try:
-        if todo and workers == 1:
-            renderer = SyntheticRenderer(poses, size, seed, config, cache, use_photos, body)
-            try:
-                for k, start, stop in todo:
-                    _, count, _ = _render_shard(renderer, out, k, start, stop, digest)
-                    done += count
-                    report_progress(done)
-            finally:
-                renderer.close()
-        elif todo:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("spawn")
-            tasks = [(str(out), k, start, stop, digest) for k, start, stop in todo]
-            with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
-                          initargs=(poses, size, seed, config, cache, use_photos)) as pool:
-                for _, count, _ in pool.imap_unordered(_worker_task, tasks):
-                    done += count
-                    report_progress(done)
-    finally:
-        finish()
+    todo = render_shards(out, n, shard_size, digest, SyntheticRenderer,
+                         (poses, size, seed, config, cache, use_photos), workers, progress, body)
 
     index = {
         **settings,

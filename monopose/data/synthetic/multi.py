@@ -63,12 +63,10 @@ from monopose.data.synthetic.generate import (
     PoseSource,
     _encode,
     _pack,
-    _progress,
     _settings_hash,
-    _shard_complete,
-    _write_npz,
     _write_text,
     joint_flags,
+    render_shards,
     shard_name,
 )
 from monopose.data.synthetic.scene import CameraPlacement, SceneConfig, place_camera
@@ -501,6 +499,10 @@ class MultiRenderer:
             depth_mm=depth_c if keep_depth else None,
         )
 
+    def shard_arrays(self, samples: list[MultiSample]) -> dict[str, np.ndarray]:
+        """The arrays of one shard file holding ``samples``."""
+        return _samples_to_arrays(samples, self.config.appearance.jpeg_quality)
+
     def close(self) -> None:
         self.renderer.release()
 
@@ -654,32 +656,6 @@ def _settings(n: int, size_wh: tuple[int, int], seed: int, split: str, shard_siz
             "poses": poses.name, "poses_digest": poses.digest(), "scene": cfg}
 
 
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(poses: PoseSource, size_wh: tuple[int, int], seed: int,
-                 config: MultiSceneConfig, cache_dir: str | None, use_photos: bool) -> None:
-    _WORKER["renderer"] = MultiRenderer(poses, size_wh, seed, config, cache_dir, use_photos)
-
-
-def _render_shard(renderer: MultiRenderer, out_dir: Path, k: int, start: int, stop: int,
-                  digest: str) -> tuple[int, int, float]:
-    t0 = time.perf_counter()
-    samples = [renderer.render_sample(i) for i in range(start, stop)]
-    arrays = _samples_to_arrays(samples, renderer.config.appearance.jpeg_quality)
-    arrays["num_samples"] = np.array(stop - start)
-    arrays["settings_hash"] = np.array(digest)
-    _write_npz(out_dir / shard_name(k), arrays)
-    return k, stop - start, time.perf_counter() - t0
-
-
-def _worker_task(args: tuple[str, int, int, int, str]) -> tuple[int, int, float]:
-    out_dir, k, start, stop, digest = args
-    renderer = _WORKER["renderer"]
-    assert isinstance(renderer, MultiRenderer)
-    return _render_shard(renderer, Path(out_dir), k, start, stop, digest)
-
-
 def write_multi_dataset(
     out_dir: str | Path,
     n: int,
@@ -736,34 +712,9 @@ def write_multi_dataset(
 
     num_shards = (n + shard_size - 1) // shard_size
     bounds = [(k, k * shard_size, min((k + 1) * shard_size, n)) for k in range(num_shards)]
-    todo = [(k, a, b) for k, a, b in bounds
-            if not _shard_complete(out / shard_name(k), b - a, digest)]
-    done = n - sum(b - a for _, a, b in todo)
-
-    report_progress, finish = _progress(progress, n, done)
     cache = str(cache_dir) if cache_dir is not None else None
-    try:
-        if todo and workers == 1:
-            renderer = MultiRenderer(poses, size_t, seed, config, cache, use_photos, body)
-            try:
-                for k, a, b in todo:
-                    _, count, _ = _render_shard(renderer, out, k, a, b, digest)
-                    done += count
-                    report_progress(done)
-            finally:
-                renderer.close()
-        elif todo:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("spawn")
-            tasks = [(str(out), k, a, b, digest) for k, a, b in todo]
-            with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
-                          initargs=(poses, size_t, seed, config, cache, use_photos)) as pool:
-                for _, count, _ in pool.imap_unordered(_worker_task, tasks):
-                    done += count
-                    report_progress(done)
-    finally:
-        finish()
+    todo = render_shards(out, n, shard_size, digest, MultiRenderer,
+                         (poses, size_t, seed, config, cache, use_photos), workers, progress, body)
 
     counts = []
     for k, _, _ in bounds:
