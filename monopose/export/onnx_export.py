@@ -22,6 +22,7 @@ from __future__ import annotations
 import io
 import os
 import warnings as _warnings
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -206,23 +207,35 @@ def export_onnx(
         result.warnings.append(f"{name}: randomly initialised weights (no trained weights)")
     if verify:
         session = onnx_session(data)
-        worst_abs, worst_ref = 0.0, 0.0
-        for batch in (1, max(2, num_check - 1)):
-            kp, valid = random_normalised_poses(batch, window, rng)
-            with torch.inference_mode():
-                ref = wrapper(torch.from_numpy(kp), torch.from_numpy(valid)).numpy()
-            got = run_onnx(session, kp, valid)
-            if got.shape != ref.shape:
-                raise ValueError(f"model: ONNX output shape {got.shape}, PyTorch {ref.shape}")
-            worst_abs = max(worst_abs, float(np.abs(got - ref).max()))
-            worst_ref = max(worst_ref, float(np.abs(ref).max()))
-        result.max_abs_error_mm = worst_abs
-        result.max_rel_error = worst_abs / max(worst_ref, 1e-12)
-        if result.max_rel_error > rtol:
-            raise ValueError(f"model: ONNX and PyTorch outputs differ by {result.max_rel_error:.2e}"
-                             f" (relative), more than {rtol:.0e}; nothing written")
+
+        def runs() -> Iterator[tuple[list[np.ndarray], list[np.ndarray]]]:
+            for batch in (1, max(2, num_check - 1)):
+                kp, valid = random_normalised_poses(batch, window, rng)
+                with torch.inference_mode():
+                    ref = wrapper(torch.from_numpy(kp), torch.from_numpy(valid)).numpy()
+                yield [run_onnx(session, kp, valid)], [ref]
+
+        _check_parity(result, runs(), rtol)
     atomic_write(out, lambda fh: fh.write(data))
     return result
+
+
+def _check_parity(result: OnnxExport,
+                  runs: Iterable[tuple[list[np.ndarray], list[np.ndarray]]], rtol: float) -> None:
+    """Record the largest |onnxruntime − PyTorch| over ``(onnx outputs, torch outputs)`` runs in
+    ``result``; raise ``ValueError`` (nothing is written) beyond ``rtol`` relative."""
+    worst_abs, worst_ref = 0.0, 0.0
+    for got, ref in runs:
+        for g, r in zip(got, ref, strict=True):
+            if g.shape != r.shape:
+                raise ValueError(f"model: ONNX output shape {g.shape}, PyTorch {r.shape}")
+            worst_abs = max(worst_abs, float(np.abs(g - r).max()))
+            worst_ref = max(worst_ref, float(np.abs(r).max()))
+    result.max_abs_error_mm = worst_abs
+    result.max_rel_error = worst_abs / max(worst_ref, 1e-12)
+    if result.max_rel_error > rtol:
+        raise ValueError(f"model: ONNX and PyTorch outputs differ by {result.max_rel_error:.2e}"
+                         f" (relative), more than {rtol:.0e}; nothing written")
 
 
 def _with_metadata(model_bytes: bytes, name: str, window: int, trained: bool) -> bytes:
@@ -313,21 +326,15 @@ def _export_metrabs(module: nn.Module, name: str, trained: bool, out: Path, opse
         result.warnings.append(f"{name}: randomly initialised weights (no trained weights)")
     if verify:
         session = onnx_session(data)
-        worst_abs, worst_ref = 0.0, 0.0
-        for batch in (1, max(2, num_check - 1)):
-            x = inputs(batch)
-            with torch.inference_mode():
-                ref = [t.numpy() for t in wrapper(*x)]
-            got = session.run(outputs, {n: t.numpy() for n, t in zip(names, x, strict=True)})
-            for g, r in zip(got, ref, strict=True):
-                if g.shape != r.shape:
-                    raise ValueError(f"model: ONNX output shape {g.shape}, PyTorch {r.shape}")
-                worst_abs = max(worst_abs, float(np.abs(g - r).max()))
-                worst_ref = max(worst_ref, float(np.abs(r).max()))
-        result.max_abs_error_mm = worst_abs
-        result.max_rel_error = worst_abs / max(worst_ref, 1e-12)
-        if result.max_rel_error > rtol:
-            raise ValueError(f"model: ONNX and PyTorch outputs differ by {result.max_rel_error:.2e}"
-                             f" (relative), more than {rtol:.0e}; nothing written")
+
+        def runs() -> Iterator[tuple[list[np.ndarray], list[np.ndarray]]]:
+            for batch in (1, max(2, num_check - 1)):
+                x = inputs(batch)
+                with torch.inference_mode():
+                    ref = [t.numpy() for t in wrapper(*x)]
+                feed = {n: t.numpy() for n, t in zip(names, x, strict=True)}
+                yield list(session.run(outputs, feed)), ref
+
+        _check_parity(result, runs(), rtol)
     atomic_write(out, lambda fh: fh.write(data))
     return result

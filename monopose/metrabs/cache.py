@@ -166,11 +166,17 @@ class CropArrays:
         return len(self.kp2d_px)
 
 
-def load_crop_cache(cache_dir: str | Path, limit: int | None = None) -> CropArrays:
-    """Concatenate every ``crops-*.npz`` of a folder (optionally the first ``limit`` crops)."""
-    files = sorted(Path(cache_dir).glob("crops-*.npz"))
-    if not files:
-        raise ValueError(f"cache_dir: no crops-*.npz in {cache_dir}")
+def load_crop_cache(cache_dir: str | Path | Sequence[str | Path], limit: int | None = None
+                    ) -> CropArrays:
+    """Concatenate every ``crops-*.npz`` of one or more folders (optionally the first ``limit``
+    crops)."""
+    dirs = [cache_dir] if isinstance(cache_dir, str | Path) else list(cache_dir)
+    files = []
+    for d in dirs:
+        found = sorted(Path(d).glob("crops-*.npz"))
+        if not found:
+            raise ValueError(f"cache_dir: no crops-*.npz in {d}")
+        files += found
     parts: dict[str, list[np.ndarray]] = {}
     total = 0
     for f in files:

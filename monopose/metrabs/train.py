@@ -102,8 +102,7 @@ def _data(cfg: ExperimentConfig, backbone: str) -> tuple[IterableDataset, list[d
     tr = cfg.trainer
     val_batches: list[dict] | None = None
     if backbone == "blazepose":
-        parts = [load_crop_cache(d) for d in train_dirs]
-        data = parts[0] if len(parts) == 1 else _concat(parts)
+        data = load_crop_cache(train_dirs)
         stream: IterableDataset = CropCacheStream(data, tr.batch_size, tr.seed)
         if spec.get("val") and cfg.data.val_batches > 0:
             limit = cfg.data.val_batches * cfg.data.val_batch_size
@@ -118,14 +117,6 @@ def _data(cfg: ExperimentConfig, backbone: str) -> tuple[IterableDataset, list[d
             val_batches = list(render_crop_eval_batches(
                 spec["val"], limit=cfg.data.val_batches * cfg.data.val_batch_size))
     return stream, val_batches
-
-
-def _concat(parts: list[CropArrays]) -> CropArrays:
-    return CropArrays(
-        [np.concatenate([p.levels[i] for p in parts]) for i in range(3)],
-        *(np.concatenate([getattr(p, f) for p in parts]) for f in
-          ("kp2d_px", "pose3d_mm", "in_view", "K", "truncation", "presence", "keep_fraction",
-           "ids")))
 
 
 def train_metrabs(cfg: ExperimentConfig, run_dir: str | Path | None = None,

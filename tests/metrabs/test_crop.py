@@ -16,6 +16,7 @@ from monopose.metrabs.crop import (
     look_at_rotation,
     partial_box,
 )
+from tests.metrabs.conftest import standing_pose
 
 S = 256
 INTR = np.array([1000.0, 1000.0, 960.0, 540.0])  # 1920×1080 photo
@@ -289,17 +290,6 @@ def test_joints_box_margin_and_validity():
 
 
 # ---------------------------------------------------------------------------- training crops
-def standing_pose(rng: np.random.Generator, jitter_mm: float = 15.0) -> np.ndarray:
-    """``[17, 3]`` mm, h36m17, pelvis at 0, upright facing the camera (camera axes, y down)."""
-    base = np.array([
-        [0, 0, 0], [-110, 0, 0], [-120, 430, 20], [-120, 880, 0], [110, 0, 0], [120, 430, 20],
-        [120, 880, 0], [0, -230, 10], [0, -470, 0], [0, -580, -60], [0, -770, 0],
-        [170, -450, 0], [200, -180, 30], [220, 60, 40], [-170, -450, 0], [-200, -180, 30],
-        [-220, 60, 40]], dtype=np.float64)
-    pose = base + rng.normal(0.0, jitter_mm, base.shape)
-    return pose - pose[:1]
-
-
 def _scene(seed: int, root=(300.0, -100.0, 4500.0)):
     """A labelled synthetic photo: noise image, one standing person, joints in the photo."""
     rng = np.random.default_rng(seed)

@@ -25,30 +25,12 @@ from monopose.metrabs.inference import (
     implausible_reason,
 )
 from monopose.models.metrabs import BLAZEPOSE_LEVELS, MetrabsOutput
+from tests.metrabs.conftest import standing_pose
 
 S = CROP_SIZE_PX
 W, H = 1280, 720
 INTR = np.array([900.0, 900.0, 640.0, 360.0])
 PERM = get_layout("h36m17").flip_permutation
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-def standing_pose(rng: np.random.Generator, jitter_mm: float = 15.0) -> np.ndarray:
-    """``[17, 3]`` mm, h36m17, pelvis at 0, upright facing the camera (camera axes, y down)."""
-    base = np.array([
-        [0, 0, 0], [-110, 0, 0], [-120, 430, 20], [-120, 880, 0], [110, 0, 0], [120, 430, 20],
-        [120, 880, 0], [0, -230, 10], [0, -470, 0], [0, -580, -60], [0, -770, 0],
-        [170, -450, 0], [200, -180, 30], [220, 60, 40], [-170, -450, 0], [-200, -180, 30],
-        [-220, 60, 40]], dtype=np.float64)
-    pose = base + rng.normal(0.0, jitter_mm, base.shape)
-    return pose - pose[:1]
 
 
 def _project(points_mm: np.ndarray, intr: np.ndarray = INTR) -> np.ndarray:
