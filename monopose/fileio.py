@@ -8,7 +8,31 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import BinaryIO
 
-__all__ = ["atomic_write", "check_writable"]
+__all__ = ["atomic_write", "check_writable", "same_file", "refuse_overwriting_inputs"]
+
+
+def same_file(a: Path, b: Path) -> bool:
+    """Whether ``a`` and ``b`` name one file (through symlinks, ``..`` and hard links too)."""
+    a, b = Path(a), Path(b)
+    try:
+        if a.exists() and b.exists():
+            return os.path.samefile(a, b)
+    except OSError:
+        pass
+    return a.resolve() == b.resolve()
+
+
+def refuse_overwriting_inputs(out: Path, inputs: list[Path], argument: str = "out") -> Path:
+    """Fail, naming ``argument``, when writing ``out`` would replace one of ``inputs``.
+
+    Raises:
+        ValueError: the output path is (a link to) an input file.
+    """
+    for path in inputs:
+        if same_file(out, path):
+            raise ValueError(f"{argument}: {out} is the input {path}; refusing to overwrite "
+                             "an input, choose another output path")
+    return Path(out)
 
 
 def check_writable(path: Path, argument: str = "out") -> Path:

@@ -6,6 +6,8 @@ modules import their heavy dependencies inside the commands, so `monopose --help
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 from monopose.cli import data as _data
@@ -15,7 +17,9 @@ from monopose.cli import train as _train
 from monopose.cli.render import render as _render
 from monopose.cli.render import render_multi as _render_multi
 
-app = typer.Typer(add_completion=False, no_args_is_help=True, help="Metric 3D human poses.")
+# Plain help: typer's rich panels print `<bool>` after flags and eat `[render]`-style text.
+app = typer.Typer(add_completion=False, no_args_is_help=True, help="Metric 3D human poses.",
+                  rich_markup_mode=None)
 
 
 @app.callback()
@@ -45,14 +49,30 @@ _data.app.command("render-multi")(_render_multi)
 app.add_typer(_data.app, name="data", help="Build training data: mocap pairs, rendered people.")
 
 
+VIZ_WORDS = ("png", "html")
+
+
+def _looks_like_formats(arg: str) -> bool:
+    """A token after ``--viz`` is its value unless it names a path: it has no path separator,
+    no suffix and no file or folder of that name exists (``--viz foo`` is then refused as an
+    unknown format, not read as an input)."""
+    return (not arg.startswith("-") and "/" not in arg and "\\" not in arg
+            and "." not in arg and not Path(arg).exists())
+
+
 def _bare_viz_means_png(argv: list[str]) -> list[str]:
     """`--viz` may stand alone (PNG/MP4) or take formats (`--viz html`): click options cannot
-    have an optional value, so a bare `--viz` gets its default value here."""
+    have an optional value, so a bare `--viz` gets its default value here.
+
+    The token after `--viz` is its value when it is a list of formats or looks like one (see
+    :func:`_looks_like_formats`); a path (`--viz photo.jpg`, `--viz ./holiday`) is an input.
+    """
     out: list[str] = []
     for i, arg in enumerate(argv):
         out.append(arg)
         nxt = argv[i + 1] if i + 1 < len(argv) else None
-        if arg == "--viz" and (nxt is None or not set(nxt.split(",")) <= {"png", "html"}):
+        if arg == "--viz" and (nxt is None or not (
+                set(nxt.split(",")) <= set(VIZ_WORDS) or _looks_like_formats(nxt))):
             out.append("png")
     return out
 

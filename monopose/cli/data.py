@@ -6,7 +6,8 @@ from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Build training data (mocap cache).")
+app = typer.Typer(no_args_is_help=True, help="Build training data (mocap cache).",
+                  rich_markup_mode=None)
 
 
 @app.command("mocap")
@@ -15,7 +16,7 @@ def mocap(
         None, help="BVH files or folders (default: $MONOPOSE_SHARED/mocap)."
     ),
     out: Path = typer.Option(Path("cache/mocap"), "--out", help="Output folder for mocap.npz."),  # noqa: B008
-    fps: float = typer.Option(30.0, help="Stored frame rate of every clip."),
+    fps: float = typer.Option(30.0, min=1.0, max=1000.0, help="Stored frame rate of every clip."),
     dedup_mm: float = typer.Option(
         20.0, help="Single-frame index: drop frames where no joint moved this far (mm)."
     ),

@@ -17,7 +17,7 @@ def export_bvh(
     smoothing: str = typer.Option("savgol", help="Temporal smoothing of the positions before "
                                   "fitting rotations: savgol (default, ~0.3 s window), "
                                   "one_euro, or off."),
-    min_frames: int | None = typer.Option(None, help="Skip people seen in fewer frames "
+    min_frames: int | None = typer.Option(None, min=1, help="Skip people seen in fewer frames "
                                           "(default: 1 for an image, 3 for a video)."),
 ) -> None:
     """Animate a BVH skeleton (Y up, cm) per person from a result JSON: joint rotations are fitted
@@ -45,7 +45,7 @@ def export_onnx(
     untrained: bool = typer.Option(False, "--untrained",
                                    help="Export a randomly initialised network if no trained "
                                    "weights exist (for testing deployment only)."),
-    opset: int = typer.Option(17, help="ONNX opset version."),
+    opset: int = typer.Option(17, min=13, max=21, help="ONNX opset version."),
 ) -> None:
     """Export a model to ONNX, checked with onnxruntime (dynamic batch).
 

@@ -11,6 +11,10 @@ __all__ = ["predict", "demo", "lift", "models"]
 
 
 def _parse_intrinsics(text: str | None) -> tuple[float, float, float, float] | None:
+    """``'fx,fy,cx,cy'`` → four finite numbers with positive focal lengths (per-image plausibility
+    is checked when the image size is known)."""
+    import math
+
     if text is None:
         return None
     try:
@@ -19,6 +23,9 @@ def _parse_intrinsics(text: str | None) -> tuple[float, float, float, float] | N
         values = ()
     if len(values) != 4:
         raise typer.BadParameter(f"expected 'fx,fy,cx,cy' in pixels, got {text!r}",
+                                 param_hint="--intrinsics")
+    if not all(math.isfinite(v) for v in values) or values[0] <= 0 or values[1] <= 0:
+        raise typer.BadParameter(f"expected finite numbers with fx, fy > 0, got {text!r}",
                                  param_hint="--intrinsics")
     return values  # type: ignore[return-value]
 
@@ -40,18 +47,24 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
          tiles: str = "fallback", bvh: bool = False, tta: int = 1) -> int:
     from rich.console import Console
-    from rich.progress import Progress
+    from rich.progress import Progress, TaskID
 
     from monopose.pipeline.batch import collect_inputs, run_batch
     from monopose.pipeline.estimator import Estimator
 
     console = Console(stderr=True)
     given_intrinsics = _parse_intrinsics(intrinsics)  # bad options fail before any work
+    if intrinsics_file is not None and not intrinsics_file.is_file():
+        console.print(f"[red]error:[/red] --intrinsics-file: {intrinsics_file}: no such file")
+        return 2
     inputs, problems = collect_inputs(paths)
     for msg in problems:
         console.print(f"[red]skipped[/red] {msg}")
     if not inputs:
         console.print("[red]nothing to do:[/red] no readable input among the given paths")
+        return 2
+    if out.exists() and not out.is_dir():
+        console.print(f"[red]error:[/red] --out: {out} is a file, expected a folder")
         return 2
     try:
         est = Estimator(model=model, tiles=tiles, num_aug=tta)
@@ -59,17 +72,29 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
         console.print(f"[red]error:[/red] {exc}")
         return 2
     with Progress(console=console, transient=True) as progress:
-        task = progress.add_task("predicting", total=len(inputs))
+        task = progress.add_task("inputs", total=len(inputs))
+        frames_task: dict[Path, TaskID] = {}
+
+        def on_frames(path: Path, done: int, expected: int | None) -> None:
+            # Videos get their own bar over frames: one input can take minutes.
+            if path not in frames_task:
+                frames_task[path] = progress.add_task(f"{path.name} frames", total=expected)
+            progress.update(frames_task[path], completed=done)
+
+        def on_input(path: Path) -> None:
+            if path in frames_task:
+                progress.remove_task(frames_task.pop(path))
+            progress.advance(task)
+
         report = run_batch(est, inputs, out, viz=viz, npz=npz, bvh=bvh,
                            intrinsics=given_intrinsics,
                            intrinsics_file=intrinsics_file, max_frames=max_frames,
-                           on_progress=lambda p: progress.advance(task))
+                           on_progress=on_input, on_frame_progress=on_frames)
     for msg in report.warnings:
         console.print(f"[yellow]note[/yellow] {msg}")
     for msg in report.failed:
         console.print(f"[red]failed[/red] {msg}")
-    console.print(f"{len(inputs) - len(report.failed)} of {len(inputs)} inputs done, "
-                  f"{report.people} people; outputs in {out}")
+    console.print(report.summary(len(inputs), out))
     return 0 if report.ok and not problems else 1
 
 
@@ -86,11 +111,13 @@ def predict(
     npz: bool = typer.Option(False, "--npz", help="Also write the arrays as NPZ."),
     intrinsics: str | None = typer.Option(None, help="Camera intrinsics 'fx,fy,cx,cy' (px)."),
     intrinsics_file: Path | None = typer.Option(None, help="JSON file with fx, fy, cx, cy."),
-    max_frames: int | None = typer.Option(None, help="Stop each video after this many frames."),
+    max_frames: int | None = typer.Option(None, min=1,
+                                          help="Stop each video after this many frames."),
     tiles: str = typer.Option("fallback", help="Search photos for small people on tiles: "
                               "fallback (only when nobody large is found), always, off."),
-    tta: int = typer.Option(1, "--tta", help="MeTRAbs models: test-time augmentations per person "
-                            "(1-8 shifted/rolled/mirrored crops, averaged; slower, steadier)."),
+    tta: int = typer.Option(1, "--tta", min=1, max=8,
+                            help="MeTRAbs models: test-time augmentations per person (1-8 "
+                            "shifted/rolled/mirrored crops, averaged; slower, steadier)."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     from monopose.pipeline.estimator import DEFAULT_MODEL
@@ -102,7 +129,8 @@ def predict(
 def demo(
     out: Path = typer.Option(Path("monopose-demo"), "--out", "-o", help="Output folder."),
     model: str = typer.Option("", help="Registered model; default: the best shipped model."),
-    tta: int = typer.Option(1, "--tta", help="MeTRAbs models: test-time augmentations."),
+    tta: int = typer.Option(1, "--tta", min=1, max=8,
+                           help="MeTRAbs models: test-time augmentations."),
 ) -> None:
     """Run the whole pipeline on the bundled sample photo; writes JSON and PNG."""
     from monopose.pipeline.estimator import DEFAULT_MODEL
@@ -124,10 +152,12 @@ def lift(
     intrinsics: str | None = typer.Option(None, help="'fx,fy,cx,cy' (px) for absolute 3D."),
 ) -> None:
     """Lift 2D keypoints you already have to root-relative (and absolute) 3D in mm."""
+    from monopose.fileio import refuse_overwriting_inputs
     from monopose.pipeline.estimator import DEFAULT_MODEL
     from monopose.pipeline.lift_file import lift_file
 
     try:
+        refuse_overwriting_inputs(out, [input_npz], "--out")
         summary = lift_file(input_npz, out, model or DEFAULT_MODEL, layout,
                             _parse_intrinsics(intrinsics))
     except ValueError as exc:
@@ -137,29 +167,33 @@ def lift(
 
 
 def models() -> None:
-    """List the registered models: size, training data and licence note."""
+    """List the registered models: the default, size, training data and licence note."""
+    import sys
+
     from rich.console import Console
     from rich.table import Table
 
+    from monopose.models.card import DATA_SOURCES
     from monopose.models.registry import available, list_models, weights_path
+    from monopose.pipeline.estimator import DEFAULT_MODEL
 
-    table = Table(title="monopose models")
-    for col in ("name", "architecture", "window", "params", "weights", "trained on", "licence",
-                "commercial use"):
+    table = Table(title="monopose models (* = the default of `monopose predict`)")
+    for col in ("name", "architecture", "window", "params", "weights", "trained on",
+                "licence", "commercial use"):
         table.add_column(col)
     notes: dict[str, str] = {}
     for card in list_models():
         shipped = available(card.name)
         size = f"{weights_path(card.name).stat().st_size / 1e6:.1f} MB" if shipped else "missing"
-        table.add_row(card.name, card.architecture, str(card.window),
+        sources = " + ".join(str(DATA_SOURCES[k]["short"]) for k in card.training_data)
+        table.add_row(card.name + (" *" if card.name == DEFAULT_MODEL else ""),
+                      card.architecture, str(card.window),
                       f"{card.num_parameters / 1e6:.2f} M" if card.num_parameters else "?",
-                      size, ", ".join(card.training_data), card.licence,
+                      size, f"{card.trained_on} ({sources})", card.licence,
                       "yes" if card.commercial_use else "no")
         notes[card.licence] = card.licence_note
-    import sys
-
     # Piped output gets a wide table rather than rich's 80-column fallback.
-    console = Console(width=None if sys.stdout.isatty() else 160)
+    console = Console(width=None if sys.stdout.isatty() else 200)
     console.print(table)
     for licence, note in notes.items():
         console.print(f"[bold]{licence}[/bold]: {note}")

@@ -8,16 +8,17 @@ import typer
 
 
 def render(
-    n: int = typer.Option(..., "--n", help="Number of samples to render."),
+    n: int = typer.Option(..., "--n", min=1, help="Number of samples to render."),
     out: Path = typer.Option(..., "--out", help="Output folder (shards + index.json)."),  # noqa: B008
-    size: int = typer.Option(256, "--size", help="Image side in pixels (square images)."),
+    size: int = typer.Option(256, "--size", min=32, max=4096,
+                             help="Image side in pixels (square images)."),
     seed: int = typer.Option(0, "--seed", help="Dataset seed: sample i depends on (seed, i)."),
-    workers: int = typer.Option(1, "--workers", help="Rendering processes."),
+    workers: int = typer.Option(1, "--workers", min=1, max=256, help="Rendering processes."),
     split: str = typer.Option("train", "--split", help="Mocap split: train, val or test."),
     mocap: Path = typer.Option(  # noqa: B008
         Path("cache/mocap"), "--mocap", help="Mocap cache (mocap.npz or its folder)."
     ),
-    shard_size: int = typer.Option(256, "--shard-size", help="Samples per shard file."),
+    shard_size: int = typer.Option(256, "--shard-size", min=1, help="Samples per shard file."),
     anny_cache: Path = typer.Option(  # noqa: B008
         None, "--anny-cache",
         help="anny model cache (default: $ANNY_CACHE_DIR or ~/.cache/monopose/anny).",
@@ -45,17 +46,17 @@ def render(
 
 
 def render_multi(
-    n: int = typer.Option(..., "--n", help="Number of images to render."),
+    n: int = typer.Option(..., "--n", min=1, help="Number of images to render."),
     out: Path = typer.Option(..., "--out", help="Output folder (shards + index.json)."),  # noqa: B008
-    width: int = typer.Option(640, "--width", help="Image width in pixels."),
-    height: int = typer.Option(480, "--height", help="Image height in pixels."),
+    width: int = typer.Option(640, "--width", min=32, max=8192, help="Image width in pixels."),
+    height: int = typer.Option(480, "--height", min=32, max=8192, help="Image height in pixels."),
     seed: int = typer.Option(0, "--seed", help="Dataset seed: image i depends on (seed, i)."),
-    workers: int = typer.Option(1, "--workers", help="Rendering processes."),
+    workers: int = typer.Option(1, "--workers", min=1, max=256, help="Rendering processes."),
     split: str = typer.Option("val", "--split", help="Mocap split: train, val or test."),
     mocap: Path = typer.Option(  # noqa: B008
         Path("cache/mocap"), "--mocap", help="Mocap cache (mocap.npz or its folder)."
     ),
-    shard_size: int = typer.Option(100, "--shard-size", help="Images per shard file."),
+    shard_size: int = typer.Option(100, "--shard-size", min=1, help="Images per shard file."),
     anny_cache: Path = typer.Option(  # noqa: B008
         None, "--anny-cache",
         help="anny model cache (default: $ANNY_CACHE_DIR or ~/.cache/monopose/anny).",

@@ -19,10 +19,11 @@ def train_command(
         "--resume", help="Continue from <run>/checkpoints/last.ckpt if it exists.")] = False,
     run_dir: Annotated[Path | None, typer.Option(
         help="Run folder (default <trainer.out_dir>/<name>).")] = None,
-    max_steps: Annotated[int | None, typer.Option(help="Override trainer.max_steps.")] = None,
+    max_steps: Annotated[int | None, typer.Option(
+        min=1, help="Override trainer.max_steps.")] = None,
     max_time_min: Annotated[float | None, typer.Option(
-        help="Override trainer.max_time_min (wall-clock budget).")] = None,
-    devices: Annotated[int | None, typer.Option(help="Override trainer.devices.")] = None,
+        min=0.01, help="Override trainer.max_time_min (wall-clock budget).")] = None,
+    devices: Annotated[int | None, typer.Option(min=1, help="Override trainer.devices.")] = None,
     strategy: Annotated[str | None, typer.Option(
         help="Override trainer.strategy (e.g. ddp).")] = None,
     accelerator: Annotated[str | None, typer.Option(
@@ -77,10 +78,11 @@ def evaluate_command(
     sources: Annotated[str | None, typer.Option(
         help="Comma-separated mocap sources (default: all).")] = None,
     window: Annotated[int, typer.Option(
+        min=1, max=1024,
         help="Frames per evaluation window; shorter models see the centre frames.")] = 27,
-    num_windows: Annotated[int, typer.Option(help="Evaluation windows (mocap).")] = 1500,
+    num_windows: Annotated[int, typer.Option(min=1, help="Evaluation windows (mocap).")] = 1500,
     frame_step: Annotated[int, typer.Option(
-        help="Human3.6M: every n-th frame is scored (1 = the lifting protocol).")] = 1,
+        min=1, help="Human3.6M: every n-th frame is scored (1 = the lifting protocol).")] = 1,
     seed: Annotated[int, typer.Option(help="Seed of cameras, noise and missing joints.")] = 0,
     conditions: Annotated[str, typer.Option(
         help="Comma-separated: gt2d, noisy2d, missing<k>.")] = "gt2d,noisy2d,missing2,missing4,"
@@ -88,7 +90,7 @@ def evaluate_command(
     per_action: Annotated[bool, typer.Option(help="Also print per-action tables.")] = True,
     json_out: Annotated[Path | None, typer.Option(help="Also write the scores as JSON.")] = None,
     tta: Annotated[int, typer.Option(
-        "--tta", help="MeTRAbs models: test-time augmentations.")] = 1,
+        "--tta", min=1, max=8, help="MeTRAbs models: test-time augmentations.")] = 1,
 ) -> None:
     """Print MPJPE, P-MPJPE, N-MPJPE, PCK@150 and AUC per action and overall.
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monopose.models import registry
-from monopose.models.card import ModelCard
+from monopose.models.card import RENDERED_PEOPLE, ModelCard
 
 __all__ = ["CAPF_T1_CONFIG", "CAPF_CARDS"]
 
@@ -15,7 +15,7 @@ CAPF_T1_CONFIG = dict(num_joints=17, level_channels=[48, 48, 88, 144], patch=5, 
 CAPF_CARDS = (
     ModelCard(
         name="capf-blazepose-t1", architecture="capf", config=CAPF_T1_CONFIG, window=1,
-        training_data=("cmu", "bandai"),
+        training_data=("cmu", "bandai"), trained_on=RENDERED_PEOPLE,
         description="Context-Aware PoseFormer: one BlazePose 2D pose plus deformable sampling of "
         "the frozen landmark network's feature maps (strides 4-32) around each joint; trained "
         "on rendered people. Needs detect(..., with_features=True) and "
@@ -25,7 +25,7 @@ CAPF_CARDS = (
         name="poseformer-ctxfree-synth", architecture="poseformer",
         config=dict(num_joints=17, dim=64, depth=4, heads=8, mlp_ratio=2.0, dropout=0.0,
                     drop_path=0.1),
-        window=1, training_data=("cmu", "bandai"),
+        window=1, training_data=("cmu", "bandai"), trained_on=RENDERED_PEOPLE,
         description="Control for capf-blazepose-t1: the single-frame PoseFormer trained "
         "identically on the same rendered people and detector 2D inputs, without context.",
     ),

@@ -6,12 +6,16 @@ from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
-__all__ = ["ModelCard", "DATA_SOURCES", "licence_for"]
+__all__ = ["ModelCard", "DATA_SOURCES", "licence_for", "MOCAP_PAIRS", "RENDERED_PEOPLE"]
+
+MOCAP_PAIRS = "mocap projected to 2D by virtual cameras"
+RENDERED_PEOPLE = "rendered people posed by the mocap, detector 2D"
 
 # Licence terms of the training data a model can be trained on (see ../shared/README.md).
 DATA_SOURCES: dict[str, dict[str, Any]] = {
     "cmu": {
         "title": "CMU Graphics Lab Motion Capture Database (subset, retargeted BVH)",
+        "short": "CMU mocap",
         "licence": "CMU mocap terms",
         "commercial": True,
         "note": "free for research and for inclusion in commercial products; the data must not "
@@ -21,6 +25,7 @@ DATA_SOURCES: dict[str, dict[str, Any]] = {
     },
     "bandai": {
         "title": "Bandai Namco Research Motion datasets 1 and 2",
+        "short": "Bandai Namco mocap",
         "licence": "CC BY-NC 4.0",
         "commercial": False,
         "note": "non-commercial use only, with attribution to Bandai Namco Research Inc.",
@@ -62,6 +67,7 @@ class ModelCard:
         window: frames T per input window (1 = single image).
         layout: joint layout of inputs and outputs.
         training_data: data sources (keys of :data:`DATA_SOURCES`).
+        trained_on: what the model saw in training, in words (mocap projections or renders).
         licence: licence of the weights as implied by the training data.
         commercial_use: whether the weights may be used commercially.
         licence_note: what the licence means in practice.
@@ -77,6 +83,7 @@ class ModelCard:
     window: int = 1
     layout: str = "h36m17"
     training_data: tuple[str, ...] = ("cmu", "bandai")
+    trained_on: str = MOCAP_PAIRS
     licence: str = ""
     commercial_use: bool = False
     licence_note: str = ""

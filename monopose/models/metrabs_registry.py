@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from monopose.models import registry
-from monopose.models.card import ModelCard
+from monopose.models.card import RENDERED_PEOPLE, ModelCard
 
 __all__ = ["METRABS_BLAZEPOSE_CONFIG", "METRABS_CARDS"]
 
@@ -14,7 +14,7 @@ METRABS_BLAZEPOSE_CONFIG = dict(backbone="blazepose", head="metro", width=128, n
 METRABS_CARDS = (
     ModelCard(
         name="metrabs-blazepose", architecture="metrabs", config=METRABS_BLAZEPOSE_CONFIG,
-        window=1, training_data=("cmu", "bandai"),
+        window=1, training_data=("cmu", "bandai"), trained_on=RENDERED_PEOPLE,
         description="MeTRAbs: metric-scale truncation-robust heatmaps (2D + 8 metric depth "
         "bins in a 2.2 m cube) on the frozen BlazePose landmark network's 32²/16²/8² maps of "
         "a homography-warped person crop; absolute 3D from its own 2D by the root solve. "

@@ -6,6 +6,7 @@ written whole (temp file + rename) or not at all.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -75,20 +76,63 @@ def prediction_arrays(pred: Prediction) -> dict[str, np.ndarray]:
 
 @dataclass
 class BatchReport:
+    """What a batch did: files written, inputs that failed, notes, and what was found.
+
+    ``people`` counts people in photos; ``person_frames`` counts people summed over video frames
+    (one walker seen in 100 frames is 100), over ``video_frames`` frames.
+    """
+
     written: list[Path] = field(default_factory=list)
     failed: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     people: int = 0
+    person_frames: int = 0
+    video_frames: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.failed
 
+    def summary(self, num_inputs: int, out_dir: Path) -> str:
+        """One line for the user: inputs done, what was found, where the outputs are."""
+        done = num_inputs - len(self.failed)
+        found = [f"{self.people} {'person' if self.people == 1 else 'people'} in photos"]
+        if self.video_frames:
+            found.append(f"{self.person_frames} person detections over {self.video_frames} "
+                         "video frames")
+        where = f"outputs in {out_dir}" if self.written else "nothing written"
+        return f"{done} of {num_inputs} inputs done; {', '.join(found)}; {where}"
 
-def _output_stem(path: Path, used: set[str]) -> str:
-    stem, k = path.stem, 2
-    while stem in used:
-        stem, k = f"{path.stem}_{k}", k + 1
+
+# Outputs of the same name as an input (photo.png -> photo.png) get this added to their stem.
+COLLISION_SUFFIX = "_monopose"
+OUTPUT_SUFFIXES = (".json", ".npz", ".png", ".mp4", ".html", ".bvh")
+
+
+def _file_ids(paths: list[Path]) -> set[tuple[int, int]]:
+    """``(device, inode)`` of each existing file: one id however the file is named or linked."""
+    ids = set()
+    for path in paths:
+        try:
+            st = os.stat(path)
+        except OSError:
+            continue
+        ids.add((st.st_dev, st.st_ino))
+    return ids
+
+
+def _output_stem(path: Path, used: set[str], input_ids: set[tuple[int, int]],
+                 out_dir: Path) -> str:
+    """A stem for ``path``'s outputs that no other input's outputs use and that names no input."""
+    def names_an_input(stem: str) -> bool:
+        return bool(_file_ids([out_dir / f"{stem}{ext}" for ext in OUTPUT_SUFFIXES]) & input_ids)
+
+    base = path.stem
+    if names_an_input(base):
+        base = f"{path.stem}{COLLISION_SUFFIX}"
+    stem, k = base, 2
+    while stem in used or names_an_input(stem):
+        stem, k = f"{base}_{k}", k + 1
     used.add(stem)
     return stem
 
@@ -107,6 +151,7 @@ def run_batch(
     intrinsics_file: Path | None = None,
     max_frames: int | None = None,
     on_progress: Callable[[Path], None] | None = None,
+    on_frame_progress: Callable[[Path, int, int | None], None] | None = None,
 ) -> BatchReport:
     """Predict every input; write ``<stem>.json`` and the extras asked for to ``out_dir``.
 
@@ -115,6 +160,12 @@ def run_batch(
             (a self-contained interactive viewer per input).
         npz: Also write the arrays as ``<stem>.npz``.
         bvh: For videos, also write one BVH animation per tracked person.
+        on_progress: Called with each input's path when it is done (or failed).
+        on_frame_progress: Called as ``(path, frames_done, frames_expected or None)`` after
+            each video frame.
+
+    Outputs never replace an input: an output that would have an input's name gets the stem
+    suffix ``_monopose`` (``photo.png`` → ``photo_monopose.png``).
     """
     from monopose.export.bvh_writer import export_prediction_bvh
     from monopose.export.html_viewer import HtmlViewerWriter
@@ -126,13 +177,17 @@ def run_batch(
     report = BatchReport()
     used: set[str] = set()
     out_dir = Path(out_dir)
+    input_ids = _file_ids(inputs)
     for path in inputs:
-        stem = _output_stem(path, used)
+        stem = _output_stem(path, used, input_ids, out_dir)
         mp4 = html = None
         try:
             if path.suffix.lower() in VIDEO_SUFFIXES:
                 info = next(iterate_video(path))
                 assert isinstance(info, VideoInfo)
+                expected = info.frame_count if info.frame_count > 0 else None
+                if max_frames is not None:
+                    expected = min(expected or max_frames, max_frames)
                 if "png" in viz:
                     mp4 = vizmod.VideoWriter(out_dir / f"{stem}.mp4", info.fps)
                 if "html" in viz:
@@ -140,7 +195,10 @@ def run_batch(
 
                 def on_frame(i: int, rgb: np.ndarray, frame: FrameResult,
                              _mp4: vizmod.VideoWriter | None = mp4,
-                             _html: HtmlViewerWriter | None = html) -> None:
+                             _html: HtmlViewerWriter | None = html, _path: Path = path,
+                             _expected: int | None = expected) -> None:
+                    if on_frame_progress is not None:
+                        on_frame_progress(_path, i + 1, _expected)
                     if _mp4 is not None:
                         _mp4.add(vizmod.draw_frame(rgb, frame))
                     if _html is not None:
@@ -177,7 +235,11 @@ def run_batch(
                 written.extend(export_prediction_bvh(pred, out_dir / f"{stem}.bvh",
                                                      warnings=report.warnings))
             report.written.extend(written)
-            report.people += pred.num_people
+            if pred.kind == "video":
+                report.person_frames += pred.num_people
+                report.video_frames += len(pred.frames)
+            else:
+                report.people += pred.num_people
             report.warnings.extend(pred.warnings)
             if pred.num_people == 0:
                 report.warnings.append(f"{path}: no person found")

@@ -28,6 +28,7 @@ DEFAULT_MODEL = "mpm-lift-t1"
 KEYPOINT_SCORE_THRESHOLD = 0.3
 # People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
 SMALL_PERSON_FRACTION = 0.3
+MAX_TTA = 8  # MeTRAbs test-time crops: more adds cost, not accuracy
 # Larger images are area-downscaled to this longer side before detection (see `shrink`).
 MAX_WORKING_SIDE_PX = 1280
 
@@ -92,6 +93,8 @@ class Estimator:
             import torch
 
             torch.set_num_threads(num_threads)
+        if not 1 <= num_aug <= MAX_TTA:
+            raise ValueError(f"num_aug (--tta): expected 1 to {MAX_TTA} crops, got {num_aug}")
         self.model_name = model
         from monopose.context.inference import needs_context
 
@@ -174,6 +177,8 @@ class Estimator:
         from monopose.pipeline.video import iterate_video
 
         path = Path(path)
+        if max_frames is not None and max_frames < 1:
+            raise ValueError(f"max_frames: expected at least 1 frame, got {max_frames}")
         reader = iterate_video(path, max_frames=max_frames)
         info = next(reader)  # (fps, width, height, frame_count)
         fps, w, h = info.fps, info.width, info.height
@@ -203,9 +208,11 @@ class Estimator:
             if on_frame is not None:
                 on_frame(index, rgb, frame)
         if not frames:
-            raise ValueError(f"{path}: no frame could be read")
+            raise ValueError(f"{path}: no frame could be read (an empty or undecodable video)")
         if self.lifter is not None and self.lifter.window > 1:
             self._relift_tracks(frames, camera)
+            warnings += self._warnings
+            self._warnings = []
         return Prediction(input_path=str(path), kind="video", model=self.model_name,
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
 
@@ -226,6 +233,16 @@ class Estimator:
 
     def _lift_people(self, detections: list, camera: CameraInfo, rgb: np.ndarray
                      ) -> list[PersonResult]:
+        """People with their 3D; anything not finite is marked unknown, with a warning."""
+        people = self._estimate_people(detections, camera, rgb)
+        for k, person in enumerate(people):
+            why = person.drop_nonfinite()
+            if why is not None:
+                self._warnings.append(f"person {k}: {why}; root_method set to failed")
+        return people
+
+    def _estimate_people(self, detections: list, camera: CameraInfo, rgb: np.ndarray
+                         ) -> list[PersonResult]:
         if not detections:
             return []
         if self.metrabs is not None:
@@ -308,6 +325,9 @@ class Estimator:
                     person.pose_3d_rel_mm = rel_mm
                     person.pose_3d_abs_mm, person.root_method = place_in_camera(
                         person.keypoints_2d_px, rel_mm, person.keypoints_valid, camera)
+                    why = person.drop_nonfinite()
+                    if why is not None:
+                        self._warnings.append(f"person {person.person_id}: {why}")
 
 
 def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,

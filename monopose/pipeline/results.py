@@ -15,6 +15,8 @@ from monopose.core.skeleton import H36M17
 __all__ = ["CameraInfo", "PersonResult", "FrameResult", "Prediction"]
 
 INTRINSICS_SOURCES = ("given", "file", "exif", "default_fov")
+# Beyond this a root is a failed solve, not a person: no detector finds a body 200 m away.
+MAX_ROOT_DEPTH_MM = 200_000.0
 
 
 @dataclass(frozen=True)
@@ -83,16 +85,43 @@ class PersonResult:
     root_method: str
     person_id: int | None = None
 
+    def drop_nonfinite(self) -> str | None:
+        """Mark what is not a number as unknown; returns why, or None when all was finite.
+
+        A root-relative pose with a non-finite joint is unknown as a whole (NaN); an absolute pose
+        that is not finite, behind the camera or implausibly far away becomes unknown with
+        ``root_method = "failed"``.
+        """
+        why = None
+        if not np.isfinite(self.pose_3d_rel_mm).all():
+            self.pose_3d_rel_mm = np.full_like(self.pose_3d_rel_mm, np.nan, dtype=np.float64)
+            why = "the 3D pose was not finite"
+        abs_mm = np.asarray(self.pose_3d_abs_mm, dtype=np.float64)
+        if self.root_method != "failed":
+            root_z = float(abs_mm[0, 2]) if abs_mm.size else float("nan")
+            if why is not None or not np.isfinite(abs_mm).all():
+                why = why or "the camera-space position was not finite"
+            elif not 0 < root_z <= MAX_ROOT_DEPTH_MM:
+                why = (f"the root solve placed the person {root_z / 1000:.1f} m from the camera "
+                       "(check the intrinsics)")
+            if why is not None:
+                self.pose_3d_abs_mm = np.full_like(abs_mm, np.nan)
+                self.root_method = "failed"
+        if not np.isfinite(self.keypoints_2d_px).all():
+            self.keypoints_valid = self.keypoints_valid & np.isfinite(self.keypoints_2d_px).all(-1)
+            why = why or "some 2D keypoints were not finite"
+        return why
+
     def to_json(self) -> dict:
         def r(a: np.ndarray, nd: int = 2) -> list:
-            # NaN (unknown) becomes null: JSON has no NaN.
+            # NaN/inf (unknown) becomes null: strict JSON has neither.
             arr = np.round(np.asarray(a, dtype=np.float64), nd)
-            return np.where(np.isnan(arr), None, arr).tolist()
+            return np.where(np.isfinite(arr), arr, None).tolist()
 
         return {
             "person_id": self.person_id,
             "box": r(self.box_xyxy_px, 1),
-            "score": round(float(self.score), 4),
+            "score": round(float(self.score), 4) if np.isfinite(self.score) else None,
             "keypoints_2d": r(self.keypoints_2d_px, 2),
             "scores": r(self.keypoint_scores, 4),
             "valid": [bool(v) for v in self.keypoints_valid],

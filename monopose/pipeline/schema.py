@@ -25,15 +25,28 @@ _REQUIRED_PERSON = ("box", "keypoints_2d", "scores", "pose_3d_rel", "pose_3d_abs
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write ``payload`` as JSON to ``path`` atomically."""
+    """Write ``payload`` as strict JSON to ``path`` atomically.
+
+    Raises:
+        ValueError: when the payload holds NaN or infinity (strict JSON has neither); nothing is
+            written then.
+    """
     # Compact: a video's result holds thousands of numbers.
-    data = json.dumps(payload, separators=(",", ":")).encode("utf-8")
+    try:
+        data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except ValueError as exc:
+        raise ValueError(f"{path}: not written, the result holds a non-finite number ({exc})"
+                         ) from None
     atomic_write(Path(path), lambda fh: fh.write(data), "out")
 
 
 def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` as an uncompressed ``.npz`` to ``path`` atomically."""
     atomic_write(Path(path), lambda fh: np.savez(fh, **arrays), "out")
+
+
+def _reject_constant(name: str) -> None:
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
 
 
 def read_result_json(path: Path) -> dict:
@@ -44,7 +57,7 @@ def read_result_json(path: Path) -> dict:
     """
     path = Path(path)
     try:
-        payload = json.loads(path.read_text(encoding="utf-8"))
+        payload = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"{path}: not a readable monopose result JSON ({exc})") from exc
     if not isinstance(payload, dict):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from typer.testing import CliRunner
 
 from monopose.cli import _bare_viz_means_png, app
@@ -39,3 +40,74 @@ def test_predict_rejects_bad_options_and_missing_inputs(tmp_path: Path) -> None:
     assert result.exit_code != 0 and "gif" in result.output
     result = runner.invoke(app, ["predict", str(tmp_path), "--intrinsics", "1,2,3"])
     assert result.exit_code != 0 and "fx,fy,cx,cy" in result.output
+
+
+def test_viz_takes_its_value_unambiguously(tmp_path: Path) -> None:
+    assert _bare_viz_means_png(["--viz", "foo", "a.jpg"]) == ["--viz", "foo", "a.jpg"]
+    assert _bare_viz_means_png(["--viz", "./holiday"]) == ["--viz", "png", "./holiday"]
+    (tmp_path / "holiday").mkdir()
+    assert _bare_viz_means_png(["--viz", str(tmp_path / "holiday")])[1] == "png"
+    result = runner.invoke(app, ["predict", str(tmp_path), "--viz", "foo"])
+    assert result.exit_code == 2 and "unknown format foo" in result.output
+
+
+@pytest.mark.parametrize("args, words", [
+    (["--tta", "0"], "--tta"),
+    (["--tta", "9"], "--tta"),
+    (["--max-frames", "0"], "--max-frames"),
+    (["--intrinsics", "inf,inf,inf,inf"], "finite"),
+    (["--intrinsics", "nan,500,320,240"], "finite"),
+    (["--intrinsics", "-5,500,320,240"], "fx, fy > 0"),
+])
+def test_numeric_options_are_range_checked(tmp_path: Path, args: list[str], words: str) -> None:
+    result = runner.invoke(app, ["predict", str(tmp_path), *args])
+    assert result.exit_code == 2 and words in result.output, result.output
+
+
+def test_lift_refuses_to_overwrite_its_input(tmp_path: Path) -> None:
+    import numpy as np
+
+    src = tmp_path / "kp.npz"
+    np.savez(src, keypoints_2d=np.zeros((1, 17, 2)))
+    before = src.read_bytes()
+    result = runner.invoke(app, ["lift", str(src), "--out", str(tmp_path / "." / "kp.npz")])
+    assert result.exit_code == 2 and "refusing to overwrite" in result.output
+    assert src.read_bytes() == before
+
+
+def _commands(group: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    import typer.main
+
+    click_group = typer.main.get_command(group)  # type: ignore[arg-type]
+    out = []
+    for name, cmd in click_group.commands.items():  # type: ignore[attr-defined]
+        if hasattr(cmd, "commands"):
+            out += [prefix + (name, sub) for sub in cmd.commands]
+        else:
+            out.append(prefix + (name,))
+    return out
+
+
+def test_help_shows_no_type_for_flags_and_keeps_bracketed_text() -> None:
+    commands = _commands(app)
+    assert ("data", "render") in commands and ("predict",) in commands
+    for cmd in commands:
+        result = runner.invoke(app, [*cmd, "--help"])
+        assert result.exit_code == 0, cmd
+        assert "<bool>" not in result.output, cmd
+    render_help = runner.invoke(app, ["data", "render", "--help"]).output
+    assert "monopose[render]" in render_help.replace("'", "").replace(" ", "")
+
+
+def test_models_marks_the_default_and_says_what_each_was_trained_on() -> None:
+    from monopose.pipeline.estimator import DEFAULT_MODEL
+
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    lines = [ln for ln in result.output.splitlines() if ln.strip()]
+    marked = [ln for ln in lines if " * " in ln.replace("│", " ") and "default" not in ln]
+    assert len(marked) == 1 and DEFAULT_MODEL in marked[0]
+    rows = {card: next(ln for ln in lines if card in ln) for card in
+            ("capf-blazepose-t1", "metrabs-blazepose", "mpm-lift-t1-scratch")}
+    assert "rendered" in rows["capf-blazepose-t1"] and "rendered" in rows["metrabs-blazepose"]
+    assert "projected" in rows["mpm-lift-t1-scratch"]

@@ -65,7 +65,8 @@ def test_every_output_for_images_and_videos(tmp_path: Path) -> None:
     out = tmp_path / "out"
     report = run_batch(_StandInEstimator(), [tmp_path / "a.jpg", video], out,  # type: ignore[arg-type]
                        viz=("png", "html"), npz=True, bvh=True)
-    assert report.ok and report.people == 2 + 2 * 8
+    assert report.ok and report.people == 2 and report.person_frames == 2 * 8
+    assert report.video_frames == 8
     names = sorted(p.name for p in out.iterdir())
     for expected in ("a.json", "a.npz", "a.png", "a.html", "clip.json", "clip.npz", "clip.mp4",
                      "clip.html", "clip_person0.bvh", "clip_person1.bvh"):
