@@ -43,6 +43,7 @@ from monopose.data.mocap import (
     detect_source,
     map_to_h36m17,
 )
+from monopose.data.proportions import keep_lowest_ankle, to_reference_proportions
 
 __all__ = [
     "BUILDER_VERSION",
@@ -58,7 +59,7 @@ __all__ = [
     "sources_hash",
 ]
 
-BUILDER_VERSION = "1"
+BUILDER_VERSION = "2"  # 2: Human3.6M proportions (monopose.data.proportions)
 CACHE_NAME = "mocap.npz"
 SPLITS = ("train", "val", "test")
 CMU_SPLITS: dict[int, str] = {1: "train", 2: "train", 5: "train", 6: "train", 3: "val", 7: "test"}
@@ -221,7 +222,9 @@ def _process_file(path: Path, target_fps: float, dedup_mm: float,
     source = detect_source(path, motion.skeleton.names)
     if motion.num_frames == 0:
         raise BvhError(f"{path.name}: no frames")
-    poses = bvh_to_world_mm(map_to_h36m17(motion, MAPPINGS[source]))
+    rig_poses = bvh_to_world_mm(map_to_h36m17(motion, MAPPINGS[source]))
+    # Joint placement and proportions of Human3.6M's skeleton; the feet stay on the floor.
+    poses = keep_lowest_ankle(rig_poses, to_reference_proportions(rig_poses))
     step = max(1, int(round(motion.fps / target_fps))) if target_fps > 0 else 1
     frames = np.arange(0, motion.num_frames, step)
     poses = poses[frames]

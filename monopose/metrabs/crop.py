@@ -22,6 +22,7 @@ import cv2
 import numpy as np
 
 from monopose.core.camera import intrinsics_to_matrix
+from monopose.core.virtual_camera import look_at_rotations
 
 __all__ = [
     "CROP_SIZE_PX",
@@ -44,17 +45,7 @@ def look_at_rotation(ray: np.ndarray, roll_rad: float = 0.0) -> np.ndarray:
         roll_rad: In-plane rotation of the new camera; positive turns image content clockwise
             on screen (the crop's x axis towards its y axis).
     """
-    d = np.asarray(ray, dtype=np.float64)
-    d = d / np.linalg.norm(d)
-    z = np.array([0.0, 0.0, 1.0])
-    axis = np.cross(d, z)
-    s, c = np.linalg.norm(axis), float(d @ z)
-    if s < 1e-12:
-        turn = np.eye(3) if c > 0 else np.diag([1.0, -1.0, -1.0])
-    else:
-        k = axis / s
-        kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-        turn = np.eye(3) + s * kx + (1 - c) * (kx @ kx)
+    turn = look_at_rotations(np.asarray(ray, dtype=np.float64))
     cr, sr = np.cos(roll_rad), np.sin(roll_rad)
     roll = np.array([[cr, -sr, 0.0], [sr, cr, 0.0], [0.0, 0.0, 1.0]])
     return roll @ turn

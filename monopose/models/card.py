@@ -68,6 +68,9 @@ class ModelCard:
         layout: joint layout of inputs and outputs.
         training_data: data sources (keys of :data:`DATA_SOURCES`).
         trained_on: what the model saw in training, in words (mocap projections or renders).
+        input_frame: ``"image"`` (lifts 2D as in the picture) or ``"virtual_camera"`` (lifts 2D
+            turned to a camera looking at the person; needs the intrinsics, see
+            :mod:`monopose.core.virtual_camera`).
         licence: licence of the weights as implied by the training data.
         commercial_use: whether the weights may be used commercially.
         licence_note: what the licence means in practice.
@@ -84,6 +87,7 @@ class ModelCard:
     layout: str = "h36m17"
     training_data: tuple[str, ...] = ("cmu", "bandai")
     trained_on: str = MOCAP_PAIRS
+    input_frame: str = "image"
     licence: str = ""
     commercial_use: bool = False
     licence_note: str = ""

@@ -15,6 +15,7 @@ from torch import nn
 
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.skeleton import convert_layout, get_layout
+from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
 from monopose.models.card import ModelCard
 from monopose.models.registry import load_model
 
@@ -75,6 +76,8 @@ class Lifter:
         self.window = card.window if card is not None else int(max_frames or 1)
         self.max_frames: int | None = None if max_frames is None else int(max_frames)
         self._perm = torch.as_tensor(self.layout.flip_permutation, device=self.device)
+        # Perspective-aware lifters see the 2D from a camera turned towards the person.
+        self.input_frame = card.input_frame if card is not None else "image"
 
     # -- public API ---------------------------------------------------------------------------
 
@@ -85,6 +88,7 @@ class Lifter:
         layout: str = _CANONICAL,
         flip: bool | None = None,
         batch_size: int | None = None,
+        intrinsics: np.ndarray | None = None,
     ) -> np.ndarray:
         """Lift single poses or windows.
 
@@ -97,6 +101,10 @@ class Lifter:
             flip: flip-average; None = the default given at construction.
             batch_size: poses/windows per forward pass; default ``1024 // window`` (long
                 windows are faster in small batches on a CPU: activations stay in cache).
+            intrinsics: ``(4,)`` or ``[N, 4]`` ``(fx, fy, cx, cy)`` px of the camera. Lifters
+                with ``input_frame == "virtual_camera"`` use them to lift in a camera turned
+                towards each person and rotate the 3D back; without them the person is taken
+                to stand on the optical axis. Other lifters ignore them.
 
         Returns:
             ``[N, 17, 3]`` or ``[N, T, 17, 3]`` root-relative 3D in mm (h36m17, root = 0).
@@ -118,7 +126,8 @@ class Lifter:
         elif self.max_frames is not None and windows.shape[1] > self.max_frames:
             raise ValueError(f"keypoints_2d_px: windows of at most {self.max_frames} frames, got "
                              f"{windows.shape[1]} (use lift_sequence for long tracks)")
-        out = self._run(windows, ok, self.flip if flip is None else flip, batch_size)
+        out = self._run_in_frame(windows, ok, self.flip if flip is None else flip, batch_size,
+                                 intrinsics)
         if single:
             return out[:, out.shape[1] // 2]
         return out
@@ -130,19 +139,22 @@ class Lifter:
         layout: str = _CANONICAL,
         flip: bool | None = None,
         batch_size: int | None = None,
+        intrinsics: np.ndarray | None = None,
     ) -> np.ndarray:
         """Lift a track ``[F, J, 2]`` (pixels) frame by frame with a centred sliding window
-        (edges padded by repeating the first/last frame). Returns ``[F, 17, 3]`` mm."""
+        (edges padded by repeating the first/last frame). Returns ``[F, 17, 3]`` mm.
+        ``intrinsics`` ``(4,)`` px: see :meth:`lift`."""
         kp = np.asarray(track_px, dtype=np.float64)
         if kp.ndim != 3 or kp.shape[-1] != 2:
             raise ValueError(f"track_px: expected [F, J, 2], got {kp.shape}")
         if self.window == 1:
-            return self.lift(kp, valid, layout, flip, batch_size)
+            return self.lift(kp, valid, layout, flip, batch_size, intrinsics)
         track, ok = self._to_canonical(kp, valid, layout)
         f = track.shape[0]
         offsets = np.arange(self.window) - self.window // 2
         idx = np.clip(np.arange(f)[:, None] + offsets[None, :], 0, f - 1)  # [F, W]
-        out = self._run(track[idx], ok[idx], self.flip if flip is None else flip, batch_size)
+        out = self._run_in_frame(track[idx], ok[idx], self.flip if flip is None else flip,
+                                 batch_size, intrinsics)
         return out[:, self.window // 2]
 
     # -- internals ----------------------------------------------------------------------------
@@ -165,6 +177,17 @@ class Lifter:
             return np.where(ok[..., None], kp, 0.0), ok
         out, ok_out, _ = convert_layout(kp, src.name, self.layout.name, ok)
         return out, ok_out
+
+    def _run_in_frame(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool,
+                      batch_size: int | None, intrinsics: np.ndarray | None) -> np.ndarray:
+        """:meth:`_run` in the lifter's input frame: ``[N, T, J, 2]`` px -> ``[N, T, J, 3]`` mm
+        in the camera."""
+        if self.input_frame != "virtual_camera" or intrinsics is None:
+            return self._run(windows_px, ok, flip, batch_size)
+        intr = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64),
+                               (windows_px.shape[0], 4))
+        turned, rot = to_virtual_camera(windows_px, ok, intr)
+        return from_virtual_camera(self._run(turned, ok, flip, batch_size), rot)
 
     def _run(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool, batch_size: int | None
              ) -> np.ndarray:

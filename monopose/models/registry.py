@@ -121,7 +121,8 @@ def load_model(
     module, info = load_weights(path, expected_architecture=registered.architecture)
     card = registered
     if info.get("card"):
-        card = ModelCard.from_dict({**info["card"], "name": name})
+        # Fields the file does not state (older files) come from the registered card.
+        card = ModelCard.from_dict({**registered.to_dict(), **info["card"], "name": name})
     training = {**dict(card.training), **dict(info.get("metadata") or {})}
     card = dataclasses.replace(
         card, config=dict(info["config"]), num_parameters=count_parameters(module),

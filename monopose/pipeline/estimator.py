@@ -264,10 +264,11 @@ class Estimator:
                                         valid=valid)
             elif self.lifter.window > 1:
                 rel = self.lifter.lift(np.repeat(kp[:, None], self.lifter.window, axis=1),
-                                       np.repeat(valid[:, None], self.lifter.window, axis=1))
+                                       np.repeat(valid[:, None], self.lifter.window, axis=1),
+                                       intrinsics=camera.intrinsics)
                 rel = rel[:, self.lifter.window // 2]
             else:
-                rel = self.lifter.lift(kp, valid)
+                rel = self.lifter.lift(kp, valid, intrinsics=camera.intrinsics)
         return [self._person(d, kp[i], scores[i], valid[i], rel[i], camera)
                 for i, d in enumerate(detections)]
 
@@ -319,7 +320,7 @@ class Estimator:
                 valid = np.stack([frames[f].people[p].keypoints_valid for f, p in run])
                 assert self.lifter is not None
                 with _one_torch_thread():
-                    rel = self.lifter.lift_sequence(kp, valid)
+                    rel = self.lifter.lift_sequence(kp, valid, intrinsics=camera.intrinsics)
                 for (f, p), rel_mm in zip(run, rel, strict=True):
                     person = frames[f].people[p]
                     person.pose_3d_rel_mm = rel_mm

@@ -13,8 +13,9 @@ import numpy as np
 import torch
 
 from monopose.core.normalize import normalize_keypoints
+from monopose.core.virtual_camera import to_virtual_camera, turn_keypoints
 
-__all__ = ["batch_to_tensors", "occlude_random_joints", "ensure_some_valid"]
+__all__ = ["batch_to_tensors", "occlude_random_joints", "ensure_some_valid", "INPUT_FRAMES"]
 
 ROOT = 0
 
@@ -67,10 +68,14 @@ def occlude_random_joints(
     return valid
 
 
+INPUT_FRAMES = ("image", "virtual_camera")
+
+
 def batch_to_tensors(
     batch: Any,
     use_gt_2d: bool = False,
     valid: np.ndarray | None = None,
+    input_frame: str = "image",
 ) -> dict[str, torch.Tensor]:
     """Convert a ``PoseBatch`` to training tensors.
 
@@ -79,6 +84,9 @@ def batch_to_tensors(
             ``valid_2d [B, T, J]`` and ``pose_3d_cam_mm [B, T, J, 3]``.
         use_gt_2d: feed the exact projection instead of the detector-like noisy one.
         valid: optional override of the 2D validity mask ``[B, T, J]``.
+        input_frame: ``"image"`` (2D as in the picture) or ``"virtual_camera"`` (2D and 3D seen
+            by a camera turned towards the person, :mod:`monopose.core.virtual_camera`; needs
+            ``batch.intrinsics [B, 4]``).
 
     Returns:
         ``kp2d [B, T, J, 2]`` (normalised), ``valid [B, T, J]`` bool, ``kp2d_gt [B, T, J, 2]``
@@ -93,10 +101,18 @@ def batch_to_tensors(
         ok = np.asarray(batch.valid_2d, dtype=bool) if valid is None else valid
     ok = ensure_some_valid(ok)
     kp = np.where(ok[..., None], kp, 0.0)  # NaN in hidden joints must not reach the normaliser
-    norm, _, _ = normalize_keypoints(kp, ok)
-    norm_gt, _, _ = normalize_keypoints(kp_gt)
     pose = np.asarray(batch.pose_3d_cam_mm, dtype=np.float64)
     pose_rel_m = (pose - pose[..., ROOT : ROOT + 1, :]) / 1000.0
+    if input_frame == "virtual_camera":
+        intrinsics = np.asarray(batch.intrinsics, dtype=np.float64)
+        kp, rot = to_virtual_camera(kp, ok, intrinsics)
+        # The GT 2D and the 3D target are seen by the same virtual camera as the input.
+        kp_gt = turn_keypoints(kp_gt, intrinsics, rot)
+        pose_rel_m = np.einsum("bxy,btjy->btjx", rot, pose_rel_m)
+    elif input_frame != "image":
+        raise ValueError(f"input_frame: expected one of {INPUT_FRAMES}, got {input_frame!r}")
+    norm, _, _ = normalize_keypoints(kp, ok)
+    norm_gt, _, _ = normalize_keypoints(kp_gt)
     return {
         "kp2d": torch.from_numpy(norm.astype(np.float32)),
         "valid": torch.from_numpy(ok),

@@ -71,6 +71,9 @@ class DataSection:
         val_batches: Number of fixed validation batches drawn once from the ``val`` split.
         val_batch_size: Samples per validation batch.
         num_workers: DataLoader worker processes (0 = sample in the training process).
+        input_frame: ``image`` (the lifter sees the 2D as in the picture) or ``virtual_camera``
+            (2D and 3D as seen by a camera turned towards the person: perspective-aware lifting,
+            see ``monopose.core.virtual_camera``); exported with the weights.
     """
 
     cache: str = "cache/mocap"
@@ -81,6 +84,7 @@ class DataSection:
     val_batches: int = 4
     val_batch_size: int = 256
     num_workers: int = 0
+    input_frame: str = "image"
 
 
 @dataclass
@@ -215,6 +219,9 @@ class ExperimentConfig:
     def __post_init__(self) -> None:
         if self.task not in TASKS:
             raise ConfigError(f"task: expected one of {TASKS}, got {self.task!r}")
+        if self.data.input_frame not in ("image", "virtual_camera"):
+            raise ConfigError(f"data.input_frame: expected image or virtual_camera, got "
+                              f"{self.data.input_frame!r}")
         if self.data.window < 1:
             raise ConfigError(f"data.window: expected >= 1, got {self.data.window}")
         if self.trainer.batch_size < 1 or self.trainer.max_steps < 1:

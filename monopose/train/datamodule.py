@@ -57,6 +57,7 @@ class SampledStream(IterableDataset):
         occlude_max_joints: extra tube occlusion of ``U{0..n}`` joints per sample (0 = off).
         occlude_prob: fraction of samples that get it.
         restart: a counter that changes the stream after a resume (e.g. the resumed step).
+        input_frame: see :func:`monopose.train.batches.batch_to_tensors`.
     """
 
     def __init__(
@@ -66,6 +67,7 @@ class SampledStream(IterableDataset):
         occlude_max_joints: int = 0,
         occlude_prob: float = 0.5,
         restart: int = 0,
+        input_frame: str = "image",
     ) -> None:
         super().__init__()
         if not specs:
@@ -75,6 +77,7 @@ class SampledStream(IterableDataset):
         self.occlude_max_joints = occlude_max_joints
         self.occlude_prob = occlude_prob
         self.restart = restart
+        self.input_frame = input_frame
 
     def __iter__(self) -> Iterator[dict[str, torch.Tensor]]:
         info = torch.utils.data.get_worker_info()
@@ -90,7 +93,7 @@ class SampledStream(IterableDataset):
                 valid = occlude_random_joints(
                     batch.valid_2d, self.occlude_max_joints, rng, self.occlude_prob
                 )
-            yield batch_to_tensors(batch, valid=valid)
+            yield batch_to_tensors(batch, valid=valid, input_frame=self.input_frame)
 
 
 class TensorBatches(Dataset):
@@ -130,7 +133,9 @@ class PoseDataModule(L.LightningDataModule):
 
     def setup(self, stage: str | None = None) -> None:
         if self._val is None and self.make_val_batches is not None:
-            self._val = TensorBatches([batch_to_tensors(b) for b in self.make_val_batches()])
+            frame = self.train_stream.input_frame
+            self._val = TensorBatches([batch_to_tensors(b, input_frame=frame)
+                                       for b in self.make_val_batches()])
 
     def train_dataloader(self) -> DataLoader:
         return DataLoader(

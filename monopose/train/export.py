@@ -78,7 +78,7 @@ def _pretraining(init_from: str | None) -> dict[str, Any] | None:
 
 def export_model(
     model: nn.Module, name: str, record: dict[str, Any], weights_dir: str | Path | None = None,
-    sources: list[str] | None = None,
+    sources: list[str] | None = None, input_frame: str | None = None,
 ) -> Path:
     """Save ``model`` under registry name ``name``.
 
@@ -89,6 +89,7 @@ def export_model(
         record: training record (see :func:`training_record`).
         weights_dir: target folder (default: the registry's weights folder).
         sources: training data sources (they decide the licence on the card).
+        input_frame: the lifter's input frame for the card (default: the registered card's).
 
     Returns:
         Path of the ``.safetensors`` file.
@@ -109,6 +110,7 @@ def export_model(
             card, config=dict(getattr(model, "config", card.config)), window=window,
             training_data=tuple(sources or card.training_data),
             training={**dict(card.training), **record},
+            input_frame=input_frame or card.input_frame,
         )
     was_training = model.training
     model.eval()
@@ -131,7 +133,7 @@ def export_module(module: LiftingModule, cfg: ExperimentConfig, result: TrainRes
     record = training_record(cfg, result.global_step, result.train_time_s, result.val_metrics,
                              {"licence": licence, "commercial_use": commercial})
     return export_model(module.model, cfg.export.name, record, cfg.export.dir,
-                        list(cfg.data.sources))
+                        list(cfg.data.sources), cfg.data.input_frame)
 
 
 def export_checkpoint(
@@ -169,4 +171,4 @@ def export_checkpoint(
                              float(meta.get("train_time_s", 0.0)), val,
                              {"licence": licence, "commercial_use": commercial})
     return export_model(model, name, record, weights_dir if weights_dir is not None
-                        else cfg.export.dir, list(cfg.data.sources))
+                        else cfg.export.dir, list(cfg.data.sources), cfg.data.input_frame)

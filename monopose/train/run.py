@@ -255,6 +255,7 @@ def train(
         occlude_max_joints=cfg.masking.occlude_max_joints if cfg.task == "lift" else 0,
         occlude_prob=cfg.masking.occlude_prob,
         restart=_resume_step(last) if ckpt_path else 0,
+        input_frame=cfg.data.input_frame,
     )
 
     def val_batches() -> list[Any]:
