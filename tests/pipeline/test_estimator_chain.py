@@ -29,9 +29,12 @@ class _Lifter:
     def __init__(self, rel: np.ndarray) -> None:
         self.rel = rel
         self.seen_valid: np.ndarray | None = None
+        self.seen_intrinsics: np.ndarray | None = None
 
-    def lift(self, kp: np.ndarray, valid: np.ndarray) -> np.ndarray:
+    def lift(self, kp: np.ndarray, valid: np.ndarray,
+             intrinsics: np.ndarray | None = None) -> np.ndarray:
         self.seen_valid = valid.copy()
+        self.seen_intrinsics = None if intrinsics is None else np.asarray(intrinsics)
         return np.repeat(self.rel[None], len(kp), axis=0)
 
 
@@ -59,8 +62,11 @@ def test_absolute_pose_recovered_through_the_chain() -> None:
     cam = CameraInfo(1000, 1000, 639.5, 359.5, 1280, 720, "given")
     rel, absolute = _true_pose(np.array([300.0, 100.0, 5000.0]))
     kp = project_points(absolute, cam.intrinsics)
-    est = _estimator([_detection(kp, np.ones(33))], _Lifter(rel))
+    lifter = _Lifter(rel)
+    est = _estimator([_detection(kp, np.ones(33))], lifter)
     pred = est.predict(np.zeros((720, 1280, 3), np.uint8), intrinsics=(1000, 1000, 639.5, 359.5))
+    # Perspective-aware lifters need the camera: the lifter gets the photo's intrinsics.
+    np.testing.assert_allclose(lifter.seen_intrinsics, cam.intrinsics)  # type: ignore[arg-type]
     person = pred.frames[0].people[0]
     np.testing.assert_allclose(person.pose_3d_abs_mm, absolute, atol=1e-3)
     assert person.root_method == "perspective" and pred.camera.source == "given"
