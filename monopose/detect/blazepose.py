@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monopose.core.skeleton import convert_layout
+from monopose.core.skeleton import H36M17, convert_layout
 from monopose.detect.anchors import ssd_anchors
 from monopose.detect.image import ImageInput, load_image
 from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, decode_landmarks
@@ -70,6 +70,7 @@ __all__ = [
 DETECTOR_MODEL = "pose_detection/pose_detection.tflite"
 LANDMARK_MODEL = "pose_landmark/pose_landmark_full.tflite"
 DETECTOR_SIZE = 224
+_HEAD_TOP = H36M17.index("head_top")
 
 # One map per scale, picked with a joint-identity probe (nearest class mean on features sampled at
 # the keypoints, leave-one-image-out; ``benchmarks/bench_detect.py --probe-features``): the best
@@ -184,11 +185,31 @@ def _spatial_activations(model: _Model) -> dict[str, FeatureMapInfo]:
 
 def _person_box(keypoints_px: np.ndarray, presence: np.ndarray, image_wh: tuple[int, int]
                 ) -> np.ndarray:
-    """Box around the keypoints that are inside the image (all of them if none is)."""
+    """Box around the keypoints that are inside the image (all of them if none is) and the
+    h36m17 head top derived from them, in whole pixels, clipped to the image.
+
+    BlazePose has no landmark on the top of the skull: its highest points are the eyes, about
+    10 cm below it. The h36m17 head top is extrapolated above the ears (see
+    ``monopose.core.skeleton``); the box covers it when its landmarks are present.
+
+    Args:
+        keypoints_px: ``[33, 2]`` BlazePose keypoints, image pixels.
+        presence: ``[33]`` probability that each keypoint is inside the image.
+        image_wh: Image width and height in pixels.
+
+    Returns:
+        ``[4]`` box (x0, y0, x1, y1), whole pixels.
+    """
     sel = presence >= 0.5
-    pts = keypoints_px[sel] if sel.any() else keypoints_px
-    lo = np.clip(pts.min(axis=0), 0, [image_wh[0], image_wh[1]])
-    hi = np.clip(pts.max(axis=0), 0, [image_wh[0], image_wh[1]])
+    if not sel.any():
+        sel = np.ones_like(sel)
+    h36m, valid, _ = convert_layout(keypoints_px, "blazepose33", "h36m17", sel)
+    head_top = h36m[_HEAD_TOP : _HEAD_TOP + 1][valid[_HEAD_TOP : _HEAD_TOP + 1]]  # [0 or 1, 2]
+    pts = np.concatenate([keypoints_px[sel], head_top])
+    # Whole pixels, rounded outwards: the points stay inside once coordinates are rounded
+    # (e.g. to 0.1 px in the JSON output).
+    lo = np.clip(np.floor(pts.min(axis=0)), 0, [image_wh[0], image_wh[1]])
+    hi = np.clip(np.ceil(pts.max(axis=0)), 0, [image_wh[0], image_wh[1]])
     return np.concatenate([lo, hi])
 
 

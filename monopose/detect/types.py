@@ -113,8 +113,8 @@ class PersonDetection:
     """Everything the 2D front end knows about one person in one image.
 
     Attributes:
-        box_xyxy_px: ``[4]`` person box: around the keypoints with presence ≥ 0.5, clipped to
-            the image.
+        box_xyxy_px: ``[4]`` person box: around the keypoints with presence ≥ 0.5 and the
+            derived h36m17 head top, whole pixels rounded outwards, clipped to the image.
         detection_score: Detector confidence; ``nan`` when the ROI came from tracking.
         presence_score: Landmark model's pose-presence probability.
         keypoints_px: ``[33, 2]`` BlazePose keypoints in image pixels.

@@ -4,8 +4,9 @@ One HTML file per input: the photo or video frames (JPEG, longer side ≤ 640 px
 2D skeletons drawn over them, beside a rotatable, zoomable 3D view (plotly.js, inlined from the
 installed ``plotly`` package; plotly.js is MIT-licensed) of every person in camera space
 (metres; x right, y down, z forward), with a metric grid (ticks every 0.5 m) and the camera
-frustum (lines from the camera centre to the image corners at the people's median depth). Videos
-get a frame slider that changes the picture and the 3D view together.
+frustum (lines from the camera centre to the image corners at the people's median depth). The
+picture and the 3D view share the window side by side. Videos get a frame slider that changes
+the picture and the 3D view together (a photo has none).
 
 Size: at most ``max_frames`` frames are kept (default 60): every frame while that fits, else
 every n-th (n a power of two, doubled whenever the cap is exceeded). Roughly 4.8 MB of plotly.js
@@ -212,7 +213,10 @@ def _render_html(title: str, camera: CameraInfo, fps: float | None, stride: int,
     data = json.dumps(payload, separators=(",", ":")).replace("</", "<\\/")
     note = f"{len(frames)} frame(s)" + (f", one in {stride} of the video's frames"
                                         if stride > 1 else "")
-    return (_TEMPLATE.replace("%TITLE%", _escape(title)).replace("%NOTE%", _escape(note))
+    # Hidden from the start (not only once the script has run) when there is one frame.
+    slider = " hidden" if len(frames) < 2 else ""
+    return (_TEMPLATE.replace("%SLIDER%", slider)
+            .replace("%TITLE%", _escape(title)).replace("%NOTE%", _escape(note))
             .replace("%PLOTLY%", plotly_js()).replace("%DATA%", data))
 
 
@@ -227,22 +231,36 @@ _TEMPLATE = """<!DOCTYPE html>
 <meta charset="utf-8">
 <title>monopose: %TITLE%</title>
 <style>
-body { font-family: sans-serif; margin: 8px; background: #fafafa; color: #222; }
-#row { display: flex; flex-wrap: wrap; gap: 8px; align-items: flex-start; }
-#photo { max-width: 640px; border: 1px solid #ccc; background: #fff; }
-#view3d { width: 640px; height: 520px; border: 1px solid #ccc; background: #fff; }
-#controls { margin: 6px 0; display: flex; gap: 12px; align-items: center; }
-#slider { width: 520px; }
+/* One screen: the picture and the 3D view side by side, each half the width, as tall as the
+   window allows (the page does not scroll on a laptop screen). */
+html, body { height: 100%; }
+body { font-family: sans-serif; margin: 0; padding: 8px; box-sizing: border-box;
+       display: flex; flex-direction: column; background: #fafafa; color: #222; }
+h3 { margin: 0 0 4px 0; }
+#controls { margin: 2px 0 6px 0; display: flex; gap: 12px; align-items: center; }
+#slider { width: min(520px, 60vw); }
+#slider[hidden] { display: none; }
+#row { flex: 1 1 auto; min-height: 320px; display: flex; flex-direction: row; gap: 8px; }
+#picture { flex: 1 1 0; min-width: 0; min-height: 0; }
+#photo { display: block; max-width: 100%; max-height: 100%; border: 1px solid #ccc;
+         background: #fff; box-sizing: border-box; }
+#view3d { flex: 1 1 0; min-width: 0; border: 1px solid #ccc; background: #fff; }
+#footer { margin: 6px 0 0 0; }
+@media (max-width: 720px) {  /* phones: one above the other */
+  body { height: auto; }
+  #row { flex-direction: column; }
+  #view3d { flex: none; height: 70vh; }
+}
 small { color: #666; }
 </style>
 </head>
 <body>
-<h3 style="margin:4px 0">%TITLE% <small>%NOTE%</small></h3>
-<div id="controls"><input id="slider" type="range" min="0" max="0" value="0" step="1">
+<h3>%TITLE% <small>%NOTE%</small></h3>
+<div id="controls"><input id="slider" type="range" min="0" max="0" value="0" step="1"%SLIDER%>
 <span id="label"></span></div>
-<div id="row"><canvas id="photo"></canvas><div id="view3d"></div></div>
-<p><small>3D: camera space in metres (x right, y down, z forward), grid every 0.5 m; grey:
-camera frustum. Drag to rotate, scroll to zoom.</small></p>
+<div id="row"><div id="picture"><canvas id="photo"></canvas></div><div id="view3d"></div></div>
+<p id="footer"><small>3D: camera space in metres (x right, y down, z forward), grid every
+0.5 m; grey: camera frustum. Drag to rotate, scroll to zoom.</small></p>
 <script>
 /* plotly.js, inlined so the page needs no network. Licence: MIT, Copyright Plotly, Inc.
    (see the header of the library below). */
@@ -337,7 +355,7 @@ camera frustum. Drag to rotate, scroll to zoom.</small></p>
     return done;
   }
   slider.max = Math.max(0, D.frames.length - 1);
-  if (D.frames.length < 2) slider.disabled = true;
+  slider.hidden = D.frames.length < 2;  // a photo has nothing to slide through
   slider.addEventListener("input", function () { render(+slider.value); });
   window.monoposeViewer = { render: render, state: state, count: D.frames.length,
                             plot: view, data: D };

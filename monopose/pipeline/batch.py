@@ -200,7 +200,7 @@ def run_batch(
                     if on_frame_progress is not None:
                         on_frame_progress(_path, i + 1, _expected)
                     if _mp4 is not None:
-                        _mp4.add(vizmod.draw_frame(rgb, frame))
+                        _mp4.add_frame(rgb, frame)  # fixed 3D axis ranges per video
                     if _html is not None:
                         _html.add(rgb, frame)
 

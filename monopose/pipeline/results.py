@@ -55,6 +55,13 @@ class CameraInfo:
         return out
 
 
+def _box_outwards(box_xyxy_px: np.ndarray) -> list:
+    """Box rounded outwards to 0.1 px, so it still contains every keypoint after rounding."""
+    box = np.asarray(box_xyxy_px, dtype=np.float64)
+    out = np.r_[np.floor(box[:2] * 10) / 10, np.ceil(box[2:] * 10) / 10]
+    return np.where(np.isfinite(out), out, None).tolist()
+
+
 @dataclass
 class PersonResult:
     """One person in one frame.
@@ -120,7 +127,7 @@ class PersonResult:
 
         return {
             "person_id": self.person_id,
-            "box": r(self.box_xyxy_px, 1),
+            "box": _box_outwards(self.box_xyxy_px),
             "score": round(float(self.score), 4) if np.isfinite(self.score) else None,
             "keypoints_2d": r(self.keypoints_2d_px, 2),
             "scores": r(self.keypoint_scores, 4),

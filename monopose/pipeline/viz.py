@@ -2,12 +2,19 @@
 
 Drawn with OpenCV (fast enough for every frame of a video). The 3D views show every person in
 camera space with a metric grid: the front view looks along +z (x right, y down), the side view
-looks along -x (z to the right, y down). Grid lines every 500 mm, labelled in metres.
+looks along -x (z to the right, y down). Grid lines every 0.5 m or more (as many whole metres as
+the tick labels need to stay apart), labelled in metres.
+
+The views' ranges are a :class:`PanelLimits`: fitted to each photo, or, in a video, fixed from the
+first frame with people and only widened (in whole metres) when someone leaves them, so that the
+views do not jump from frame to frame (:meth:`VideoWriter.add_frame`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import math
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
@@ -16,12 +23,21 @@ import numpy as np
 from monopose.core.skeleton import H36M17
 from monopose.pipeline.results import FrameResult, PersonResult
 
-__all__ = ["draw_frame", "write_png", "VideoWriter"]
+__all__ = ["PanelLimits", "draw_frame", "write_png", "VideoWriter"]
 
 _PALETTE_BGR = [(60, 180, 75), (230, 50, 25), (25, 130, 245), (200, 60, 200), (40, 200, 220),
                 (120, 120, 255), (255, 160, 60), (150, 90, 40)]
-_GRID_MM = 500.0
 _PANEL_PX = 360
+_TITLE_BAND_PX = 20  # the panel's title row
+# Grid spacings to choose from: the smallest whose tick labels do not touch.
+_TICK_STEPS_MM = (500.0, 1000.0, 2000.0, 5000.0, 10_000.0, 20_000.0, 50_000.0, 100_000.0)
+_TICK_FONT = cv2.FONT_HERSHEY_PLAIN
+_TICK_SCALE = 0.9
+_TICK_GAP_PX = 6  # free space between neighbouring tick labels
+_TICK_COLOR = (130, 130, 130)
+_FIT_MARGIN_MM = 300.0  # around the people of one photo
+_VIDEO_MARGIN_MM = 1000.0  # around the people of a video: room to move before a widening
+_VIDEO_STEP_MM = 1000.0  # video ranges are whole metres
 
 
 def _color(i: int) -> tuple[int, int, int]:
@@ -35,6 +51,83 @@ def _side_color(joint: int, base: tuple[int, int, int]) -> tuple[int, int, int]:
     if joint in H36M17.right:
         return tuple(int(c * 0.6) for c in base)  # type: ignore[return-value]
     return base
+
+
+def _points_mm(people: Sequence[PersonResult]) -> np.ndarray:
+    """``[N, 3]`` the finite camera-space joints of all people, mm (unknown poses are NaN)."""
+    pts = [np.asarray(p.pose_3d_abs_mm, dtype=np.float64).reshape(-1, 3) for p in people]
+    allp = np.concatenate(pts) if pts else np.zeros((0, 3))
+    return allp[np.isfinite(allp).all(axis=1)]
+
+
+@dataclass(frozen=True)
+class PanelLimits:
+    """Camera-space ranges shown by the 3D panels, mm: ``(lo, hi)`` along x, y and z.
+
+    A panel shows two of them (front: x and y, side: z and y) at one scale, centred.
+    """
+
+    x_mm: tuple[float, float]
+    y_mm: tuple[float, float]
+    z_mm: tuple[float, float]
+
+    @property
+    def lo_mm(self) -> np.ndarray:
+        """``[3]`` lower ends (x, y, z), mm."""
+        return np.array([self.x_mm[0], self.y_mm[0], self.z_mm[0]])
+
+    @property
+    def hi_mm(self) -> np.ndarray:
+        """``[3]`` upper ends (x, y, z), mm."""
+        return np.array([self.x_mm[1], self.y_mm[1], self.z_mm[1]])
+
+    @classmethod
+    def from_arrays(cls, lo_mm: np.ndarray, hi_mm: np.ndarray) -> PanelLimits:
+        """From ``[3]`` lower and ``[3]`` upper ends (x, y, z), mm."""
+        lo, hi = (float(v) for v in lo_mm), (float(v) for v in hi_mm)
+        return cls(*((a, b) for a, b in zip(lo, hi, strict=True)))
+
+    @classmethod
+    def fit(cls, people: Sequence[PersonResult], margin_mm: float = _FIT_MARGIN_MM
+            ) -> PanelLimits:
+        """Tight ranges around the people of one picture (±1 m around the camera if none)."""
+        pts = _points_mm(people)
+        if not len(pts):
+            return cls((-1000.0, 1000.0), (-1000.0, 1000.0), (-1000.0, 1000.0))
+        return cls.from_arrays(pts.min(axis=0) - margin_mm, pts.max(axis=0) + margin_mm)
+
+    @classmethod
+    def for_video(cls, people: Sequence[PersonResult], margin_mm: float = _VIDEO_MARGIN_MM,
+                  step_mm: float = _VIDEO_STEP_MM) -> PanelLimits | None:
+        """Generous ranges around the people, rounded outwards to ``step_mm``; None if nobody
+        has a known 3D position."""
+        pts = _points_mm(people)
+        if not len(pts):
+            return None
+        lo = np.floor((pts.min(axis=0) - margin_mm) / step_mm) * step_mm
+        hi = np.ceil((pts.max(axis=0) + margin_mm) / step_mm) * step_mm
+        return cls.from_arrays(lo, hi)
+
+    def widened(self, people: Sequence[PersonResult], margin_mm: float = _VIDEO_MARGIN_MM,
+                step_mm: float = _VIDEO_STEP_MM) -> PanelLimits:
+        """These ranges, grown (never shrunk) on each side that a person leaves: to that
+        person plus ``margin_mm``, rounded outwards to ``step_mm``. Unchanged while everyone
+        is inside."""
+        pts = _points_mm(people)
+        lo, hi = self.lo_mm, self.hi_mm
+        if not len(pts) or ((pts.min(axis=0) >= lo).all() and (pts.max(axis=0) <= hi).all()):
+            return self
+        out_lo = pts.min(axis=0) < lo
+        out_hi = pts.max(axis=0) > hi
+        new_lo = np.floor((pts.min(axis=0) - margin_mm) / step_mm) * step_mm
+        new_hi = np.ceil((pts.max(axis=0) + margin_mm) / step_mm) * step_mm
+        return PanelLimits.from_arrays(np.where(out_lo, np.minimum(lo, new_lo), lo),
+                                       np.where(out_hi, np.maximum(hi, new_hi), hi))
+
+    def extent(self, axes: tuple[int, int]) -> tuple[float, float, float, float]:
+        """``(h_min, h_max, v_min, v_max)`` mm of the view with camera axes ``axes``."""
+        lo, hi = self.lo_mm, self.hi_mm
+        return (float(lo[axes[0]]), float(hi[axes[0]]), float(lo[axes[1]]), float(hi[axes[1]]))
 
 
 def _draw_skeleton_2d(img: np.ndarray, person: PersonResult, color: tuple[int, int, int],
@@ -57,66 +150,104 @@ def _draw_skeleton_2d(img: np.ndarray, person: PersonResult, color: tuple[int, i
                 cv2.LINE_AA)
 
 
+def _tick_text(value_mm: float) -> str:
+    """Metres, as short as exact: ``"-1.5"``, ``"0"``, ``"2"``."""
+    return f"{round(value_mm / 1000.0, 2) + 0.0:g}"  # + 0.0 turns -0 into 0
+
+
+def _text_size(text: str) -> tuple[int, int, int]:
+    """``(width, height, baseline)`` px of a tick label."""
+    (w, h), base = cv2.getTextSize(text, _TICK_FONT, _TICK_SCALE, 1)
+    return w, h, base
+
+
+def _ticks_mm(lo_mm: float, hi_mm: float, step_mm: float) -> np.ndarray:
+    """``[K]`` multiples of ``step_mm`` within ``[lo_mm, hi_mm]``."""
+    return np.arange(math.ceil(lo_mm / step_mm), math.floor(hi_mm / step_mm) + 1) * step_mm
+
+
+def _tick_step_mm(ranges_mm: Sequence[tuple[float, float]], px_per_mm: float) -> float:
+    """The finest grid step whose labels (the widest of all axes) leave a gap between them."""
+    for step in _TICK_STEPS_MM:
+        texts = [_tick_text(v) for lo, hi in ranges_mm for v in _ticks_mm(lo, hi, step)]
+        widest = max((_text_size(t)[0] for t in texts), default=0)
+        if step * px_per_mm >= widest + _TICK_GAP_PX:
+            return step
+    return _TICK_STEPS_MM[-1]
+
+
 def _view_panel(people: list[PersonResult], axes: tuple[int, int], title: str,
                 extent_mm: tuple[float, float, float, float]) -> np.ndarray:
     """One orthographic view of all people (absolute camera space) with a metric grid.
 
     ``axes`` picks the horizontal and vertical camera axes (0 x, 1 y, 2 z); ``extent_mm`` is
-    (h_min, h_max, v_min, v_max).
+    (h_min, h_max, v_min, v_max). Returns ``[360, 360, 3]`` uint8 BGR.
     """
     panel = np.full((_PANEL_PX, _PANEL_PX, 3), 250, np.uint8)
     h0, h1, v0, v1 = extent_mm
-    span = max(h1 - h0, v1 - v0)
-    scale = (_PANEL_PX - 40) / span
+    span = max(h1 - h0, v1 - v0, 1.0)
+    scale = (_PANEL_PX - 40) / span  # px per mm
     hc, vc = (h0 + h1) / 2, (v0 + v1) / 2
 
     def to_px(h: float, v: float) -> tuple[int, int]:
         return (int(round(_PANEL_PX / 2 + (h - hc) * scale)),
                 int(round(_PANEL_PX / 2 + 10 + (v - vc) * scale)))
 
-    half = span / 2
-    for g in np.arange(np.floor((hc - half) / _GRID_MM), np.ceil((hc + half) / _GRID_MM) + 1):
-        x, _ = to_px(g * _GRID_MM, vc)
-        cv2.line(panel, (x, 20), (x, _PANEL_PX), (220, 220, 220), 1)
-        cv2.putText(panel, f"{g * _GRID_MM / 1000:.1f}", (x + 2, _PANEL_PX - 4),
-                    cv2.FONT_HERSHEY_PLAIN, 0.8, (150, 150, 150), 1)
-    for g in np.arange(np.floor((vc - half) / _GRID_MM), np.ceil((vc + half) / _GRID_MM) + 1):
-        _, y = to_px(hc, g * _GRID_MM)
-        if 20 <= y < _PANEL_PX:
-            cv2.line(panel, (0, y), (_PANEL_PX, y), (220, 220, 220), 1)
-            cv2.putText(panel, f"{g * _GRID_MM / 1000:.1f}", (2, y - 2), cv2.FONT_HERSHEY_PLAIN,
-                        0.8, (150, 150, 150), 1)
+    # What the panel shows, mm (wider than the extent along its shorter side).
+    h_lo, h_hi = hc - _PANEL_PX / 2 / scale, hc + _PANEL_PX / 2 / scale
+    v_lo, v_hi = vc - (_PANEL_PX / 2 + 10) / scale, vc + (_PANEL_PX / 2 - 10) / scale
+    step = _tick_step_mm([(h_lo, h_hi), (v_lo, v_hi)], scale)
+    # Horizontal-axis labels: along the bottom, centred under their grid lines.
+    bottom_px = _PANEL_PX - 4
+    label_h_px = 0
+    for g in _ticks_mm(h_lo, h_hi, step):
+        x, _ = to_px(g, vc)
+        cv2.line(panel, (x, _TITLE_BAND_PX), (x, _PANEL_PX), (220, 220, 220), 1)
+        text = _tick_text(g)
+        w, h, _ = _text_size(text)
+        label_h_px = max(label_h_px, h)
+        if w // 2 <= x <= _PANEL_PX - 1 - (w - w // 2):  # the whole label is in the panel
+            cv2.putText(panel, text, (x - w // 2, bottom_px), _TICK_FONT, _TICK_SCALE,
+                        _TICK_COLOR, 1, cv2.LINE_AA)
+    # Vertical-axis labels: at the left, just above their grid lines, clear of the title and
+    # of the bottom labels.
+    for g in _ticks_mm(v_lo, v_hi, step):
+        _, y = to_px(hc, g)
+        if not _TITLE_BAND_PX <= y < _PANEL_PX:
+            continue
+        cv2.line(panel, (0, y), (_PANEL_PX, y), (220, 220, 220), 1)
+        text = _tick_text(g)
+        _, h, base = _text_size(text)
+        if y - 2 - h > _TITLE_BAND_PX and y - 2 + base < bottom_px - label_h_px - _TICK_GAP_PX:
+            cv2.putText(panel, text, (2, y - 2), _TICK_FONT, _TICK_SCALE, _TICK_COLOR, 1,
+                        cv2.LINE_AA)
     cv2.putText(panel, title, (6, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (40, 40, 40), 1,
                 cv2.LINE_AA)
     for i, person in enumerate(people):
         color = _color(person.person_id if person.person_id is not None else i)
-        pose = person.pose_3d_abs_mm
+        pose = np.asarray(person.pose_3d_abs_mm, dtype=np.float64)
         for child, parent in H36M17.bones:
+            if not (np.isfinite(pose[parent]).all() and np.isfinite(pose[child]).all()):
+                continue  # unknown absolute pose (failed root solve)
             cv2.line(panel, to_px(pose[parent, axes[0]], pose[parent, axes[1]]),
                      to_px(pose[child, axes[0]], pose[child, axes[1]]),
                      _side_color(child, color), 2, cv2.LINE_AA)
     return panel
 
 
-def _extent(people: list[PersonResult], axes: tuple[int, int]) -> tuple[float, float, float, float]:
-    if not people:
-        return (-1000.0, 1000.0, -1000.0, 1000.0)
-    pts = np.concatenate([p.pose_3d_abs_mm for p in people])
-    lo, hi = pts.min(axis=0), pts.max(axis=0)
-    pad = 300.0
-    return (lo[axes[0]] - pad, hi[axes[0]] + pad, lo[axes[1]] - pad, hi[axes[1]] + pad)
-
-
-def draw_frame(image_rgb: np.ndarray, frame: FrameResult) -> np.ndarray:
+def draw_frame(image_rgb: np.ndarray, frame: FrameResult, limits: PanelLimits | None = None
+               ) -> np.ndarray:
     """Compose the picture for one frame.
 
     Args:
         image_rgb: ``[H, W, 3]`` uint8 RGB photo.
         frame: The people found in it.
+        limits: Ranges of the 3D views (e.g. fixed for a whole video); None fits them to the
+            people of this frame.
 
     Returns:
-        ``[H', W', 3]`` uint8 RGB: the photo with 2D skeletons (scaled to 720 px high) on the left,
-        the front (x–y) and side (z–y) metric views stacked on the right.
+        ``[720, W' + 360, 3]`` uint8 RGB: the photo with 2D skeletons (scaled to 720 px high) on
+        the left, the front (x–y) and side (z–y) metric views stacked on the right.
     """
     canvas = cv2.cvtColor(np.ascontiguousarray(image_rgb), cv2.COLOR_RGB2BGR)
     thickness = max(2, int(round(max(canvas.shape[:2]) / 400)))
@@ -127,10 +258,9 @@ def draw_frame(image_rgb: np.ndarray, frame: FrameResult) -> np.ndarray:
     scale = target_h / canvas.shape[0]
     canvas = cv2.resize(canvas, (max(1, int(round(canvas.shape[1] * scale))), target_h),
                         interpolation=cv2.INTER_AREA)
-    front = _view_panel(frame.people, (0, 1), "front: x right, y down (m)",
-                        _extent(frame.people, (0, 1)))
-    side = _view_panel(frame.people, (2, 1), "side: z forward, y down (m)",
-                       _extent(frame.people, (2, 1)))
+    lim = limits if limits is not None else PanelLimits.fit(frame.people)
+    front = _view_panel(frame.people, (0, 1), "front: x right, y down (m)", lim.extent((0, 1)))
+    side = _view_panel(frame.people, (2, 1), "side: z forward, y down (m)", lim.extent((2, 1)))
     if not frame.people:
         cv2.putText(canvas, "no person found", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9,
                     (0, 0, 255), 2, cv2.LINE_AA)
@@ -149,7 +279,11 @@ def write_png(path: Path, picture_rgb: np.ndarray) -> None:
 
 
 class VideoWriter:
-    """Write RGB frames to an MP4 (H.264 through imageio-ffmpeg) atomically on close."""
+    """Write RGB frames to an MP4 (H.264 through imageio-ffmpeg) atomically on close.
+
+    :meth:`add_frame` draws a result with this video's own 3D ranges (:attr:`limits`): fixed
+    from the first frame with people, widened only when someone leaves them.
+    """
 
     def __init__(self, path: Path, fps: float) -> None:
         import os
@@ -166,8 +300,23 @@ class VideoWriter:
         self._ffmpeg = imageio_ffmpeg
         self._gen = None
         self._size: tuple[int, int] | None = None
+        self.limits: PanelLimits | None = None
+
+    def add_frame(self, image_rgb: np.ndarray, frame: FrameResult) -> None:
+        """Draw one frame's result (see :func:`draw_frame`) with this video's ranges and add it.
+
+        Args:
+            image_rgb: ``[H, W, 3]`` uint8 RGB video frame.
+            frame: The people found in it.
+        """
+        if self.limits is None:
+            self.limits = PanelLimits.for_video(frame.people)
+        else:
+            self.limits = self.limits.widened(frame.people)
+        self.add(draw_frame(image_rgb, frame, limits=self.limits))
 
     def add(self, frame_rgb: np.ndarray) -> None:
+        """Add one ready picture ``[H, W, 3]`` uint8 RGB (cut to even width and height)."""
         h, w = frame_rgb.shape[:2]
         if self._gen is None:
             self._size = (w - w % 2, h - h % 2)  # libx264 needs even sizes

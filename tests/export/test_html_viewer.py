@@ -128,3 +128,63 @@ def test_viewer_in_headless_chromium(tmp_path: Path, camera) -> None:
     assert before[0] == 0 and after[0] == 3
     assert "frame 3" in after[1] and "frame 0" in before[1]
     assert before[2] != after[2]  # the 3D traces moved with the slider
+
+
+_LAYOUT_PROBE = """new Promise(function (done) {
+  const t0 = Date.now();
+  (function wait() {  // the picture is drawn once its JPEG has loaded
+    if (document.getElementById('photo').width > 1 || Date.now() - t0 > 5000) {
+      const box = function (id) {
+        const r = document.getElementById(id).getBoundingClientRect();
+        return [r.left, r.top, r.right, r.bottom];
+      };
+      const s = document.getElementById('slider');
+      done(JSON.stringify({
+        window: [window.innerWidth, window.innerHeight],
+        photo: box('photo'), view: box('view3d'),
+        slider: [getComputedStyle(s).display, s.getBoundingClientRect().width],
+        page_height: document.documentElement.scrollHeight,
+      }));
+    } else { setTimeout(wait, 50); }
+  })();
+})"""
+
+
+@pytest.mark.parametrize("kind", ["photo", "video"])
+def test_layout_at_1280x900(tmp_path: Path, camera, kind: str) -> None:
+    """Picture and 3D view side by side, both in view without scrolling on a laptop screen;
+    a slider only for videos."""
+    import dataclasses
+    import json
+
+    chromium = _chromium.find_chromium()
+    if chromium is None:
+        pytest.skip("no Chromium installed (apt-get install chromium) - layout not checked")
+    if kind == "photo":  # a portrait photo: the tallest picture the viewer embeds
+        portrait = dataclasses.replace(camera, width=480, height=640, cx=240.0, cy=320.0)
+        pred = make_prediction({1: _walking_pair(1)[1]}, portrait, kind="image",
+                               input_path="me.jpg")
+    else:
+        pred = make_prediction(_walking_pair(5), camera, fps=25.0)
+    path = write_html_viewer(tmp_path / "layout.html", pred, _frames(pred))
+
+    async def steps(page: _chromium.PageSession) -> dict:
+        await page.send("Emulation.setDeviceMetricsOverride", width=1280, height=900,
+                        deviceScaleFactor=1, mobile=False)
+        await page.evaluate("new Promise(r => setTimeout(r, 300))")
+        return json.loads(await page.evaluate(_LAYOUT_PROBE))
+
+    res = _chromium.run_page(chromium, path, steps)
+    assert res["window"] == [1280, 900]
+    (px0, py0, px1, py1), (vx0, vy0, vx1, vy1) = res["photo"], res["view"]
+    assert px1 - px0 > 300 and py1 - py0 > 300  # the picture is shown, not squashed
+    assert vx0 >= px1 and abs(vy0 - py0) < 2  # the 3D view is right of the picture, level
+    assert vy0 < 900 and vy1 <= 900 and py1 <= 900  # both fully visible without scrolling
+    assert 0.4 * 1280 < vx1 - vx0 < 0.55 * 1280 and vy1 - vy0 > 500  # half the width, tall
+    assert px0 < 640 <= vx0 + 10  # picture in the left half, 3D view in the right half
+    assert res["page_height"] <= 900
+    display, width = res["slider"]
+    if kind == "photo":
+        assert display == "none" and width == 0  # no one-frame slider
+    else:
+        assert display != "none" and width > 100
