@@ -1,86 +1,327 @@
 """Whole-pipeline smoke test on real photos with 3D ground truth (``../shared/realgt``).
 
-    .venv/bin/python benchmarks/bench_realgt.py [--models baseline-t1 poseformer-t1 ...]
+    .venv/bin/python benchmarks/bench_realgt.py [--models baseline-t1 ...] [--media]
+                                                [--json out.json]
 
 For each photo: detect, lift with each model, place in camera space with the photo's intrinsics,
-match the person nearest the ground truth, and report MPJPE (root-relative), P-MPJPE and the root
-position error (MRPE), all in mm, in the h36m17 layout (the ground truth is converted from
-MPI-INF-3DHP-17). Two photos say little statistically: this is a smoke test, not a benchmark.
+match the person nearest the ground truth, and score it in mm, h36m17 layout (the ground truth is
+converted from MPI-INF-3DHP-17): MPJPE and P-MPJPE (root-relative), per-joint errors, the root
+(pelvis) position error, the angle of the best rigid rotation from prediction to truth, and the
+skeleton size (sum of bone lengths) against the truth's. Two rows are added for reference:
+
+* ``mediapipe-world``: MediaPipe Pose's own 3D (legacy ``pose_world_landmarks``, metres,
+  hip-centred), mapped to h36m17. It has no camera-space root, so its root error is "none".
+* ``<default model> (true 2D)``: the default lifter fed the ground-truth 2D, root placed by the
+  same least-squares solve as the pipeline: the lifter's error without the detector's.
+
+``--media`` adds a qualitative check of photos without 3D truth: per person and method, the torso
+lean from vertical, the head-top-to-ankle height and whether the person sits (see
+``realphoto_metrics.posture``; "up" is the camera's -y axis, fine for level photos).
+Two photos say little statistically: this is a smoke test, not a benchmark.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import os
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from realphoto_metrics import bone_length_sum_mm, per_joint_table, posture, rotation_angle_deg
 
-from monopose.core.metrics import mpjpe, p_mpjpe
+from monopose.core.metrics import joint_errors, mpjpe, p_mpjpe
 from monopose.core.skeleton import convert_layout
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared"))
+MEDIA_PHOTOS = (
+    SHARED / "media" / "person_standing_fullbody_indoor.jpg",
+    REPO / "monopose" / "assets" / "sample_person.jpg",
+    SHARED / "media" / "three_people_two_seated_studio.jpg",
+)
+MEDIAPIPE = "mediapipe-world"
+METRABS_DEFAULT = "metrabs-blazepose"
+Intrinsics = tuple[float, float, float, float]  # (fx, fy, cx, cy) px
 
 
-def load_items(root: Path) -> list[dict]:
-    labels = json.loads((root / "labels.json").read_text())
-    return labels["items"]
+@dataclass
+class Truth:
+    """One ground-truth photo: ``abs_mm [17, 3]`` camera space, ``kp2d_px [17, 2]``,
+    ``intrinsics (fx, fy, cx, cy)`` px."""
+
+    path: Path
+    abs_mm: np.ndarray
+    kp2d_px: np.ndarray
+    intrinsics: Intrinsics
 
 
-def score_photo(est, item: dict, root: Path) -> dict[str, float] | None:  # type: ignore[no-untyped-def]
-    """Errors (mm) of the person best matching the ground truth, or None if nobody was found."""
-    cam = item["camera"]
-    pred = est.predict(root / item["image"], intrinsics=(cam["fx"], cam["fy"], cam["cx"],
-                                                         cam["cy"]))
-    gt_mpi = np.asarray(item["pose3d_camera_mm"], dtype=np.float64)
-    gt, _, _ = convert_layout(gt_mpi, "mpi3dhp17", "h36m17")
-    gt2d, _, _ = convert_layout(np.asarray(item["keypoints2d_px"], np.float64), "mpi3dhp17",
-                                "h36m17")
-    people = pred.frames[0].people
+@dataclass
+class Person3d:
+    """A method's answer for one person: ``rel_mm [17, 3]`` (pelvis at 0), ``abs_mm [17, 3]``
+    camera space or None when the method has no root, ``kp2d_px [17, 2]`` or None."""
+
+    rel_mm: np.ndarray
+    abs_mm: np.ndarray | None
+    kp2d_px: np.ndarray | None
+
+
+# A method: (image path, intrinsics or None) -> people found, left to right.
+Method = Callable[[Path, Intrinsics | None], list[Person3d]]
+
+
+def load_truths(root: Path) -> list[Truth]:
+    items = json.loads((root / "labels.json").read_text())["items"]
+    out = []
+    for item in items:
+        cam = item["camera"]
+        gt, _, _ = convert_layout(np.asarray(item["pose3d_camera_mm"], np.float64), "mpi3dhp17",
+                                  "h36m17")
+        kp, _, _ = convert_layout(np.asarray(item["keypoints2d_px"], np.float64), "mpi3dhp17",
+                                  "h36m17")
+        out.append(Truth(root / item["image"], gt, kp,
+                         (cam["fx"], cam["fy"], cam["cx"], cam["cy"])))
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# methods
+
+
+def monopose_method(name: str) -> Method:
+    from monopose.pipeline.estimator import Estimator
+
+    est = Estimator(model=name)
+
+    def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
+        people = est.predict(path, intrinsics=intrinsics).frames[0].people
+        people = sorted(people, key=lambda p: float(p.box_xyxy_px[0] + p.box_xyxy_px[2]))
+        return [Person3d(p.pose_3d_rel_mm, p.pose_3d_abs_mm, p.keypoints_2d_px) for p in people]
+
+    return run
+
+
+def mediapipe_method() -> Method:
+    import mediapipe as mp
+
+    from monopose.pipeline.images import read_image
+
+    pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
+
+    def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
+        rgb = read_image(path)
+        res = pose.process(rgb)
+        if res.pose_world_landmarks is None:
+            return []
+        world_m = np.array([[p.x, p.y, p.z] for p in res.pose_world_landmarks.landmark])
+        h, w = rgb.shape[:2]
+        img = np.array([[p.x * w, p.y * h] for p in res.pose_landmarks.landmark])
+        world_mm, _, _ = convert_layout(world_m * 1000.0, "blazepose33", "h36m17")
+        kp2d, _, _ = convert_layout(img, "blazepose33", "h36m17")
+        # Hip-centred already, but re-centre on the converted pelvis (mid-hip) to be exact.
+        return [Person3d(world_mm - world_mm[0], None, kp2d)]
+
+    return run
+
+
+def true_2d_method(name: str, truths: list[Truth]) -> Method:
+    """The lifter fed the ground-truth 2D of the realgt photos (and nothing else)."""
+    from monopose.core.geometry import reconstruct_absolute
+    from monopose.models.lifter import Lifter
+
+    lifter = Lifter(name)
+    by_path = {t.path: t for t in truths}
+
+    def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
+        t = by_path[path]
+        intr = np.asarray(t.intrinsics, dtype=np.float64)
+        rel = lifter.lift(t.kp2d_px[None], intrinsics=intr)[0]
+        abs_mm = reconstruct_absolute(t.kp2d_px, rel, intr)
+        return [Person3d(rel - rel[0], abs_mm, t.kp2d_px)]
+
+    return run
+
+
+# ----------------------------------------------------------------------------------------------
+# scoring
+
+
+def nearest_person(people: list[Person3d], truth: Truth) -> Person3d | None:
+    """The person whose 2D lies nearest the ground truth's (the only one if 2D is unknown)."""
     if not people:
         return None
-    best = min(people, key=lambda p: float(np.linalg.norm(p.keypoints_2d_px - gt2d, axis=1)
-                                           .mean()))
-    rel_gt = gt - gt[0]
+    return min(people, key=lambda p: np.inf if p.kp2d_px is None else float(
+        np.linalg.norm(p.kp2d_px - truth.kp2d_px, axis=1).mean()))
+
+
+def score(person: Person3d, truth: Truth) -> dict:
+    """All numbers of one prediction against one truth (mm, degrees, px)."""
+    rel_gt = truth.abs_mm - truth.abs_mm[0]
+    size_pred, size_true = bone_length_sum_mm(person.rel_mm), bone_length_sum_mm(rel_gt)
     return {
-        "mpjpe": mpjpe(best.pose_3d_rel_mm, rel_gt),
-        "p_mpjpe": p_mpjpe(best.pose_3d_rel_mm, rel_gt),
-        "root_error": float(np.linalg.norm(best.pose_3d_abs_mm[0] - gt[0])),
-        "depth_gt": float(gt[0, 2]),
-        "kp2d_error_px": float(np.linalg.norm(best.keypoints_2d_px - gt2d, axis=1).mean()),
+        "mpjpe_mm": mpjpe(person.rel_mm, rel_gt),
+        "p_mpjpe_mm": p_mpjpe(person.rel_mm, rel_gt),
+        "per_joint_mm": joint_errors(person.rel_mm, rel_gt).tolist(),
+        "root_error_mm": None if person.abs_mm is None
+        else float(np.linalg.norm(person.abs_mm[0] - truth.abs_mm[0])),
+        "rotation_deg": rotation_angle_deg(person.rel_mm, rel_gt),
+        "bone_sum_pred_mm": size_pred,
+        "bone_sum_true_mm": size_true,
+        "size_ratio": size_pred / size_true,
+        "kp2d_error_px": None if person.kp2d_px is None
+        else float(np.linalg.norm(person.kp2d_px - truth.kp2d_px, axis=1).mean()),
+        "gt_depth_mm": float(truth.abs_mm[0, 2]),
     }
 
 
+def _num(x: float | None, digits: int = 0) -> str:
+    if x is None:
+        return "none"
+    return "nan" if not np.isfinite(x) else f"{x:.{digits}f}"
+
+
+def realgt_table(rows: list[dict]) -> str:
+    lines = ["| method | photo | MPJPE | P-MPJPE | root error | rotation (°) | "
+             "bone sum pred / true (mm) | size ratio | 2D error (px) |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for r in rows:
+        if "mpjpe_mm" not in r:
+            lines.append(f"| {r['method']} | {r['photo']} | no person found | | | | | | |")
+            continue
+        lines.append(
+            f"| {r['method']} | {r['photo']} | {_num(r['mpjpe_mm'])} | {_num(r['p_mpjpe_mm'])} | "
+            f"{_num(r['root_error_mm'])} | {_num(r['rotation_deg'], 1)} | "
+            f"{_num(r['bone_sum_pred_mm'])} / {_num(r['bone_sum_true_mm'])} | "
+            f"{_num(r['size_ratio'], 2)} | {_num(r['kp2d_error_px'], 1)} |")
+    return "\n".join(lines)
+
+
+def mean_rows(rows: list[dict]) -> list[dict]:
+    """One "mean" row per method over its scored photos (root error "none" stays none)."""
+    out = []
+    for method in dict.fromkeys(r["method"] for r in rows):
+        scored = [r for r in rows if r["method"] == method and "mpjpe_mm" in r]
+        if not scored:
+            continue
+        mean: dict = {"method": method, "photo": f"**mean of {len(scored)}**"}
+        for key in ("mpjpe_mm", "p_mpjpe_mm", "root_error_mm", "rotation_deg",
+                    "bone_sum_pred_mm", "bone_sum_true_mm", "size_ratio", "kp2d_error_px"):
+            vals = [r[key] for r in scored]
+            mean[key] = None if None in vals else float(np.mean(vals))
+        mean["per_joint_mm"] = np.mean([r["per_joint_mm"] for r in scored], axis=0).tolist()
+        out.append(mean)
+    return out
+
+
+# ----------------------------------------------------------------------------------------------
+# media (no truth): posture cues
+
+
+def unique_photos(paths: tuple[Path, ...]) -> tuple[list[Path], list[str]]:
+    """The photos with byte-identical copies dropped, and a note per dropped copy."""
+    seen: dict[str, Path] = {}
+    notes = []
+    for p in paths:
+        digest = hashlib.sha256(p.read_bytes()).hexdigest()
+        if digest in seen:
+            notes.append(f"{p.name} is byte-identical to {seen[digest].name}: scored once")
+        else:
+            seen[digest] = p
+    return list(seen.values()), notes
+
+
+def media_rows(method: str, run: Method, photos: list[Path]) -> list[dict]:
+    rows = []
+    for path in photos:
+        people = run(path, None)
+        if not people:
+            rows.append({"method": method, "photo": path.name, "person": None})
+        for k, p in enumerate(people):
+            x_px = None if p.kp2d_px is None else float(np.nanmean(p.kp2d_px[:, 0]))
+            rows.append({"method": method, "photo": path.name, "person": k + 1,
+                         "of": len(people), "x_px": x_px, **posture(p.rel_mm)})
+    return rows
+
+
+def media_table(rows: list[dict]) -> str:
+    lines = ["| photo | method | person (left→right, mean x px) | lean (°) | "
+             "lean side / to cam (°) | head top–ankle up (mm) | head top–ankle 3D (mm) | "
+             "knee R/L (°) | hip R/L (°) | thigh from vertical (°) | seated |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
+    for r in sorted(rows, key=lambda r: r["photo"]):
+        if r["person"] is None:
+            lines.append(f"| {r['photo']} | {r['method']} | nobody found | | | | | | | | |")
+            continue
+        lines.append(
+            f"| {r['photo']} | {r['method']} | {r['person']}/{r['of']} ({_num(r['x_px'])}) | "
+            f"{_num(r['lean_deg'], 1)} | {_num(r['lean_side_deg'], 1)} / "
+            f"{_num(r['lean_toward_camera_deg'], 1)} | {_num(r['head_ankle_up_mm'])} | "
+            f"{_num(r['head_ankle_3d_mm'])} | {_num(r['knee_r_deg'])}/{_num(r['knee_l_deg'])} | "
+            f"{_num(r['hip_r_deg'])}/{_num(r['hip_l_deg'])} | "
+            f"{_num(r['thigh_from_vertical_deg'])} | {'yes' if r['seated'] else 'no'} |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+
+
+def default_models() -> list[str]:
+    from monopose.models.registry import available, list_models
+
+    lifters = [c.name for c in list_models() if c.architecture != "metrabs" and available(c.name)]
+    return lifters + ([METRABS_DEFAULT] if available(METRABS_DEFAULT) else [])
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--models", nargs="*", default=None)
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--models", nargs="*", default=None,
+                        help="monopose models (default: every lifter + metrabs-blazepose)")
+    parser.add_argument("--media", action="store_true", help="also check the media photos")
+    parser.add_argument("--json", type=Path, default=None, help="write every number here")
     args = parser.parse_args()
 
-    from monopose.models.registry import available, list_models
-    from monopose.pipeline.estimator import Estimator
+    from monopose.pipeline.estimator import DEFAULT_MODEL
 
-    root = SHARED / "realgt"
-    items = load_items(root)
-    names = args.models or [c.name for c in list_models() if available(c.name)]
-    print("| model | photo | MPJPE | P-MPJPE | root error | GT depth | 2D error (px) |")
-    print("|---|---|---|---|---|---|---|")
-    for name in names:
-        est = Estimator(model=name)
-        rows = []
-        for item in items:
-            s = score_photo(est, item, root)
-            if s is None:
-                print(f"| {name} | {item['image']} | no person found | | | | |")
-                continue
-            rows.append(s)
-            print(f"| {name} | {item['image']} | {s['mpjpe']:.0f} | {s['p_mpjpe']:.0f} | "
-                  f"{s['root_error']:.0f} | {s['depth_gt']:.0f} | {s['kp2d_error_px']:.1f} |")
-        if rows:
-            mean = {k: float(np.mean([r[k] for r in rows])) for k in rows[0]}
-            print(f"| {name} | **mean** | **{mean['mpjpe']:.0f}** | **{mean['p_mpjpe']:.0f}** | "
-                  f"**{mean['root_error']:.0f}** | | {mean['kp2d_error_px']:.1f} |")
+    truths = load_truths(SHARED / "realgt")
+    photos, notes = unique_photos(MEDIA_PHOTOS) if args.media else ([], [])
+    names = args.models or default_models()
+    plan: list[tuple[str, Callable[[], Method], bool]] = [
+        (n, lambda n=n: monopose_method(n), True) for n in names]
+    plan += [(MEDIAPIPE, mediapipe_method, True),
+             (f"{DEFAULT_MODEL} (true 2D)", lambda: true_2d_method(DEFAULT_MODEL, truths), False)]
+
+    rows: list[dict] = []
+    posture_rows: list[dict] = []
+    seconds: dict[str, float] = {}
+    for method, make, on_media in plan:
+        start = time.perf_counter()
+        run = make()
+        for t in truths:
+            best = nearest_person(run(t.path, t.intrinsics), t)
+            row = {"method": method, "photo": t.path.stem}
+            rows.append(row if best is None else {**row, **score(best, t)})
+        if on_media:
+            posture_rows += media_rows(method, run, photos)
+        seconds[method] = time.perf_counter() - start
+        del run
+
+    means = mean_rows(rows)
+    print(realgt_table(rows + means))
+    print("\nPer-joint error (mm, root-relative), mean over the photos:\n")
+    print(per_joint_table({m["method"]: np.asarray(m["per_joint_mm"]) for m in means}))
+    if args.media:
+        print("\nMedia photos (up = camera -y):\n")
+        print(media_table(posture_rows))
+        for note in notes:
+            print(f"\n{note}")
+    if args.json is not None:
+        args.json.write_text(json.dumps({"realgt": rows, "realgt_mean": means,
+                                         "media": posture_rows, "media_notes": notes,
+                                         "seconds_per_method": seconds}, indent=1))
 
 
 if __name__ == "__main__":

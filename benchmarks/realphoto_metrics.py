@@ -1,0 +1,122 @@
+"""Metric and posture helpers for the real-photo checks (``bench_realgt.py``).
+
+All poses are h36m17, ``[17, 3]`` millimetres, camera axes (x right, y down, z forward).
+Camera space has no gravity: the posture helpers take the camera's -y axis as "up", which holds
+for photos taken with a roughly level camera.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import numpy as np
+
+from monopose.core.geometry import procrustes_align
+from monopose.core.skeleton import H36M17
+
+__all__ = [
+    "UP_CAMERA",
+    "SEATED_ANGLE_DEG",
+    "rotation_angle_deg",
+    "bone_length_sum_mm",
+    "angle_between_deg",
+    "joint_angle_deg",
+    "posture",
+    "per_joint_table",
+]
+
+UP_CAMERA = np.array([0.0, -1.0, 0.0])  # image "up" for a level camera
+# Knee and hip both bent below this, or thighs nearer horizontal than vertical, means seated.
+SEATED_ANGLE_DEG = 120.0
+_J = {name: i for i, name in enumerate(H36M17.joint_names)}
+
+
+def rotation_angle_deg(pred_mm: np.ndarray, gt_mm: np.ndarray) -> float:
+    """Angle (degrees) of the rotation that best aligns ``pred`` to ``gt``.
+
+    The rotation of the rigid Procrustes fit (no scale, translation fitted), so a prediction
+    that is right up to a global turn scores that turn. Shapes: ``[J, 3]`` each.
+    """
+    _, tf = procrustes_align(pred_mm, gt_mm, scale=False, return_transform=True)
+    cos = (np.trace(tf.rotation) - 1.0) / 2.0
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def bone_length_sum_mm(pose_mm: np.ndarray) -> float:
+    """Sum of the 16 h36m17 bone lengths (mm) of a ``[17, 3]`` pose: a size that ignores
+    posture."""
+    p = np.asarray(pose_mm, dtype=np.float64)
+    child, parent = np.asarray(H36M17.bones).T
+    return float(np.linalg.norm(p[child] - p[parent], axis=-1).sum())
+
+
+def angle_between_deg(a: np.ndarray, b: np.ndarray) -> float:
+    """Angle (degrees) between two ``[3]`` vectors."""
+    cos = np.dot(a, b) / (np.linalg.norm(a) * np.linalg.norm(b))
+    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
+
+
+def joint_angle_deg(pose_mm: np.ndarray, a: str, b: str, c: str) -> float:
+    """Angle (degrees) at joint ``b`` between ``b→a`` and ``b→c``: 180° is a straight limb."""
+    p = np.asarray(pose_mm, dtype=np.float64)
+    return angle_between_deg(p[_J[a]] - p[_J[b]], p[_J[c]] - p[_J[b]])
+
+
+def posture(pose_mm: np.ndarray, up: np.ndarray = UP_CAMERA) -> dict[str, float | bool]:
+    """Lean, height and sitting cues of one ``[17, 3]`` pose (absolute or root-relative).
+
+    Returns:
+        ``lean_deg`` (pelvis→thorax vs ``up``) and its two parts for camera axes,
+        ``lean_side_deg`` (in the image plane, + = top towards +x) and ``lean_toward_camera_deg``
+        (+ = top towards the camera; a pitched camera shows up here), ``head_ankle_up_mm``
+        (head top above the mean ankle, along ``up``), ``head_ankle_3d_mm`` (head top to the
+        ankle midpoint),
+        ``knee_r_deg``/``knee_l_deg`` and ``hip_r_deg``/``hip_l_deg`` (180° = straight;
+        the hip angle is between the trunk, pelvis→thorax, and the thigh, hip→knee),
+        ``thigh_from_vertical_deg`` (mean over both thighs, 0° = pointing down) and ``seated``.
+    """
+    p = np.asarray(pose_mm, dtype=np.float64)
+    up = np.asarray(up, dtype=np.float64) / np.linalg.norm(up)
+    trunk = p[_J["thorax"]] - p[_J["pelvis"]]
+    ankle_mid = 0.5 * (p[_J["r_ankle"]] + p[_J["l_ankle"]])
+    head = p[_J["head_top"]]
+    out: dict[str, float | bool] = {
+        "lean_deg": angle_between_deg(trunk, up),
+        "lean_side_deg": float(np.degrees(np.arctan2(trunk[0], np.dot(trunk, up)))),
+        "lean_toward_camera_deg": float(np.degrees(np.arctan2(-trunk[2], np.dot(trunk, up)))),
+        "head_ankle_up_mm": float(np.dot(head - ankle_mid, up)),
+        "head_ankle_3d_mm": float(np.linalg.norm(head - ankle_mid)),
+    }
+    thigh_deg = []
+    for side in ("r", "l"):
+        hip, knee = p[_J[f"{side}_hip"]], p[_J[f"{side}_knee"]]
+        out[f"knee_{side}_deg"] = joint_angle_deg(p, f"{side}_hip", f"{side}_knee",
+                                                  f"{side}_ankle")
+        out[f"hip_{side}_deg"] = angle_between_deg(trunk, knee - hip)
+        thigh_deg.append(angle_between_deg(knee - hip, -up))
+    out["thigh_from_vertical_deg"] = float(np.mean(thigh_deg))
+    knee = 0.5 * (float(out["knee_r_deg"]) + float(out["knee_l_deg"]))
+    hip = 0.5 * (float(out["hip_r_deg"]) + float(out["hip_l_deg"]))
+    out["seated"] = bool((knee < SEATED_ANGLE_DEG and hip < SEATED_ANGLE_DEG)
+                         or out["thigh_from_vertical_deg"] > 45.0)
+    return out
+
+
+def per_joint_table(errors_mm: Mapping[str, np.ndarray],
+                    joint_names: Sequence[str] = H36M17.joint_names) -> str:
+    """Markdown table: one row per joint, one column per method, errors in mm (0 decimals).
+
+    Args:
+        errors_mm: method name -> ``[J]`` per-joint errors (NaN prints as "-").
+        joint_names: ``J`` row labels.
+    """
+    names = list(errors_mm)
+    lines = ["| joint | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
+    for j, joint in enumerate(joint_names):
+        cells = [_fmt(float(np.asarray(errors_mm[n])[j])) for n in names]
+        lines.append(f"| {joint} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def _fmt(x: float, digits: int = 0) -> str:
+    return "-" if not np.isfinite(x) else f"{x:.{digits}f}"
