@@ -5,13 +5,16 @@ de-duplicated single-frame index):
 
 1. optional horizontal flip of the world motion (mirror x, swap left/right joints);
 2. bone-length augmentation: one factor per symmetric bone group (left and right alike, both
-   torso halves alike, so the derived joints stay mid-points) times a global scale, applied along
-   the tree from the pelvis; constant over the window;
-3. a static camera looking at the window's mean pelvis: either an H36M-like ring camera (4
-   azimuths 90° apart, ~1.6 m high, ~4–5 m away, H36M-like focal length and distortion) or a
-   random one (distance, height, azimuth, roll, field of view, optional distortion). The focal
+   torso halves alike, so the derived joints keep their place) times a global scale, applied
+   along the tree from the pelvis; constant over the window. The global scale is a mixture of
+   adults (``global_scale_range``) and children/teens (``child_prob``, ``child_scale_range``),
+   whose heads are relatively larger and legs shorter (:data:`CHILD_EXPONENTS`);
+3. a static camera from a mixture of kinds as in real photos and videos
+   (:mod:`monopose.data.camera_mix`: H36M-like ring, random, eye and chest level, low, high),
+   aimed so that the person lands anywhere in the image, not only at its centre. The focal
    length is reduced when the person would not fit the image;
-4. projection with distortion (:func:`monopose.core.camera.project_points`);
+4. projection with distortion (:func:`monopose.data.camera_mix.project_views`); the focal
+   length is also fitted to the distorted image of people turned off-centre;
 5. optional truncation (zoom in and move the principal point so part of the body leaves the
    image); every joint outside the image or too close to the camera is invalid;
 6. 2D noise (``"none"``, ``"gaussian"`` or ``"detector"``: per-joint error profile relative to
@@ -32,8 +35,15 @@ from typing import Any
 
 import numpy as np
 
-from monopose.core.camera import project_points
 from monopose.core.skeleton import H36M17
+from monopose.data.camera_mix import (
+    CAMERA_KINDS,
+    LEGACY_CAMERAS,
+    camera_kind_probs,
+    draw_cameras,
+    draw_uniform,
+    project_views,
+)
 from monopose.data.mocap_cache import MocapCache
 from monopose.data.sample import PoseBatch
 
@@ -44,6 +54,9 @@ __all__ = [
     "DETECTOR_JOINT_FACTORS",
     "BODY_PARTS",
     "eval_config",
+    "SampleInfo",
+    "CHILD_EXPONENTS",
+    "NOMINAL_STATURE_MM",
 ]
 
 J = H36M17.num_joints
@@ -81,10 +94,15 @@ BODY_PARTS: dict[str, tuple[int, ...]] = {
     "lower_legs": (2, 3, 5, 6),
 }
 
-# H36M-like lens (REFERENCE §2.3, averaged): focal ≈ 1147 px on a 1000 px image ≈ 47° FOV.
-_H36M_FOV_DEG = 47.1
-_H36M_DIST = (-0.202, 0.240, -0.002, -0.0004, -0.0017)
+# Children's proportions: below the top of child_scale_range a bone group scales by
+# top · (g / top) ** exponent instead of g, so the head stays relatively large and the legs get
+# relatively short (sitting height ≈ 57 % of stature at 4 years vs 52 % in adults). The
+# exponents, weighted by the H36M bone lengths of the head-top-to-ankle chain, average 1: the
+# stature still follows g. By bone group, in the order of _BONE_GROUPS.
+CHILD_EXPONENTS: tuple[float, ...] = (1.0, 1.2, 1.2, 0.85, 0.8, 0.3, 1.0, 1.0, 1.0)
 
+# Stature of the mocap skeleton (H36M proportions, head top over the floor): global scale 1.
+NOMINAL_STATURE_MM = 1700.0
 
 @dataclass
 class SamplerConfig:
@@ -98,16 +116,40 @@ class SamplerConfig:
     source_weights: dict[str, float] | None = None  # sampling weight per source (None: by size)
     stride: int = 1  # frame step inside a window (cache rate / stride = window rate)
     image_sizes: tuple[tuple[int, int], ...] = ((1000, 1000),)  # (width, height) choices
-    # cameras
-    ring_prob: float = 0.3
+    # camera kinds (monopose.data.camera_mix): ring_prob is absolute, the other kinds share the
+    # rest in proportion to their *_prob (as written when they add up to 1 - ring_prob)
+    ring_prob: float = 0.2  # H36M-like ring (the benchmark datasets)
+    random_camera_prob: float = 0.15  # the generic random camera below
+    eye_level_prob: float = 0.25  # handheld at eye height, nearly level
+    chest_level_prob: float = 0.2  # handheld at chest height, nearly level
+    low_angle_prob: float = 0.1  # 0.2–0.8 m high, looking slightly up
+    high_angle_prob: float = 0.1  # surveillance-like, looking down 20–50°
+    # ring
     ring_distance_mm: tuple[float, float] = (4000.0, 5000.0)
     ring_height_mm: tuple[float, float] = (1500.0, 1700.0)
     ring_azimuth_jitter_deg: float = 5.0
+    # random kind (distance horizontal, height over the floor)
     distance_mm: tuple[float, float] = (2500.0, 7000.0)
     height_mm: tuple[float, float] = (300.0, 2800.0)
-    roll_std_deg: float = 3.0
     fov_deg: tuple[float, float] = (40.0, 75.0)
     look_at_jitter_mm: float = 250.0
+    # eye, chest, low and high kinds (pitch: look-down angle, negative looks up)
+    eye_height_mm: tuple[float, float] = (1500.0, 1800.0)
+    chest_height_mm: tuple[float, float] = (1100.0, 1400.0)
+    low_height_mm: tuple[float, float] = (200.0, 800.0)
+    high_height_mm: tuple[float, float] = (2500.0, 6000.0)
+    level_pitch_deg: tuple[float, float] = (-10.0, 10.0)  # eye and chest
+    low_pitch_deg: tuple[float, float] = (-20.0, 0.0)
+    high_pitch_deg: tuple[float, float] = (20.0, 50.0)
+    photo_distance_mm: tuple[float, float] = (1500.0, 12000.0)  # eye, chest, low: clip range
+    photo_distance_median_mm: float = 3500.0  # log-normal horizontal distance
+    photo_distance_log_std: float = 0.45
+    high_distance_mm: tuple[float, float] = (3000.0, 15000.0)  # camera to aim point
+    photo_fov_deg: tuple[float, float] = (30.0, 90.0)  # eye, chest, low, high
+    # all kinds but ring: the aim point lands up to this fraction of the half-width/-height
+    # from the image centre (uniform), before the fit
+    aim_offset_frac: float = 0.8
+    roll_std_deg: float = 3.0
     fit_margin: float = 0.95  # the person's box spans at most this fraction of the image
     distortion_prob: float = 0.3
     k1_range: tuple[float, float] = (-0.25, 0.05)
@@ -117,7 +159,9 @@ class SamplerConfig:
     flip_prob: float = 0.5
     bone_scale_std: float = 0.05
     bone_asym_std: float = 0.01  # extra independent left/right difference
-    global_scale_range: tuple[float, float] = (0.88, 1.12)
+    global_scale_range: tuple[float, float] = (0.88, 1.12)  # adults: 1.50–1.90 m
+    child_prob: float = 0.2  # children and teens instead of adults
+    child_scale_range: tuple[float, float] = (0.6, 0.88)  # 1.02–1.50 m, CHILD_EXPONENTS
     # truncation
     truncation_prob: float = 0.05
     truncation_zoom: tuple[float, float] = (1.3, 2.5)
@@ -139,8 +183,13 @@ class SamplerConfig:
     min_valid_joints: int = 4  # truncation and masks keep at least this many joints per frame
 
     _PAIRS = ("ring_distance_mm", "ring_height_mm", "distance_mm", "height_mm", "fov_deg",
-              "k1_range", "k2_range", "global_scale_range", "truncation_zoom",
-              "noise_level_range")
+              "eye_height_mm", "chest_height_mm", "low_height_mm", "high_height_mm",
+              "level_pitch_deg", "low_pitch_deg", "high_pitch_deg", "photo_distance_mm",
+              "high_distance_mm", "photo_fov_deg", "k1_range", "k2_range",
+              "global_scale_range", "child_scale_range", "truncation_zoom", "noise_level_range")
+    _PROBS = ("ring_prob", "random_camera_prob", "eye_level_prob", "chest_level_prob",
+              "low_angle_prob", "high_angle_prob", "child_prob", "distortion_prob", "flip_prob",
+              "truncation_prob")
 
     def __post_init__(self) -> None:
         if self.sources is not None:
@@ -154,6 +203,21 @@ class SamplerConfig:
             if len(v) != 2 or v[0] > v[1]:
                 raise ValueError(f"SamplerConfig.{name}: expected (low, high), got {v}")
             setattr(self, name, v)
+        for name in self._PROBS:
+            if not 0.0 <= float(getattr(self, name)) <= 1.0:
+                raise ValueError(f"SamplerConfig.{name}: expected a probability in [0, 1]")
+        camera_kind_probs(self)  # raises when no kind has mass
+        for name in ("level_pitch_deg", "low_pitch_deg", "high_pitch_deg"):
+            lo, hi = getattr(self, name)
+            if lo < -89.0 or hi > 89.0:
+                raise ValueError(f"SamplerConfig.{name}: expected degrees within ±89")
+        if self.high_pitch_deg[0] <= 0:
+            raise ValueError("SamplerConfig.high_pitch_deg: high cameras look down (> 0°)")
+        if not 0.0 <= self.aim_offset_frac <= 1.0:
+            raise ValueError("SamplerConfig.aim_offset_frac: expected 0..1")
+        if self.photo_distance_median_mm <= 0 or self.photo_distance_log_std < 0:
+            raise ValueError("SamplerConfig.photo_distance_*: expected a positive median and "
+                             "a non-negative log std")
         self.detector_joint_factors = tuple(float(x) for x in self.detector_joint_factors)
         if len(self.detector_joint_factors) != J:
             raise ValueError(f"SamplerConfig.detector_joint_factors: expected {J} values")
@@ -184,37 +248,61 @@ class SamplerConfig:
     def replace(self, **changes: Any) -> SamplerConfig:
         return dataclasses.replace(self, **changes)
 
+    def camera_kind_probs(self) -> dict[str, float]:
+        """Probability of every camera kind (:func:`monopose.data.camera_mix.camera_kind_probs`)."""
+        return camera_kind_probs(self)
+
+
+@dataclass
+class SampleInfo:
+    """What was drawn for each sample of a batch (for statistics and tests).
+
+    Attributes:
+        camera_kind: ``[B]`` index into :data:`~monopose.data.camera_mix.CAMERA_KINDS`.
+        camera_height_mm: ``[B]`` camera centre over the floor (z = 0).
+        camera_distance_mm: ``[B]`` camera centre to the window's mean pelvis (3D).
+        pitch_deg: ``[B]`` look-down angle of the optical axis (negative: looking up).
+        fov_deg: ``[B]`` field of view across the longer image side, as drawn (before the fit).
+        global_scale: ``[B]`` body size relative to the mocap skeleton
+            (stature ≈ ``global_scale * NOMINAL_STATURE_MM``).
+    """
+
+    camera_kind: np.ndarray
+    camera_height_mm: np.ndarray
+    camera_distance_mm: np.ndarray
+    pitch_deg: np.ndarray
+    fov_deg: np.ndarray
+    global_scale: np.ndarray
+
+    def kind_names(self) -> list[str]:
+        return [CAMERA_KINDS[k] for k in self.camera_kind]
+
 
 def eval_config(noise: str = "none", num_missing: int = 0,
                 sources: Sequence[str] | None = None) -> SamplerConfig:
     """The fixed configuration of evaluation sets: no flip, no bone or truncation augmentation,
-    no random dropping; a mix of ring and random cameras; the given noise and missing joints."""
+    no random dropping; the earlier mix of ring (30 %) and random cameras aimed at the pelvis,
+    so the sets (and the numbers measured on them) stay as they were; the given noise and
+    missing joints."""
     return SamplerConfig(
-        sources=tuple(sources) if sources else None,
+        sources=tuple(sources) if sources else None, **LEGACY_CAMERAS,
         flip_prob=0.0, bone_scale_std=0.0, bone_asym_std=0.0, global_scale_range=(1.0, 1.0),
+        child_prob=0.0,
         truncation_prob=0.0, noise=noise, noise_level_range=(1.0, 1.0),
         joint_drop_prob=0.0, part_mask_prob=0.0, num_missing=num_missing,
     )
 
 
-def _uniform(rng: np.random.Generator, lohi: tuple[float, float], n: int) -> np.ndarray:
-    return rng.uniform(lohi[0], lohi[1], n) if lohi[1] > lohi[0] else np.full(n, lohi[0])
-
-
-def _look_at(cam_pos: np.ndarray, target: np.ndarray, roll_rad: np.ndarray) -> np.ndarray:
-    """World→camera rotations ``[B, 3, 3]`` (OpenCV axes) for a Z-up world."""
-    fwd = target - cam_pos
-    fwd /= np.linalg.norm(fwd, axis=-1, keepdims=True)
-    up = np.array([0.0, 0.0, 1.0])
-    right = np.cross(fwd, up)
-    norm = np.linalg.norm(right, axis=-1, keepdims=True)
-    # Looking straight down/up: any horizontal right vector will do.
-    right = np.where(norm > 1e-6, right / np.maximum(norm, 1e-12), np.array([1.0, 0.0, 0.0]))
-    down = np.cross(fwd, right)
-    c, s = np.cos(roll_rad)[:, None], np.sin(roll_rad)[:, None]
-    right_r = c * right + s * down
-    down_r = -s * right + c * down
-    return np.stack([right_r, down_r, fwd], axis=1)
+def _group_factors(glob: np.ndarray, top: float) -> np.ndarray:
+    """``[B, J]`` size factor of every bone (by child joint) for global scales ``glob [B]``:
+    ``glob`` itself, or children's proportions below ``top`` (:data:`CHILD_EXPONENTS`)."""
+    out = np.repeat(glob[:, None], J, axis=1)
+    small = glob < top
+    if small.any():
+        ratio = glob[small, None] / top
+        for group, expo in zip(_BONE_GROUPS, CHILD_EXPONENTS, strict=True):
+            out[np.ix_(small, list(group))] = top * ratio**expo
+    return out
 
 
 class MocapSampler:
@@ -287,6 +375,12 @@ class MocapSampler:
     def make_batch(self, starts: np.ndarray, rng: np.random.Generator,
                    config: SamplerConfig | None = None) -> PoseBatch:
         """Samples for the given window start frames (global cache indices)."""
+        return self.make_batch_with_info(starts, rng, config)[0]
+
+    def make_batch_with_info(self, starts: np.ndarray, rng: np.random.Generator,
+                             config: SamplerConfig | None = None
+                             ) -> tuple[PoseBatch, SampleInfo]:
+        """:meth:`make_batch` and what was drawn for each sample (cameras, body size)."""
         cfg = config or self.config
         starts = np.asarray(starts, dtype=np.int64)
         b = len(starts)
@@ -301,83 +395,14 @@ class MocapSampler:
             world[flip] = fw
 
         # 2. bone lengths
-        world = self._scale_bones(world, rng, cfg)
+        world, global_scale = self._scale_bones(world, rng, cfg)
 
         # 3. cameras
         size_choice = rng.integers(len(cfg.image_sizes), size=b)
         sizes = np.asarray(cfg.image_sizes, dtype=np.float64)[size_choice]
-        w, h = sizes[:, 0], sizes[:, 1]
-        ring = rng.random(b) < cfg.ring_prob
-        pelvis = world[:, :, 0]  # [B, T, 3]
-        centre = pelvis.mean(axis=1)
-        excursion = np.linalg.norm((pelvis - centre[:, None])[..., :2], axis=-1).max(axis=1)
-        az = np.where(
-            ring,
-            np.deg2rad(45.0 + 90.0 * rng.integers(4, size=b)
-                       + rng.normal(0.0, cfg.ring_azimuth_jitter_deg, b)),
-            rng.uniform(0.0, 2 * np.pi, b),
-        )
-        dist_mm = np.where(ring, _uniform(rng, cfg.ring_distance_mm, b),
-                           _uniform(rng, cfg.distance_mm, b))
-        dist_mm = np.maximum(dist_mm, excursion + 1500.0)
-        height = np.where(ring, _uniform(rng, cfg.ring_height_mm, b),
-                          _uniform(rng, cfg.height_mm, b))
-        cam_pos = np.stack([centre[:, 0] + dist_mm * np.cos(az),
-                            centre[:, 1] + dist_mm * np.sin(az), height], axis=-1)
-        target = centre + rng.normal(0.0, cfg.look_at_jitter_mm, (b, 3)) * np.array([1, 1, 0.5])
-        roll = np.deg2rad(rng.normal(0.0, cfg.roll_std_deg, b))
-        rot = _look_at(cam_pos, target, roll)  # [B, 3, 3]
-        cam = np.einsum("bij,btkj->btki", rot, world - cam_pos[:, None, None, :])
-
-        fov = np.where(ring, _H36M_FOV_DEG, _uniform(rng, cfg.fov_deg, b))
-        f = 0.5 * np.maximum(w, h) / np.tan(np.deg2rad(fov) / 2.0)
-        z = cam[..., 2]
-        zc = np.maximum(z, cfg.min_depth_mm)
-        xn, yn = cam[..., 0] / zc, cam[..., 1] / zc
-        # Fit: reduce f so the whole window fits (the principal point is the image centre).
-        ext_x = np.abs(xn).reshape(b, -1).max(axis=1)
-        ext_y = np.abs(yn).reshape(b, -1).max(axis=1)
-        f_fit = cfg.fit_margin * np.minimum(0.5 * w / np.maximum(ext_x, 1e-6),
-                                            0.5 * h / np.maximum(ext_y, 1e-6))
-        f = np.minimum(f, f_fit)
-        f_fit_kept = f.copy()
-        cx, cy = (w - 1) / 2.0, (h - 1) / 2.0
-
-        # 5a. truncation: zoom in and shift the principal point
-        trunc = rng.random(b) < cfg.truncation_prob
-        if trunc.any():
-            n_t = int(trunc.sum())
-            zoom = _uniform(rng, cfg.truncation_zoom, n_t)
-            f[trunc] *= zoom
-            cx[trunc] += rng.uniform(-0.35, 0.35, n_t) * w[trunc]
-            cy[trunc] += rng.uniform(-0.35, 0.35, n_t) * h[trunc]
-        intr = np.stack([f, f, cx, cy], axis=-1)
-
-        # 4. distortion and projection
-        distortion = np.zeros((b, 5))
-        use_d = ring | (rng.random(b) < cfg.distortion_prob)
-        rand_d = np.stack([
-            _uniform(rng, cfg.k1_range, b), _uniform(rng, cfg.k2_range, b), np.zeros(b),
-            rng.normal(0.0, cfg.tangential_std, b), rng.normal(0.0, cfg.tangential_std, b),
-        ], axis=-1)
-        distortion = np.where(ring[:, None], np.asarray(_H36M_DIST)[None, :],
-                              np.where(use_d[:, None], rand_d, distortion))
-        cam_safe = cam.copy()
-        cam_safe[..., 2] = zc
-        gt2d = project_points(cam_safe, intr[:, None, :], distortion[:, None, :])
-
-        # 5b. validity: in front of the camera and inside the image
-        valid = self._inside(gt2d, z, xn, yn, w, h, cfg.min_depth_mm)
-        # Strong barrel distortion folds far points back into the image: distrust them.
-        # A truncation that leaves too little of the body in some frame is undone.
-        undo = trunc & (valid.sum(axis=-1).min(axis=-1) < cfg.min_valid_joints)
-        if undo.any():
-            intr[undo] = np.stack([f_fit_kept[undo], f_fit_kept[undo],
-                                   (w[undo] - 1) / 2.0, (h[undo] - 1) / 2.0], axis=-1)
-            gt2d[undo] = project_points(cam_safe[undo], intr[undo][:, None, :],
-                                        distortion[undo][:, None, :])
-            valid[undo] = self._inside(gt2d[undo], z[undo], xn[undo], yn[undo],
-                                       w[undo], h[undo], cfg.min_depth_mm)
+        cams = draw_cameras(cfg, rng, world, sizes)
+        view = project_views(cfg, rng, cams, world, sizes)  # steps 4 and 5
+        gt2d, valid, cam = view.keypoints_px, view.valid, view.pose_cam_mm
 
         # 6. noise and missing joints
         kp = self._add_noise(gt2d, valid, rng, cfg)
@@ -393,38 +418,37 @@ class MocapSampler:
             f"{int(self.cache.frame_index[s])}"
             for c, s in zip(clip, starts, strict=True)
         ]
+        info = SampleInfo(
+            camera_kind=cams.kind,
+            camera_height_mm=cams.position_mm[:, 2],
+            camera_distance_mm=np.linalg.norm(
+                world[:, :, 0].mean(axis=1) - cams.position_mm, axis=-1),
+            pitch_deg=cams.pitch_deg,
+            fov_deg=cams.fov_deg,
+            global_scale=global_scale,
+        )
         return PoseBatch(
             keypoints_2d_px=kp.astype(np.float32),
             keypoints_2d_gt_px=gt2d.astype(np.float32),
             valid_2d=valid,
             pose_3d_cam_mm=cam.astype(np.float32),
-            intrinsics=intr.astype(np.float32),
+            intrinsics=view.intrinsics.astype(np.float32),
             image_size_px=sizes.astype(np.float32),
             ids=ids,
-            dist=distortion.astype(np.float32),
+            dist=view.dist.astype(np.float32),
             licence=[str(self.cache.clip_source[c]) for c in clip],
-        )
+        ), info
 
     # ------------------------------------------------------------------------------------------
     @staticmethod
-    def _inside(gt2d: np.ndarray, z: np.ndarray, xn: np.ndarray, yn: np.ndarray, w: np.ndarray,
-                h: np.ndarray, min_depth_mm: float) -> np.ndarray:
-        """Joints in front of the camera, inside the image, and not folded back by strong barrel
-        distortion (normalised coordinates beyond ±1.5)."""
-        return (
-            (z > min_depth_mm)
-            & (gt2d[..., 0] >= -0.5) & (gt2d[..., 0] <= w[:, None, None] - 0.5)
-            & (gt2d[..., 1] >= -0.5) & (gt2d[..., 1] <= h[:, None, None] - 0.5)
-            & (np.abs(xn) < 1.5) & (np.abs(yn) < 1.5)
-        )
-
-    @staticmethod
     def _scale_bones(world: np.ndarray, rng: np.random.Generator, cfg: SamplerConfig
-                     ) -> np.ndarray:
+                     ) -> tuple[np.ndarray, np.ndarray]:
+        """Scaled ``[B, T, J, 3]`` world poses and the global scale ``[B]`` of each body."""
         b = world.shape[0]
         lo, hi = cfg.global_scale_range
-        if cfg.bone_scale_std <= 0 and cfg.bone_asym_std <= 0 and lo == hi == 1.0:
-            return world
+        if (cfg.bone_scale_std <= 0 and cfg.bone_asym_std <= 0 and lo == hi == 1.0
+                and cfg.child_prob <= 0):
+            return world, np.ones(b)
         scale = np.ones((b, J))
         for group in _BONE_GROUPS:
             s = 1.0 + rng.normal(0.0, cfg.bone_scale_std, b)
@@ -433,7 +457,11 @@ class MocapSampler:
         # independent left/right differences (not for the torso pair)
         scale[:, [1, 2, 3, 4, 5, 6, 11, 12, 13, 14, 15, 16]] += rng.normal(
             0.0, cfg.bone_asym_std, (b, 12))
-        scale = np.clip(scale, 0.7, 1.3) * _uniform(rng, cfg.global_scale_range, b)[:, None]
+        glob = draw_uniform(rng, cfg.global_scale_range, b)
+        if cfg.child_prob > 0:  # no draw otherwise: adult-only configurations stay as they were
+            child = rng.random(b) < cfg.child_prob
+            glob = np.where(child, draw_uniform(rng, cfg.child_scale_range, b), glob)
+        scale = np.clip(scale, 0.7, 1.3) * _group_factors(glob, cfg.child_scale_range[1])
         out = np.empty_like(world)
         out[:, :, 0] = world[:, :, 0]
         for j in range(1, J):  # parents come before children in h36m17
@@ -445,7 +473,7 @@ class MocapSampler:
         low_before = world[:, :, [3, 6], 2].min(axis=(1, 2))
         low_after = out[:, :, [3, 6], 2].min(axis=(1, 2))
         out[..., 2] += (low_before * g - low_after)[:, None, None]
-        return out
+        return out, glob
 
     @staticmethod
     def _add_noise(gt2d: np.ndarray, valid: np.ndarray, rng: np.random.Generator,
@@ -460,7 +488,7 @@ class MocapSampler:
         span = (np.where(v, gt2d, -np.inf).max(axis=2)
                 - np.where(v, gt2d, np.inf).min(axis=2))  # [B, T, 2]; -inf if none valid
         size = np.maximum(span.max(axis=-1), 20.0)  # [B, T]
-        level = _uniform(rng, cfg.noise_level_range, b)[:, None, None]
+        level = draw_uniform(rng, cfg.noise_level_range, b)[:, None, None]
         std = (cfg.detector_std_frac * size[..., None] * level
                * np.asarray(cfg.detector_joint_factors)[None, None, :])  # [B, T, J]
         noise = rng.normal(0.0, 1.0, gt2d.shape) * std[..., None]

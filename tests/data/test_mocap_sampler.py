@@ -11,11 +11,13 @@ from monopose.core.camera import project_points
 from monopose.core.skeleton import H36M17
 from monopose.data.datasets import MocapBatchDataset, PoseBatchDataset, collate_samples
 from monopose.data.mocap_cache import MocapCache, build_mocap_cache
-from monopose.data.sampler import MocapSampler, SamplerConfig, make_eval_batch
+from monopose.data.sampler import MocapSampler, SamplerConfig, eval_config, make_eval_batch
 
 CLEAN = dict(noise="none", joint_drop_prob=0.0, part_mask_prob=0.0, truncation_prob=0.0,
              flip_prob=0.0, bone_scale_std=0.0, bone_asym_std=0.0,
-             global_scale_range=(1.0, 1.0))
+             global_scale_range=(1.0, 1.0), child_prob=0.0)
+KIND_FIELDS = {"random": "random_camera_prob", "eye": "eye_level_prob",
+               "chest": "chest_level_prob", "low": "low_angle_prob", "high": "high_angle_prob"}
 
 
 @pytest.fixture
@@ -95,7 +97,11 @@ def test_bone_scaling_keeps_derived_joints(cache) -> None:
     p = batch.pose_3d_cam_mm
     np.testing.assert_allclose(p[..., 0, :], 0.5 * (p[..., 1, :] + p[..., 4, :]), atol=0.05)
     np.testing.assert_allclose(p[..., 8, :], 0.5 * (p[..., 11, :] + p[..., 14, :]), atol=0.05)
-    np.testing.assert_allclose(p[..., 7, :], 0.5 * (p[..., 0, :] + p[..., 8, :]), atol=0.05)
+    # The spine stays on the pelvis-thorax line at one fraction (the targets' proportions).
+    lower, whole = p[..., 7, :] - p[..., 0, :], p[..., 8, :] - p[..., 0, :]
+    norm_l, norm_w = np.linalg.norm(lower, axis=-1), np.linalg.norm(whole, axis=-1)
+    assert (np.linalg.norm(np.cross(lower, whole), axis=-1) / (norm_l * norm_w)).max() < 1e-3
+    assert (norm_l / norm_w).std() < 1e-3
     # Bone lengths change between samples but not within a window.
     thigh = np.linalg.norm(p[..., 2, :] - p[..., 1, :], axis=-1)
     assert thigh.std(axis=0).mean() > 5 * thigh.std(axis=1).mean()
@@ -169,3 +175,111 @@ def test_map_style_eval_dataset(cache) -> None:
     loader = DataLoader(ds, batch_size=4, collate_fn=collate_samples, num_workers=0)
     first = next(iter(loader))
     assert first["keypoints_2d_px"].shape == (4, 1, 17, 2) and len(first["ids"]) == 4
+
+
+def _only(kind: str, **changes) -> SamplerConfig:
+    """A clean config whose cameras are all of one kind."""
+    probs = {f: float(k == kind) for k, f in KIND_FIELDS.items()}
+    return SamplerConfig(**{**CLEAN, **probs, "ring_prob": float(kind == "ring"), **changes})
+
+
+@pytest.mark.parametrize(("kind", "height_mm", "pitch_deg"), [
+    ("ring", (1500, 1700), (0, 20)),
+    ("random", (300, 2800), (-89, 89)),
+    ("eye", (1500, 1800), (-12, 12)),
+    ("chest", (1100, 1400), (-12, 12)),
+    ("low", (200, 800), (-20.5, 0.5)),
+    ("high", (2500, 6000), (20, 50)),
+])
+def test_camera_kinds_have_their_heights_and_pitches(cache, kind, height_mm, pitch_deg) -> None:
+    sampler = MocapSampler(cache, "train", 3, _only(kind), seed=0)
+    starts = sampler.starts[np.random.default_rng(0).choice(len(sampler), 300)]
+    batch, info = sampler.make_batch_with_info(starts, np.random.default_rng(1))
+    assert set(info.kind_names()) == {kind}
+    assert (info.camera_height_mm >= height_mm[0]).all()
+    assert (info.camera_height_mm <= height_mm[1]).all()
+    assert (info.pitch_deg >= pitch_deg[0]).all() and (info.pitch_deg <= pitch_deg[1]).all()
+    if kind == "low":
+        assert np.median(info.pitch_deg) < -3.0  # looking slightly up
+    if kind == "high":
+        assert (info.camera_distance_mm > 2500).all() and (info.camera_distance_mm < 16000).all()
+    if kind in ("eye", "chest", "low"):
+        assert (info.camera_distance_mm > 1400).all() and (info.camera_distance_mm < 13000).all()
+    # Off-centre aims and wide lenses still keep the whole person in the image.
+    assert batch.valid_2d.mean() > 0.995
+    assert batch.valid_2d[:, 0].all()
+    again = sampler.make_batch_with_info(starts, np.random.default_rng(1))[1]
+    np.testing.assert_array_equal(again.pitch_deg, info.pitch_deg)
+
+
+def test_camera_kind_shares_and_config(cache) -> None:
+    cfg = SamplerConfig(**CLEAN)
+    probs = cfg.camera_kind_probs()
+    assert probs == pytest.approx({"ring": 0.2, "random": 0.15, "eye": 0.25, "chest": 0.2,
+                                   "low": 0.1, "high": 0.1})
+    sampler = MocapSampler(cache, "train", 1, cfg, seed=0)
+    kinds = np.array(sampler.make_batch_with_info(
+        sampler.starts[np.random.default_rng(0).choice(len(sampler), 4000)],
+        np.random.default_rng(0))[1].kind_names())
+    for name, p in probs.items():
+        assert abs((kinds == name).mean() - p) < 0.03, name
+    # ring_prob stays absolute; the other kinds share the rest in proportion.
+    half = SamplerConfig(ring_prob=0.5).camera_kind_probs()
+    assert half["ring"] == 0.5 and half["eye"] == pytest.approx(0.25 / 0.8 * 0.5)
+    with pytest.raises(ValueError, match="high_pitch_deg"):
+        SamplerConfig(high_pitch_deg=(-5.0, 30.0))
+    with pytest.raises(ValueError, match="camera kind"):
+        SamplerConfig(ring_prob=0.5, **{f: 0.0 for f in KIND_FIELDS.values()})
+    # Old YAML sections (keys of the earlier config) load, and the config round-trips.
+    old = {"ring_prob": 0.3, "distance_mm": [2500, 7000], "height_mm": [300, 2800],
+           "fov_deg": [40, 75], "look_at_jitter_mm": 250.0, "global_scale_range": [0.9, 1.1]}
+    loaded = SamplerConfig.from_dict(old)
+    assert loaded.ring_prob == 0.3 and loaded.global_scale_range == (0.9, 1.1)
+    assert SamplerConfig.from_dict(loaded.to_dict()) == loaded
+
+
+def test_people_appear_off_centre(cache) -> None:
+    sampler = MocapSampler(cache, "train", 1, SamplerConfig(**CLEAN), seed=0)
+    starts = sampler.starts[np.random.default_rng(0).choice(len(sampler), 2000)]
+    batch, info = sampler.make_batch_with_info(starts, np.random.default_rng(3))
+    half = batch.image_size_px / 2.0
+    off = np.abs(batch.keypoints_2d_gt_px[:, 0, 0] - half) / half  # pelvis, of the half-size
+    ring = info.camera_kind == 0
+    assert (off[~ring, 0] > 0.3).mean() > 0.35
+    assert (off[~ring, 0] > 0.6).mean() > 0.05
+    assert (off[~ring, 1] > 0.3).mean() > 0.15
+    assert (off[ring, 0] > 0.3).mean() < 0.05  # the H36M-like ring stays centred
+    assert batch.valid_2d.all()
+
+
+def test_stature_mixture_of_adults_and_children(cache) -> None:
+    cfg = SamplerConfig(**{**CLEAN, "child_prob": 0.2})
+    sampler = MocapSampler(cache, "train", 1, cfg, seed=0)
+    starts = sampler.starts[np.random.default_rng(0).choice(len(sampler), 3000)]
+    batch, info = sampler.make_batch_with_info(starts, np.random.default_rng(4))
+    g = info.global_scale
+    child = g < 0.88
+    assert abs(child.mean() - 0.2) < 0.03
+    assert g.min() >= 0.6 and g.max() <= 1.12
+    assert ((g >= 0.88) & (g <= 1.12)).mean() > 0.77
+    assert (g < 0.7).mean() > 0.03  # small children (under ~1.2 m) occur
+    # Children: relatively larger heads and shorter legs.
+    p = batch.pose_3d_cam_mm[:, 0].astype(np.float64)
+
+    def bone(a: int, b: int) -> np.ndarray:
+        return np.linalg.norm(p[:, a] - p[:, b], axis=-1)
+
+    head_to_leg = bone(10, 9) / (bone(1, 2) + bone(2, 3))
+    small, adult = g < 0.7, g >= 0.88
+    assert np.median(head_to_leg[small]) > 1.2 * np.median(head_to_leg[adult])
+    torso_to_leg = (bone(0, 7) + bone(7, 8)) / (bone(1, 2) + bone(2, 3))
+    assert np.median(torso_to_leg[small]) > np.median(torso_to_leg[adult])
+
+
+def test_eval_config_keeps_the_earlier_cameras(cache) -> None:
+    cfg = eval_config()
+    assert set(cfg.camera_kind_probs().items()) >= {("ring", 0.3), ("random", 0.7)}
+    assert cfg.child_prob == 0.0 and cfg.aim_offset_frac == 0.0
+    sampler = MocapSampler(cache, "test", 1, cfg, seed=0)
+    _, info = sampler.make_batch_with_info(sampler.starts[:50], np.random.default_rng(0))
+    assert set(info.kind_names()) <= {"ring", "random"} and (info.global_scale == 1.0).all()
