@@ -2,9 +2,12 @@
 # Reruns the whole shipped training of the lifters on ../shared/mocap (through the mocap cache).
 #
 # Two lanes run side by side (one torch thread each; the development machines have 2 cores):
-#   lane A: mpm-pretrain (15 min) -> mpm-lift-t1 (30 min) -> mpm-lift-t27 (18 min)
-#   lane B: baseline-t1 (8 min) -> poseformer-t1 (12 min) -> mpm-lift-t1-scratch (30 min)
-# i.e. about 65 min of wall-clock in all (plus start-up and final validation of each stage).
+#   lane A: mpm-pretrain (20 min) -> mpm-lift-t1 (45 min) -> mpm-lift-t1-scratch (30 min)
+#   lane B: poseformer-t1 (15 min) -> poseformer-t1-imageframe (15 min, the ablation control of
+#           perspective-aware lifting, exported to runs/ablation) -> baseline-t1 (10 min)
+#           -> mpm-lift-t27 (20 min, after lane A's pre-training)
+# i.e. about 65 min for the default model and 95 min in all (plus start-up and validation).
+# STOP_AFTER_DEFAULT=1 ends lane A after mpm-lift-t1.
 # Every stage has a wall-clock budget (trainer.max_time_min in its YAML), checkpoints into
 # runs/<name>/checkpoints/ and resumes from last.ckpt, so rerunning this script after an
 # interruption continues where it stopped. A finished stage (runs/<name>/summary.json exists) is
@@ -50,8 +53,16 @@ stage() {
     fi
 }
 
-lane_a() { stage mpm-pretrain && stage mpm-lift-t1 && stage mpm-lift-t27; }
-lane_b() { stage baseline-t1 && stage poseformer-t1 && stage mpm-lift-t1-scratch; }
+# Fine-tuning the temporal model needs the pre-trained checkpoint of lane A.
+wait_for() { while [ ! -f "$RUNS/$1/summary.json" ]; do sleep 30; done; }
+lane_a() {
+    stage mpm-pretrain && stage mpm-lift-t1 \
+        && { [ "${STOP_AFTER_DEFAULT:-0}" = 1 ] || stage mpm-lift-t1-scratch; }
+}
+lane_b() {
+    stage poseformer-t1 && stage poseformer-t1-imageframe && stage baseline-t1 \
+        && wait_for mpm-pretrain && stage mpm-lift-t27
+}
 
 log "train_all: start"
 lane_a & pid_a=$!

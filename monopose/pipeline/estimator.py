@@ -15,8 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
+from monopose.core.body_size import rescale_to_size
 from monopose.core.geometry import reconstruct_absolute
-from monopose.core.skeleton import get_conversion
+from monopose.core.skeleton import H36M17, convert_layout, get_conversion
 from monopose.pipeline.images import read_image
 from monopose.pipeline.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
 from monopose.pipeline.results import CameraInfo, FrameResult, PersonResult, Prediction
@@ -29,6 +30,9 @@ KEYPOINT_SCORE_THRESHOLD = 0.3
 # People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
 SMALL_PERSON_FRACTION = 0.3
 MAX_TTA = 8  # MeTRAbs test-time crops: more adds cost, not accuracy
+# Where a lifted person's size comes from: the lifter's own output (the training set's bodies) or
+# the detector's metric world landmarks (monopose.core.body_size).
+BODY_SIZE_SOURCES = ("lifter", "world_landmarks")
 # Larger images are area-downscaled to this longer side before detection (see `shrink`).
 MAX_WORKING_SIDE_PX = 1280
 
@@ -74,6 +78,10 @@ class Estimator:
             ``SMALL_PERSON_FRACTION`` of the image, again on overlapping tiles; ``"always"`` tiles
             every photo (finds small people next to large ones; slower); ``"off"`` never tiles.
             Videos always use the tracker's periodic tiled search.
+        body_size: Lifters only: where each person's metric size comes from: ``"lifter"`` (the
+            lifter's output as is) or ``"world_landmarks"`` (rescaled to the size of the
+            detector's metric 3D; see :mod:`monopose.core.body_size`). Temporal lifters of
+            videos keep their own size.
     """
 
     def __init__(
@@ -84,6 +92,7 @@ class Estimator:
         keypoint_score_threshold: float = KEYPOINT_SCORE_THRESHOLD,
         tiles: str = "fallback",
         num_aug: int = 1,
+        body_size: str = "lifter",
     ) -> None:
         from monopose.detect.blazepose import BlazePoseDetector
         from monopose.models.lifter import Lifter
@@ -93,6 +102,9 @@ class Estimator:
             import torch
 
             torch.set_num_threads(num_threads)
+        if body_size not in BODY_SIZE_SOURCES:
+            raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
+        self.body_size = body_size
         if not 1 <= num_aug <= MAX_TTA:
             raise ValueError(f"num_aug (--tta): expected 1 to {MAX_TTA} crops, got {num_aug}")
         self.model_name = model
@@ -269,6 +281,11 @@ class Estimator:
                 rel = rel[:, self.lifter.window // 2]
             else:
                 rel = self.lifter.lift(kp, valid, intrinsics=camera.intrinsics)
+        if self.body_size == "world_landmarks":
+            # The detector's metric 3D (trained on real people) says how big each person is.
+            world_mm = np.stack([convert_layout(1000.0 * d.world_landmarks_m, "blazepose33",
+                                                H36M17.name)[0] for d in detections])
+            rel, _ = rescale_to_size(rel, world_mm)
         return [self._person(d, kp[i], scores[i], valid[i], rel[i], camera)
                 for i, d in enumerate(detections)]
 

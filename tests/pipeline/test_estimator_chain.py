@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from monopose.core.camera import project_points
+from monopose.core.skeleton import H36M17
 from monopose.pipeline.estimator import Estimator, h36m_scores_from_blazepose, place_in_camera
 from monopose.pipeline.results import CameraInfo
 
@@ -48,6 +49,7 @@ def _estimator(detections: list, lifter: _Lifter) -> Estimator:
     est.tiles = "fallback"
     est.context = False
     est.metrabs = None
+    est.body_size = "lifter"
     est._warnings = []
     return est
 
@@ -167,3 +169,28 @@ def test_large_photos_are_processed_downscaled_with_the_same_geometry() -> None:
     np.testing.assert_allclose(person.pose_3d_abs_mm, absolute, atol=1e-3)
     np.testing.assert_allclose(person.keypoints_2d_px, project_points(absolute, full), atol=1e-6)
     assert pred.camera.width == 2560 and pred.camera.fx == 2000.0
+
+
+def test_world_landmarks_set_the_body_size_and_the_root_depth() -> None:
+    from monopose.core.skeleton import BLAZEPOSE33
+
+    cam = CameraInfo(1000, 1000, 639.5, 359.5, 1280, 720, "given")
+    rel, absolute = _true_pose(np.array([0.0, 0.0, 5000.0]))
+    kp = project_points(absolute, cam.intrinsics)
+    det = _detection(kp, np.ones(33))
+    # Metric 3D of the detector: a body 1.2 times the lifter's, in BlazePose's 33 landmarks.
+    det.world_landmarks_m = np.zeros((BLAZEPOSE33.num_joints, 3))
+    for name in ("l_hip", "r_hip", "l_knee", "r_knee", "l_ankle", "r_ankle", "l_shoulder",
+                 "r_shoulder", "l_elbow", "r_elbow", "l_wrist", "r_wrist"):
+        det.world_landmarks_m[BLAZEPOSE33.index(name)] = 1.2 * rel[H36M17.index(name)] / 1000
+    plain = _estimator([det], _Lifter(rel)).predict(np.zeros((720, 1280, 3), np.uint8),
+                                                    intrinsics=tuple(cam.intrinsics))
+    est = _estimator([det], _Lifter(rel))
+    est.body_size = "world_landmarks"
+    sized = est.predict(np.zeros((720, 1280, 3), np.uint8), intrinsics=tuple(cam.intrinsics))
+    p0, p1 = plain.frames[0].people[0], sized.frames[0].people[0]
+    ratio = np.linalg.norm(p1.pose_3d_rel_mm, axis=-1).sum() / np.linalg.norm(
+        p0.pose_3d_rel_mm, axis=-1).sum()
+    assert 1.05 < ratio < 1.35  # about the 1.2 of the limbs; the torso is derived
+    # Same 2D, larger body: the person is farther away, by the same factor.
+    assert p1.pose_3d_abs_mm[0, 2] / p0.pose_3d_abs_mm[0, 2] == pytest.approx(ratio, rel=0.02)
