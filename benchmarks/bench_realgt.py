@@ -92,10 +92,12 @@ def load_truths(root: Path) -> list[Truth]:
 # methods
 
 
-def monopose_method(name: str) -> Method:
+def monopose_method(spec: str) -> Method:
+    """``NAME`` or ``NAME+world`` (body size from the detector's world landmarks)."""
     from monopose.pipeline.estimator import Estimator
 
-    est = Estimator(model=name)
+    name, _, option = spec.partition("+")
+    est = Estimator(model=name, body_size="world_landmarks" if option == "world" else "lifter")
 
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
         people = est.predict(path, intrinsics=intrinsics).frames[0].people
@@ -279,7 +281,8 @@ def default_models() -> list[str]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="*", default=None,
-                        help="monopose models (default: every lifter + metrabs-blazepose)")
+                        help="monopose models (default: every lifter + metrabs-blazepose); "
+                        "NAME+world sizes each body by the detector's world landmarks")
     parser.add_argument("--media", action="store_true", help="also check the media photos")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     args = parser.parse_args()

@@ -59,7 +59,7 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
         return 2
     inputs, problems = collect_inputs(paths)
     for msg in problems:
-        console.print(f"[red]skipped[/red] {msg}")
+        console.print(f"[red]skipped[/red] {msg}", soft_wrap=True)
     if not inputs:
         console.print("[red]nothing to do:[/red] no readable input among the given paths")
         return 2
@@ -91,10 +91,10 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
                            intrinsics_file=intrinsics_file, max_frames=max_frames,
                            on_progress=on_input, on_frame_progress=on_frames)
     for msg in report.warnings:
-        console.print(f"[yellow]note[/yellow] {msg}")
+        console.print(f"[yellow]note[/yellow] {msg}", soft_wrap=True)
     for msg in report.failed:
-        console.print(f"[red]failed[/red] {msg}")
-    console.print(report.summary(len(inputs), out))
+        console.print(f"[red]failed[/red] {msg}", soft_wrap=True)
+    console.print(report.summary(len(inputs), out), soft_wrap=True)
     return 0 if report.ok and not problems else 1
 
 

@@ -232,14 +232,81 @@ def write_bvh_motion(
 # ---------------------------------------------------------------------------- predictions
 
 
-def _as_array(values: Any) -> np.ndarray:
-    """JSON lists (null → NaN) or arrays → float64 array."""
-    return np.array(values, dtype=np.float64)
+# A result's frame indices may leave gaps (frames without anyone), but not absurd ones: every
+# person's track spans the whole index range in memory.
+_MAX_INDEX_SPAN_PER_FRAME = 10
+_MIN_INDEX_SPAN = 10_000
+
+
+def _pose_of(person: dict, key: str, where: str) -> np.ndarray:
+    """``person[key]`` as a ``[17, 3]`` mm array (null → NaN)."""
+    try:
+        pose = np.array(person[key], dtype=np.float64)
+    except (TypeError, ValueError):
+        pose = None
+    if pose is None or pose.shape != (17, 3):
+        got = "a ragged or non-numeric list" if pose is None else f"shape {list(pose.shape)}"
+        raise ValueError(f"{where}: {key} must be a [17, 3] list of numbers (null for unknown), "
+                         f"got {got}")
+    return pose
+
+
+def _frames_of(payload: dict, name: str) -> list[tuple[int, list]]:
+    """``[(frame_index, [(person_id, abs_mm [17, 3], rel_mm [17, 3])])]`` of a result payload.
+
+    Raises:
+        ValueError: naming ``name``, the frame and the person when the structure is malformed.
+    """
+    frames = payload.get("frames")
+    if not isinstance(frames, list):
+        raise ValueError(f"{name}: frames must be a list, got {type(frames).__name__}")
+    out: list[tuple[int, list]] = []
+    for i, frame in enumerate(frames):
+        if not isinstance(frame, dict):
+            raise ValueError(f"{name}: frame {i} must be an object, got {type(frame).__name__}")
+        index = frame.get("index", i)
+        people = frame.get("people", [])
+        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
+            raise ValueError(f"{name}: frame {i} has index {index!r}, expected an integer ≥ 0")
+        if not isinstance(people, list):
+            raise ValueError(f"{name}: frame {index}: people must be a list, got "
+                             f"{type(people).__name__}")
+        rows = []
+        for k, person in enumerate(people):
+            where = f"{name}: frame {index} person {k}"
+            if not isinstance(person, dict):
+                raise ValueError(f"{where}: expected an object, got {type(person).__name__}")
+            pid = person.get("person_id")
+            if pid is not None and (not isinstance(pid, (int, str)) or isinstance(pid, bool)):
+                raise ValueError(f"{where}: person_id must be an integer, a string or null, "
+                                 f"got {pid!r}")
+            rows.append((pid, _pose_of(person, "pose_3d_abs", where),
+                         _pose_of(person, "pose_3d_rel", where)))
+        out.append((index, rows))
+    if out:
+        span = max(i for i, _ in out) - min(i for i, _ in out) + 1
+        if span > max(_MIN_INDEX_SPAN, _MAX_INDEX_SPAN_PER_FRAME * len(out)):
+            raise ValueError(f"{name}: frame indices span {span} frames but only {len(out)} are "
+                             "listed; the indices look corrupted")
+    return out
+
+
+def _fps_of(payload: dict, name: str) -> float | None:
+    fps = payload.get("fps")
+    if fps is None:
+        return None
+    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < 1e4:
+        raise ValueError(f"{name}: fps must be a positive number or null, got {fps!r}")
+    return float(fps)
 
 
 def _prediction_tables(source: Any) -> tuple[str, str, float | None, list[tuple[int, list]]]:
     """``(input, kind, fps, [(frame_index, [(person_id, abs_mm, rel_mm)])])`` from a
-    :class:`~monopose.pipeline.results.Prediction`, a result JSON path or its payload."""
+    :class:`~monopose.pipeline.results.Prediction`, a result JSON path or its payload.
+
+    Raises:
+        ValueError: naming the file for an unreadable or malformed result.
+    """
     from monopose.pipeline.results import Prediction
     from monopose.pipeline.schema import read_result_json
 
@@ -248,7 +315,11 @@ def _prediction_tables(source: Any) -> tuple[str, str, float | None, list[tuple[
                                    for p in f.people]) for f in source.frames]
         return source.input_path, source.kind, source.fps, frames
     if isinstance(source, (str, Path)):
-        payload = read_result_json(Path(source))
+        try:
+            payload = read_result_json(Path(source))
+        except (TypeError, AttributeError, KeyError) as exc:  # a structure the check trips on
+            raise ValueError(f"{source}: not a readable monopose result JSON (malformed "
+                             f"frames: {type(exc).__name__}: {exc})") from None
         name = str(source)
     elif isinstance(source, dict):
         payload, name = source, "result"
@@ -258,11 +329,11 @@ def _prediction_tables(source: Any) -> tuple[str, str, float | None, list[tuple[
     if payload.get("layout") != H36M17.name or payload.get("units") != "mm":
         raise ValueError(f"{name}: expected layout 'h36m17' in mm, got layout "
                          f"{payload.get('layout')!r} in {payload.get('units')!r}")
-    frames = [(int(f.get("index", i)), [(p.get("person_id"), _as_array(p["pose_3d_abs"]),
-                                          _as_array(p["pose_3d_rel"])) for p in f["people"]])
-              for i, f in enumerate(payload["frames"])]
-    return str(payload.get("input", name)), str(payload.get("kind", "")), payload.get("fps"), \
-        frames
+    frames = _frames_of(payload, name)
+    label = payload.get("input", name)
+    kind = payload.get("kind", "")
+    return (label if isinstance(label, str) else name, kind if isinstance(kind, str) else "",
+            _fps_of(payload, name), frames)
 
 
 def _tracks(frames: Sequence[tuple[int, list]], kind: str, warnings: list[str], label: str
@@ -360,7 +431,9 @@ def export_bvh(
         else:
             keep.append(key)
     if not keep:
-        report.warnings.append(f"{label}: no person to export")
+        # Name the result file when given one: that is what the user passed.
+        where = prediction if isinstance(prediction, (str, Path)) else label
+        report.warnings.append(f"{where}: no person to export")
         return report
     stem = Path(input_path).stem or "result"
     paths = _output_paths(out, stem, keep)

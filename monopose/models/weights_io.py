@@ -145,19 +145,36 @@ def read_metadata(path: str | os.PathLike[str]) -> dict[str, Any]:
         FileNotFoundError: if the JSON is missing.
         ValueError: if it is not valid JSON of this format.
     """
-    _, json_path = weights_paths(path)
+    tensors_path, json_path = weights_paths(path)
     try:
         info = json.loads(json_path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as err:
+    except FileNotFoundError:
+        raise FileNotFoundError(f"{json_path}: weights metadata missing ({tensors_path.name} "
+                                "needs the JSON that save_weights writes beside it)") from None
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
         raise ValueError(f"{json_path}: corrupted weights metadata (not JSON: {err})") from None
+    except OSError as err:
+        raise ValueError(f"{json_path}: weights metadata cannot be read "
+                         f"({err.strerror or err})") from None
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise ValueError(f"{json_path}: not a {FORMAT} file")
-    if int(info.get("format_version", 0)) > FORMAT_VERSION:
-        raise ValueError(f"{json_path}: format version {info.get('format_version')} is newer "
+    version = info.get("format_version", 0)
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise ValueError(f"{json_path}: format_version must be an integer, got {version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(f"{json_path}: format version {version} is newer "
                          f"than supported ({FORMAT_VERSION})")
     for key in ("architecture", "config"):
         if key not in info:
             raise ValueError(f"{json_path}: missing {key!r}")
+    if not isinstance(info["architecture"], str) or not isinstance(info["config"], dict):
+        raise ValueError(f"{json_path}: expected 'architecture' a string and 'config' an "
+                         f"object, got {type(info['architecture']).__name__} and "
+                         f"{type(info['config']).__name__}")
+    for key in ("card", "metadata"):
+        if not isinstance(info.get(key) or {}, dict):
+            raise ValueError(f"{json_path}: {key!r} must be an object, got "
+                             f"{type(info[key]).__name__}")
     return info
 
 
@@ -175,8 +192,9 @@ def load_weights(
 
     Raises:
         FileNotFoundError: if either file is missing.
-        ValueError: on another architecture, a corrupted or truncated file, a checksum mismatch,
-            or tensor names/shapes that do not match the architecture.
+        ValueError: naming the file, on another architecture, a corrupted or truncated file, a
+            checksum mismatch, tensor names/shapes that do not match the architecture, or NaN/inf
+            weights. Nothing is ever unpickled.
     """
     tensors_path, json_path = weights_paths(path)
     info = read_metadata(json_path)
@@ -200,8 +218,13 @@ def load_weights(
     if header.get("architecture", arch) != arch:
         raise ValueError(f"{tensors_path}: tensors are for architecture "
                          f"{header.get('architecture')!r} but {json_path.name} says {arch!r}")
-    module = build_model(arch, info["config"])
+    try:
+        module = build_model(arch, info["config"])
+    except (TypeError, ValueError, KeyError, RuntimeError) as err:  # bad config values too
+        raise ValueError(f"{json_path}: cannot build architecture {arch!r} from its config "
+                         f"({type(err).__name__}: {err})") from None
     _check_tensors(module, tensors, tensors_path)
+    _check_finite(tensors, tensors_path)
     module.load_state_dict(tensors, strict=True)
     module.eval()
     return module, info
@@ -223,3 +246,11 @@ def _check_tensors(module: nn.Module, tensors: Mapping[str, torch.Tensor], where
             parts.append("shape mismatch " + ", ".join(
                 f"{k}: file {got[k]} vs model {expected[k]}" for k in wrong[:5]))
         raise ValueError(f"{where}: tensors do not match the architecture ({'; '.join(parts)})")
+
+
+def _check_finite(tensors: Mapping[str, torch.Tensor], where: Path) -> None:
+    """Refuse NaN/inf weights: they would only surface later as NaN poses."""
+    bad = [k for k, v in tensors.items() if v.is_floating_point() and not torch.isfinite(v).all()]
+    if bad:
+        raise ValueError(f"{where}: tensors hold NaN or inf ({', '.join(sorted(bad)[:5])}"
+                         f"{' ...' if len(bad) > 5 else ''}); the file is corrupted")

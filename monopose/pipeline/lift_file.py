@@ -1,17 +1,24 @@
 """Lifting 2D keypoints from a user's NPZ file (``monopose lift``).
 
 Input NPZ keys:
-    keypoints_2d: ``[N, J, 2]`` (N people/frames) or ``[N, T, J, 2]`` (N windows of T frames), px.
+    keypoints_2d: ``[N, J, 2]`` (N people/frames) or ``[N, T, J, 2]`` (N windows of T frames), px;
+        real numbers, N ≥ 1.
     layout: optional string, ``"h36m17"`` (default), ``"coco17"`` or ``"blazepose33"``.
-    valid: optional ``[N, J]`` / ``[N, T, J]`` bool; without it, NaN joints count as missing.
-    intrinsics: optional ``(4,)`` or ``[N, 4]`` (fx, fy, cx, cy) px, for the absolute pose.
+    valid: optional ``[N, J]`` / ``[N, T, J]`` bool (or 0/1 integers); without it, NaN joints
+        count as missing. A joint marked valid must be finite; infinity never means missing.
+    intrinsics: optional ``(4,)`` or ``[N, 4]`` (fx, fy, cx, cy) px, finite with fx, fy > 0, for
+        the absolute pose.
 
 Output NPZ keys: ``pose_3d_rel_mm`` ``[N, 17, 3]`` (``[N, T, 17, 3]`` for windows), ``layout``
-("h36m17"), ``joint_names``; with intrinsics also ``pose_3d_abs_mm`` and ``root_method``.
+("h36m17"), ``joint_names``; with intrinsics also ``pose_3d_abs_mm`` ``[N, 17, 3]`` and
+``root_method`` ``[N]`` ("perspective", "weak_perspective", or "failed": that pose's position
+could not be solved and its ``pose_3d_abs_mm`` is NaN). No other value is ever NaN or infinite.
 """
 
 from __future__ import annotations
 
+import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -20,46 +27,170 @@ from monopose.core.geometry import reconstruct_absolute
 from monopose.core.skeleton import H36M17, convert_layout, get_layout
 from monopose.pipeline.schema import write_npz_atomic
 
-__all__ = ["lift_file", "load_keypoints_npz"]
+__all__ = ["MAX_ABS_PX", "lift_file", "load_keypoints_npz"]
+
+# Keypoints beyond this are not pixel coordinates (and overflow float32 on the way to the model).
+MAX_ABS_PX = 1e6
+_ZIP_MAGIC = (b"PK\x03\x04", b"PK\x05\x06")  # a zip's first member / an empty zip
+_NPY_MAGIC = b"\x93NUMPY"
+_CONTROL_BYTES = bytes(sorted(set(range(32)) - {9, 10, 12, 13}))  # absent from text files
+# What numpy and zipfile raise on damaged archives and members.
+_READ_ERRORS = (OSError, ValueError, EOFError, KeyError, zipfile.BadZipFile, zlib.error)
+
+
+def _open_npz(path: Path) -> np.lib.npyio.NpzFile:
+    """Open ``path`` as an NPZ archive, refusing anything else before numpy guesses at it."""
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(8)
+    except OSError as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc.strerror or exc})") from exc
+    if not head:
+        raise ValueError(f"{path}: not a readable .npz file: the file is empty (0 bytes)")
+    if head.startswith(_NPY_MAGIC):
+        raise ValueError(f"{path}: not a readable .npz file: it holds a single .npy array; "
+                         "write it with np.savez(path, keypoints_2d=...)")
+    if not head.startswith(_ZIP_MAGIC):
+        what = ("the file holds text" if head.translate(None, _CONTROL_BYTES) == head
+                else "unknown data")
+        raise ValueError(f"{path}: not a readable .npz file: {what}; expected an archive "
+                         "written by np.savez")
+    try:
+        data = np.load(path, allow_pickle=False)
+    except _READ_ERRORS as exc:
+        raise ValueError(f"{path}: not a readable .npz file ({exc})") from exc
+    if not isinstance(data, np.lib.npyio.NpzFile):  # pragma: no cover - magic checked above
+        raise ValueError(f"{path}: not a readable .npz file")
+    return data
+
+
+def _member(data: np.lib.npyio.NpzFile, key: str, path: Path, kinds: str) -> np.ndarray:
+    """Array ``key`` of the archive; its dtype kind must be one of ``kinds`` (numpy codes)."""
+    try:
+        arr = data[key]
+    except _READ_ERRORS as exc:
+        if "allow_pickle" in str(exc):
+            raise ValueError(f"{path}: {key} holds Python objects (a pickled object array); "
+                             "expected numbers") from exc
+        raise ValueError(f"{path}: {key} cannot be read (damaged archive? {exc})") from exc
+    if arr.dtype.kind not in kinds:
+        expected = ("numbers" if "f" in kinds else "bool (or 0/1 integers)" if "b" in kinds
+                    else "a string")
+        raise ValueError(f"{path}: {key} must hold {expected}, got dtype {arr.dtype}")
+    return arr
+
+
+def _layout_name(data: np.lib.npyio.NpzFile, path: Path) -> str:
+    raw = _member(data, "layout", path, "US")
+    if raw.size != 1:
+        raise ValueError(f"{path}: layout must be one string such as 'h36m17', got shape "
+                         f"{raw.shape}")
+    name = raw.reshape(()).item()
+    return name.decode("utf-8", "replace") if isinstance(name, bytes) else str(name)
+
+
+def _first(mask: np.ndarray) -> tuple[int, ...]:
+    return tuple(int(i) for i in np.argwhere(mask)[0])
+
+
+def _check_keypoints(kp: np.ndarray, valid: np.ndarray, path: Path) -> None:
+    """Every valid joint finite and pixel-sized; every pose (window) with a valid joint."""
+    bad = valid & ~np.isfinite(kp).all(axis=-1)
+    if bad.any():
+        raise ValueError(f"{path}: keypoints_2d has NaN or inf in joints marked valid (first: "
+                         f"index {_first(bad)}); mark missing joints False in `valid`")
+    huge = valid & (np.abs(np.where(valid[..., None], kp, 0.0)) > MAX_ABS_PX).any(axis=-1)
+    if huge.any():
+        raise ValueError(f"{path}: keypoints_2d has values beyond ±{MAX_ABS_PX:g} px (first: "
+                         f"index {_first(huge)}); expected pixel coordinates")
+    empty = ~valid.reshape(valid.shape[0], -1).any(axis=1)
+    if empty.any():
+        raise ValueError(f"{path}: pose {int(np.argmax(empty))} has no valid joint (all NaN or "
+                         "marked invalid); remove it from the file")
+
+
+def _intrinsics(data: np.lib.npyio.NpzFile, n: int, path: Path) -> np.ndarray:
+    intr = _member(data, "intrinsics", path, "iuf").astype(np.float64)
+    if intr.shape not in ((4,), (n, 4)):
+        raise ValueError(f"{path}: intrinsics must be (4,) or [{n}, 4], got {intr.shape}")
+    if not np.isfinite(intr).all() or (intr[..., :2] <= 0).any():
+        raise ValueError(f"{path}: intrinsics must be finite (fx, fy, cx, cy) px with fx, fy > "
+                         f"0, got {np.array2string(intr, threshold=8)}")
+    return intr
 
 
 def load_keypoints_npz(path: Path, layout: str | None = None
                        ) -> tuple[np.ndarray, np.ndarray, str, np.ndarray | None]:
-    """Read and check a keypoint NPZ. Returns ``(keypoints_px, valid, layout, intrinsics)``.
+    """Read and check a keypoint NPZ (keys: see the module docstring).
+
+    Args:
+        layout: Overrides the file's ``layout`` key.
+
+    Returns:
+        ``(keypoints_px [N, J, 2] or [N, T, J, 2] (invalid joints 0), valid [N, J] or
+        [N, T, J], layout name, intrinsics (4,) or [N, 4] or None)``.
 
     Raises:
-        ValueError: naming the file and the key that is missing or malformed.
+        ValueError: naming the file and what is missing or malformed; never another type.
     """
     path = Path(path)
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (OSError, ValueError) as exc:
-        raise ValueError(f"{path}: not a readable .npz file ({exc})") from exc
-    with data:
-        if "keypoints_2d" not in data:
-            raise ValueError(f"{path}: missing key 'keypoints_2d' (found: {', '.join(data.files)})")
-        kp = np.asarray(data["keypoints_2d"], dtype=np.float64)
-        name = layout or (str(data["layout"]) if "layout" in data else "h36m17")
-        lay = get_layout(name)
+    with _open_npz(path) as data:
+        if "keypoints_2d" not in data.files:
+            found = ", ".join(data.files) or "nothing"
+            raise ValueError(f"{path}: missing key 'keypoints_2d' (found: {found})")
+        kp = _member(data, "keypoints_2d", path, "iuf").astype(np.float64)
+        if layout is None:
+            layout = _layout_name(data, path) if "layout" in data.files else "h36m17"
+            where = str(path)
+        else:
+            where = "layout"  # the caller's override, not the file
+        try:
+            lay = get_layout(layout)
+        except ValueError as exc:
+            raise ValueError(f"{where}: {exc}") from None
         if kp.ndim not in (3, 4) or kp.shape[-1] != 2 or kp.shape[-2] != lay.num_joints:
             raise ValueError(f"{path}: keypoints_2d must be [N, {lay.num_joints}, 2] or "
                              f"[N, T, {lay.num_joints}, 2] for layout {lay.name}, got {kp.shape}")
-        if "valid" in data:
-            valid = np.asarray(data["valid"], dtype=bool)
+        if kp.shape[0] == 0 or (kp.ndim == 4 and kp.shape[1] == 0):
+            raise ValueError(f"{path}: keypoints_2d holds 0 poses (shape {kp.shape}); "
+                             "nothing to lift")
+        if "valid" in data.files:
+            valid = _member(data, "valid", path, "biu").astype(bool)
             if valid.shape != kp.shape[:-1]:
                 raise ValueError(
                     f"{path}: valid must have shape {kp.shape[:-1]}, got {valid.shape}")
-            if np.isnan(kp[valid]).any():
-                raise ValueError(f"{path}: keypoints_2d has NaN in joints marked valid")
         else:
-            valid = ~np.isnan(kp).any(axis=-1)
-        intr = None
-        if "intrinsics" in data:
-            intr = np.asarray(data["intrinsics"], dtype=np.float64)
-            if intr.shape not in ((4,), (kp.shape[0], 4)):
-                raise ValueError(f"{path}: intrinsics must be (4,) or [{kp.shape[0]}, 4], "
-                                 f"got {intr.shape}")
-    return np.nan_to_num(kp), valid, lay.name, intr
+            infinite = np.asarray(np.isinf(kp).any(axis=-1))
+            if infinite.any():
+                raise ValueError(f"{path}: keypoints_2d has inf (first: index "
+                                 f"{_first(infinite)}); mark missing joints with NaN or a "
+                                 "`valid` mask")
+            valid = np.asarray(~np.isnan(kp).any(axis=-1))
+        _check_keypoints(kp, valid, path)
+        intr = _intrinsics(data, kp.shape[0], path) if "intrinsics" in data.files else None
+    return np.where(valid[..., None], kp, 0.0), valid, lay.name, intr
+
+
+def _absolute(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray, intr: np.ndarray
+              ) -> tuple[np.ndarray, list[str]]:
+    """Root solve per pose: ``[N, 17, 2]`` px, ``[N, 17, 3]`` mm, ``[N, 17]``, ``[N, 4]`` →
+    ``([N, 17, 3]`` float32 mm, NaN where failed; methods ``[N]``)."""
+    absolute = np.full(rel_mm.shape, np.nan, dtype=np.float32)
+    methods = []
+    for i in range(kp_px.shape[0]):
+        try:
+            solve = reconstruct_absolute(kp_px[i], rel_mm[i], intr[i], valid=valid[i],
+                                         return_details=True)
+        except ValueError:  # too few joints, no 2D spread, or a solution behind the camera
+            methods.append("failed")
+            continue
+        pose = solve.pose3d_abs_mm.astype(np.float32)
+        if np.isfinite(pose).all():  # float32 too: a finite float64 may overflow
+            absolute[i] = pose
+            methods.append(str(solve.method))
+        else:
+            methods.append("failed")
+    return absolute, methods
 
 
 def lift_file(input_path: Path, output_path: Path, model: str, layout: str | None = None,
@@ -68,33 +199,49 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
 
     Returns:
         A one-line summary for the user.
+
+    Raises:
+        ValueError: naming the input for a malformed file or keypoints the lifter refuses;
+            nothing is written then.
     """
     from monopose.models.lifter import Lifter
 
-    kp, valid, lay, intr = load_keypoints_npz(Path(input_path), layout)
+    input_path = Path(input_path)
+    kp, valid, lay, intr = load_keypoints_npz(input_path, layout)
     if intrinsics is not None:
         intr = np.asarray(intrinsics, dtype=np.float64)
     kp17, valid17, _ = convert_layout(kp, lay, H36M17.name, valid)
     lifter = Lifter(model)
-    rel = lifter.lift(kp17, valid17)
+    try:
+        # Perspective-aware lifters turn each pose towards a virtual camera with these.
+        rel_mm = lifter.lift(kp17, valid17, intrinsics=intr)
+    except ValueError as exc:
+        raise ValueError(f"{input_path}: {exc}") from exc
+    rel = rel_mm.astype(np.float32)
+    broken = ~np.isfinite(rel).reshape(rel.shape[0], -1).all(axis=1)
+    if broken.any():
+        raise ValueError(f"{input_path}: {model} gave non-finite 3D for {int(broken.sum())} "
+                         f"pose(s) (first: {int(np.argmax(broken))}); nothing written")
     out: dict[str, np.ndarray] = {
-        "pose_3d_rel_mm": rel.astype(np.float32),
+        "pose_3d_rel_mm": rel,
         "layout": np.array(H36M17.name),
         "joint_names": np.array(H36M17.joint_names),
     }
+    failed = 0
     if intr is not None:
         intr_n = np.broadcast_to(intr, (kp.shape[0], 4))
         centre = (slice(None), kp17.shape[1] // 2) if kp17.ndim == 4 else (slice(None),)
-        kp_c, rel_c, val_c = kp17[centre], rel[centre], valid17[centre]
-        absolute = np.zeros_like(rel_c)
-        methods = []
-        for i in range(kp.shape[0]):
-            solve = reconstruct_absolute(kp_c[i], rel_c[i], intr_n[i], valid=val_c[i],
-                                         return_details=True)
-            absolute[i] = solve.pose3d_abs_mm
-            methods.append(str(solve.method))
-        out["pose_3d_abs_mm"] = absolute.astype(np.float32)
+        absolute, methods = _absolute(kp17[centre], rel_mm[centre],
+                                      valid17[centre], intr_n)
+        out["pose_3d_abs_mm"] = absolute
         out["root_method"] = np.array(methods)
+        failed = methods.count("failed")
     write_npz_atomic(Path(output_path), out)
+    notes = []
+    if intr is None:
+        notes.append("no intrinsics: root-relative only")
+    if failed:
+        notes.append(f"no absolute position for {failed} of {kp.shape[0]} poses "
+                     "(root_method 'failed', NaN)")
     return (f"lifted {kp.shape[0]} poses ({lay} → h36m17) with {model}; wrote {output_path}"
-            + ("" if intr is not None else " (no intrinsics: root-relative only)"))
+            + (f" ({'; '.join(notes)})" if notes else ""))

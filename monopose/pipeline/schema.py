@@ -69,8 +69,15 @@ def read_result_json(path: Path) -> dict:
         raise ValueError(
             f"{path}: schema_version {payload['schema_version']!r}, expected {SCHEMA_VERSION!r}"
         )
-    for frame in payload["frames"]:
+    if not isinstance(payload["frames"], list):
+        raise ValueError(f"{path}: 'frames' must be a list")
+    for k, frame in enumerate(payload["frames"]):
+        if not isinstance(frame, dict) or not isinstance(frame.get("people", []), list):
+            raise ValueError(f"{path}: frame {k} must be an object with a list of people")
         for person in frame.get("people", []):
+            if not isinstance(person, dict):
+                raise ValueError(f"{path}: frame {frame.get('index', k)} has a person that is "
+                                 "not an object")
             lacking = [k for k in _REQUIRED_PERSON if k not in person]
             if lacking:
                 raise ValueError(

@@ -19,6 +19,19 @@ class VideoInfo:
     frame_count: int  # as declared by the container; may be wrong
 
 
+def _still_image_format(path: Path) -> str | None:
+    """The format name when ``path`` is a still image (OpenCV opens those as 1-frame videos)."""
+    from PIL import Image, UnidentifiedImageError
+
+    try:
+        with Image.open(path) as im:
+            if getattr(im, "n_frames", 1) > 1:  # animated GIF/WebP: a video of sorts
+                return None
+            return str(im.format or "still")
+    except (UnidentifiedImageError, OSError, ValueError):
+        return None
+
+
 def iterate_video(path: Path, max_frames: int | None = None
                   ) -> Iterator[VideoInfo | tuple[int, np.ndarray] | str]:
     """Yield the :class:`VideoInfo` first, then ``(index, frame_rgb [H, W, 3] uint8)`` per frame.
@@ -35,6 +48,10 @@ def iterate_video(path: Path, max_frames: int | None = None
         raise ValueError(f"{path}: no such file")
     if path.stat().st_size == 0:
         raise ValueError(f"{path}: the file is empty (0 bytes)")
+    still = _still_image_format(path)
+    if still is not None:
+        raise ValueError(f"{path}: this is a {still} image, not a video; give it an image "
+                         "suffix (.jpg, .png, ...)")
     cap = cv2.VideoCapture(str(path))
     try:
         if not cap.isOpened():
