@@ -89,6 +89,7 @@ def main() -> None:
             print(f"skipped {name}: no weights")
             continue
         model, card = load_model(name, args.weights_dir)
+        model.input_frame = card.input_frame  # perspective-aware lifters need the intrinsics
         t = time.perf_counter()
         reports[name] = evaluate_model(model, data, name=name, window=card.window,
                                        seed=args.seed)

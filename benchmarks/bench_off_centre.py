@@ -49,10 +49,17 @@ def off_axis_views(pose_cam_mm: np.ndarray, angle_deg: float, rng: np.random.Gen
 
 
 def load(spec: str):  # type: ignore[no-untyped-def]
+    """``NAME`` (registered) or ``NAME=FOLDER`` (``FOLDER/NAME.safetensors``; an unregistered
+    file lifts the 2D as it lies in the picture unless its card says otherwise)."""
     from monopose.models.lifter import Lifter
+    from monopose.models.registry import list_models
+    from monopose.models.weights_io import load_weights
 
     name, _, folder = spec.partition("=")
-    return name, Lifter(name, weights_dir=folder or None, flip=False)
+    if name in {c.name for c in list_models()}:
+        return name, Lifter(name, weights_dir=folder or None, flip=False)
+    module, info = load_weights(Path(folder) / f"{name}.safetensors")
+    return name, Lifter.from_module(module, None, flip=False)
 
 
 def main() -> None:

@@ -45,7 +45,8 @@ def _parse_viz(text: str | None) -> tuple[str, ...]:
 
 def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bool,
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
-         tiles: str = "fallback", bvh: bool = False, tta: int = 1) -> int:
+         tiles: str = "fallback", bvh: bool = False, tta: int = 1,
+         body_size: str = "world_landmarks") -> int:
     from rich.console import Console
     from rich.progress import Progress, TaskID
 
@@ -67,7 +68,7 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
         console.print(f"[red]error:[/red] --out: {out} is a file, expected a folder")
         return 2
     try:
-        est = Estimator(model=model, tiles=tiles, num_aug=tta)
+        est = Estimator(model=model, tiles=tiles, num_aug=tta, body_size=body_size)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -118,12 +119,16 @@ def predict(
     tta: int = typer.Option(1, "--tta", min=1, max=8,
                             help="MeTRAbs models: test-time augmentations per person (1-8 "
                             "shifted/rolled/mirrored crops, averaged; slower, steadier)."),
+    body_size: str = typer.Option("world_landmarks", "--body-size",
+                                  help="Lifters: each person's metric size from the "
+                                  "detector's world landmarks (world_landmarks) or from the "
+                                  "lifter alone (lifter)."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
     raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, _parse_viz(viz), npz, intrinsics,
-                          intrinsics_file, max_frames, tiles, bvh, tta))
+                          intrinsics_file, max_frames, tiles, bvh, tta, body_size))
 
 
 def demo(

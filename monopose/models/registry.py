@@ -133,15 +133,17 @@ def load_model(
 
 def _register_defaults() -> None:
     data = ("cmu", "bandai")
+    # The lifters trained on the mocap lift in a camera turned towards the person.
+    vc = "virtual_camera"
     register_model(ModelCard(
-        name="baseline-t1", architecture="baseline",
+        name="baseline-t1", input_frame=vc, architecture="baseline",
         config=dict(num_joints=17, width=1024, num_blocks=2, dropout=0.25),
         window=1, training_data=data,
         description="Fully connected residual lifter (Martinez et al. 2017 style) with a "
         "valid-mask input channel; one frame.",
     ))
     register_model(ModelCard(
-        name="poseformer-t1", architecture="poseformer",
+        name="poseformer-t1", input_frame=vc, architecture="poseformer",
         config=dict(num_joints=17, dim=64, depth=4, heads=8, mlp_ratio=2.0, dropout=0.0,
                     drop_path=0.1),
         window=1, training_data=data,
@@ -150,19 +152,20 @@ def _register_defaults() -> None:
     mpm_t1 = dict(num_joints=17, dim=128, depth=4, heads=8, mlp_ratio=2.0, max_frames=1,
                   decoder_depth=1, dropout=0.0, drop_path=0.1)
     register_model(ModelCard(
-        name="mpm-lift-t1", architecture="mpm", config=mpm_t1, window=1, training_data=data,
+        name="mpm-lift-t1", input_frame=vc, architecture="mpm", config=mpm_t1, window=1,
+        training_data=data,
         description="MPM pretrained by masked 2D and 3D pose modelling, fine-tuned for "
         "lifting; single frame; also completes 3D poses.",
     ))
     register_model(ModelCard(
-        name="mpm-lift-t27", architecture="mpm",
+        name="mpm-lift-t27", input_frame=vc, architecture="mpm",
         config={**mpm_t1, "max_frames": 27}, window=27, training_data=data,
         description="MPM over 27-frame windows (factorised spatial/temporal attention), "
         "pretrained by masked 2D/3D modelling, fine-tuned for lifting; centre frame used.",
     ))
     register_model(ModelCard(
-        name="mpm-lift-t1-scratch", architecture="mpm", config=dict(mpm_t1), window=1,
-        training_data=data,
+        name="mpm-lift-t1-scratch", input_frame=vc, architecture="mpm", config=dict(mpm_t1),
+        window=1, training_data=data,
         description="Ablation: the mpm-lift-t1 network trained for lifting without "
         "pretraining.",
     ))

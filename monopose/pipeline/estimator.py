@@ -78,10 +78,11 @@ class Estimator:
             ``SMALL_PERSON_FRACTION`` of the image, again on overlapping tiles; ``"always"`` tiles
             every photo (finds small people next to large ones; slower); ``"off"`` never tiles.
             Videos always use the tracker's periodic tiled search.
-        body_size: Lifters only: where each person's metric size comes from: ``"lifter"`` (the
-            lifter's output as is) or ``"world_landmarks"`` (rescaled to the size of the
-            detector's metric 3D; see :mod:`monopose.core.body_size`). Temporal lifters of
-            videos keep their own size.
+        body_size: Lifters only: where each person's metric size comes from:
+            ``"world_landmarks"`` (default: rescaled to the size of the detector's metric 3D,
+            see :mod:`monopose.core.body_size`; chosen by real-photo root error, BENCHMARKS.md)
+            or ``"lifter"`` (the lifter's output as is). Temporal lifters of videos keep their
+            own size.
     """
 
     def __init__(
@@ -92,7 +93,7 @@ class Estimator:
         keypoint_score_threshold: float = KEYPOINT_SCORE_THRESHOLD,
         tiles: str = "fallback",
         num_aug: int = 1,
-        body_size: str = "lifter",
+        body_size: str = "world_landmarks",
     ) -> None:
         from monopose.detect.blazepose import BlazePoseDetector
         from monopose.models.lifter import Lifter

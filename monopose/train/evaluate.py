@@ -25,6 +25,7 @@ from torch import nn
 
 from monopose.core import metrics as M
 from monopose.core.normalize import normalize_keypoints
+from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
 from monopose.train.batches import ensure_some_valid, occlude_random_joints
 
 __all__ = [
@@ -56,6 +57,8 @@ class EvalSet:
         pose3d_rel_mm: ``[N, T, J, 3]`` root-relative ground truth (mm).
         groups: ``N`` action/content labels (``source/action``).
         ids: ``N`` sample ids.
+        intrinsics: ``[N, 4]`` ``(fx, fy, cx, cy)`` px of each window's camera, or None;
+            perspective-aware lifters need them.
     """
 
     kp2d_gt_px: np.ndarray
@@ -64,6 +67,7 @@ class EvalSet:
     pose3d_rel_mm: np.ndarray
     groups: list[str]
     ids: list[str] = field(default_factory=list)
+    intrinsics: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         n, t, j, _ = np.shape(self.kp2d_gt_px)
@@ -98,6 +102,7 @@ class EvalSet:
             pose3d_rel_mm=pose - pose[..., :1, :],
             groups=groups,
             ids=[str(i) for i in batch.ids],
+            intrinsics=np.asarray(batch.intrinsics, dtype=np.float64),
         )
 
     def centre_crop(self, window: int) -> EvalSet:
@@ -108,7 +113,7 @@ class EvalSet:
         s = t // 2 - window // 2
         sl = slice(s, s + window)
         return EvalSet(self.kp2d_gt_px[:, sl], self.kp2d_px[:, sl], self.valid_2d[:, sl],
-                       self.pose3d_rel_mm[:, sl], self.groups, self.ids)
+                       self.pose3d_rel_mm[:, sl], self.groups, self.ids, self.intrinsics)
 
     def missing_mask(self, k: int, seed: int = 0) -> np.ndarray:
         """``[N, T, J]`` validity with ``k`` joints hidden per sample (independent of T)."""
@@ -159,13 +164,21 @@ def model_window(model: nn.Module, default: int = 1) -> int:
 
 
 @torch.no_grad()
-def lift(model: nn.Module, kp2d_px: np.ndarray, valid: np.ndarray, batch_size: int = 512
-         ) -> np.ndarray:
-    """Normalise (per window) and lift ``[N, T, J, 2]`` px → ``[N, T, J, 3]`` root-relative mm."""
+def lift(model: nn.Module, kp2d_px: np.ndarray, valid: np.ndarray, batch_size: int = 512,
+         intrinsics: np.ndarray | None = None) -> np.ndarray:
+    """Normalise (per window) and lift ``[N, T, J, 2]`` px → ``[N, T, J, 3]`` root-relative mm.
+
+    A model whose ``input_frame`` attribute is ``"virtual_camera"`` (set by :func:`load_lifter`
+    from its card or run) lifts in a camera turned towards each person, given ``intrinsics
+    [N, 4]``; its 3D is rotated back to the camera.
+    """
     was_training = model.training
     model.eval()
     ok = ensure_some_valid(valid)
     kp = np.where(ok[..., None], kp2d_px, 0.0)
+    rot = None
+    if getattr(model, "input_frame", "image") == "virtual_camera" and intrinsics is not None:
+        kp, rot = to_virtual_camera(kp, ok, intrinsics)
     norm, _, _ = normalize_keypoints(kp, ok)
     device = next(model.parameters()).device
     out = []
@@ -174,7 +187,8 @@ def lift(model: nn.Module, kp2d_px: np.ndarray, valid: np.ndarray, batch_size: i
         v = torch.from_numpy(ok[s:s + batch_size]).to(device)
         out.append(model(x, v).float().cpu().numpy() * 1000.0)
     model.train(was_training)
-    return np.concatenate(out).astype(np.float64)
+    pose_mm = np.concatenate(out).astype(np.float64)
+    return pose_mm if rot is None else from_virtual_camera(pose_mm, rot)
 
 
 def _table(pred_mm: np.ndarray, gt_mm: np.ndarray, groups: Sequence[str]) -> MetricTable:
@@ -259,7 +273,7 @@ def evaluate_model(
         else:
             raise ValueError(f"conditions: unknown condition {cond!r}; expected gt2d, noisy2d "
                              "or missing<k>")
-        pred = lift(model, kp, valid, batch_size)[:, c]
+        pred = lift(model, kp, valid, batch_size, sub.intrinsics)[:, c]
         tables[cond] = _table(pred, gt, sub.groups)
     comp = None
     if completion and hasattr(model, "complete_3d"):
@@ -345,7 +359,9 @@ def load_lifter(checkpoint_or_model: str) -> tuple[nn.Module, str, int]:
         except RuntimeError as exc:
             raise ValueError(f"{path}: weights do not fit architecture "
                              f"{meta['architecture']!r}: {str(exc).splitlines()[0]}") from None
-        window = int(meta.get("experiment", {}).get("data", {}).get("window", 0)) or None
+        data_cfg = meta.get("experiment", {}).get("data", {})
+        window = int(data_cfg.get("window", 0)) or None
+        model.input_frame = str(data_cfg.get("input_frame", "image"))
         model.eval()
         return model, path.stem if path.stem != "last" else path.parent.parent.name, \
             window or model_window(model)
@@ -356,10 +372,12 @@ def load_lifter(checkpoint_or_model: str) -> tuple[nn.Module, str, int]:
             raise FileNotFoundError(f"weights not found: {path}")
         model, info = load_weights(path)
         window = int((info.get("card") or {}).get("window", 0)) or model_window(model)
+        model.input_frame = str((info.get("card") or {}).get("input_frame", "image"))
         return model, path.stem, window
     from monopose.models.registry import load_model
 
     model, card = load_model(spec)
+    model.input_frame = card.input_frame
     return model, spec, int(card.window)
 
 

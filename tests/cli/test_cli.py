@@ -111,3 +111,13 @@ def test_models_marks_the_default_and_says_what_each_was_trained_on() -> None:
             ("capf-blazepose-t1", "metrabs-blazepose", "mpm-lift-t1-scratch")}
     assert "rendered" in rows["capf-blazepose-t1"] and "rendered" in rows["metrabs-blazepose"]
     assert "projected" in rows["mpm-lift-t1-scratch"]
+
+
+def test_unknown_body_size_source_is_refused(tmp_path: Path) -> None:
+    from PIL import Image
+
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "a.png"), "--out",
+                                 str(tmp_path / "o"), "--body-size", "guess"])
+    assert result.exit_code == 2 and "body_size" in result.output
+    assert not (tmp_path / "o").exists()

@@ -165,3 +165,34 @@ def test_evaluate_on_human36m_format_files(tmp_path):
                                    "--frame-step", "8", "--window", "1"])
     assert out.exit_code == 0, out.output
     assert "h36m/Walking" in out.output and "P-MPJPE" in out.output
+
+
+def test_evaluation_lifts_perspective_aware_models_in_their_virtual_camera() -> None:
+    import torch
+
+    from monopose.core.virtual_camera import to_virtual_camera
+    from monopose.train.evaluate import lift as eval_lift
+
+    class Constant(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.w = torch.nn.Parameter(torch.zeros(1))
+            pose = torch.zeros(17, 3)
+            pose[10, 1] = -0.5  # head top straight up in whatever frame the model works in
+            self.pose = pose
+
+        def forward(self, x: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
+            return self.pose.expand(*x.shape[:-1], 3) + 0 * self.w
+
+    rng = np.random.default_rng(0)
+    kp = rng.uniform(900, 1200, (2, 1, 17, 2))  # a person near the right edge
+    intr = np.array([[800.0, 800.0, 640.0, 360.0]] * 2)
+    model = Constant()
+    plain = eval_lift(model, kp, np.ones((2, 1, 17), bool), intrinsics=intr)
+    model.input_frame = "virtual_camera"  # type: ignore[assignment]
+    turned = eval_lift(model, kp, np.ones((2, 1, 17), bool), intrinsics=intr)
+    _, rot = to_virtual_camera(kp, None, intr)
+    np.testing.assert_allclose(plain[:, 0, 10], [[0, -500, 0]] * 2, atol=1e-4)
+    expected = np.einsum("nj,nji->ni", plain[:, 0, 10], rot)
+    np.testing.assert_allclose(turned[:, 0, 10], expected, atol=1e-3)
+    assert np.abs(turned[:, 0, 10] - plain[:, 0, 10]).max() > 10
