@@ -284,8 +284,8 @@ class Estimator:
                 rel = self.lifter.lift(kp, valid, intrinsics=camera.intrinsics)
         if self.body_size == "world_landmarks":
             # The detector's metric 3D (trained on real people) says how big each person is.
-            world_mm = np.stack([convert_layout(1000.0 * d.world_landmarks_m, "blazepose33",
-                                                H36M17.name)[0] for d in detections])
+            world_33_mm = 1000.0 * np.stack([d.world_landmarks_m for d in detections])
+            world_mm = convert_layout(world_33_mm, "blazepose33", H36M17.name)[0]
             rel, _ = rescale_to_size(rel, world_mm)
         return [self._person(d, kp[i], scores[i], valid[i], rel[i], camera)
                 for i, d in enumerate(detections)]

@@ -160,23 +160,8 @@ def _with_frames(frames: object) -> dict:
     return payload
 
 
-@SETTINGS
-@given(value=_JSON)
-def test_read_result_json_any_json_value(value: object) -> None:
-    with _scratch() as folder:
-        path = folder / "result.json"
-        path.write_text(json.dumps(value), encoding="utf-8")
-        try:
-            assert isinstance(read_result_json(path), dict)
-        except ValueError as exc:
-            assert str(path) in str(exc)
-
-
-@SETTINGS
-@example(payload=_with_frames(7))
-@example(payload=_with_frames([{"index": 0, "people": [3]}]))
-@given(payload=_damaged_results())
-def test_read_result_json_damaged_structure(payload: dict) -> None:
+def _reads_or_names_the_file(payload: object) -> None:
+    """``read_result_json`` on ``payload`` written as JSON: a dict, or a ValueError naming it."""
     with _scratch() as folder:
         path = folder / "result.json"
         path.write_text(json.dumps(payload), encoding="utf-8")
@@ -184,6 +169,20 @@ def test_read_result_json_damaged_structure(payload: dict) -> None:
             assert isinstance(read_result_json(path), dict)
         except ValueError as exc:
             assert str(path) in str(exc)
+
+
+@SETTINGS
+@given(value=_JSON)
+def test_read_result_json_any_json_value(value: object) -> None:
+    _reads_or_names_the_file(value)
+
+
+@SETTINGS
+@example(payload=_with_frames(7))
+@example(payload=_with_frames([{"index": 0, "people": [3]}]))
+@given(payload=_damaged_results())
+def test_read_result_json_damaged_structure(payload: dict) -> None:
+    _reads_or_names_the_file(payload)
 
 
 @settings(SETTINGS, max_examples=30)
