@@ -1,0 +1,75 @@
+"""Outputs of ``monopose predict`` on the bundled media, reduced to the numbers a user sees.
+
+The golden file ``predict_sample_person.json`` beside this module was recorded with
+``python -m tests.golden.outputs record`` before the package was reorganised (one package per
+method family); ``test_golden.py`` checks that every registered model still gives the same
+keypoints, 3D and placement on the bundled photo and on a short video made from it.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+GOLDEN = Path(__file__).resolve().parent / "predict_sample_person.json"
+MODELS = ("baseline-t1", "poseformer-t1", "mpm-lift-t1", "mpm-lift-t27", "mpm-lift-t1-scratch",
+          "capf-blazepose-t1", "poseformer-ctxfree-synth", "metrabs-blazepose")
+VIDEO_FRAMES = 6
+# What a user reads of each person (the JSON's own names; units in the file's "units").
+KEYS = ("person_id", "box", "score", "keypoints_2d", "valid", "pose_3d_rel", "pose_3d_abs",
+        "root_method")
+
+
+def sample_photo() -> Path:
+    return Path(str(resources.files("monopose") / "assets" / "sample_person.jpg"))
+
+
+def make_video(path: Path) -> Path:
+    """A short MJPG video of the bundled photo panning 8 px per frame (lossless enough to be
+    decoded identically every time)."""
+    import cv2
+
+    bgr = cv2.imread(str(sample_photo()))
+    h, w = bgr.shape[:2]
+    writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (w - 48, h))
+    for k in range(VIDEO_FRAMES):
+        writer.write(np.ascontiguousarray(bgr[:, 8 * k: 8 * k + w - 48]))
+    writer.release()
+    return path
+
+
+def reduce(result: dict) -> list[list[dict]]:
+    """Per frame, per person: the values a user reads."""
+    frames = []
+    for frame in result["frames"]:
+        people = []
+        for p in frame["people"]:
+            people.append({key: p[key] for key in KEYS})
+        frames.append(people)
+    return frames
+
+
+def run_predict(model: str, inputs: list[Path], out: Path) -> dict[str, list[list[dict]]]:
+    """Run the CLI as a user would; ``{input stem: reduced frames}``."""
+    subprocess.run([sys.executable, "-c", "from monopose.cli import main; main()", "predict", *map(str, inputs), "--model",
+                    model, "--out", str(out)], check=True, capture_output=True)
+    return {p.stem: reduce(json.loads((out / f"{p.stem}.json").read_text())) for p in inputs}
+
+
+def record(work: Path) -> dict:
+    work.mkdir(parents=True, exist_ok=True)
+    inputs = [sample_photo(), make_video(work / "pan.avi")]
+    return {m: run_predict(m, inputs, work / m) for m in MODELS}
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["record"]:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as tmp:
+        GOLDEN.write_text(json.dumps(record(Path(tmp)), separators=(",", ":")))
+    print(f"wrote {GOLDEN} ({GOLDEN.stat().st_size} bytes)")
