@@ -27,15 +27,14 @@ from typing import Any
 import numpy as np
 import torch
 
-from monopose.context.dataset import load_feature_cache
-from monopose.context.features import FLIP_PERMUTATION as FLIP
-from monopose.context.features import context_inputs
-from monopose.context.inference import lift_with_context
-from monopose.context.train import predict_cache
-from monopose.core.metrics import mpjpe, p_mpjpe
+from monopose.capf.dataset import load_feature_cache
+from monopose.capf.features import FLIP_PERMUTATION as FLIP
+from monopose.capf.features import context_inputs
+from monopose.capf.inference import lift_with_context
+from monopose.capf.training import predict_cache
 from monopose.core.skeleton import convert_layout, get_layout
-from monopose.models.architectures import count_parameters
-from monopose.models.registry import available, load_model
+from monopose.eval.metrics import mpjpe, p_mpjpe
+from monopose.zoo import available, count_parameters, load_model
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared"))
@@ -168,7 +167,7 @@ def cost(detector: Any, models: dict[str, torch.nn.Module], repeats: int = 20
     out["people"] = len(people)
     out["extract_ms"] = timeit(lambda: context_inputs(people[:1]))
     # How good is mirroring the patches instead of re-running the detector on a mirrored image?
-    from monopose.context.features import flip_patches
+    from monopose.capf.features import flip_patches
 
     mirrored = detector.detect(np.ascontiguousarray(rgb[:, ::-1]), with_features=True)
     if people and mirrored:

@@ -36,7 +36,7 @@ from monopose.export.onnx_export import (
     random_normalised_poses,
     run_onnx,
 )
-from monopose.models.registry import available, create_model, list_models, load_model
+from monopose.zoo import available, create_model, list_models, load_model
 
 
 def bench_model(name: str, batches: list[int], repeats: int, threads: int, folder: Path

@@ -21,7 +21,7 @@ import time
 
 import torch
 
-from monopose.models.registry import create_model, list_models
+from monopose.zoo import create_model, list_models
 
 
 def bench(name: str, batch: int, repeats: int, warmup: int = 2) -> float:

@@ -20,8 +20,7 @@ from pathlib import Path
 
 import torch
 
-from monopose.models.registry import available, load_model, weights_path
-from monopose.train.evaluate import (
+from monopose.eval.evaluate import (
     DEFAULT_CONDITIONS,
     EvalReport,
     evaluate_model,
@@ -30,6 +29,7 @@ from monopose.train.evaluate import (
     mocap_eval_set,
 )
 from monopose.train.run import write_json_atomic
+from monopose.zoo import available, load_model, weights_path
 
 MODELS = ("baseline-t1", "poseformer-t1", "mpm-lift-t1-scratch", "mpm-lift-t1", "mpm-lift-t27")
 

@@ -42,10 +42,10 @@ def _save(name: str, data: dict, tag: str = "") -> None:
 
 
 def truncation(args: argparse.Namespace) -> None:
+    from monopose.eval.metrabs import truncation_split, truncation_table, variant_joint_errors
     from monopose.metrabs.cache import load_crop_cache
-    from monopose.metrabs.evaluate import truncation_split, truncation_table, variant_joint_errors
-    from monopose.models.registry import load_model
     from monopose.models.weights_io import load_weights
+    from monopose.zoo import load_model
 
     torch.set_num_threads(args.threads)
     data = load_crop_cache(OUT / "val_trunc")
@@ -69,7 +69,7 @@ def truncation(args: argparse.Namespace) -> None:
 def absolute(args: argparse.Namespace) -> None:
     from dataclasses import asdict
 
-    from monopose.metrabs.evaluate import absolute_scores
+    from monopose.eval.metrabs import absolute_scores
     from monopose.metrabs.inference import MetrabsEstimator
 
     torch.set_num_threads(1)
@@ -82,8 +82,8 @@ def absolute(args: argparse.Namespace) -> None:
 
 
 def multi(args: argparse.Namespace) -> None:
-    from monopose.core.multiperson import MultiPersonFrame, score_multiperson
     from monopose.data.synthetic.multi import multi_shard_paths, read_multi_shard
+    from monopose.eval.multiperson import MultiPersonFrame, score_multiperson
     from monopose.pipeline.estimator import Estimator
 
     torch.set_num_threads(1)

@@ -22,9 +22,9 @@ from pathlib import Path
 import numpy as np
 
 from monopose.core.camera import project_points
-from monopose.core.metrics import mpjpe_per_sample, p_mpjpe_per_sample
 from monopose.core.virtual_camera import look_at_rotations
 from monopose.data.sampler import make_eval_batch
+from monopose.eval.metrics import mpjpe_per_sample, p_mpjpe_per_sample
 
 REPO = Path(__file__).resolve().parents[1]
 ANGLES_DEG = (0.0, 10.0, 20.0, 30.0, 40.0)
@@ -51,9 +51,9 @@ def off_axis_views(pose_cam_mm: np.ndarray, angle_deg: float, rng: np.random.Gen
 def load(spec: str):  # type: ignore[no-untyped-def]
     """``NAME`` (registered) or ``NAME=FOLDER`` (``FOLDER/NAME.safetensors``; an unregistered
     file lifts the 2D as it lies in the picture unless its card says otherwise)."""
-    from monopose.models.lifter import Lifter
-    from monopose.models.registry import list_models
+    from monopose.lifting.lifter import Lifter
     from monopose.models.weights_io import load_weights
+    from monopose.zoo import list_models
 
     name, _, folder = spec.partition("=")
     if name in {c.name for c in list_models()}:

@@ -48,9 +48,9 @@ def main() -> None:
 
     import mediapipe as mp
 
+    from monopose.io.images import read_image
+    from monopose.io.video import iterate_video
     from monopose.pipeline.estimator import DEFAULT_MODEL, Estimator
-    from monopose.pipeline.images import read_image
-    from monopose.pipeline.video import iterate_video
 
     model = args.model or DEFAULT_MODEL
     photo = read_image(Path(__file__).resolve().parents[1] / "monopose" / "assets" /

@@ -34,8 +34,8 @@ from pathlib import Path
 import numpy as np
 from realphoto_metrics import bone_length_sum_mm, per_joint_table, posture, rotation_angle_deg
 
-from monopose.core.metrics import joint_errors, mpjpe, p_mpjpe
 from monopose.core.skeleton import convert_layout
+from monopose.eval.metrics import joint_errors, mpjpe, p_mpjpe
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared"))
@@ -110,7 +110,7 @@ def monopose_method(spec: str) -> Method:
 def mediapipe_method() -> Method:
     import mediapipe as mp
 
-    from monopose.pipeline.images import read_image
+    from monopose.io.images import read_image
 
     pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
 
@@ -133,7 +133,7 @@ def mediapipe_method() -> Method:
 def true_2d_method(name: str, truths: list[Truth]) -> Method:
     """The lifter fed the ground-truth 2D of the realgt photos (and nothing else)."""
     from monopose.core.geometry import reconstruct_absolute
-    from monopose.models.lifter import Lifter
+    from monopose.lifting.lifter import Lifter
 
     lifter = Lifter(name)
     by_path = {t.path: t for t in truths}
@@ -272,7 +272,7 @@ def media_table(rows: list[dict]) -> str:
 
 
 def default_models() -> list[str]:
-    from monopose.models.registry import available, list_models
+    from monopose.zoo import available, list_models
 
     lifters = [c.name for c in list_models() if c.architecture != "metrabs" and available(c.name)]
     return lifters + ([METRABS_DEFAULT] if available(METRABS_DEFAULT) else [])

@@ -5,7 +5,7 @@
 #   1. render NTRAIN people from the mocap cache's train split and NVAL from its val split
 #      (held-out motions), 256² (monopose data render);
 #   2. run the frozen detector once per image and cache keypoints, validity and 5×5 patches of
-#      the four feature levels per joint (float16, 279 kB/sample): monopose.context.dataset;
+#      the four feature levels per joint (float16, 279 kB/sample): monopose.capf.dataset;
 #   3. train capf-blazepose-t1 and poseformer-ctxfree-synth identically (same data, detector 2D,
 #      flips, STEPS steps with a cosine schedule), one after the other on both cores, and export
 #      both to monopose/models/weights/.
@@ -39,24 +39,24 @@ if [ "${SKIP_RENDER:-0}" != 1 ]; then
     wait
     "$MONOPOSE" data render --n "$HALF" --out "$OUT/renders/train_b" --split train --seed 2 \
         --workers 1 --mocap "$MOCAP" > "$OUT/render_train_b.log" 2>&1 &
-    $PY -m monopose.context.dataset "$OUT/renders/val" "$OUT/features/val" \
+    $PY -m monopose.capf.dataset "$OUT/renders/val" "$OUT/features/val" \
         > "$OUT/cache_val.log" 2>&1
     wait
 fi
 
 log "feature cache"
-$PY -m monopose.context.dataset "$OUT/renders/train_a" "$OUT/features/train" --tag a \
+$PY -m monopose.capf.dataset "$OUT/renders/train_a" "$OUT/features/train" --tag a \
     > "$OUT/cache_train_a.log" 2>&1 &
-$PY -m monopose.context.dataset "$OUT/renders/train_b" "$OUT/features/train" --tag b \
+$PY -m monopose.capf.dataset "$OUT/renders/train_b" "$OUT/features/train" --tag b \
     > "$OUT/cache_train_b.log" 2>&1 &
 wait
-$PY -m monopose.context.dataset "$OUT/renders/val" "$OUT/features/val" > "$OUT/cache_val.log" 2>&1
+$PY -m monopose.capf.dataset "$OUT/renders/val" "$OUT/features/val" > "$OUT/cache_val.log" 2>&1
 
 # The shipped weights: both models trained identically, the same STEPS (cosine schedule over
 # them), one after the other on both cores; TRAIN_MIN only caps each run's wall-clock time.
 log "train both models ($STEPS steps each, at most $TRAIN_MIN min each)"
 for name in capf-blazepose-t1 poseformer-ctxfree-synth; do
-    OMP_NUM_THREADS=2 $PY -m monopose.context.train "monopose/context/configs/$name.yaml" \
+    OMP_NUM_THREADS=2 $PY -m monopose.capf.training "monopose/train/configs/$name.yaml" \
         --set "data.cache=$OUT/features" "trainer.max_time_min=$TRAIN_MIN" \
         "trainer.max_steps=$STEPS" "trainer.num_threads=2" \
         --run-dir "$OUT/runs/$name" > "$OUT/train_$name.log" 2>&1

@@ -38,7 +38,7 @@ done
 wait
 log "train metrabs-blazepose and the 2.5D baseline (${TRAIN_MIN} min each, side by side)"
 for cfg in metrabs-blazepose metrabs-blazepose-25d; do
-    "$PY" -m monopose.metrabs.train "monopose/metrabs/configs/$cfg.yaml" \
+    "$PY" -m monopose.metrabs.training "monopose/train/configs/$cfg.yaml" \
         --set "trainer.max_time_min=$TRAIN_MIN" "trainer.max_steps=$STEPS" --run-dir "runs/$cfg" > "$OUT/train_$cfg.log" 2>&1 &
 done
 wait

@@ -157,7 +157,7 @@ def lift(
     intrinsics: str | None = typer.Option(None, help="'fx,fy,cx,cy' (px) for absolute 3D."),
 ) -> None:
     """Lift 2D keypoints you already have to root-relative (and absolute) 3D in mm."""
-    from monopose.fileio import refuse_overwriting_inputs
+    from monopose.io.files import refuse_overwriting_inputs
     from monopose.pipeline.estimator import DEFAULT_MODEL
     from monopose.pipeline.lift_file import lift_file
 
@@ -179,8 +179,8 @@ def models() -> None:
     from rich.table import Table
 
     from monopose.models.card import DATA_SOURCES
-    from monopose.models.registry import available, list_models, weights_path
     from monopose.pipeline.estimator import DEFAULT_MODEL
+    from monopose.zoo import available, list_models, weights_path
 
     table = Table(title="monopose models (* = the default of `monopose predict`)")
     for col in ("name", "architecture", "window", "params", "weights", "trained on",

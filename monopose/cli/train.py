@@ -1,6 +1,6 @@
 """``monopose train CONFIG`` and ``monopose evaluate CHECKPOINT_OR_MODEL --data ...``.
 
-Thin wrappers over :func:`monopose.train.run.train` and :mod:`monopose.train.evaluate`.
+Thin wrappers over :func:`monopose.train.run.train` and :mod:`monopose.eval.evaluate`.
 """
 
 from __future__ import annotations
@@ -47,7 +47,7 @@ def train_command(
     try:
         cfg = load_config(config, overrides)
         if cfg.task == "metrabs":  # image model: its own data path, same engine
-            from monopose.metrabs.train import train_metrabs
+            from monopose.metrabs.training import train_metrabs
 
             summary = train_metrabs(cfg, run_dir, resume, export=not no_export)
             typer.echo(f"{cfg.name}: {summary['global_step']} steps in "
@@ -98,14 +98,14 @@ def evaluate_command(
     (``monopose data render``; scored: MRPE, absolute and root-relative MPJPE, PCK, ms per person
     over ``--num-windows`` photos) or a truncation crop cache (root-relative MPJPE per share of
     the body cut off)."""
-    from monopose.models.registry import get_card
+    from monopose.zoo import get_card
 
     try:
         is_metrabs = get_card(checkpoint_or_model).architecture == "metrabs"
     except ValueError:
         is_metrabs = False
     if is_metrabs:
-        from monopose.metrabs.evaluate import evaluate_metrabs
+        from monopose.eval.metrabs import evaluate_metrabs
 
         try:
             text, scores = evaluate_metrabs(checkpoint_or_model, data, tta, num_windows)
@@ -119,7 +119,7 @@ def evaluate_command(
             write_json_atomic(json_out, scores)
             typer.echo(f"wrote {json_out}")
         return
-    from monopose.train.evaluate import (
+    from monopose.eval.evaluate import (
         evaluate_model,
         format_report,
         h36m_eval_set,

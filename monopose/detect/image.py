@@ -1,6 +1,6 @@
 """Input images for the 2D front end: the names it has always used, one reader underneath.
 
-Decoding and conversion live in :mod:`monopose.pipeline.images`; this module keeps the front end's
+Decoding and conversion live in :mod:`monopose.io.images`; this module keeps the front end's
 API (``load_image`` raises :class:`FileNotFoundError` for a missing path).
 """
 
@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monopose.pipeline.images import as_rgb, read_image
+from monopose.io.images import as_rgb, read_image
 
 __all__ = ["ImageInput", "load_image", "as_rgb_uint8"]
 
@@ -21,7 +21,7 @@ ImageInput = str | os.PathLike | np.ndarray
 def as_rgb_uint8(image: np.ndarray, name: str = "image") -> np.ndarray:
     """Bring an array to contiguous ``[H, W, 3]`` RGB uint8.
 
-    The rules (dtypes, alpha on white) are :func:`monopose.pipeline.images.as_rgb`'s.
+    The rules (dtypes, alpha on white) are :func:`monopose.io.images.as_rgb`'s.
 
     Raises:
         ValueError: empty image, wrong number of dimensions or channels, unsupported dtype.
@@ -38,7 +38,7 @@ def load_image(source: ImageInput) -> np.ndarray:
     Raises:
         FileNotFoundError: the path does not exist.
         ValueError: the file cannot be decoded, or the array is not an image (see
-            :func:`~monopose.pipeline.images.read_image`).
+            :func:`~monopose.io.images.read_image`).
     """
     if isinstance(source, (str, os.PathLike)) and not Path(source).exists():
         raise FileNotFoundError(f"image file not found: {Path(source)}")

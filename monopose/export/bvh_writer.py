@@ -27,7 +27,7 @@ from monopose.core.skeleton import H36M17
 from monopose.export.ik import RIG, median_bone_lengths, rest_offsets, solve_ik
 from monopose.export.rotations import continuous_euler
 from monopose.export.smoothing import SMOOTHING_METHODS, smooth_positions
-from monopose.fileio import atomic_write, check_writable
+from monopose.io.files import atomic_write, check_writable
 
 __all__ = [
     "CAM_TO_BVH",
@@ -302,13 +302,13 @@ def _fps_of(payload: dict, name: str) -> float | None:
 
 def _prediction_tables(source: Any) -> tuple[str, str, float | None, list[tuple[int, list]]]:
     """``(input, kind, fps, [(frame_index, [(person_id, abs_mm, rel_mm)])])`` from a
-    :class:`~monopose.pipeline.results.Prediction`, a result JSON path or its payload.
+    :class:`~monopose.io.results.Prediction`, a result JSON path or its payload.
 
     Raises:
         ValueError: naming the file for an unreadable or malformed result.
     """
-    from monopose.pipeline.results import Prediction
-    from monopose.pipeline.schema import read_result_json
+    from monopose.io.results import Prediction
+    from monopose.io.schema import read_result_json
 
     if isinstance(source, Prediction):
         frames = [(f.frame_index, [(p.person_id, p.pose_3d_abs_mm, p.pose_3d_rel_mm)
@@ -396,8 +396,8 @@ def export_bvh(
     """Write one BVH per stable person of a prediction.
 
     Args:
-        prediction: A :class:`~monopose.pipeline.results.Prediction`, a result JSON path (checked
-            with :func:`~monopose.pipeline.schema.read_result_json`: another schema version
+        prediction: A :class:`~monopose.io.results.Prediction`, a result JSON path (checked
+            with :func:`~monopose.io.schema.read_result_json`: another schema version
             raises) or its loaded dict.
         out: A ``.bvh`` path (one person: that file; several: ``<stem>_person<id>.bvh`` beside
             it) or a folder (``<input stem>_person<id>.bvh`` in it).

@@ -29,8 +29,8 @@ import cv2
 import numpy as np
 
 from monopose.core.skeleton import H36M17
-from monopose.fileio import atomic_write, check_writable
-from monopose.pipeline.results import CameraInfo, FrameResult, PersonResult, Prediction
+from monopose.io.files import atomic_write, check_writable
+from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 
 __all__ = ["HtmlViewerWriter", "write_html_viewer", "plotly_js", "PLOTLY_LICENCE"]
 

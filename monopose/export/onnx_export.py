@@ -11,7 +11,7 @@ The exported graph takes
 and returns ``pose_3d_mm``: ``[B, T, 17, 3]`` float32 root-relative 3D in **millimetres** (the
 models output metres; the ×1000 is inside the graph). ``B`` is dynamic; ``T`` is the model's window
 (1, or 27 for ``mpm-lift-t27``). Flip averaging and the normalisation itself stay outside (they are
-cheap numpy steps in :class:`monopose.models.lifter.Lifter`).
+cheap numpy steps in :class:`monopose.lifting.lifter.Lifter`).
 
 Exporter: ``torch.onnx.export(..., dynamo=False)`` (TorchScript tracing); the dynamo exporter needs
 ``onnxscript``, which is not a dependency.
@@ -32,7 +32,7 @@ from torch import nn
 
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.skeleton import H36M17
-from monopose.fileio import atomic_write, check_writable
+from monopose.io.files import atomic_write, check_writable
 
 __all__ = ["MillimetreOutput", "OnnxExport", "export_onnx", "random_normalised_poses",
            "onnx_session", "run_onnx", "DEFAULT_OPSET", "metrabs_input_spec"]
@@ -118,7 +118,7 @@ def _window(module: nn.Module) -> int:
 
 def _load(model: str | nn.Module, weights_dir: str | os.PathLike[str] | None, untrained: bool
           ) -> tuple[nn.Module, str, bool]:
-    from monopose.models.registry import available, create_model, get_card, load_model
+    from monopose.zoo import available, create_model, get_card, load_model
 
     if isinstance(model, nn.Module):
         return model, str(getattr(model, "architecture", type(model).__name__)), False
@@ -277,7 +277,7 @@ class _MetrabsOutputs(nn.Module):
 def metrabs_input_spec(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
     """Input names and per-sample shapes of an exported MeTRAbs graph."""
     if module.backbone_name == "blazepose":
-        from monopose.models.metrabs import BLAZEPOSE_LEVELS
+        from monopose.metrabs.model import BLAZEPOSE_LEVELS
 
         return [(f"level{side}", (ch, side, side)) for _, side, ch in BLAZEPOSE_LEVELS]
     s = int(module.crop_size_px)

@@ -30,9 +30,9 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from monopose.fileio import atomic_write
+from monopose.io.files import atomic_write
 from monopose.metrabs.augment import SIDES, AugmentConfig, make_training_crop
-from monopose.models.metrabs import BLAZEPOSE_LEVELS
+from monopose.metrabs.model import BLAZEPOSE_LEVELS
 
 __all__ = ["build_crop_cache", "CropArrays", "load_crop_cache", "LEVEL_KEYS", "crop_batch"]
 

@@ -127,7 +127,7 @@ class MetrabsEstimator:
     """A trained MeTRAbs model and the frozen BlazePose network, ready for photos.
 
     Args:
-        model: A :class:`monopose.models.metrabs.MetrabsNet` with the ``blazepose`` backbone, or a
+        model: A :class:`monopose.metrabs.model.MetrabsNet` with the ``blazepose`` backbone, or a
             registered name (default ``"metrabs-blazepose"``).
         detector: A :class:`monopose.detect.blazepose.BlazePoseDetector` to share (its landmark
             network computes the crops' features); one is made if None.
@@ -142,7 +142,7 @@ class MetrabsEstimator:
     def __init__(self, model: torch.nn.Module | str = "metrabs-blazepose", detector=None,
                  num_aug: int = 1, min_presence: float = 0.2) -> None:
         if isinstance(model, str):
-            from monopose.models.registry import load_model
+            from monopose.zoo import load_model
 
             model, _ = load_model(model)
         if getattr(model, "backbone_name", None) != "blazepose":

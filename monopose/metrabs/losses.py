@@ -16,7 +16,7 @@ from __future__ import annotations
 import torch
 from torch import Tensor
 
-from monopose.models.metrabs import BOX_SIZE_MM, MetrabsOutput
+from monopose.metrabs.model import BOX_SIZE_MM, MetrabsOutput
 
 __all__ = ["solve_root_torch", "predicted_in_crop", "metrabs_losses"]
 

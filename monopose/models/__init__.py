@@ -1,5 +1,6 @@
-"""Lifting models (2D keypoints -> root-relative 3D), their registry, weights I/O and inference.
+"""Model machinery shared by every family: cards, the registry, weights I/O, transformer layers.
 
-Import the submodules directly (``monopose.models.registry``, ``monopose.models.lifter``, ...);
-this package module stays light.
+The families themselves live in ``monopose.lifting``, ``monopose.capf`` and ``monopose.metrabs``;
+:mod:`monopose.zoo` registers them. Import the submodules directly; this package module stays
+light.
 """

@@ -1,4 +1,5 @@
-"""Architecture name -> module class table, and building a module from a config dict."""
+"""Architecture name -> module class table (filled by the model families), and building a module
+from a config dict."""
 
 from __future__ import annotations
 
@@ -7,21 +8,17 @@ from typing import Any
 
 from torch import nn
 
-from monopose.models.baseline import BaselineLifter
-from monopose.models.capf import ContextAwarePoseFormer
-from monopose.models.metrabs import MetrabsNet
-from monopose.models.mpm import MPMLifter
-from monopose.models.poseformer import PoseFormerLifter
+__all__ = ["ARCHITECTURES", "register_architecture", "build_model", "count_parameters"]
 
-__all__ = ["ARCHITECTURES", "build_model", "count_parameters"]
+# Filled through `register_architecture` by monopose.zoo, from each family's ``cards`` module.
+ARCHITECTURES: dict[str, type[nn.Module]] = {}
 
-ARCHITECTURES: dict[str, type[nn.Module]] = {
-    "baseline": BaselineLifter,
-    "poseformer": PoseFormerLifter,
-    "mpm": MPMLifter,
-    "capf": ContextAwarePoseFormer,
-    "metrabs": MetrabsNet,
-}
+
+def register_architecture(name: str, cls: type[nn.Module]) -> None:
+    """Make ``cls`` buildable as ``name`` (registering the same class again is a no-op)."""
+    if ARCHITECTURES.get(name, cls) is not cls:
+        raise ValueError(f"name: architecture {name!r} is already registered")
+    ARCHITECTURES[name] = cls
 
 
 def build_model(architecture: str, config: Mapping[str, Any] | None = None) -> nn.Module:

@@ -1,4 +1,8 @@
-"""Named lifting models (timm-style registry): name -> (architecture, config, weights file, card).
+"""Named models (timm-style registry): name -> (architecture, config, weights file, card).
+
+The registry imports no model family: each family (``monopose.lifting``, ``monopose.capf``,
+``monopose.metrabs``) lists its architectures and cards in its ``cards`` module, and
+:mod:`monopose.zoo` registers them all; code that loads models by name imports from there.
 
 Weights live in ``monopose/models/weights/<name>.safetensors`` + ``<name>.json`` (written by
 :func:`monopose.models.weights_io.save_weights`). When the JSON carries a card (the training
@@ -10,18 +14,25 @@ from __future__ import annotations
 
 import dataclasses
 import os
+from collections.abc import Iterable, Mapping
 from functools import cache
 from pathlib import Path
 from typing import Any
 
 from torch import nn
 
-from monopose.models.architectures import ARCHITECTURES, build_model, count_parameters
+from monopose.models.architectures import (
+    ARCHITECTURES,
+    build_model,
+    count_parameters,
+    register_architecture,
+)
 from monopose.models.card import ModelCard
 from monopose.models.weights_io import load_weights, weights_paths
 
 __all__ = [
     "ModelCard",
+    "register_family",
     "DEFAULT_WEIGHTS_DIR",
     "register_model",
     "get_card",
@@ -131,46 +142,11 @@ def load_model(
     return module, card
 
 
-def _register_defaults() -> None:
-    data = ("cmu", "bandai")
-    # The lifters trained on the mocap lift in a camera turned towards the person.
-    vc = "virtual_camera"
-    register_model(ModelCard(
-        name="baseline-t1", input_frame=vc, architecture="baseline",
-        config=dict(num_joints=17, width=1024, num_blocks=2, dropout=0.25),
-        window=1, training_data=data,
-        description="Fully connected residual lifter (Martinez et al. 2017 style) with a "
-        "valid-mask input channel; one frame.",
-    ))
-    register_model(ModelCard(
-        name="poseformer-t1", input_frame=vc, architecture="poseformer",
-        config=dict(num_joints=17, dim=64, depth=4, heads=8, mlp_ratio=2.0, dropout=0.0,
-                    drop_path=0.1),
-        window=1, training_data=data,
-        description="Single-frame PoseFormer-style spatial transformer over joint tokens.",
-    ))
-    mpm_t1 = dict(num_joints=17, dim=128, depth=4, heads=8, mlp_ratio=2.0, max_frames=1,
-                  decoder_depth=1, dropout=0.0, drop_path=0.1)
-    register_model(ModelCard(
-        name="mpm-lift-t1", input_frame=vc, architecture="mpm", config=mpm_t1, window=1,
-        training_data=data,
-        description="MPM pretrained by masked 2D and 3D pose modelling, fine-tuned for "
-        "lifting; single frame; also completes 3D poses.",
-    ))
-    register_model(ModelCard(
-        name="mpm-lift-t27", input_frame=vc, architecture="mpm",
-        config={**mpm_t1, "max_frames": 27}, window=27, training_data=data,
-        description="MPM over 27-frame windows (factorised spatial/temporal attention), "
-        "pretrained by masked 2D/3D modelling, fine-tuned for lifting; centre frame used.",
-    ))
-    register_model(ModelCard(
-        name="mpm-lift-t1-scratch", input_frame=vc, architecture="mpm", config=dict(mpm_t1),
-        window=1, training_data=data,
-        description="Ablation: the mpm-lift-t1 network trained for lifting without "
-        "pretraining.",
-    ))
-    import monopose.models.capf_registry  # noqa: F401  (context lifters' cards)
-    import monopose.models.metrabs_registry  # noqa: F401  (MeTRAbs image models)
-
-
-_register_defaults()
+def register_family(architectures: Mapping[str, type[nn.Module]], cards: Iterable[ModelCard]
+                    ) -> None:
+    """Register a family's architectures, then its cards (each name once)."""
+    for name, cls in architectures.items():
+        register_architecture(name, cls)
+    for card in cards:
+        if _REGISTRY.get(card.name) != card:
+            register_model(card)

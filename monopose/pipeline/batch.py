@@ -13,11 +13,11 @@ from pathlib import Path
 
 import numpy as np
 
+from monopose.io.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image
+from monopose.io.results import FrameResult, Prediction
+from monopose.io.schema import write_json_atomic, write_npz_atomic
+from monopose.io.video import VideoInfo, iterate_video
 from monopose.pipeline.estimator import Estimator
-from monopose.pipeline.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image
-from monopose.pipeline.results import FrameResult, Prediction
-from monopose.pipeline.schema import write_json_atomic, write_npz_atomic
-from monopose.pipeline.video import VideoInfo, iterate_video
 
 __all__ = ["collect_inputs", "BatchReport", "run_batch", "prediction_arrays"]
 

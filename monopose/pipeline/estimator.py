@@ -18,9 +18,9 @@ import numpy as np
 from monopose.core.body_size import rescale_to_size
 from monopose.core.geometry import reconstruct_absolute
 from monopose.core.skeleton import H36M17, convert_layout, get_conversion
-from monopose.pipeline.images import read_image
-from monopose.pipeline.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
-from monopose.pipeline.results import CameraInfo, FrameResult, PersonResult, Prediction
+from monopose.io.images import read_image
+from monopose.io.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
+from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 
 __all__ = ["Estimator", "DEFAULT_MODEL", "KEYPOINT_SCORE_THRESHOLD"]
 
@@ -96,8 +96,8 @@ class Estimator:
         body_size: str = "world_landmarks",
     ) -> None:
         from monopose.detect.blazepose import BlazePoseDetector
-        from monopose.models.lifter import Lifter
-        from monopose.models.registry import get_card
+        from monopose.lifting.lifter import Lifter
+        from monopose.zoo import get_card
 
         if num_threads is not None:
             import torch
@@ -109,7 +109,7 @@ class Estimator:
         if not 1 <= num_aug <= MAX_TTA:
             raise ValueError(f"num_aug (--tta): expected 1 to {MAX_TTA} crops, got {num_aug}")
         self.model_name = model
-        from monopose.context.inference import needs_context
+        from monopose.capf.inference import needs_context
 
         self.detector = BlazePoseDetector(num_threads=num_threads or 2)
         self.metrabs = None
@@ -187,7 +187,7 @@ class Estimator:
             on_frame: Called as ``on_frame(index, frame_rgb, frame_result)`` after each frame (used
                 for progress and pictures); with a temporal lifter the 3D in it is single-frame.
         """
-        from monopose.pipeline.video import iterate_video
+        from monopose.io.video import iterate_video
 
         path = Path(path)
         if max_frames is not None and max_frames < 1:
@@ -271,7 +271,7 @@ class Estimator:
                 valid[i] = np.argsort(-scores[i]).argsort() < 6
         with _one_torch_thread():
             if self.context:
-                from monopose.context.inference import lift_with_context
+                from monopose.capf.inference import lift_with_context
 
                 rel = lift_with_context(detections, self.lifter.module, flip=self.lifter.flip,
                                         valid=valid)

@@ -25,7 +25,7 @@ import numpy as np
 
 from monopose.core.geometry import reconstruct_absolute
 from monopose.core.skeleton import H36M17, convert_layout, get_layout
-from monopose.pipeline.schema import write_npz_atomic
+from monopose.io.schema import write_npz_atomic
 
 __all__ = ["MAX_ABS_PX", "lift_file", "load_keypoints_npz"]
 
@@ -204,7 +204,7 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
         ValueError: naming the input for a malformed file or keypoints the lifter refuses;
             nothing is written then.
     """
-    from monopose.models.lifter import Lifter
+    from monopose.lifting.lifter import Lifter
 
     input_path = Path(input_path)
     kp, valid, lay, intr = load_keypoints_npz(input_path, layout)

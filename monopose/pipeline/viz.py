@@ -21,7 +21,7 @@ import cv2
 import numpy as np
 
 from monopose.core.skeleton import H36M17
-from monopose.pipeline.results import FrameResult, PersonResult
+from monopose.io.results import FrameResult, PersonResult
 
 __all__ = ["PanelLimits", "draw_frame", "write_png", "VideoWriter"]
 
@@ -270,7 +270,7 @@ def draw_frame(image_rgb: np.ndarray, frame: FrameResult, limits: PanelLimits | 
 
 def write_png(path: Path, picture_rgb: np.ndarray) -> None:
     """Write an RGB picture as PNG atomically."""
-    from monopose.fileio import atomic_write
+    from monopose.io.files import atomic_write
 
     ok, buf = cv2.imencode(".png", cv2.cvtColor(picture_rgb, cv2.COLOR_RGB2BGR))
     if not ok:

@@ -19,7 +19,7 @@ from torch import nn
 from monopose.train.config import ExperimentConfig, config_to_dict
 
 if TYPE_CHECKING:
-    from monopose.train.module import LiftingModule
+    from monopose.lifting.module import LiftingModule
     from monopose.train.run import TrainResult
 
 __all__ = ["export_module", "export_model", "export_checkpoint", "training_record"]
@@ -57,7 +57,7 @@ def _pretraining(init_from: str | None) -> dict[str, Any] | None:
     """Steps, wall time and data of the checkpoint a run was initialised from (if readable)."""
     if not init_from or not init_from.endswith(".ckpt") or not Path(init_from).is_file():
         return None
-    from monopose.train.module import CHECKPOINT_KEY
+    from monopose.lifting.module import CHECKPOINT_KEY
     from monopose.train.run import read_checkpoint
 
     try:
@@ -94,8 +94,8 @@ def export_model(
     Returns:
         Path of the ``.safetensors`` file.
     """
-    from monopose.models.registry import DEFAULT_WEIGHTS_DIR, get_card
     from monopose.models.weights_io import save_weights
+    from monopose.zoo import DEFAULT_WEIGHTS_DIR, get_card
 
     folder = Path(weights_dir) if weights_dir is not None else DEFAULT_WEIGHTS_DIR
     card_or_config: Any
@@ -148,11 +148,11 @@ def export_checkpoint(
     """
     import json
 
-    from monopose.models.architectures import build_model
+    from monopose.lifting.module import CHECKPOINT_KEY
     from monopose.models.card import licence_for
     from monopose.train.config import config_from_dict
-    from monopose.train.module import CHECKPOINT_KEY
     from monopose.train.run import read_checkpoint
+    from monopose.zoo import build_model
 
     checkpoint = Path(checkpoint)
     ckpt = read_checkpoint(checkpoint)

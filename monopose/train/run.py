@@ -23,10 +23,10 @@ from lightning.pytorch.callbacks import LearningRateMonitor, ModelCheckpoint, TQ
 from lightning.pytorch.loggers import CSVLogger, TensorBoardLogger
 from torch import nn
 
-from monopose.fileio import atomic_write
+from monopose.io.files import atomic_write
+from monopose.lifting.datamodule import BatchSource, PoseDataModule, SampledStream, StreamSpec
+from monopose.lifting.module import CHECKPOINT_KEY, LiftingModule, build_module
 from monopose.train.config import ConfigError, DataSection, ExperimentConfig, config_to_dict
-from monopose.train.datamodule import BatchSource, PoseDataModule, SampledStream, StreamSpec
-from monopose.train.module import CHECKPOINT_KEY, LiftingModule, build_module
 
 __all__ = [
     "TrainResult",
@@ -89,7 +89,7 @@ def mocap_source(data: DataSection, split: str, window: int, seed: int) -> Batch
 
 def build_lifter(cfg: ExperimentConfig) -> nn.Module:
     """Build the (untrained) model of ``cfg.model`` (a registered name or an architecture)."""
-    from monopose.models.registry import create_model
+    from monopose.zoo import create_model
 
     try:
         return create_model(cfg.model.name, **cfg.model.config)

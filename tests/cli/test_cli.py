@@ -23,7 +23,7 @@ def test_bare_viz_becomes_png_and_formats_pass_through() -> None:
 
 
 def test_models_lists_every_registered_model_with_licence() -> None:
-    from monopose.models.registry import list_models
+    from monopose.zoo import list_models
 
     result = runner.invoke(app, ["models"])
     assert result.exit_code == 0

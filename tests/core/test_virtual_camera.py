@@ -73,7 +73,7 @@ def test_the_same_body_seen_at_the_centre_and_at_the_edge_looks_the_same() -> No
 
 
 def test_training_targets_are_seen_by_the_same_virtual_camera() -> None:
-    from monopose.train.batches import batch_to_tensors
+    from monopose.lifting.batches import batch_to_tensors
 
     pose = _person((1800.0, 500.0, 3500.0), seed=3)
     kp = _project(pose, K)
@@ -104,8 +104,8 @@ class _ConstantLifter(torch.nn.Module):
 
 
 def test_a_virtual_camera_lifter_rotates_its_3d_back_to_the_camera() -> None:
-    from monopose.models.lifter import Lifter
-    from monopose.models.registry import get_card
+    from monopose.lifting.lifter import Lifter
+    from monopose.zoo import get_card
 
     pose_m = np.zeros((17, 3))
     pose_m[10] = [0.0, -0.5, 0.0]  # head top straight up in the virtual camera

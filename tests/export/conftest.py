@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from monopose.pipeline.results import CameraInfo
+from monopose.io.results import CameraInfo
 from tests.export.synthetic import make_camera
 
 

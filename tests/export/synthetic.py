@@ -6,7 +6,7 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17
 from monopose.export.ik import DEFAULT_BONE_LENGTHS_MM, REST_DIRECTIONS
-from monopose.pipeline.results import CameraInfo, FrameResult, PersonResult, Prediction
+from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 
 # Rest directions are BVH (Y up); camera space is y down, z forward.
 CAM_REST = REST_DIRECTIONS * np.array([1.0, -1.0, -1.0])

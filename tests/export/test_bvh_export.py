@@ -20,7 +20,7 @@ from monopose.export.bvh_writer import (
     write_bvh_motion,
 )
 from monopose.export.ik import RIG, forward_rig, median_bone_lengths, solve_ik
-from monopose.pipeline.schema import write_json_atomic
+from monopose.io.schema import write_json_atomic
 from tests.export.synthetic import (
     CAM_REST,
     make_prediction,

@@ -9,7 +9,7 @@ import typer
 from typer.testing import CliRunner
 
 from monopose.cli.export import export_bvh, export_onnx
-from monopose.pipeline.schema import write_json_atomic
+from monopose.io.schema import write_json_atomic
 from tests.export.synthetic import make_prediction, random_poses
 
 app = typer.Typer()

@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from monopose.export.html_viewer import HtmlViewerWriter, write_html_viewer
-from monopose.pipeline.results import Prediction
+from monopose.io.results import Prediction
 from tests.export import _chromium
 from tests.export.synthetic import CAM_REST, make_prediction, skeleton_from_directions
 

@@ -14,7 +14,7 @@ from monopose.export.onnx_export import (
     random_normalised_poses,
     run_onnx,
 )
-from monopose.models.registry import create_model
+from monopose.zoo import create_model
 
 
 @pytest.mark.parametrize("name", ["baseline-t1", "mpm-lift-t1"])
@@ -73,7 +73,7 @@ def test_missing_weights_need_untrained_flag(tmp_path: Path) -> None:
 
 def test_trained_weights_parity_if_present(tmp_path: Path) -> None:
     """Optional: shipped weights (skipped until they exist)."""
-    from monopose.models.registry import available
+    from monopose.zoo import available
 
     if not available("baseline-t1"):
         pytest.skip("no trained baseline-t1 weights yet")

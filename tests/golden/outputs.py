@@ -56,8 +56,9 @@ def reduce(result: dict) -> list[list[dict]]:
 
 def run_predict(model: str, inputs: list[Path], out: Path) -> dict[str, list[list[dict]]]:
     """Run the CLI as a user would; ``{input stem: reduced frames}``."""
-    subprocess.run([sys.executable, "-c", "from monopose.cli import main; main()", "predict", *map(str, inputs), "--model",
-                    model, "--out", str(out)], check=True, capture_output=True)
+    cli = [sys.executable, "-c", "from monopose.cli import main; main()"]
+    subprocess.run([*cli, "predict", *map(str, inputs), "--model", model, "--out", str(out)],
+                   check=True, capture_output=True)
     return {p.stem: reduce(json.loads((out / f"{p.stem}.json").read_text())) for p in inputs}
 
 

@@ -6,16 +6,16 @@ import numpy as np
 import torch
 from torch import nn
 
-from monopose.metrabs.cache import load_crop_cache
-from monopose.metrabs.evaluate import (
+from monopose.eval.metrabs import (
     lift_25d,
     root_depth_from_bones,
     truncation_split,
     truncation_table,
     variant_joint_errors,
 )
+from monopose.metrabs.cache import load_crop_cache
 from monopose.metrabs.inference import REFERENCE_BONES_MM
-from monopose.models.metrabs import MetrabsOutput
+from monopose.metrabs.model import MetrabsOutput
 from tests.metrabs.test_train import write_tiny_cache
 
 _PARENTS = np.array([-1, 0, 1, 2, 0, 4, 5, 0, 7, 8, 9, 8, 11, 12, 8, 14, 15])

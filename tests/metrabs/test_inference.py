@@ -24,7 +24,7 @@ from monopose.metrabs.inference import (
     box_from_keypoints,
     implausible_reason,
 )
-from monopose.models.metrabs import BLAZEPOSE_LEVELS, MetrabsOutput
+from monopose.metrabs.model import BLAZEPOSE_LEVELS, MetrabsOutput
 from tests.metrabs.conftest import standing_pose
 
 S = CROP_SIZE_PX

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from monopose.metrabs.losses import metrabs_losses, predicted_in_crop, solve_root_torch
-from monopose.models.metrabs import BOX_SIZE_MM, MetrabsOutput
+from monopose.metrabs.model import BOX_SIZE_MM, MetrabsOutput
 from tests.metrabs.conftest import standing_pose
 
 S = 256

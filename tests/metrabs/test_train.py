@@ -85,7 +85,7 @@ def test_tiny_cache_loads(tmp_path):
 
 @pytest.mark.parametrize("head", ["metro", "2.5d"])
 def test_training_exports_loadable_weights(tmp_path, head):
-    from monopose.metrabs.train import train_metrabs
+    from monopose.metrabs.training import train_metrabs
     from monopose.models.weights_io import load_weights
 
     torch.set_num_threads(1)
@@ -109,7 +109,7 @@ def test_training_exports_loadable_weights(tmp_path, head):
 
 
 def test_resume_continues_from_last_checkpoint(tmp_path):
-    from monopose.metrabs.train import train_metrabs
+    from monopose.metrabs.training import train_metrabs
 
     torch.set_num_threads(1)
     write_tiny_cache(tmp_path / "cache")
@@ -121,7 +121,7 @@ def test_resume_continues_from_last_checkpoint(tmp_path):
 
 
 def test_missing_training_folder_is_named(tmp_path):
-    from monopose.metrabs.train import train_metrabs
+    from monopose.metrabs.training import train_metrabs
 
     cfg = tiny_config(tmp_path)
     with pytest.raises(ValueError, match="cache"):
@@ -134,7 +134,7 @@ _DDP_SCRIPT = textwrap.dedent("""
     import lightning as L
     import torch.distributed as dist
     from tests.metrabs.test_train import tiny_config, write_tiny_cache
-    from monopose.metrabs.train import train_metrabs
+    from monopose.metrabs.training import train_metrabs
 
     out = Path(sys.argv[1])
 

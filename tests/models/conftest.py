@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from monopose.models.architectures import build_model
+from monopose.zoo import build_model
 
 SMALL_CONFIGS = {
     "baseline": dict(width=64, num_blocks=2, dropout=0.1),

@@ -1,12 +1,11 @@
-"""MeTRAbs image model (:mod:`monopose.models.metrabs`): soft-argmax, heads, network, weights."""
+"""MeTRAbs image model (:mod:`monopose.metrabs.model`): soft-argmax, heads, network, weights."""
 
 from __future__ import annotations
 
 import pytest
 import torch
 
-from monopose.models.architectures import build_model
-from monopose.models.metrabs import (
+from monopose.metrabs.model import (
     BLAZEPOSE_LEVELS,
     BOX_SIZE_MM,
     DEPTH_BINS,
@@ -16,6 +15,7 @@ from monopose.models.metrabs import (
     soft_argmax,
 )
 from monopose.models.weights_io import load_weights, save_weights
+from monopose.zoo import build_model
 
 J = 17
 

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from monopose.core.skeleton import convert_layout, flip_pose, get_layout
-from monopose.models.lifter import Lifter
+from monopose.lifting.lifter import Lifter
 
 
 def _people(n: int, j: int = 17, seed: int = 0) -> np.ndarray:
@@ -108,8 +108,8 @@ def test_single_frame_lift_sequence(lifter: Lifter) -> None:
 
 
 def test_lifter_by_registered_name(tmp_path) -> None:
-    from monopose.models.registry import create_model, get_card, weights_path
     from monopose.models.weights_io import save_weights
+    from monopose.zoo import create_model, get_card, weights_path
 
     name = "poseformer-t1"
     torch.manual_seed(0)

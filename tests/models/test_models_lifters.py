@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
-from monopose.models.mpm import MPMLifter, STBlock
+from monopose.lifting.mpm import MPMLifter, STBlock
 
 ARCHS = ["baseline", "poseformer", "mpm"]
 

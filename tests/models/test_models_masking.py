@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from monopose.core.skeleton import H36M17
-from monopose.models import masking as mk
+from monopose.lifting import masking as mk
 
 
 def gen(seed: int = 0) -> torch.Generator:

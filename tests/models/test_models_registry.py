@@ -8,7 +8,8 @@ import pytest
 import torch
 
 from monopose.models.card import ModelCard, licence_for
-from monopose.models.registry import (
+from monopose.models.weights_io import save_weights
+from monopose.zoo import (
     available,
     create_model,
     get_card,
@@ -16,7 +17,6 @@ from monopose.models.registry import (
     load_model,
     weights_path,
 )
-from monopose.models.weights_io import save_weights
 
 EXPECTED = {"baseline-t1", "poseformer-t1", "mpm-lift-t1", "mpm-lift-t27", "mpm-lift-t1-scratch"}
 

@@ -9,8 +9,8 @@ import pytest
 import torch
 
 from monopose.core.normalize import normalize_keypoints
-from monopose.models.architectures import build_model
-from monopose.models.masking import pretrain_masks
+from monopose.lifting.masking import pretrain_masks
+from monopose.zoo import build_model
 
 
 def _fixed_poses(n: int = 8, seed: int = 0) -> tuple[torch.Tensor, torch.Tensor]:

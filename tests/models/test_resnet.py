@@ -8,8 +8,8 @@ import pytest
 import torch
 from safetensors.torch import save_file
 
-from monopose.models.metrabs import MetrabsNet
-from monopose.models.resnet import (
+from monopose.metrabs.model import MetrabsNet
+from monopose.metrabs.resnet import (
     BasicBlock,
     Bottleneck,
     ResNetBackbone,

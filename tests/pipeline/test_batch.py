@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from monopose.io.images import read_image
+from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
+from monopose.io.schema import read_result_json
+from monopose.io.video import iterate_video
 from monopose.pipeline.batch import run_batch
-from monopose.pipeline.images import read_image
-from monopose.pipeline.results import CameraInfo, FrameResult, PersonResult, Prediction
-from monopose.pipeline.schema import read_result_json
-from monopose.pipeline.video import iterate_video
 
 
 def _person(pid: int, t: float) -> PersonResult:

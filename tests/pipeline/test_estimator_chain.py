@@ -13,8 +13,8 @@ import pytest
 
 from monopose.core.camera import project_points
 from monopose.core.skeleton import H36M17
+from monopose.io.results import CameraInfo
 from monopose.pipeline.estimator import Estimator, h36m_scores_from_blazepose, place_in_camera
-from monopose.pipeline.results import CameraInfo
 
 
 def _true_pose(root_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -16,7 +16,7 @@ import torch
 from typer.testing import CliRunner
 
 from monopose.cli import app
-from monopose.models.registry import available
+from monopose.zoo import available
 
 SAMPLE = Path(str(resources.files("monopose") / "assets" / "sample_person.jpg"))
 MODEL = "metrabs-blazepose"

@@ -19,7 +19,7 @@ from hypothesis.extra import numpy as hnp
 from PIL import Image, features
 
 from monopose.detect.image import as_rgb_uint8, load_image
-from monopose.pipeline.images import IMAGE_SUFFIXES, as_rgb, read_image
+from monopose.io.images import IMAGE_SUFFIXES, as_rgb, read_image
 
 SAMPLE = Path(__file__).resolve().parents[2] / "monopose" / "assets" / "sample_person.jpg"
 WIDTH_PX = 160

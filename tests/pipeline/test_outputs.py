@@ -10,11 +10,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from monopose.io.images import as_rgb, read_image
+from monopose.io.intrinsics import resolve_intrinsics
+from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
+from monopose.io.schema import SCHEMA_VERSION, read_result_json, write_json_atomic
 from monopose.pipeline.batch import collect_inputs, prediction_arrays
-from monopose.pipeline.images import as_rgb, read_image
-from monopose.pipeline.intrinsics import resolve_intrinsics
-from monopose.pipeline.results import CameraInfo, FrameResult, PersonResult, Prediction
-from monopose.pipeline.schema import SCHEMA_VERSION, read_result_json, write_json_atomic
 from monopose.pipeline.viz import draw_frame
 
 

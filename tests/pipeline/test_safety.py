@@ -11,11 +11,11 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from monopose.fileio import refuse_overwriting_inputs, same_file
+from monopose.io.files import refuse_overwriting_inputs, same_file
+from monopose.io.intrinsics import check_intrinsics, resolve_intrinsics
+from monopose.io.results import CameraInfo, FrameResult, Prediction
+from monopose.io.schema import read_result_json, write_json_atomic
 from monopose.pipeline.batch import run_batch
-from monopose.pipeline.intrinsics import check_intrinsics, resolve_intrinsics
-from monopose.pipeline.results import CameraInfo, FrameResult, Prediction
-from monopose.pipeline.schema import read_result_json, write_json_atomic
 from tests.pipeline.test_batch import _person, _StandInEstimator, _video
 
 

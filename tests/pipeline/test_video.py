@@ -8,7 +8,7 @@ import cv2
 import numpy as np
 import pytest
 
-from monopose.pipeline.video import VideoInfo, iterate_video
+from monopose.io.video import VideoInfo, iterate_video
 
 
 def _write_avi(path: Path, n: int) -> None:

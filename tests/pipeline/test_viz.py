@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from monopose.io.results import CameraInfo, FrameResult, PersonResult
 from monopose.pipeline import viz
-from monopose.pipeline.results import CameraInfo, FrameResult, PersonResult
 from monopose.pipeline.viz import PanelLimits, VideoWriter, draw_frame
 from tests.export.synthetic import CAM_REST, make_person, skeleton_from_directions
 

@@ -12,7 +12,7 @@ Folders of ``OUT_DIR``:
 * ``bvh/``: result JSON files for ``monopose export-bvh``.
 * ``weights/``: lifter weights (``<stem>.safetensors`` + ``<stem>.json``) for
   :func:`monopose.models.weights_io.load_weights`; ``weights/registry/`` is a weights folder for
-  :func:`monopose.models.registry.load_model`.
+  :func:`monopose.zoo.load_model`.
 
 Every :class:`Case` names the verb that reads its file, the exit code of that verb given the file
 alone, and a pattern its one error line must match (besides the file's name).
@@ -332,8 +332,8 @@ def _write_weights(folder: Path) -> None:
     import torch
     from safetensors.torch import save_file
 
-    from monopose.models.architectures import build_model
     from monopose.models.weights_io import save_weights, weights_paths
+    from monopose.zoo import build_model
 
     torch.manual_seed(_SEED)
     module = build_model("baseline", TINY_BASELINE)

@@ -116,8 +116,8 @@ def test_weights(corpus: Path, case: Case, monkeypatch: pytest.MonkeyPatch) -> N
 
     import torch
 
-    from monopose.models.registry import load_model
     from monopose.models.weights_io import load_weights
+    from monopose.zoo import load_model
 
     for owner, name in ((torch, "load"), (pickle, "load"), (pickle, "loads")):
         monkeypatch.setattr(owner, name, _forbidden)
@@ -175,7 +175,7 @@ def _broken_predict_cases(with_gaps: bool) -> list[Case]:
 
 def test_predict_batch_reports_each_broken_file_and_finishes_the_good_one(
         corpus: Path, batch: tuple[Result, Path]) -> None:
-    from monopose.pipeline.schema import read_result_json
+    from monopose.io.schema import read_result_json
 
     result, out = batch
     assert result.exit_code == 1, result.output

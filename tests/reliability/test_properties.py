@@ -19,8 +19,8 @@ from hypothesis.extra import numpy as hnp
 from monopose.core.geometry import reconstruct_absolute
 from monopose.core.skeleton import LAYOUTS
 from monopose.export.bvh_writer import export_bvh
+from monopose.io.schema import read_result_json
 from monopose.pipeline.lift_file import lift_file, load_keypoints_npz
-from monopose.pipeline.schema import read_result_json
 from tests.reliability.corpus import LIFT_INTRINSICS, good_result
 
 SETTINGS = settings(max_examples=50, deadline=None,
@@ -265,7 +265,7 @@ def test_root_solve_is_finite_or_says_why_not(kp: np.ndarray, rel: np.ndarray,
 
 @pytest.fixture(scope="module")
 def lifter() -> object:
-    from monopose.models.lifter import Lifter
+    from monopose.lifting.lifter import Lifter
 
     return Lifter("baseline-t1")  # the fastest shipped lifter: these tests are about the file
 
@@ -274,7 +274,7 @@ def lifter() -> object:
 def _cached(lifter: object) -> Iterator[None]:
     """``lift_file`` with an already loaded lifter: loading per example would dominate."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("monopose.models.lifter.Lifter", lambda *_, **__: lifter)
+        mp.setattr("monopose.lifting.lifter.Lifter", lambda *_, **__: lifter)
         yield
 
 

@@ -7,15 +7,15 @@ import pytest
 import torch
 from typer.testing import CliRunner
 
-from monopose.models.registry import create_model
-from monopose.models.weights_io import save_weights
-from monopose.train.evaluate import (
+from monopose.eval.evaluate import (
     EvalSet,
     evaluate_model,
     format_comparison,
     format_report,
     load_lifter,
 )
+from monopose.models.weights_io import save_weights
+from monopose.zoo import create_model
 
 
 @pytest.fixture
@@ -97,7 +97,7 @@ def test_load_lifter_errors_name_the_file(tmp_path):
 def test_evaluate_command_prints_metrics(tmp_path, evalset, monkeypatch, make_config,
                                          source_factory):
     from monopose.cli.train import evaluate_command
-    from monopose.train import evaluate as ev
+    from monopose.eval import evaluate as ev
     from monopose.train.run import train
 
     result = train(make_config(**{"trainer.max_steps": 2}), source_factory=source_factory,
@@ -148,7 +148,7 @@ def test_evaluate_on_human36m_format_files(tmp_path):
     import typer
 
     from monopose.cli.train import evaluate_command
-    from monopose.train.evaluate import h36m_eval_set
+    from monopose.eval.evaluate import h36m_eval_set
 
     p3, p2 = _write_h36m_npz(tmp_path, np.random.default_rng(0))
     data = h36m_eval_set(str(p3), str(p2), window=3, frame_step=4)
@@ -171,7 +171,7 @@ def test_evaluation_lifts_perspective_aware_models_in_their_virtual_camera() -> 
     import torch
 
     from monopose.core.virtual_camera import to_virtual_camera
-    from monopose.train.evaluate import lift as eval_lift
+    from monopose.eval.evaluate import lift as eval_lift
 
     class Constant(torch.nn.Module):
         def __init__(self) -> None:

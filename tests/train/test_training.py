@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 import torch
 
+from monopose.lifting.batches import batch_to_tensors, occlude_random_joints
 from monopose.models.weights_io import load_weights
-from monopose.train.batches import batch_to_tensors, occlude_random_joints
 from monopose.train.run import auto_precision, init_model_from, read_checkpoint, train
 
 
@@ -112,7 +112,7 @@ def test_mpm_pretrain_then_finetune(make_config, source_factory):
 def test_init_from_rejects_another_architecture(make_config, source_factory):
     pre = make_config(arch="mpm", **{"trainer.max_steps": 1})
     result = train(pre, source_factory=source_factory, export=False)
-    from monopose.models.registry import create_model
+    from monopose.zoo import create_model
 
     with pytest.raises(ValueError, match="architecture 'mpm'"):
         init_model_from(create_model("baseline", width=32), result.checkpoint)

@@ -1,7 +1,7 @@
 """Multi-person synthetic images: 2–4 anny bodies in one scene, with exact per-person labels.
 
 Built for evaluating absolute 3D pose estimation of everyone in an image (the MeTRAbs part),
-with :mod:`monopose.core.multiperson` as the scoring protocol.
+with :mod:`monopose.eval.multiperson` as the scoring protocol.
 
 **Scene** (sample ``i`` is a pure function of ``(seed, i)``; its generator is
 ``numpy.random.default_rng([seed, i])``):

@@ -1,0 +1,107 @@
+"""Lifting detected people with a context model (or, for comparison, a context-free lifter)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from monopose.capf.features import FLIP_PERMUTATION, ContextInputs, context_inputs
+from monopose.core.normalize import normalize_keypoints
+from monopose.detect.types import PersonDetection
+
+__all__ = ["lift_with_context", "lift_context_inputs", "needs_context"]
+
+
+def needs_context(module: nn.Module) -> bool:
+    """Whether ``module`` reads detector features (``ContextAwarePoseFormer``)."""
+    return bool(getattr(module, "needs_context", False))
+
+
+def _mirror(x: torch.Tensor) -> torch.Tensor:
+    out = x[..., FLIP_PERMUTATION, :].clone()
+    out[..., 0] = -out[..., 0]
+    return out
+
+
+def lift_context_inputs(inputs: ContextInputs, module: nn.Module, flip: bool = True,
+                        batch_size: int = 256) -> np.ndarray:
+    """Lift prepared inputs (see :func:`monopose.capf.features.context_inputs`).
+
+    Returns:
+        ``[N, 17, 3]`` root-relative 3D in mm (root = 0).
+    """
+    n = len(inputs)
+    if n == 0:
+        return np.zeros((0, 17, 3))
+    ok = inputs.valid.copy()
+    if not ok.any(axis=1).all():
+        raise ValueError("valid: a person has no valid joint")
+    norm, _, _ = normalize_keypoints(inputs.keypoints_px[:, None], ok[:, None])
+    ctx = needs_context(module)
+    perm = torch.as_tensor(FLIP_PERMUTATION)
+    was_training = module.training
+    module.eval()
+    out = []
+    try:
+        with torch.inference_mode():
+            for s in range(0, n, batch_size):
+                sl = slice(s, s + batch_size)
+                kp = torch.as_tensor(norm[sl], dtype=torch.float32)
+                v = torch.as_tensor(ok[sl])[:, None]
+                if ctx:
+                    feats = [torch.as_tensor(p[sl], dtype=torch.float32) for p in inputs.patches]
+                    fv = torch.as_tensor(inputs.inside[sl] & ok[sl])
+                    y = module(kp, v, feats, fv)
+                    if flip:
+                        ff = [f.flip(-2)[:, perm] for f in feats]
+                        y_f = module(_mirror(kp), v[..., perm], ff, fv[:, perm])
+                        y = 0.5 * (y + _mirror(y_f))
+                else:
+                    y = module(kp, v)
+                    if flip:
+                        y = 0.5 * (y + _mirror(module(_mirror(kp), v[..., perm])))
+                out.append(y[:, 0].to(torch.float64).numpy())
+    finally:
+        module.train(was_training)
+    return np.concatenate(out) * 1000.0
+
+
+def lift_with_context(detections: Sequence[PersonDetection], module: nn.Module,
+                      flip: bool = True, valid: np.ndarray | None = None,
+                      batch_size: int = 256) -> np.ndarray:
+    """Lift the people found by ``BlazePoseDetector.detect(image, with_features=True)``.
+
+    The patches are read from each ``PersonDetection.feature_maps`` by the same function the
+    training cache used (:func:`monopose.capf.features.extract_patches`). Joints outside the
+    landmark crop are read with border clamping and flagged, and the model ignores their context.
+
+    Args:
+        detections: People (may be empty).
+        module: A context lifter (``ContextAwarePoseFormer``) or any context-free lifter
+            (then only the 2D keypoints are used, which makes comparisons exact).
+        flip: Average with the mirrored input (2D, joints and patches mirrored).
+        valid: ``[N, 17]`` bool override of which joints the lifter gets (default: the
+            Estimator's rule, :func:`monopose.capf.features.lifter_validity`).
+        batch_size: People per forward pass.
+
+    Returns:
+        ``[N, 17, 3]`` root-relative 3D in mm (h36m17; ``[0, 17, 3]`` when nobody was found).
+
+    Raises:
+        ValueError: feature maps missing or from another landmark model (context models only).
+    """
+    if needs_context(module):
+        inputs = context_inputs(detections, int(getattr(module, "patch", 5)), valid)
+    else:
+        kp = np.stack([d.keypoints_h36m_px for d in detections]) if detections else \
+            np.zeros((0, 17, 2))
+        from monopose.capf.features import lifter_validity
+
+        ok = (np.asarray(valid, bool) if valid is not None
+              else np.stack([lifter_validity(d) for d in detections]) if detections
+              else np.zeros((0, 17), bool))
+        inputs = ContextInputs(kp, ok, [], np.ones_like(ok))
+    return lift_context_inputs(inputs, module, flip, batch_size)

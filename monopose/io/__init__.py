@@ -1,0 +1,4 @@
+"""Reading and writing: images, videos, intrinsics, results and their JSON schema, atomic files.
+
+Nothing is imported here, so importing the package stays cheap.
+"""

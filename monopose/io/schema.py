@@ -1,0 +1,86 @@
+"""The JSON result format: writing it atomically, reading and checking it back.
+
+One JSON file per input. Top level: ``schema_version``, ``monopose_version``, ``input``, ``kind``
+(image|video), ``model``, ``units`` ("mm"), ``layout`` ("h36m17"), ``joint_names`` (17), ``camera``
+(fx, fy, cx, cy, width, height, source), ``fps``, ``warnings`` and ``frames``: a list of
+``{index, time_s, people: [{person_id, box, score, keypoints_2d, scores, valid, pose_3d_rel,
+pose_3d_abs, root_method}]}``. The README documents it for users.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+
+from monopose.io.files import atomic_write
+
+__all__ = ["SCHEMA_VERSION", "write_json_atomic", "write_npz_atomic", "read_result_json"]
+
+SCHEMA_VERSION = "1.0"
+
+_REQUIRED_TOP = ("schema_version", "units", "layout", "joint_names", "camera", "frames")
+_REQUIRED_PERSON = ("box", "keypoints_2d", "scores", "pose_3d_rel", "pose_3d_abs")
+
+
+def write_json_atomic(path: Path, payload: dict) -> None:
+    """Write ``payload`` as strict JSON to ``path`` atomically.
+
+    Raises:
+        ValueError: when the payload holds NaN or infinity (strict JSON has neither); nothing is
+            written then.
+    """
+    # Compact: a video's result holds thousands of numbers.
+    try:
+        data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
+    except ValueError as exc:
+        raise ValueError(f"{path}: not written, the result holds a non-finite number ({exc})"
+                         ) from None
+    atomic_write(Path(path), lambda fh: fh.write(data), "out")
+
+
+def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` as an uncompressed ``.npz`` to ``path`` atomically."""
+    atomic_write(Path(path), lambda fh: np.savez(fh, **arrays), "out")
+
+
+def _reject_constant(name: str) -> None:
+    raise json.JSONDecodeError(f"{name} is not valid JSON", name, 0)
+
+
+def read_result_json(path: Path) -> dict:
+    """Read a result JSON and check it is of this schema version.
+
+    Raises:
+        ValueError: naming the file, if it is not JSON, lacks a key, or has another schema version.
+    """
+    path = Path(path)
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"), parse_constant=_reject_constant)
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"{path}: not a readable monopose result JSON ({exc})") from exc
+    if not isinstance(payload, dict):
+        raise ValueError(f"{path}: expected a JSON object at the top level")
+    missing = [k for k in _REQUIRED_TOP if k not in payload]
+    if missing:
+        raise ValueError(f"{path}: missing key(s) {', '.join(missing)}")
+    if payload["schema_version"] != SCHEMA_VERSION:
+        raise ValueError(
+            f"{path}: schema_version {payload['schema_version']!r}, expected {SCHEMA_VERSION!r}"
+        )
+    if not isinstance(payload["frames"], list):
+        raise ValueError(f"{path}: 'frames' must be a list")
+    for k, frame in enumerate(payload["frames"]):
+        if not isinstance(frame, dict) or not isinstance(frame.get("people", []), list):
+            raise ValueError(f"{path}: frame {k} must be an object with a list of people")
+        for person in frame.get("people", []):
+            if not isinstance(person, dict):
+                raise ValueError(f"{path}: frame {frame.get('index', k)} has a person that is "
+                                 "not an object")
+            lacking = [k for k in _REQUIRED_PERSON if k not in person]
+            if lacking:
+                raise ValueError(
+                    f"{path}: frame {frame.get('index')} has a person without {', '.join(lacking)}"
+                )
+    return payload

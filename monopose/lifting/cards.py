@@ -1,0 +1,59 @@
+"""Architectures and registry cards of the lifters (registered by :mod:`monopose.zoo`)."""
+
+from __future__ import annotations
+
+from torch import nn
+
+from monopose.lifting.baseline import BaselineLifter
+from monopose.lifting.mpm import MPMLifter
+from monopose.lifting.poseformer import PoseFormerLifter
+from monopose.models.card import ModelCard
+
+__all__ = ["ARCHITECTURES", "CARDS", "MPM_T1_CONFIG"]
+
+ARCHITECTURES: dict[str, type[nn.Module]] = {
+    "baseline": BaselineLifter,
+    "poseformer": PoseFormerLifter,
+    "mpm": MPMLifter,
+}
+
+_DATA = ("cmu", "bandai")
+# The lifters trained on the mocap lift in a camera turned towards the person.
+_VC = "virtual_camera"
+MPM_T1_CONFIG = dict(num_joints=17, dim=128, depth=4, heads=8, mlp_ratio=2.0, max_frames=1,
+                     decoder_depth=1, dropout=0.0, drop_path=0.1)
+
+CARDS = (
+    ModelCard(
+        name="baseline-t1", input_frame=_VC, architecture="baseline",
+        config=dict(num_joints=17, width=1024, num_blocks=2, dropout=0.25),
+        window=1, training_data=_DATA,
+        description="Fully connected residual lifter (Martinez et al. 2017 style) with a "
+        "valid-mask input channel; one frame.",
+    ),
+    ModelCard(
+        name="poseformer-t1", input_frame=_VC, architecture="poseformer",
+        config=dict(num_joints=17, dim=64, depth=4, heads=8, mlp_ratio=2.0, dropout=0.0,
+                    drop_path=0.1),
+        window=1, training_data=_DATA,
+        description="Single-frame PoseFormer-style spatial transformer over joint tokens.",
+    ),
+    ModelCard(
+        name="mpm-lift-t1", input_frame=_VC, architecture="mpm", config=MPM_T1_CONFIG, window=1,
+        training_data=_DATA,
+        description="MPM pretrained by masked 2D and 3D pose modelling, fine-tuned for "
+        "lifting; single frame; also completes 3D poses.",
+    ),
+    ModelCard(
+        name="mpm-lift-t27", input_frame=_VC, architecture="mpm",
+        config={**MPM_T1_CONFIG, "max_frames": 27}, window=27, training_data=_DATA,
+        description="MPM over 27-frame windows (factorised spatial/temporal attention), "
+        "pretrained by masked 2D/3D modelling, fine-tuned for lifting; centre frame used.",
+    ),
+    ModelCard(
+        name="mpm-lift-t1-scratch", input_frame=_VC, architecture="mpm",
+        config=dict(MPM_T1_CONFIG), window=1, training_data=_DATA,
+        description="Ablation: the mpm-lift-t1 network trained for lifting without "
+        "pretraining.",
+    ),
+)

@@ -1,0 +1,217 @@
+"""Inference wrapper: 2D keypoints in pixels (any supported layout) -> root-relative 3D in mm.
+
+Steps: convert the layout to h36m17, normalise per window (``monopose.core.normalize``), run the
+model under ``torch.inference_mode()``, optionally average with the mirrored input (mirror the 2D,
+swap left/right, lift, mirror the 3D back), convert metres to millimetres.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+import torch
+from torch import nn
+
+from monopose.core.normalize import normalize_keypoints
+from monopose.core.skeleton import convert_layout, get_layout
+from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
+from monopose.models.card import ModelCard
+from monopose.zoo import load_model
+
+__all__ = ["Lifter"]
+
+_CANONICAL = "h36m17"
+
+
+class Lifter:
+    """Lift 2D keypoints (pixels) to root-relative 3D poses (millimetres).
+
+    Args:
+        model_name: a registered model with trained weights (see ``registry.list_models``).
+        weights_dir: folder with the weights; default the package's ``models/weights``.
+        flip: average with the mirrored input by default.
+        device: torch device to run on.
+    """
+
+    def __init__(
+        self,
+        model_name: str,
+        weights_dir: str | os.PathLike[str] | None = None,
+        flip: bool = True,
+        device: str | torch.device = "cpu",
+    ) -> None:
+        from monopose.zoo import get_card
+
+        if get_card(model_name).architecture == "metrabs":
+            raise ValueError(
+                f"model: {model_name!r} is an image model (MeTRAbs): it reads photos, not 2D "
+                f"keypoints; use it with `monopose predict --model {model_name}` or "
+                "monopose.metrabs.inference.MetrabsEstimator")
+        module, card = load_model(model_name, weights_dir)
+        self._setup(module, card, flip, device)
+
+    @classmethod
+    def from_module(
+        cls, module: nn.Module, card: ModelCard | None = None, flip: bool = True,
+        device: str | torch.device = "cpu",
+    ) -> Lifter:
+        """Wrap an already built module (it is switched to eval mode)."""
+        self = cls.__new__(cls)
+        self._setup(module, card, flip, device)
+        return self
+
+    def _setup(self, module: nn.Module, card: ModelCard | None, flip: bool,
+               device: str | torch.device) -> None:
+        self.device = torch.device(device)
+        self.module = module.to(self.device).eval()
+        self.card = card
+        self.flip = flip
+        self.layout = get_layout(card.layout if card is not None else _CANONICAL)
+        self.num_joints = int(getattr(module, "num_joints", self.layout.num_joints))
+        if self.num_joints != self.layout.num_joints:
+            raise ValueError(f"module: {self.num_joints} joints but layout {self.layout.name} "
+                             f"has {self.layout.num_joints}")
+        max_frames = getattr(module, "max_frames", None)
+        self.window = card.window if card is not None else int(max_frames or 1)
+        self.max_frames: int | None = None if max_frames is None else int(max_frames)
+        self._perm = torch.as_tensor(self.layout.flip_permutation, device=self.device)
+        # Perspective-aware lifters see the 2D from a camera turned towards the person.
+        self.input_frame = card.input_frame if card is not None else "image"
+
+    # -- public API ---------------------------------------------------------------------------
+
+    def lift(
+        self,
+        keypoints_2d_px: np.ndarray,
+        valid: np.ndarray | None = None,
+        layout: str = _CANONICAL,
+        flip: bool | None = None,
+        batch_size: int | None = None,
+        intrinsics: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Lift single poses or windows.
+
+        Args:
+            keypoints_2d_px: ``[N, J, 2]`` single poses or ``[N, T, J, 2]`` windows, pixels, in
+                ``layout``. A single pose given to a temporal model is lifted as a static window
+                (the frame repeated over the model's window). Windows need ``T <= max_frames``.
+            valid: ``[N, J]`` / ``[N, T, J]`` bool (False = missing); None = all valid.
+            layout: ``"h36m17"``, ``"coco17"``, ``"blazepose33"`` (anything convertible).
+            flip: flip-average; None = the default given at construction.
+            batch_size: poses/windows per forward pass; default ``1024 // window`` (long
+                windows are faster in small batches on a CPU: activations stay in cache).
+            intrinsics: ``(4,)`` or ``[N, 4]`` ``(fx, fy, cx, cy)`` px of the camera. Lifters
+                with ``input_frame == "virtual_camera"`` use them to lift in a camera turned
+                towards each person and rotate the 3D back; without them the person is taken
+                to stand on the optical axis. Other lifters ignore them.
+
+        Returns:
+            ``[N, 17, 3]`` or ``[N, T, 17, 3]`` root-relative 3D in mm (h36m17, root = 0).
+
+        Raises:
+            ValueError: on a wrong shape or joint count, NaN in a valid joint, or a pose/window
+                without any valid joint.
+        """
+        kp = np.asarray(keypoints_2d_px, dtype=np.float64)
+        if kp.ndim not in (3, 4) or kp.shape[-1] != 2:
+            raise ValueError(f"keypoints_2d_px: expected [N, J, 2] or [N, T, J, 2], got {kp.shape}")
+        single = kp.ndim == 3
+        windows, ok = self._to_canonical(kp, valid, layout)
+        if single:
+            windows, ok = windows[:, None], ok[:, None]
+            if self.window > 1:
+                windows = np.repeat(windows, self.window, axis=1)
+                ok = np.repeat(ok, self.window, axis=1)
+        elif self.max_frames is not None and windows.shape[1] > self.max_frames:
+            raise ValueError(f"keypoints_2d_px: windows of at most {self.max_frames} frames, got "
+                             f"{windows.shape[1]} (use lift_sequence for long tracks)")
+        out = self._run_in_frame(windows, ok, self.flip if flip is None else flip, batch_size,
+                                 intrinsics)
+        if single:
+            return out[:, out.shape[1] // 2]
+        return out
+
+    def lift_sequence(
+        self,
+        track_px: np.ndarray,
+        valid: np.ndarray | None = None,
+        layout: str = _CANONICAL,
+        flip: bool | None = None,
+        batch_size: int | None = None,
+        intrinsics: np.ndarray | None = None,
+    ) -> np.ndarray:
+        """Lift a track ``[F, J, 2]`` (pixels) frame by frame with a centred sliding window
+        (edges padded by repeating the first/last frame). Returns ``[F, 17, 3]`` mm.
+        ``intrinsics`` ``(4,)`` px: see :meth:`lift`."""
+        kp = np.asarray(track_px, dtype=np.float64)
+        if kp.ndim != 3 or kp.shape[-1] != 2:
+            raise ValueError(f"track_px: expected [F, J, 2], got {kp.shape}")
+        if self.window == 1:
+            return self.lift(kp, valid, layout, flip, batch_size, intrinsics)
+        track, ok = self._to_canonical(kp, valid, layout)
+        f = track.shape[0]
+        offsets = np.arange(self.window) - self.window // 2
+        idx = np.clip(np.arange(f)[:, None] + offsets[None, :], 0, f - 1)  # [F, W]
+        out = self._run_in_frame(track[idx], ok[idx], self.flip if flip is None else flip,
+                                 batch_size, intrinsics)
+        return out[:, self.window // 2]
+
+    # -- internals ----------------------------------------------------------------------------
+
+    def _to_canonical(self, kp: np.ndarray, valid: np.ndarray | None, layout: str
+                      ) -> tuple[np.ndarray, np.ndarray]:
+        src = get_layout(layout)
+        if kp.shape[-2] != src.num_joints:
+            raise ValueError(f"keypoints: expected {src.num_joints} joints for layout "
+                             f"{src.name!r} (dim -2), got {kp.shape[-2]}")
+        if valid is None:
+            ok = np.ones(kp.shape[:-1], dtype=bool)
+        else:
+            ok = np.asarray(valid, dtype=bool)
+            if ok.shape != kp.shape[:-1]:
+                raise ValueError(f"valid: expected shape {kp.shape[:-1]}, got {ok.shape}")
+        if not np.isfinite(kp[ok]).all():
+            raise ValueError("keypoints: NaN or inf in a joint marked valid")
+        if src.name == self.layout.name:
+            return np.where(ok[..., None], kp, 0.0), ok
+        out, ok_out, _ = convert_layout(kp, src.name, self.layout.name, ok)
+        return out, ok_out
+
+    def _run_in_frame(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool,
+                      batch_size: int | None, intrinsics: np.ndarray | None) -> np.ndarray:
+        """:meth:`_run` in the lifter's input frame: ``[N, T, J, 2]`` px -> ``[N, T, J, 3]`` mm
+        in the camera."""
+        if self.input_frame != "virtual_camera" or intrinsics is None:
+            return self._run(windows_px, ok, flip, batch_size)
+        intr = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64),
+                               (windows_px.shape[0], 4))
+        turned, rot = to_virtual_camera(windows_px, ok, intr)
+        return from_virtual_camera(self._run(turned, ok, flip, batch_size), rot)
+
+    def _run(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool, batch_size: int | None
+             ) -> np.ndarray:
+        """``[N, T, J, 2]`` px in the model layout -> ``[N, T, J, 3]`` mm."""
+        if batch_size is None:
+            batch_size = max(1, 1024 // windows_px.shape[1])
+        if not ok.reshape(ok.shape[0], -1).any(axis=1).all():
+            raise ValueError("keypoints: a pose/window has no valid joint")
+        norm, _, _ = normalize_keypoints(windows_px, ok)
+        results = []
+        with torch.inference_mode():
+            for start in range(0, norm.shape[0], max(1, batch_size)):
+                x = torch.as_tensor(norm[start : start + batch_size], dtype=torch.float32,
+                                    device=self.device)
+                v = torch.as_tensor(ok[start : start + batch_size], device=self.device)
+                y = self.module(x, v)
+                if flip:
+                    y_flip = self.module(self._mirror(x), v[..., self._perm])
+                    y = 0.5 * (y + self._mirror(y_flip))
+                results.append(y.to("cpu", torch.float64).numpy())
+        return np.concatenate(results, axis=0) * 1000.0
+
+    def _mirror(self, pose: torch.Tensor) -> torch.Tensor:
+        """Negate x and swap left/right joints of ``[..., J, D]``."""
+        out = pose[..., self._perm, :].clone()
+        out[..., 0] = -out[..., 0]
+        return out
