@@ -11,6 +11,7 @@ from pathlib import Path
 import typer
 
 from monopose.cli import data as _data
+from monopose.cli import evaluate as _evaluate
 from monopose.cli import export as _export
 from monopose.cli import predict as _predict
 from monopose.cli import train as _train
@@ -42,7 +43,7 @@ app.command()(_predict.models)
 app.command("export-bvh")(_export.export_bvh)
 app.command("export-onnx")(_export.export_onnx)
 app.command("train")(_train.train_command)
-app.command("evaluate")(_train.evaluate_command)
+app.command("evaluate")(_evaluate.evaluate_command)
 
 _data.app.command("render")(_render)
 _data.app.command("render-multi")(_render_multi)

@@ -21,8 +21,8 @@ from safetensors import safe_open
 from safetensors.torch import load_file, save_file
 from torch import nn
 
+from monopose.models.architectures import build_model
 from monopose.models.card import ModelCard
-from monopose.models.registry import build_model
 
 __all__ = ["FORMAT", "FORMAT_VERSION", "weights_paths", "save_weights", "load_weights",
            "read_metadata"]

@@ -96,7 +96,7 @@ def test_load_lifter_errors_name_the_file(tmp_path):
 
 def test_evaluate_command_prints_metrics(tmp_path, evalset, monkeypatch, make_config,
                                          source_factory):
-    from monopose.cli.train import evaluate_command
+    from monopose.cli.evaluate import evaluate_command
     from monopose.eval import evaluate as ev
     from monopose.train.run import train
 
@@ -147,7 +147,7 @@ def _write_h36m_npz(tmp_path, rng):
 def test_evaluate_on_human36m_format_files(tmp_path):
     import typer
 
-    from monopose.cli.train import evaluate_command
+    from monopose.cli.evaluate import evaluate_command
     from monopose.eval.evaluate import h36m_eval_set
 
     p3, p2 = _write_h36m_npz(tmp_path, np.random.default_rng(0))
