@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
 
-__all__ = ["VideoInfo", "iterate_video"]
+__all__ = ["VideoInfo", "VideoFrames", "open_video", "iterate_video"]
 
 
 @dataclass(frozen=True)
@@ -75,3 +75,39 @@ def iterate_video(path: Path, max_frames: int | None = None
             index += 1
     finally:
         cap.release()
+
+
+@dataclass
+class VideoFrames:
+    """An opened video: its :class:`VideoInfo` at once, its frames (each decoded once) on
+    iteration, as ``(index, frame_rgb [H, W, 3] uint8)`` and possibly a final warning string.
+
+    Iterate it once: the estimator reads the frames and hands each to the pictures.
+    """
+
+    path: Path
+    info: VideoInfo
+    _reader: Iterator[VideoInfo | tuple[int, np.ndarray] | str] = field(repr=False)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray] | str]:
+        for item in self._reader:
+            assert not isinstance(item, VideoInfo)
+            yield item
+
+    def close(self) -> None:
+        """Release the decoder (also done when the frames run out)."""
+        close = getattr(self._reader, "close", None)
+        if close is not None:
+            close()
+
+
+def open_video(path: str | Path, max_frames: int | None = None) -> VideoFrames:
+    """Open ``path`` and read its header (:func:`iterate_video` does the checks).
+
+    Raises:
+        ValueError: naming the file when it is missing or cannot be opened as a video.
+    """
+    reader = iterate_video(Path(path), max_frames=max_frames)
+    info = next(reader)
+    assert isinstance(info, VideoInfo)
+    return VideoFrames(Path(path), info, reader)

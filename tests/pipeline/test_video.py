@@ -46,3 +46,14 @@ def test_not_a_video(tmp_path: Path) -> None:
     (tmp_path / "e.mp4").write_bytes(b"")
     with pytest.raises(ValueError, match="e.mp4.*empty"):
         next(iterate_video(tmp_path / "e.mp4"))
+
+
+def test_open_video_reads_the_header_once_and_each_frame_once(tmp_path):
+    from monopose.io.video import open_video
+
+    _write_avi(tmp_path / "v.avi", 4)
+    video = open_video(tmp_path / "v.avi", max_frames=3)
+    assert (video.info.width, video.info.height) == (64, 48)
+    frames = list(video)
+    assert [f[0] for f in frames] == [0, 1, 2]
+    assert list(video) == []  # the frames were handed on, not kept
