@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
-__all__ = ["atomic_write", "check_writable", "same_file", "refuse_overwriting_inputs"]
+__all__ = ["atomic_write", "write_json_atomic", "write_text_atomic", "check_writable", "same_file",
+           "refuse_overwriting_inputs"]
 
 
 def same_file(a: Path, b: Path) -> bool:
@@ -77,3 +79,32 @@ def atomic_write(path: Path, write: Callable[[BinaryIO], object], argument: str 
         if os.path.exists(tmp):
             os.unlink(tmp)
     return path
+
+
+def write_text_atomic(path: Path, text: str, argument: str = "path") -> Path:
+    """Write ``text`` (UTF-8) to ``path`` whole (temp file + rename)."""
+    return atomic_write(Path(path), lambda fh: fh.write(text.encode("utf-8")), argument)
+
+
+def write_json_atomic(path: Path, payload: Any, indent: int | None = None,
+                      default: Callable[[Any], Any] | None = None, argument: str = "path"
+                      ) -> Path:
+    """Write ``payload`` as strict JSON to ``path`` whole (temp file + rename).
+
+    ``indent=None`` writes compact JSON (results hold thousands of numbers); records meant to be
+    read by people (run summaries, evaluation reports) use ``indent=2``. ``default`` converts what
+    JSON cannot hold (``default=str`` for dates and paths in records); results use none, so an
+    unexpected type is a ``TypeError``.
+
+    Raises:
+        ValueError: when the payload holds NaN or infinity (strict JSON has neither), naming
+            ``path``; nothing is written then.
+    """
+    separators = (",", ":") if indent is None else None
+    try:
+        text = json.dumps(payload, indent=indent, separators=separators, allow_nan=False,
+                          default=default)
+    except ValueError as exc:
+        raise ValueError(f"{path}: not written, it would hold a non-finite number ({exc})"
+                         ) from None
+    return write_text_atomic(Path(path), text + ("\n" if indent is not None else ""), argument)

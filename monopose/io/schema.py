@@ -14,6 +14,7 @@ from pathlib import Path
 
 import numpy as np
 
+from monopose.io import files
 from monopose.io.files import atomic_write
 
 __all__ = ["SCHEMA_VERSION", "write_json_atomic", "write_npz_atomic", "read_result_json"]
@@ -25,19 +26,13 @@ _REQUIRED_PERSON = ("box", "keypoints_2d", "scores", "pose_3d_rel", "pose_3d_abs
 
 
 def write_json_atomic(path: Path, payload: dict) -> None:
-    """Write ``payload`` as strict JSON to ``path`` atomically.
+    """Write a result ``payload`` as compact strict JSON to ``path`` atomically.
 
     Raises:
         ValueError: when the payload holds NaN or infinity (strict JSON has neither); nothing is
             written then.
     """
-    # Compact: a video's result holds thousands of numbers.
-    try:
-        data = json.dumps(payload, separators=(",", ":"), allow_nan=False).encode("utf-8")
-    except ValueError as exc:
-        raise ValueError(f"{path}: not written, the result holds a non-finite number ({exc})"
-                         ) from None
-    atomic_write(Path(path), lambda fh: fh.write(data), "out")
+    files.write_json_atomic(Path(path), payload, argument="out")
 
 
 def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
