@@ -251,9 +251,9 @@ def main() -> None:
     for name, model in models.items():
         print(f"| {name} | {count_parameters(model):,} |")
     if a.json:
-        from monopose.train.run import write_json_atomic
+        from monopose.io.files import write_json_atomic
 
-        write_json_atomic(Path(a.json), res)
+        write_json_atomic(Path(a.json), res, indent=2, default=str)
 
 
 if __name__ == "__main__":

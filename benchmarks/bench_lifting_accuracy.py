@@ -28,7 +28,7 @@ from monopose.eval.evaluate import (
     load_lifter,
     mocap_eval_set,
 )
-from monopose.train.run import write_json_atomic
+from monopose.io.files import write_json_atomic
 from monopose.zoo import available, load_model, weights_path
 
 MODELS = ("baseline-t1", "poseformer-t1", "mpm-lift-t1-scratch", "mpm-lift-t1", "mpm-lift-t27")
@@ -128,7 +128,7 @@ def main() -> None:
             "split": args.split, "cache": args.cache, "windows": data.size,
             "window": data.window, "seed": args.seed,
             "reports": {k: r.to_dict() for k, r in reports.items()},
-        })
+        }, indent=2, default=str)
 
 
 if __name__ == "__main__":

@@ -56,11 +56,10 @@ def main() -> None:
     photo = read_image(Path(__file__).resolve().parents[1] / "monopose" / "assets" /
                        "sample_person.jpg")
     est = Estimator(model=model, num_threads=2)
-    # the 3D stage: the lifter, or for MeTRAbs models the crops + network + root solve
-    stage = est.lifter if est.lifter is not None else est.metrabs
-    name = "lift" if est.lifter is not None else "predict_boxes"
-    timed = _Timed(getattr(stage, name))
-    setattr(stage, name, timed)
+    # the 3D stage: the model's estimate of one frame's people (lifter, or crops + network +
+    # root solve for MeTRAbs)
+    timed = _Timed(est.model.predict)
+    est.model.predict = timed  # type: ignore[method-assign]
     legacy = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
     est.predict(photo)
     legacy.process(photo)

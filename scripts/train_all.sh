@@ -15,12 +15,14 @@
 # Exported weights: monopose/models/weights/<name>.safetensors + .json.
 #
 # Usage (from anywhere):   nohup scripts/train_all.sh > runs/train_all.out 2>&1 &
-# Environment: PY (python, default .venv/bin/python), RUNS (run folder, default runs; the
+# Environment: PY (python, default .venv/bin/python), MONOPOSE (the command, default the one next
+#              to PY), RUNS (run folder, default runs; the
 #              fine-tuning configs read runs/mpm-pretrain/checkpoints/last.ckpt),
 #              CACHE (mocap cache, default cache/mocap; built from ../shared/mocap if missing).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
+MONOPOSE=${MONOPOSE:-$(dirname "$PY")/monopose}
 RUNS=${RUNS:-runs}
 CACHE=${CACHE:-cache/mocap}
 CONFIGS=monopose/train/configs
@@ -43,7 +45,7 @@ stage() {
     fi
     start=$(date +%s)
     log "start $name"
-    if "$PY" -m monopose.train "$CONFIGS/$name.yaml" --resume --run-dir "$RUNS/$name" \
+    if "$MONOPOSE" train "$CONFIGS/$name.yaml" --resume --run-dir "$RUNS/$name" \
         >> "$RUNS/$name.log" 2>&1; then
         end=$(date +%s)
         log "done  $name in $(( (end - start) / 60 )) min $(( (end - start) % 60 )) s: $(grep -E "^$name: " "$RUNS/$name.log" | tail -n 1)"

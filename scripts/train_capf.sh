@@ -11,7 +11,7 @@
 #      both to monopose/models/weights/.
 #
 # Usage: nohup scripts/train_capf.sh > cache/capf/train_capf.out 2>&1 &
-# Environment: PY, OUT (default cache/capf), NTRAIN (10240), NVAL (1500), STEPS (2200), TRAIN_MIN (30),
+# Environment: PY, MONOPOSE (default: next to PY), OUT (default cache/capf), NTRAIN (10240), NVAL (1500), STEPS (2200), TRAIN_MIN (30),
 #              MOCAP (cache/mocap).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -56,9 +56,9 @@ $PY -m monopose.capf.dataset "$OUT/renders/val" "$OUT/features/val" > "$OUT/cach
 # them), one after the other on both cores; TRAIN_MIN only caps each run's wall-clock time.
 log "train both models ($STEPS steps each, at most $TRAIN_MIN min each)"
 for name in capf-blazepose-t1 poseformer-ctxfree-synth; do
-    OMP_NUM_THREADS=2 $PY -m monopose.capf.training "monopose/train/configs/$name.yaml" \
-        --set "data.cache=$OUT/features" "trainer.max_time_min=$TRAIN_MIN" \
-        "trainer.max_steps=$STEPS" "trainer.num_threads=2" \
+    OMP_NUM_THREADS=2 "$MONOPOSE" train "monopose/train/configs/$name.yaml" \
+        --set "data.cache=$OUT/features" --set "trainer.num_threads=2" \
+        --max-time-min "$TRAIN_MIN" --max-steps "$STEPS" --resume \
         --run-dir "$OUT/runs/$name" > "$OUT/train_$name.log" 2>&1
 done
 log "done"

@@ -12,10 +12,11 @@
 #      (exported to runs/) identically (STEPS steps), side by side on one core each.
 #
 # Usage: nohup scripts/train_metrabs.sh > cache/metrabs/train_metrabs.out 2>&1 &
-# Environment: PY, RENDERS (cache/capf/renders), OUT (cache/metrabs), CROPS (2), STEPS (3000), TRAIN_MIN (50).
+# Environment: PY, MONOPOSE (default: next to PY), RENDERS (cache/capf/renders), OUT (cache/metrabs), CROPS (2), STEPS (3000), TRAIN_MIN (50).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 PY=${PY:-.venv/bin/python}
+MONOPOSE=${MONOPOSE:-$(dirname "$PY")/monopose}
 RENDERS=${RENDERS:-cache/capf/renders}
 OUT=${OUT:-cache/metrabs}
 CROPS=${CROPS:-2}
@@ -38,8 +39,8 @@ done
 wait
 log "train metrabs-blazepose and the 2.5D baseline (${TRAIN_MIN} min each, side by side)"
 for cfg in metrabs-blazepose metrabs-blazepose-25d; do
-    "$PY" -m monopose.metrabs.training "monopose/train/configs/$cfg.yaml" \
-        --set "trainer.max_time_min=$TRAIN_MIN" "trainer.max_steps=$STEPS" --run-dir "runs/$cfg" > "$OUT/train_$cfg.log" 2>&1 &
+    "$MONOPOSE" train "monopose/train/configs/$cfg.yaml" --max-time-min "$TRAIN_MIN" \
+        --max-steps "$STEPS" --resume --run-dir "runs/$cfg" > "$OUT/train_$cfg.log" 2>&1 &
 done
 wait
 log "done"

@@ -27,7 +27,9 @@ import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
@@ -40,6 +42,8 @@ from monopose.capf.features import (
     flip_patches,
 )
 from monopose.core.normalize import normalize_keypoints
+from monopose.data.synthetic.generate import read_shard
+from monopose.detect.blazepose import BlazePoseDetector
 from monopose.io.files import atomic_write
 
 __all__ = ["CacheReport", "build_feature_cache", "ContextArrays", "load_feature_cache",
@@ -101,9 +105,6 @@ def build_feature_cache(render_dir: str | Path, out_dir: str | Path, patch: int 
     Raises:
         FileNotFoundError: no render shards in ``render_dir``.
     """
-    from monopose.data.synthetic.generate import read_shard
-    from monopose.detect.blazepose import BlazePoseDetector
-
     t0 = time.perf_counter()
     shards = sorted(Path(render_dir).glob("shard-*.npz"))
     if not shards:
@@ -112,8 +113,7 @@ def build_feature_cache(render_dir: str | Path, out_dir: str | Path, patch: int 
     out.mkdir(parents=True, exist_ok=True)
     det = BlazePoseDetector(num_threads=num_threads, tiles="off")
     n_all = found_all = written = skipped = 0
-    t_det: list[float] = []
-    t_ext: list[float] = []
+    timing: dict[str, list[float]] = {"detect": [], "extract": []}
     for k, shard_path in enumerate(shards):
         if k % parts != part:
             continue
@@ -124,49 +124,57 @@ def build_feature_cache(render_dir: str | Path, out_dir: str | Path, patch: int 
         if _complete(target, n, patch):
             skipped += 1
             continue
-        b = shard.batch
-        kp = np.zeros((n, 17, 2), np.float32)
-        valid = np.zeros((n, 17), bool)
-        inside = np.zeros((n, 17), bool)
-        found = np.zeros(n, bool)
-        levels = [np.zeros((n, 17, patch, patch, s.channels), np.float16) for s in LEVELS]
-        for i in range(n):
-            ta = time.perf_counter()
-            people = det.detect(shard.image(i), with_features=True)
-            tb = time.perf_counter()
-            t_det.append(tb - ta)
-            if not people:
-                continue
-            gt = b.keypoints_2d_gt_px[i, 0]
-            person = people[_nearest_person(people, gt, b.valid_2d[i, 0])]
-            tc = time.perf_counter()
-            ctx = context_inputs([person], patch)
-            t_ext.append(time.perf_counter() - tc)
-            kp[i], valid[i], inside[i], found[i] = ctx.keypoints_px[0], ctx.valid[0], \
-                ctx.inside[0], True
-            for lvl, arr in zip(levels, ctx.patches, strict=True):
-                lvl[i] = arr[0]
-        found_all += int(found.sum())
-        arrays = {
-            "num_samples": np.array(n), "patch": np.array(patch), "found": found,
-            "kp_px": kp, "valid": valid, "inside": inside,
-            "pose3d_cam_mm": b.pose_3d_cam_mm[:, 0].astype(np.float32),
-            "kp_gt_px": b.keypoints_2d_gt_px[:, 0].astype(np.float32),
-            "intrinsics": b.intrinsics.astype(np.float32),
-            "ids": np.asarray(b.ids),
-            "level_names": np.asarray([s.name for s in LEVELS]),
-        }
-        for li, lvl in enumerate(levels):
-            arrays[f"level{li}"] = lvl
-        atomic_write(target, lambda fh, a=arrays: np.savez(fh, **a))
+        arrays = _shard_features(det, shard, patch, timing)
+        found_all += int(arrays["found"].sum())
+        atomic_write(target, partial(np.savez, **cast(dict[str, Any], arrays)))
         written += 1
         if progress:
-            print(f"{target.name}: {n} samples, {int(found.sum())} with a person, "
-                  f"{np.mean(t_det) * 1e3:.1f} ms/detect", flush=True)
+            print(f"{target.name}: {n} samples, {int(arrays['found'].sum())} with a person, "
+                  f"{np.mean(timing['detect']) * 1e3:.1f} ms/detect", flush=True)
     size = sum(p.stat().st_size for p in out.glob("features-*.npz"))
+    t_det, t_ext = timing["detect"], timing["extract"]
     return CacheReport(out, n_all, found_all, written, skipped, time.perf_counter() - t0,
                        float(np.mean(t_det) * 1e3) if t_det else float("nan"),
                        float(np.mean(t_ext) * 1e3) if t_ext else float("nan"), size)
+
+
+def _shard_features(det: BlazePoseDetector, shard: Any, patch: int,
+                    timing: dict[str, list[float]]) -> dict[str, np.ndarray]:
+    """The cache arrays of one render shard (detector and extraction seconds go to ``timing``)."""
+    b = shard.batch
+    n = len(shard)
+    kp = np.zeros((n, 17, 2), np.float32)
+    valid = np.zeros((n, 17), bool)
+    inside = np.zeros((n, 17), bool)
+    found = np.zeros(n, bool)
+    levels = [np.zeros((n, 17, patch, patch, s.channels), np.float16) for s in LEVELS]
+    for i in range(n):
+        ta = time.perf_counter()
+        people = det.detect(shard.image(i), with_features=True)
+        timing["detect"].append(time.perf_counter() - ta)
+        if not people:
+            continue
+        gt = b.keypoints_2d_gt_px[i, 0]
+        person = people[_nearest_person(people, gt, b.valid_2d[i, 0])]
+        tc = time.perf_counter()
+        ctx = context_inputs([person], patch)
+        timing["extract"].append(time.perf_counter() - tc)
+        kp[i], valid[i], inside[i], found[i] = ctx.keypoints_px[0], ctx.valid[0], \
+            ctx.inside[0], True
+        for lvl, arr in zip(levels, ctx.patches, strict=True):
+            lvl[i] = arr[0]
+    arrays = {
+        "num_samples": np.array(n), "patch": np.array(patch), "found": found,
+        "kp_px": kp, "valid": valid, "inside": inside,
+        "pose3d_cam_mm": b.pose_3d_cam_mm[:, 0].astype(np.float32),
+        "kp_gt_px": b.keypoints_2d_gt_px[:, 0].astype(np.float32),
+        "intrinsics": b.intrinsics.astype(np.float32),
+        "ids": np.asarray(b.ids),
+        "level_names": np.asarray([s.name for s in LEVELS]),
+    }
+    for li, lvl in enumerate(levels):
+        arrays[f"level{li}"] = lvl
+    return arrays
 
 
 @dataclass

@@ -1,4 +1,9 @@
-"""Lifting detected people with a context model (or, for comparison, a context-free lifter)."""
+"""Lifting detected people with a context model (or, for comparison, a context-free lifter).
+
+:class:`ContextLifter` is the context models' :class:`~monopose.models.interface.PoseModel`:
+the lifters' interface (:class:`~monopose.lifting.lifter.Lifter`), reading the detector's
+feature maps at the joints (:func:`lift_with_context`).
+"""
 
 from __future__ import annotations
 
@@ -8,11 +13,18 @@ import numpy as np
 import torch
 from torch import nn
 
-from monopose.capf.features import FLIP_PERMUTATION, ContextInputs, context_inputs
+from monopose.capf.features import (
+    FLIP_PERMUTATION,
+    ContextInputs,
+    context_inputs,
+    lifter_validity,
+)
 from monopose.core.normalize import normalize_keypoints
 from monopose.detect.types import PersonDetection
+from monopose.lifting.lifter import Lifter
+from monopose.models.interface import FramePeople, ModelInputs, PeoplePoses, place_people
 
-__all__ = ["lift_with_context", "lift_context_inputs", "needs_context"]
+__all__ = ["ContextLifter", "lift_with_context", "lift_context_inputs", "needs_context"]
 
 
 def needs_context(module: nn.Module) -> bool:
@@ -98,10 +110,42 @@ def lift_with_context(detections: Sequence[PersonDetection], module: nn.Module,
     else:
         kp = np.stack([d.keypoints_h36m_px for d in detections]) if detections else \
             np.zeros((0, 17, 2))
-        from monopose.capf.features import lifter_validity
-
         ok = (np.asarray(valid, bool) if valid is not None
               else np.stack([lifter_validity(d) for d in detections]) if detections
               else np.zeros((0, 17), bool))
         inputs = ContextInputs(kp, ok, [], np.ones_like(ok))
     return lift_context_inputs(inputs, module, flip, batch_size)
+
+
+class ContextLifter(Lifter):
+    """A context lifter (``ContextAwarePoseFormer``) behind the lifters' interface.
+
+    :meth:`predict` reads each detection's ``feature_maps`` (detect with
+    ``with_features=True``); flip test, body size and placement as :class:`Lifter`. A module that
+    needs no context behaves exactly like a :class:`Lifter`. Build it with
+    :meth:`Lifter.from_module` (or :func:`monopose.zoo.load_pose_model`).
+    """
+
+    @property
+    def needs(self) -> ModelInputs:
+        return "features" if needs_context(self.module) else "keypoints"
+
+    def predict(self, frame: FramePeople) -> PeoplePoses:
+        if not needs_context(self.module):
+            return super().predict(frame)
+        if len(frame) == 0:
+            return PeoplePoses.empty()
+        rel_mm = lift_with_context(frame.detections, self.module, flip=self.flip,
+                                   valid=frame.valid)
+        return place_people(frame, self._sized(rel_mm, frame.detections))
+
+    def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None,
+             layout: str = "h36m17", flip: bool | None = None, batch_size: int | None = None,
+             intrinsics: np.ndarray | None = None) -> np.ndarray:
+        """:meth:`Lifter.lift` for a context-free module; a context model refuses (it needs the
+        detector's feature maps)."""
+        if needs_context(self.module):
+            name = self.card.name if self.card is not None else "this model"
+            raise ValueError(f"model: {name!r} reads the detector's feature maps, not 2D "
+                             f"keypoints alone; use it with `monopose predict --model {name}`")
+        return super().lift(keypoints_2d_px, valid, layout, flip, batch_size, intrinsics)

@@ -6,10 +6,12 @@ modules import their heavy dependencies inside the commands, so `monopose --help
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import typer
 
+from monopose import __version__
 from monopose.cli import data as _data
 from monopose.cli import evaluate as _evaluate
 from monopose.cli import export as _export
@@ -31,8 +33,6 @@ def _root() -> None:
 @app.command()
 def version() -> None:
     """Print the installed monopose version."""
-    from monopose import __version__
-
     typer.echo(__version__)
 
 
@@ -79,8 +79,6 @@ def _bare_viz_means_png(argv: list[str]) -> list[str]:
 
 
 def main() -> None:
-    import sys
-
     sys.argv[1:] = _bare_viz_means_png(sys.argv[1:])
     app()
 

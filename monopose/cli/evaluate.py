@@ -1,5 +1,6 @@
 """``monopose evaluate CHECKPOINT_OR_MODEL --data ...``: a thin wrapper over
-:mod:`monopose.eval.evaluate`."""
+:mod:`monopose.eval.evaluate` (keypoint lifters) and :mod:`monopose.eval.metrabs` (image
+models), chosen by what the model reads."""
 
 from __future__ import annotations
 
@@ -7,6 +8,11 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
+from monopose.eval import evaluate as lifter_eval
+from monopose.eval.metrabs import evaluate_metrabs
+from monopose.io.files import write_json_atomic
+from monopose.models.interface import PoseModel
 
 __all__ = ["evaluate_command"]
 
@@ -43,52 +49,37 @@ def evaluate_command(
     (``monopose data render``; scored: MRPE, absolute and root-relative MPJPE, PCK, ms per person
     over ``--num-windows`` photos) or a truncation crop cache (root-relative MPJPE per share of
     the body cut off)."""
-    from monopose.zoo import get_card
-
     try:
-        is_metrabs = get_card(checkpoint_or_model).architecture == "metrabs"
-    except ValueError:
-        is_metrabs = False
-    if is_metrabs:
-        from monopose.eval.metrabs import evaluate_metrabs
-
-        try:
-            text, scores = evaluate_metrabs(checkpoint_or_model, data, tta, num_windows)
-        except (FileNotFoundError, ValueError) as exc:
-            typer.echo(f"error: {exc}", err=True)
-            raise typer.Exit(code=2) from None
-        typer.echo(text)
-        if json_out is not None:
-            from monopose.train.run import write_json_atomic
-
-            write_json_atomic(json_out, scores)
-            typer.echo(f"wrote {json_out}")
-        return
-    from monopose.eval.evaluate import (
-        evaluate_model,
-        format_report,
-        h36m_eval_set,
-        load_lifter,
-        mocap_eval_set,
-    )
-    from monopose.train.run import write_json_atomic
-
-    try:
-        model, label, model_win = load_lifter(checkpoint_or_model)
-        window_eval = max(window, model_win)
-        if data_2d is not None or (data.suffix == ".npz" and data.name != "mocap.npz"):
-            evalset = h36m_eval_set(str(data), str(data_2d) if data_2d else None,
-                                    window=window_eval, frame_step=frame_step)
+        model, label, model_win = lifter_eval.load_evaluation_model(checkpoint_or_model,
+                                                                    num_aug=tta)
+        if model.needs == "image":
+            text, scores = evaluate_metrabs(model, data, tta, num_windows)
         else:
-            evalset = mocap_eval_set(str(data), split, window_eval, num_windows,
-                                     sources.split(",") if sources else None, seed)
-        report = evaluate_model(model, evalset, name=label,
-                                conditions=[c.strip() for c in conditions.split(",") if c.strip()],
-                                window=model_win, seed=seed)
+            text, scores = _evaluate_lifter(
+                model, label, model_win, data, data_2d, split, sources, window, num_windows,
+                frame_step, seed, [c.strip() for c in conditions.split(",") if c.strip()],
+                per_action)
     except (FileNotFoundError, ValueError, NotImplementedError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    typer.echo(format_report(report, per_action=per_action))
+    typer.echo(text)
     if json_out is not None:
-        write_json_atomic(json_out, report.to_dict())
+        write_json_atomic(json_out, scores, indent=2, default=str)
         typer.echo(f"wrote {json_out}")
+
+
+def _evaluate_lifter(model: PoseModel, label: str, model_win: int, data: Path,
+                     data_2d: Path | None, split: str, sources: str | None, window: int,
+                     num_windows: int, frame_step: int, seed: int, conditions: list[str],
+                     per_action: bool) -> tuple[str, dict]:
+    """A keypoint lifter on mocap or Human3.6M windows: ``(report text, scores)``."""
+    window_eval = max(window, model_win)
+    if data_2d is not None or (data.suffix == ".npz" and data.name != "mocap.npz"):
+        evalset = lifter_eval.h36m_eval_set(str(data), str(data_2d) if data_2d else None,
+                                            window=window_eval, frame_step=frame_step)
+    else:
+        evalset = lifter_eval.mocap_eval_set(str(data), split, window_eval, num_windows,
+                                             sources.split(",") if sources else None, seed)
+    report = lifter_eval.evaluate_model(model, evalset, name=label, conditions=conditions,
+                                        window=model_win, seed=seed)
+    return lifter_eval.format_report(report, per_action=per_action), report.to_dict()

@@ -22,6 +22,7 @@ def export_bvh(
 ) -> None:
     """Animate a BVH skeleton (Y up, cm) per person from a result JSON: joint rotations are fitted
     to the predicted 3D joints; the round-trip error is reported."""
+    # heavy: scipy behind it; `monopose --help` stays fast
     from monopose.export.bvh_writer import export_bvh as run
 
     try:
@@ -52,6 +53,7 @@ def export_onnx(
     Lifters: inputs normalised keypoints_2d [B,T,17,2] and valid [B,T,17]; output pose_3d_mm
     [B,T,17,3]. MeTRAbs models: inputs the crop's landmark-network maps level32/level16/level8
     (NCHW); outputs keypoints_2d_crop_px [B,17,2] and pose_3d_rel_mm [B,17,3] (crop camera)."""
+    # heavy: torch and onnx behind it; `monopose --help` stays fast
     from monopose.export.onnx_export import export_onnx as run
 
     try:

@@ -2,10 +2,18 @@
 
 from __future__ import annotations
 
+import math
+import sys
 from importlib import resources
 from pathlib import Path
 
 import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID
+from rich.table import Table
+
+from monopose.io.files import refuse_overwriting_inputs
+from monopose.models.card import DATA_SOURCES
 
 __all__ = ["predict", "demo", "lift", "models"]
 
@@ -13,8 +21,6 @@ __all__ = ["predict", "demo", "lift", "models"]
 def _parse_intrinsics(text: str | None) -> tuple[float, float, float, float] | None:
     """``'fx,fy,cx,cy'`` → four finite numbers with positive focal lengths (per-image plausibility
     is checked when the image size is known)."""
-    import math
-
     if text is None:
         return None
     try:
@@ -27,11 +33,26 @@ def _parse_intrinsics(text: str | None) -> tuple[float, float, float, float] | N
     if not all(math.isfinite(v) for v in values) or values[0] <= 0 or values[1] <= 0:
         raise typer.BadParameter(f"expected finite numbers with fx, fy > 0, got {text!r}",
                                  param_hint="--intrinsics")
-    return values  # type: ignore[return-value]
+    return values
+
+
+def _parse_world_up(text: str) -> str | tuple[float, float, float]:
+    """``auto``, ``camera`` or ``'x,y,z'`` (up in camera coordinates, finite, not all zero)."""
+    if text in ("auto", "camera"):
+        return text
+    try:
+        values = tuple(float(v) for v in text.split(","))
+    except ValueError:
+        values = ()
+    if len(values) != 3 or not all(math.isfinite(v) for v in values) or not any(values):
+        raise typer.BadParameter(f"expected auto, camera or 'x,y,z' (up in camera coordinates, "
+                                 f"e.g. 0,-1,0), got {text!r}", param_hint="--world-up")
+    return values[0], values[1], values[2]
 
 
 def _parse_viz(text: str | None) -> tuple[str, ...]:
-    from monopose.pipeline.batch import VIZ_FORMATS
+    # heavy: torch and LiteRT behind it; `monopose --help` stays fast
+    from monopose.export.outputs import VIZ_FORMATS
 
     if not text:
         return ()
@@ -46,15 +67,15 @@ def _parse_viz(text: str | None) -> tuple[str, ...]:
 def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bool,
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
          tiles: str = "fallback", bvh: bool = False, tta: int = 1,
-         body_size: str = "world_landmarks") -> int:
-    from rich.console import Console
-    from rich.progress import Progress, TaskID
-
+         body_size: str = "world_landmarks", world_up: str = "auto") -> int:
+    # heavy: torch and LiteRT behind it; `monopose --help` stays fast
+    from monopose.export.outputs import writers_for
     from monopose.pipeline.batch import collect_inputs, run_batch
     from monopose.pipeline.estimator import Estimator
 
     console = Console(stderr=True)
     given_intrinsics = _parse_intrinsics(intrinsics)  # bad options fail before any work
+    up = _parse_world_up(world_up)
     if intrinsics_file is not None and not intrinsics_file.is_file():
         console.print(f"[red]error:[/red] --intrinsics-file: {intrinsics_file}: no such file")
         return 2
@@ -87,8 +108,8 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
                 progress.remove_task(frames_task.pop(path))
             progress.advance(task)
 
-        report = run_batch(est, inputs, out, viz=viz, npz=npz, bvh=bvh,
-                           intrinsics=given_intrinsics,
+        report = run_batch(est, inputs, out, writers=writers_for(viz, bvh, up), npz=npz,
+                           world_up=up, intrinsics=given_intrinsics,
                            intrinsics_file=intrinsics_file, max_frames=max_frames,
                            on_progress=on_input, on_frame_progress=on_frames)
     for msg in report.warnings:
@@ -123,12 +144,19 @@ def predict(
                                   help="Lifters: each person's metric size from the "
                                   "detector's world landmarks (world_landmarks) or from the "
                                   "lifter alone (lifter)."),
+    world_up: str = typer.Option("auto", "--world-up",
+                                 help="The world's up for the pictures' 3D views and the JSON's "
+                                 "`world` (people upright on the floor): auto (from the people: "
+                                 "upright bodies, feet), camera (camera space), or x,y,z in "
+                                 "camera coordinates (x right, y down, z forward; 0,-1,0 = a "
+                                 "level camera). The poses stay in camera space."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
+    # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
     raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, _parse_viz(viz), npz, intrinsics,
-                          intrinsics_file, max_frames, tiles, bvh, tta, body_size))
+                          intrinsics_file, max_frames, tiles, bvh, tta, body_size, world_up))
 
 
 def demo(
@@ -138,6 +166,7 @@ def demo(
                            help="MeTRAbs models: test-time augmentations."),
 ) -> None:
     """Run the whole pipeline on the bundled sample photo; writes JSON and PNG."""
+    # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
     sample = Path(str(resources.files("monopose") / "assets" / "sample_person.jpg"))
@@ -157,7 +186,7 @@ def lift(
     intrinsics: str | None = typer.Option(None, help="'fx,fy,cx,cy' (px) for absolute 3D."),
 ) -> None:
     """Lift 2D keypoints you already have to root-relative (and absolute) 3D in mm."""
-    from monopose.io.files import refuse_overwriting_inputs
+    # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.pipeline.estimator import DEFAULT_MODEL
     from monopose.pipeline.lift_file import lift_file
 
@@ -173,12 +202,7 @@ def lift(
 
 def models() -> None:
     """List the registered models: the default, size, training data and licence note."""
-    import sys
-
-    from rich.console import Console
-    from rich.table import Table
-
-    from monopose.models.card import DATA_SOURCES
+    # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.pipeline.estimator import DEFAULT_MODEL
     from monopose.zoo import available, list_models, weights_path
 

@@ -1,7 +1,9 @@
 """Pose geometry: similarity (Procrustes) alignment and absolute 3D from 2D + root-relative 3D.
 
-Both functions are vectorised over leading dimensions: poses are ``[..., J, 3]`` (mm) and 2D
-keypoints ``[..., J, 2]`` (px).
+:func:`place_in_camera` is the one way a person is placed in the camera (with its fallbacks);
+:func:`reconstruct_absolute` is the solve under it. :func:`procrustes_align` and
+:func:`reconstruct_absolute` are vectorised over leading dimensions: poses are ``[..., J, 3]``
+(mm) and 2D keypoints ``[..., J, 2]`` (px).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ __all__ = [
     "procrustes_align",
     "AbsoluteReconstruction",
     "reconstruct_absolute",
+    "place_in_camera",
 ]
 
 
@@ -249,6 +252,45 @@ def reconstruct_absolute(
         ValueError: on bad shapes or values, fewer than 2 usable joints or no 2D spread in a
             pose, or a solution that puts a usable joint at depth ≤ 0 (behind the camera).
     """
+    kp, rel, intr, ok = _solve_inputs(kp2d_px, pose3d_rel_mm, intrinsics, valid,
+                                      weak_perspective_min_joints, regularization)
+    kp = np.where(ok[..., None], kp, 0.0)
+    if image_size is not None:
+        ok = ok & _inside_image(kp, image_size, ok.shape[:-1])
+    xy = pixels_to_normalized(kp, intr, dist, on_failure="nan")
+    ok = ok & np.isfinite(xy).all(axis=-1)
+    xy = np.where(ok[..., None], xy, 0.0)
+
+    w = ok.astype(np.float64)
+    n = w.sum(axis=-1)
+    if (n < 2).any():
+        raise ValueError(
+            f"valid: pose {_first_index(n < 2)} has fewer than 2 usable joints "
+            "(valid, inside the image, undistortable); its position cannot be solved"
+        )
+    t_wp = _weak_perspective_translation(xy, rel, w, n)
+    t_persp = _perspective_translation(xy, rel, w, n, t_wp, regularization)
+    use_persp = n >= weak_perspective_min_joints
+    trans = np.where(use_persp[..., None], t_persp, t_wp)
+    depth = rel[..., 2] + trans[..., None, 2]
+    behind = ((depth <= 0) & ok).any(axis=-1)
+    if behind.any():
+        raise ValueError(
+            f"kp2d_px/pose3d_rel_mm: the solution for pose {_first_index(behind)} puts joints "
+            "at depth ≤ 0 (behind the camera); the 2D and 3D poses are inconsistent"
+        )
+    pose_abs = rel + trans[..., None, :]
+    if not return_details:
+        return pose_abs
+    method = np.where(use_persp, "perspective", "weak_perspective")
+    return AbsoluteReconstruction(pose_abs, trans, method, n.astype(np.int64))
+
+
+def _solve_inputs(kp2d_px: object, pose3d_rel_mm: object, intrinsics: object,
+                  valid: object, weak_perspective_min_joints: int, regularization: float
+                  ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Checked inputs of :func:`reconstruct_absolute`, broadcast to common leading dims:
+    ``(kp [..., J, 2] px, rel [..., J, 3] mm, intrinsics [..., 4], valid [..., J])``."""
     kp = _as_float(kp2d_px, "kp2d_px")
     rel = _as_float(pose3d_rel_mm, "pose3d_rel_mm")
     if kp.ndim < 2 or kp.shape[-1] != 2:
@@ -291,32 +333,29 @@ def reconstruct_absolute(
             ) from None
     if not np.isfinite(kp[ok]).all():
         raise ValueError("kp2d_px: NaN or inf in a joint marked valid")
-    kp = np.where(ok[..., None], kp, 0.0)
-    if image_size is not None:
-        size = _as_float(image_size, "image_size")
-        if size.ndim < 1 or size.shape[-1] != 2 or not (np.isfinite(size).all() and
-                                                          (size > 0).all()):
-            raise ValueError(f"image_size: expected positive (W, H) [..., 2], got {size}")
-        try:
-            size = np.broadcast_to(size[..., None, :], lead + (n_joints, 2))
-        except ValueError:
-            raise ValueError(
-                f"image_size: leading shape {size.shape[:-1]} does not broadcast to {lead}"
-            ) from None
-        inside = ((kp >= -0.5) & (kp <= size - 0.5)).all(axis=-1)
-        ok = ok & inside
-    xy = pixels_to_normalized(kp, intr, dist, on_failure="nan")
-    ok = ok & np.isfinite(xy).all(axis=-1)
-    xy = np.where(ok[..., None], xy, 0.0)
+    return kp, rel, intr, ok
 
-    w = ok.astype(np.float64)
-    n = w.sum(axis=-1)
-    if (n < 2).any():
+
+def _inside_image(kp_px: np.ndarray, image_size: object, lead: tuple[int, ...]) -> np.ndarray:
+    """``[..., J]`` joints inside ``image_size`` ``(W, H)`` / ``[..., 2]`` px (pixel centres on
+    integers, so the image spans ``-0.5 .. W - 0.5``)."""
+    size = _as_float(image_size, "image_size")
+    if size.ndim < 1 or size.shape[-1] != 2 or not (np.isfinite(size).all() and
+                                                      (size > 0).all()):
+        raise ValueError(f"image_size: expected positive (W, H) [..., 2], got {size}")
+    try:
+        size = np.broadcast_to(size[..., None, :], lead + (kp_px.shape[-2], 2))
+    except ValueError:
         raise ValueError(
-            f"valid: pose {_first_index(n < 2)} has fewer than 2 usable joints "
-            "(valid, inside the image, undistortable); its position cannot be solved"
-        )
-    # Weak perspective: also the prior for the regulariser.
+            f"image_size: leading shape {size.shape[:-1]} does not broadcast to {lead}"
+        ) from None
+    return np.asarray(((kp_px >= -0.5) & (kp_px <= size - 0.5)).all(axis=-1))
+
+
+def _weak_perspective_translation(xy: np.ndarray, rel: np.ndarray, w: np.ndarray,
+                                  n: np.ndarray) -> np.ndarray:
+    """``[..., 3]`` mm: depth of the mean point = RMS 3D x/y spread over normalised 2D spread,
+    x and y from the means (weights ``w [..., J]``, ``n = Σ w``)."""
     m2 = np.einsum("...j,...jd->...d", w, xy) / n[..., None]
     m3 = np.einsum("...j,...jd->...d", w, rel) / n[..., None]
     d2 = (xy - m2[..., None, :]) * w[..., None]
@@ -334,10 +373,14 @@ def reconstruct_absolute(
             f"pose3d_rel_mm: pose {_first_index(s3 <= 0)} has no x/y spread over the usable joints"
         )
     depth_wp = s3 / s2
-    t_wp = np.concatenate([m2 * depth_wp[..., None] - m3[..., :2],
+    return np.concatenate([m2 * depth_wp[..., None] - m3[..., :2],
                            (depth_wp - m3[..., 2])[..., None]], axis=-1)
 
-    # Perspective: rows [1, 0, -x̂]·T = x̂ z - x and [0, 1, -ŷ]·T = ŷ z - y, weighted.
+
+def _perspective_translation(xy: np.ndarray, rel: np.ndarray, w: np.ndarray, n: np.ndarray,
+                             t_wp: np.ndarray, regularization: float) -> np.ndarray:
+    """``[..., 3]`` mm: weighted least squares of the rows ``[1, 0, -x̂]·T = x̂ z - x`` and
+    ``[0, 1, -ŷ]·T = ŷ z - y``, equilibrated, with a Tikhonov pull towards ``t_wp``."""
     xh, yh = xy[..., 0], xy[..., 1]
     bx = xh * rel[..., 2] - rel[..., 0]
     by = yh * rel[..., 2] - rel[..., 1]
@@ -345,7 +388,7 @@ def reconstruct_absolute(
     swx = (w * xh).sum(-1)
     swy = (w * yh).sum(-1)
     swr = (w * (xh * xh + yh * yh)).sum(-1)
-    normal = np.zeros(lead + (3, 3))
+    normal = np.zeros(n.shape + (3, 3))
     normal[..., 0, 0] = sw
     normal[..., 1, 1] = sw
     normal[..., 0, 2] = normal[..., 2, 0] = -swx
@@ -357,19 +400,47 @@ def reconstruct_absolute(
     ns = normal / (c[..., :, None] * c[..., None, :])
     rs = rhs / c + regularization * (c * t_wp)
     ns = ns + regularization * np.eye(3)
-    t_persp = np.linalg.solve(ns, rs[..., None])[..., 0] / c
+    return np.linalg.solve(ns, rs[..., None])[..., 0] / c
 
-    use_persp = n >= weak_perspective_min_joints
-    trans = np.where(use_persp[..., None], t_persp, t_wp)
-    depth = rel[..., 2] + trans[..., None, 2]
-    behind = ((depth <= 0) & ok).any(axis=-1)
-    if behind.any():
-        raise ValueError(
-            f"kp2d_px/pose3d_rel_mm: the solution for pose {_first_index(behind)} puts joints "
-            "at depth ≤ 0 (behind the camera); the 2D and 3D poses are inconsistent"
-        )
-    pose_abs = rel + trans[..., None, :]
-    if not return_details:
-        return pose_abs
-    method = np.where(use_persp, "perspective", "weak_perspective")
-    return AbsoluteReconstruction(pose_abs, trans, method, n.astype(np.int64))
+
+def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
+                    intrinsics: np.ndarray, image_size_wh: tuple[int, int] | None = None,
+                    dist: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+    """One person's absolute camera-space pose ``[J, 3]`` mm and the ``root_method`` used.
+
+    Solves (:func:`reconstruct_absolute`) with the valid joints inside the image
+    (``0 <= x < W``, ``0 <= y < H``); if that is impossible (fewer than 2 joints, no 2D spread,
+    or a solution behind the camera), with every valid joint; if that fails too, the absolute
+    pose is unknown (NaN) and the method is ``"failed"``. Never raises on such poses.
+
+    Args:
+        kp_px: ``[J, 2]`` pixels (invalid joints may hold NaN).
+        rel_mm: ``[J, 3]`` root-relative 3D, mm.
+        valid: ``[J]`` bool.
+        intrinsics: ``(fx, fy, cx, cy)`` px.
+        image_size_wh: ``(W, H)`` px; None: every joint counts as inside.
+        dist: optional ``(k1, k2, k3, p1, p2)`` lens distortion.
+
+    Returns:
+        ``(pose_3d_abs_mm [J, 3], method)``, method ``"perspective"``, ``"weak_perspective"``
+        or ``"failed"``.
+    """
+    valid = np.asarray(valid, dtype=bool)
+    if image_size_wh is None:
+        attempts = [valid]
+    else:
+        w, h = image_size_wh
+        with np.errstate(invalid="ignore"):
+            inside = ((kp_px[:, 0] >= 0) & (kp_px[:, 0] < w) & (kp_px[:, 1] >= 0)
+                      & (kp_px[:, 1] < h))
+        attempts = [valid & inside, valid]
+    for use in attempts:
+        if use.sum() < 2:
+            continue
+        try:
+            solve = reconstruct_absolute(kp_px, rel_mm, intrinsics, valid=use, dist=dist,
+                                         return_details=True)
+        except ValueError:
+            continue
+        return solve.pose3d_abs_mm, str(solve.method)
+    return np.full(np.shape(rel_mm), np.nan), "failed"

@@ -17,16 +17,22 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
 import numpy as np
 import torch
 from torch import nn
 
-from monopose.core.normalize import normalize_keypoints
-from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
+from monopose.data.h36m import canonical_action, h36m_batch, load_h36m_sequences
+from monopose.data.sampler import MocapSampler, eval_config
 from monopose.eval import metrics as M
 from monopose.lifting.batches import ensure_some_valid, occlude_random_joints
+from monopose.lifting.lifter import Lifter
+from monopose.models.interface import PoseModel
+from monopose.models.weights_io import load_weights
+from monopose.train.checkpoints import CHECKPOINT_KEY, model_state, read_checkpoint
+from monopose.zoo import build_model, load_pose_model, pose_model_from_module
 
 __all__ = [
     "DEFAULT_CONDITIONS",
@@ -36,6 +42,9 @@ __all__ = [
     "EvalReport",
     "lift",
     "model_window",
+    "keypoint_lifter",
+    "load_lifter",
+    "load_evaluation_model",
     "evaluate_model",
     "format_report",
     "format_comparison",
@@ -163,32 +172,42 @@ def model_window(model: nn.Module, default: int = 1) -> int:
     return int(mf) if isinstance(mf, int) and mf >= 1 else default
 
 
-@torch.no_grad()
-def lift(model: nn.Module, kp2d_px: np.ndarray, valid: np.ndarray, batch_size: int = 512,
-         intrinsics: np.ndarray | None = None) -> np.ndarray:
-    """Normalise (per window) and lift ``[N, T, J, 2]`` px → ``[N, T, J, 3]`` root-relative mm.
+def keypoint_lifter(model: PoseModel | nn.Module) -> PoseModel:
+    """``model`` as a 2D-keypoint :class:`PoseModel`; a bare module is wrapped without flip test,
+    lifting in its ``input_frame`` attribute's frame (``"image"`` if it has none).
 
-    A model whose ``input_frame`` attribute is ``"virtual_camera"`` (set by :func:`load_lifter`
-    from its card or run) lifts in a camera turned towards each person, given ``intrinsics
-    [N, 4]``; its 3D is rotated back to the camera.
+    Raises:
+        ValueError: a model that reads more than 2D keypoints (images or feature maps).
     """
-    was_training = model.training
-    model.eval()
+    if isinstance(model, nn.Module):
+        device = next(model.parameters()).device
+        return Lifter.from_module(model, flip=False, device=device,
+                                  input_frame=str(getattr(model, "input_frame", "image")))
+    if model.needs != "keypoints":
+        name = model.card.name if model.card is not None else "model"
+        raise ValueError(f"model: {name!r} reads {model.needs}, not 2D keypoints alone; this "
+                         "evaluation scores keypoint lifters")
+    return model
+
+
+def lift(model: PoseModel | nn.Module, kp2d_px: np.ndarray, valid: np.ndarray,
+         batch_size: int = 512, intrinsics: np.ndarray | None = None) -> np.ndarray:
+    """Lift ``[N, T, J, 2]`` px → ``[N, T, J, 3]`` root-relative mm through the model's
+    interface (:meth:`PoseModel.lift`: per-window normalisation; perspective-aware lifters lift
+    in a camera turned towards each person, given ``intrinsics [N, 4]``). Windows without a valid
+    joint get one (:func:`ensure_some_valid`). A bare module (see :func:`keypoint_lifter`) keeps
+    its training mode and runs ``batch_size`` windows per pass.
+    """
     ok = ensure_some_valid(valid)
     kp = np.where(ok[..., None], kp2d_px, 0.0)
-    rot = None
-    if getattr(model, "input_frame", "image") == "virtual_camera" and intrinsics is not None:
-        kp, rot = to_virtual_camera(kp, ok, intrinsics)
-    norm, _, _ = normalize_keypoints(kp, ok)
-    device = next(model.parameters()).device
-    out = []
-    for s in range(0, norm.shape[0], batch_size):
-        x = torch.from_numpy(norm[s:s + batch_size].astype(np.float32)).to(device)
-        v = torch.from_numpy(ok[s:s + batch_size]).to(device)
-        out.append(model(x, v).float().cpu().numpy() * 1000.0)
-    model.train(was_training)
-    pose_mm = np.concatenate(out).astype(np.float64)
-    return pose_mm if rot is None else from_virtual_camera(pose_mm, rot)
+    if not isinstance(model, nn.Module):
+        return keypoint_lifter(model).lift(kp, ok, intrinsics=intrinsics)
+    was_training = model.training
+    try:
+        lifter = cast(Lifter, keypoint_lifter(model))
+        return lifter.lift(kp, ok, batch_size=batch_size, intrinsics=intrinsics)
+    finally:
+        model.train(was_training)
 
 
 def _table(pred_mm: np.ndarray, gt_mm: np.ndarray, groups: Sequence[str]) -> MetricTable:
@@ -237,7 +256,7 @@ def _completion(model: nn.Module, data: EvalSet, batch_size: int) -> dict[str, f
 
 
 def evaluate_model(
-    model: nn.Module,
+    model: PoseModel | nn.Module,
     data: EvalSet,
     name: str = "model",
     conditions: Sequence[str] = DEFAULT_CONDITIONS,
@@ -249,7 +268,9 @@ def evaluate_model(
     """Score ``model`` on ``data`` under ``conditions``.
 
     Args:
-        model: lifter (``forward(kp2d_norm, valid) -> metres``).
+        model: a 2D-keypoint :class:`PoseModel` (load it without flip test for the standard
+            protocol, e.g. :func:`load_lifter`) or a bare lifter module
+            (``forward(kp2d_norm, valid) -> metres``, see :func:`keypoint_lifter`).
         data: evaluation windows; a model with a shorter window sees their centre frames.
         name: label of the model in the report.
         conditions: subset of ``gt2d``, ``noisy2d``, ``missing{k}``.
@@ -258,7 +279,9 @@ def evaluate_model(
         batch_size: windows per forward pass.
         completion: also score 3D completion when the model has ``complete_3d``.
     """
-    window = window or model_window(model)
+    pose_model = keypoint_lifter(model)
+    window = window or (model_window(model) if isinstance(model, nn.Module)
+                        else pose_model.window)
     sub = data.centre_crop(window)
     c = window // 2
     gt = sub.pose3d_rel_mm[:, c]
@@ -276,8 +299,8 @@ def evaluate_model(
         pred = lift(model, kp, valid, batch_size, sub.intrinsics)[:, c]
         tables[cond] = _table(pred, gt, sub.groups)
     comp = None
-    if completion and hasattr(model, "complete_3d"):
-        comp = _completion(model, sub, batch_size)
+    if completion and hasattr(pose_model.module, "complete_3d"):
+        comp = _completion(pose_model.module, sub, batch_size)
     return EvalReport(name, window, tables, comp)
 
 
@@ -328,57 +351,58 @@ def format_comparison(reports: Sequence[EvalReport], average: str = "action_mean
     return "\n".join(lines)
 
 
-def load_lifter(checkpoint_or_model: str) -> tuple[nn.Module, str, int]:
-    """Load a lifter for evaluation from a training checkpoint (``.ckpt``), exported weights
-    (``.safetensors``/``.json``) or a registry name.
+def load_lifter(checkpoint_or_model: str) -> tuple[PoseModel, str, int]:
+    """Load a 2D-keypoint lifter for evaluation (no flip test) from a training checkpoint
+    (``.ckpt``), exported weights (``.safetensors``/``.json``) or a registry name.
 
     Returns:
-        ``(model in eval mode, label, window)``.
+        ``(PoseModel, label, window)``.
 
     Raises:
         FileNotFoundError: a path that does not exist.
-        ValueError: a corrupted file, a checkpoint whose tensors do not fit its architecture, or
-            an unknown name.
+        ValueError: a corrupted file, a checkpoint whose tensors do not fit its architecture, an
+            unknown name, or a model that reads more than 2D keypoints.
     """
-    from pathlib import Path
+    model, label, window = load_evaluation_model(checkpoint_or_model)
+    return keypoint_lifter(model), label, window
 
+
+def load_evaluation_model(checkpoint_or_model: str, num_aug: int = 1
+                          ) -> tuple[PoseModel, str, int]:
+    """:func:`load_lifter` for any model: registered image models too (``num_aug`` test-time
+    augmentations); the caller checks ``needs``. Returns ``(PoseModel, label, window)``."""
     spec = str(checkpoint_or_model)
     path = Path(spec)
     if path.suffix == ".ckpt":
-        from monopose.lifting.module import CHECKPOINT_KEY
-        from monopose.train.run import read_checkpoint
-        from monopose.zoo import build_model
-
-        ckpt = read_checkpoint(path)
-        meta = ckpt[CHECKPOINT_KEY]
-        model = build_model(meta["architecture"], meta["model_config"])
-        state = {k[len("model."):]: v for k, v in ckpt["state_dict"].items()
-                 if k.startswith("model.")}
-        try:
-            model.load_state_dict(state, strict=True)
-        except RuntimeError as exc:
-            raise ValueError(f"{path}: weights do not fit architecture "
-                             f"{meta['architecture']!r}: {str(exc).splitlines()[0]}") from None
-        data_cfg = meta.get("experiment", {}).get("data", {})
-        window = int(data_cfg.get("window", 0)) or None
-        model.input_frame = str(data_cfg.get("input_frame", "image"))
-        model.eval()
-        return model, path.stem if path.stem != "last" else path.parent.parent.name, \
-            window or model_window(model)
+        return _checkpoint_lifter(path)
     if path.suffix in (".safetensors", ".json") or path.exists():
-        from monopose.models.weights_io import load_weights
-
         if not path.exists():
             raise FileNotFoundError(f"weights not found: {path}")
-        model, info = load_weights(path)
-        window = int((info.get("card") or {}).get("window", 0)) or model_window(model)
-        model.input_frame = str((info.get("card") or {}).get("input_frame", "image"))
-        return model, path.stem, window
-    from monopose.zoo import load_model
+        module, info = load_weights(path)
+        card = info.get("card") or {}
+        model = pose_model_from_module(module, flip=False, num_aug=num_aug,
+                                       input_frame=str(card.get("input_frame", "image")))
+        return model, path.stem, int(card.get("window", 0)) or model_window(module)
+    model = load_pose_model(spec, flip=False, num_aug=num_aug)
+    return model, spec, model.window
 
-    model, card = load_model(spec)
-    model.input_frame = card.input_frame
-    return model, spec, int(card.window)
+
+def _checkpoint_lifter(path: Path) -> tuple[PoseModel, str, int]:
+    """:func:`load_lifter` of a training checkpoint (its run's window and input frame)."""
+    ckpt = read_checkpoint(path)
+    meta = ckpt[CHECKPOINT_KEY]
+    module = build_model(meta["architecture"], meta["model_config"])
+    try:
+        module.load_state_dict(model_state(ckpt), strict=True)
+    except RuntimeError as exc:
+        raise ValueError(f"{path}: weights do not fit architecture "
+                         f"{meta['architecture']!r}: {str(exc).splitlines()[0]}") from None
+    data_cfg = meta.get("experiment", {}).get("data", {})
+    window = int(data_cfg.get("window", 0)) or model_window(module)
+    model = keypoint_lifter(pose_model_from_module(
+        module, flip=False, input_frame=str(data_cfg.get("input_frame", "image"))))
+    label = path.stem if path.stem != "last" else path.parent.parent.name
+    return model, label, window
 
 
 def mocap_eval_set(
@@ -389,8 +413,6 @@ def mocap_eval_set(
     split (so every clip contributes in proportion to its length), cameras and noise drawn with
     ``seed`` through the data layer's evaluation settings (no augmentation, all joints present).
     """
-    from monopose.data.sampler import MocapSampler, eval_config
-
     cfg = eval_config(noise=noise, sources=tuple(sources) if sources else None)
     sampler = MocapSampler(cache, split=split, window=window, config=cfg, seed=seed)
     n = min(num_windows, len(sampler))
@@ -410,8 +432,6 @@ def h36m_eval_set(data_3d: str, data_2d: str | None = None,
     truth projection. Actions are the canonical names with both trials pooled (the VideoPose3D
     averaging).
     """
-    from monopose.data.h36m import canonical_action, h36m_batch, load_h36m_sequences
-
     sequences = load_h36m_sequences(data_3d, data_2d, subjects=subjects)
     data = EvalSet.from_pose_batch(h36m_batch(sequences, window=window, frame_step=frame_step))
     data.groups = [f"h36m/{canonical_action(i.split('/')[2])[0]}" for i in data.ids]

@@ -14,15 +14,19 @@
 from __future__ import annotations
 
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import numpy as np
 import torch
 
 from monopose.core.skeleton import get_layout
-from monopose.metrabs.cache import CropArrays, crop_batch
-from monopose.metrabs.inference import REFERENCE_BONES_MM
+from monopose.data.synthetic.generate import read_shard
+from monopose.metrabs.cache import CropArrays, crop_batch, load_crop_cache
+from monopose.metrabs.crop import joints_box
+from monopose.metrabs.inference import REFERENCE_BONES_MM, MetrabsEstimator
+from monopose.models.interface import PoseModel
+from monopose.zoo import load_pose_model
 
 __all__ = ["predict_crops", "lift_25d", "root_depth_from_bones", "truncation_table",
            "variant_joint_errors", "truncation_split",
@@ -117,7 +121,7 @@ def truncation_split(data: CropArrays, errors: dict[str, np.ndarray]
     (``nan`` when there are none)."""
     cut = np.round(1.0 - data.keep_fraction, 2)
     s = data.kp2d_px
-    inside = ((s >= -0.5) & (s <= 255.5)).all(-1)
+    inside = np.asarray(((s >= -0.5) & (s <= 255.5)).all(-1), dtype=bool)
     out: dict[str, dict[float, tuple[float, float]]] = {}
     for name, err in errors.items():
         out[name] = {}
@@ -144,13 +148,13 @@ class AbsoluteScores:
     root_methods: dict[str, int]
 
 
-def absolute_scores(estimator, render_dirs: list[str], limit: int = 300) -> AbsoluteScores:
+def absolute_scores(estimator: MetrabsEstimator, render_dirs: list[str], limit: int = 300
+                    ) -> AbsoluteScores:
     """Run :class:`MetrabsEstimator` ``estimator`` on the first ``limit`` rendered photos with
     their true intrinsics and the ground-truth joint box; score the absolute poses."""
-    from monopose.data.synthetic.generate import read_shard
-    from monopose.metrabs.crop import joints_box
-
-    preds, gts, methods = [], [], {}
+    preds: list[np.ndarray] = []
+    gts: list[np.ndarray] = []
+    methods: dict[str, int] = {}
     seconds = 0.0
     n = 0
     for d in render_dirs:
@@ -184,31 +188,29 @@ def absolute_scores(estimator, render_dirs: list[str], limit: int = 300) -> Abso
         ms_per_person=1000 * seconds / max(n, 1), root_methods=methods)
 
 
-def evaluate_metrabs(model_name: str, data: str | Path, num_aug: int = 1, limit: int = 300
-                     ) -> tuple[str, dict]:
-    """``monopose evaluate`` for a MeTRAbs model: a render folder (whole inference path) or a
-    truncation crop cache (``crops-*.npz``). Returns ``(text, scores)``.
+def evaluate_metrabs(model: str | PoseModel, data: str | Path, num_aug: int = 1,
+                     limit: int = 300) -> tuple[str, dict]:
+    """``monopose evaluate`` for a MeTRAbs model (a registered name, or one loaded with
+    :func:`monopose.zoo.load_pose_model`, whose ``num_aug`` then holds): a render folder (whole
+    inference path) or a truncation crop cache (``crops-*.npz``). Returns ``(text, scores)``.
 
     Raises:
-        ValueError: ``data`` holds neither kind of file.
+        ValueError: ``data`` holds neither kind of file, or ``model`` is not a MeTRAbs model.
     """
-    from dataclasses import asdict
-
-    from monopose.metrabs.cache import load_crop_cache
-    from monopose.metrabs.inference import MetrabsEstimator
-    from monopose.zoo import load_model
-
+    estimator = load_pose_model(model, num_aug=num_aug) if isinstance(model, str) else model
+    if not isinstance(estimator, MetrabsEstimator):
+        raise ValueError(f"model: expected a MeTRAbs model, got {type(estimator).__name__}")
+    model_name = estimator.card.name if estimator.card is not None else "metrabs"
+    num_aug = estimator.num_aug
     folder = Path(data)
     if any(folder.glob("crops-*.npz")):
-        model, _ = load_model(model_name)
-        table = truncation_table({model_name: model}, load_crop_cache(folder))
+        table = truncation_table({model_name: estimator.module}, load_crop_cache(folder))
         row = table[model_name]
         text = "\n".join(f"{model_name}: {100 * c:.0f} % cut off: MPJPE {v:.1f} mm"
                          for c, v in row.items())
         return text, {"model": model_name, "mpjpe_rel_mm": {str(c): v for c, v in row.items()}}
     if any(folder.glob("shard-*.npz")):
-        scores = absolute_scores(MetrabsEstimator(model_name, num_aug=num_aug, min_presence=0.0),
-                                 [str(folder)], limit)
+        scores = absolute_scores(estimator, [str(folder)], limit)
         text = (f"{model_name} (TTA {num_aug}) on {scores.num_people} rendered people: "
                 f"MRPE {scores.mrpe:.1f} mm, absolute MPJPE {scores.mpjpe_abs:.1f} mm, "
                 f"root-relative MPJPE {scores.mpjpe_rel:.1f} mm, PCK@150 "

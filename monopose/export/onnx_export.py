@@ -1,6 +1,8 @@
 """ONNX export of the lifters and MeTRAbs models, verified against PyTorch with onnxruntime.
 
-MeTRAbs models (``metrabs-*``) export their trainable part: see :func:`_export_metrabs`.
+What is exported follows what the model reads (its :class:`~monopose.models.interface.PoseModel`
+``needs``): keypoint lifters export the lifter; image models (``metrabs-*``) their trainable
+part (see :func:`_export_metrabs`); models that read the detector's feature maps are refused.
 
 The exported graph takes
 
@@ -27,12 +29,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+import onnx
+import onnxruntime as ort
 import torch
 from torch import nn
 
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.skeleton import H36M17
+from monopose.export.ik import DEFAULT_BONE_LENGTHS_MM, REST_DIRECTIONS
+from monopose.export.rotations import axis_rotation
 from monopose.io.files import atomic_write, check_writable
+from monopose.metrabs.model import BLAZEPOSE_LEVELS
+from monopose.models.interface import PoseModel
+from monopose.zoo import available, create_model, get_card, load_model, pose_model_from_module
 
 __all__ = ["MillimetreOutput", "OnnxExport", "export_onnx", "random_normalised_poses",
            "onnx_session", "run_onnx", "DEFAULT_OPSET", "metrabs_input_spec"]
@@ -85,9 +94,6 @@ def random_normalised_poses(n: int, window: int, rng: np.random.Generator,
     Returns:
         ``(keypoints_2d [n, window, 17, 2] float32, valid [n, window, 17] bool)``.
     """
-    from monopose.export.ik import DEFAULT_BONE_LENGTHS_MM, REST_DIRECTIONS
-    from monopose.export.rotations import axis_rotation
-
     par = H36M17.parents
     # Rest directions are Y-up; camera space is y down: flip y (and z, a rotation).
     rest = REST_DIRECTIONS * np.array([1.0, -1.0, -1.0])
@@ -117,25 +123,24 @@ def _window(module: nn.Module) -> int:
 
 
 def _load(model: str | nn.Module, weights_dir: str | os.PathLike[str] | None, untrained: bool
-          ) -> tuple[nn.Module, str, bool]:
-    from monopose.zoo import available, create_model, get_card, load_model
-
+          ) -> tuple[PoseModel, str, bool]:
+    """``(the model behind its interface, its name, whether trained weights were loaded)``."""
     if isinstance(model, nn.Module):
-        return model, str(getattr(model, "architecture", type(model).__name__)), False
-    get_card(model)  # unknown name: ValueError listing the registered names
+        name = str(getattr(model, "architecture", type(model).__name__))
+        return pose_model_from_module(model), name, False
+    card = get_card(model)  # unknown name: ValueError listing the registered names
     if available(model, weights_dir):
-        module, _ = load_model(model, weights_dir)
-        return module, model, True
+        module, card = load_model(model, weights_dir)
+        return pose_model_from_module(module, card), model, True
     if not untrained:
         raise FileNotFoundError(
             f"model: no trained weights for {model!r} (train them first, pass weights_dir, or "
             f"export a randomly initialised network with untrained=True)")
-    return create_model(model), model, False
+    return pose_model_from_module(create_model(model), card), model, False
 
 
 def onnx_session(model_bytes_or_path: bytes | str | Path, threads: int | None = None):  # noqa: ANN201
     """An onnxruntime CPU session for an exported lifter."""
-    import onnxruntime as ort
 
     opts = ort.SessionOptions()
     # No busy-waiting worker threads after a run: they would steal the CPU from whatever runs
@@ -183,10 +188,13 @@ def export_onnx(
         FileNotFoundError: no trained weights and not ``untrained``.
     """
     out = check_writable(Path(out))
-    module, name, trained = _load(model, weights_dir, untrained)
-    module = module.eval().cpu()
-    if getattr(module, "architecture", None) == "metrabs":
+    pose_model, name, trained = _load(model, weights_dir, untrained)
+    module = pose_model.module.eval().cpu()
+    if pose_model.needs == "image":
         return _export_metrabs(module, name, trained, out, opset, verify, num_check, seed, rtol)
+    if pose_model.needs != "keypoints":
+        raise ValueError(f"model: {name!r} reads the detector's feature maps; only keypoint "
+                         "lifters and image models export to ONNX")
     window = _window(module)
     wrapper = MillimetreOutput(module).eval()
     rng = np.random.default_rng(seed)
@@ -239,8 +247,6 @@ def _check_parity(result: OnnxExport,
 
 
 def _with_metadata(model_bytes: bytes, name: str, window: int, trained: bool) -> bytes:
-    import onnx
-
     proto = onnx.load_from_string(model_bytes)
     meta = {
         "monopose_model": name,
@@ -277,10 +283,8 @@ class _MetrabsOutputs(nn.Module):
 def metrabs_input_spec(module: nn.Module) -> list[tuple[str, tuple[int, ...]]]:
     """Input names and per-sample shapes of an exported MeTRAbs graph."""
     if module.backbone_name == "blazepose":
-        from monopose.metrabs.model import BLAZEPOSE_LEVELS
-
         return [(f"level{side}", (ch, side, side)) for _, side, ch in BLAZEPOSE_LEVELS]
-    s = int(module.crop_size_px)
+    s = int(module.crop_size_px)  # type: ignore[arg-type]
     return [("image", (3, s, s))]
 
 
@@ -289,8 +293,6 @@ def _export_metrabs(module: nn.Module, name: str, trained: bool, out: Path, opse
     """MeTRAbs: inputs = the crop's three landmark-network maps (NCHW float32) or the crop
     image; outputs ``keypoints_2d_crop_px [B, 17, 2]`` and ``pose_3d_rel_mm [B, 17, 3]`` (crop
     camera). Cropping, the frozen LiteRT network, un-warping and the root solve stay outside."""
-    import onnx
-
     wrapper = _MetrabsOutputs(module).eval()
     spec = metrabs_input_spec(module)
     rng = np.random.default_rng(seed)
@@ -307,7 +309,8 @@ def _export_metrabs(module: nn.Module, name: str, trained: bool, out: Path, opse
     with torch.no_grad(), _warnings.catch_warnings():
         _warnings.simplefilter("ignore")
         torch.onnx.export(
-            wrapper, tuple(inputs(2)), buf, input_names=names, output_names=outputs,
+            wrapper, tuple(inputs(2)), buf,  # type: ignore[arg-type]
+            input_names=names, output_names=outputs,
             dynamic_axes={n: {0: "batch"} for n in names + outputs},
             opset_version=opset, dynamo=False, do_constant_folding=True)
     proto = onnx.load_from_string(buf.getvalue())

@@ -19,7 +19,10 @@ from pathlib import Path
 import numpy as np
 from PIL import Image, ImageOps, UnidentifiedImageError, features
 
-__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "read_image", "as_rgb"]
+__all__ = ["IMAGE_SUFFIXES", "VIDEO_SUFFIXES", "ImageInput", "read_image", "load_image", "as_rgb"]
+
+# A path to an image file, or an already-decoded array.
+ImageInput = str | os.PathLike | np.ndarray
 
 # Pillow reads AVIF natively only when built with libavif.
 _AVIF = "avif" in features.modules and bool(features.check_module("avif"))
@@ -94,6 +97,18 @@ def read_image(image: str | os.PathLike | np.ndarray) -> np.ndarray:
     if not data:
         raise ValueError(f"{path}: the file is empty (0 bytes), no image in it")
     return _pixels(_open(data, str(path)), str(path))
+
+
+def load_image(source: ImageInput) -> np.ndarray:
+    """:func:`read_image`, but a missing path is a :class:`FileNotFoundError` (the 2D front
+    end's contract).
+
+    Returns:
+        ``[H, W, 3]`` RGB uint8.
+    """
+    if isinstance(source, str | os.PathLike) and not Path(source).exists():
+        raise FileNotFoundError(f"image file not found: {Path(source)}")
+    return read_image(source)
 
 
 def _to_uint8(arr: np.ndarray, name: str) -> np.ndarray:

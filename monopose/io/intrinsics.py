@@ -6,12 +6,14 @@ import json
 import math
 from pathlib import Path
 
+from PIL import Image
+
+from monopose.core.camera import DEFAULT_FOV_DEG  # MeTRAbs' default, longer image side
 from monopose.io.results import CameraInfo
 
 __all__ = ["DEFAULT_FOV_DEG", "FOV_RANGE_DEG", "resolve_intrinsics", "intrinsics_from_exif",
            "read_intrinsics_file", "check_intrinsics"]
 
-DEFAULT_FOV_DEG = 55.0  # MeTRAbs' default, for the longer image side
 # Plausible field of view of the longer image side: a 1,000 mm tele lens on full frame is ~2.5°,
 # a fisheye beyond 170° is not a pinhole camera.
 FOV_RANGE_DEG = (1.0, 170.0)
@@ -76,8 +78,6 @@ def intrinsics_from_exif(image_path: Path, width: int, height: int) -> CameraInf
     else the focal length with the focal-plane resolution.
     """
     try:
-        from PIL import Image
-
         with Image.open(image_path) as im:
             exif = im.getexif()
             sub = exif.get_ifd(_TAG_EXIF_IFD)
@@ -122,7 +122,8 @@ def read_intrinsics_file(path: Path, width: int, height: int) -> CameraInfo:
         raw = [float(data[k]) for k in ("fx", "fy", "cx", "cy")]
     except (TypeError, ValueError):
         raise ValueError(f"intrinsics file {path}: fx, fy, cx, cy must be numbers") from None
-    fx, fy, cx, cy = check_intrinsics(*raw, width, height, f"intrinsics file {path}")
+    fx, fy, cx, cy = check_intrinsics(raw[0], raw[1], raw[2], raw[3], width, height,
+                                      f"intrinsics file {path}")
     return CameraInfo(fx, fy, cx, cy, width, height, "file")
 
 

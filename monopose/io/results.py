@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from monopose import __version__
 from monopose.core.skeleton import H36M17
 
 __all__ = ["CameraInfo", "PersonResult", "FrameResult", "Prediction"]
@@ -17,6 +18,9 @@ __all__ = ["CameraInfo", "PersonResult", "FrameResult", "Prediction"]
 INTRINSICS_SOURCES = ("given", "file", "exif", "default_fov")
 # Beyond this a root is a failed solve, not a person: no detector finds a body 200 m away.
 MAX_ROOT_DEPTH_MM = 200_000.0
+
+# Version of the result JSON's layout (read back by monopose.io.schema.read_result_json).
+SCHEMA_VERSION = "1.0"
 
 
 @dataclass(frozen=True)
@@ -55,11 +59,18 @@ class CameraInfo:
         return out
 
 
+def _finite_or_null(values: np.ndarray) -> list:
+    """Nested lists of the values, NaN/inf (unknown) as None (null: strict JSON has neither)."""
+    as_objects = values.astype(object)
+    as_objects[~np.isfinite(values)] = None
+    return as_objects.tolist()
+
+
 def _box_outwards(box_xyxy_px: np.ndarray) -> list:
     """Box rounded outwards to 0.1 px, so it still contains every keypoint after rounding."""
     box = np.asarray(box_xyxy_px, dtype=np.float64)
     out = np.r_[np.floor(box[:2] * 10) / 10, np.ceil(box[2:] * 10) / 10]
-    return np.where(np.isfinite(out), out, None).tolist()
+    return _finite_or_null(out)
 
 
 @dataclass
@@ -122,8 +133,7 @@ class PersonResult:
     def to_json(self) -> dict:
         def r(a: np.ndarray, nd: int = 2) -> list:
             # NaN/inf (unknown) becomes null: strict JSON has neither.
-            arr = np.round(np.asarray(a, dtype=np.float64), nd)
-            return np.where(np.isfinite(arr), arr, None).tolist()
+            return _finite_or_null(np.round(np.asarray(a, dtype=np.float64), nd))
 
         return {
             "person_id": self.person_id,
@@ -165,15 +175,15 @@ class Prediction:
     frames: list[FrameResult]
     fps: float | None = None
     warnings: list[str] = field(default_factory=list)
+    # The world frame (up, floor) as JSON (monopose.core.world_up.WorldFrame.to_json); None
+    # when not estimated. The poses themselves stay in camera space.
+    world: dict | None = None
 
     @property
     def num_people(self) -> int:
         return sum(len(f.people) for f in self.frames)
 
     def to_json(self) -> dict:
-        from monopose import __version__
-        from monopose.io.schema import SCHEMA_VERSION
-
         return {
             "schema_version": SCHEMA_VERSION,
             "monopose_version": __version__,
@@ -186,5 +196,6 @@ class Prediction:
             "camera": self.camera.to_json(),
             "fps": self.fps,
             "warnings": list(self.warnings),
+            **({"world": self.world} if self.world is not None else {}),
             "frames": [f.to_json() for f in self.frames],
         }

@@ -11,15 +11,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
 from monopose.io import files
 from monopose.io.files import atomic_write
+from monopose.io.results import SCHEMA_VERSION
 
 __all__ = ["SCHEMA_VERSION", "write_json_atomic", "write_npz_atomic", "read_result_json"]
 
-SCHEMA_VERSION = "1.0"
 
 _REQUIRED_TOP = ("schema_version", "units", "layout", "joint_names", "camera", "frames")
 _REQUIRED_PERSON = ("box", "keypoints_2d", "scores", "pose_3d_rel", "pose_3d_abs")
@@ -37,7 +38,10 @@ def write_json_atomic(path: Path, payload: dict) -> None:
 
 def write_npz_atomic(path: Path, arrays: dict[str, np.ndarray]) -> None:
     """Write ``arrays`` as an uncompressed ``.npz`` to ``path`` atomically."""
-    atomic_write(Path(path), lambda fh: np.savez(fh, **arrays), "out")
+    def save(fh: BinaryIO) -> None:
+        np.savez(fh, **arrays)  # type: ignore[arg-type]  # numpy's stub takes **kwds for allow_pickle
+
+    atomic_write(Path(path), save, "out")
 
 
 def _reject_constant(name: str) -> None:

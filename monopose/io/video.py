@@ -6,7 +6,9 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import cv2
 import numpy as np
+from PIL import Image, UnidentifiedImageError
 
 __all__ = ["VideoInfo", "VideoFrames", "open_video", "iterate_video"]
 
@@ -21,8 +23,6 @@ class VideoInfo:
 
 def _still_image_format(path: Path) -> str | None:
     """The format name when ``path`` is a still image (OpenCV opens those as 1-frame videos)."""
-    from PIL import Image, UnidentifiedImageError
-
     try:
         with Image.open(path) as im:
             if getattr(im, "n_frames", 1) > 1:  # animated GIF/WebP: a video of sorts
@@ -41,8 +41,6 @@ def iterate_video(path: Path, max_frames: int | None = None
     Raises:
         ValueError: naming the file when it is missing or cannot be opened as a video.
     """
-    import cv2
-
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"{path}: no such file")

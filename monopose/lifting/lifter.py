@@ -3,25 +3,37 @@
 Steps: convert the layout to h36m17, normalise per window (``monopose.core.normalize``), run the
 model under ``torch.inference_mode()``, optionally average with the mirrored input (mirror the 2D,
 swap left/right, lift, mirror the 3D back), convert metres to millimetres.
+
+:class:`Lifter` is the lifters' :class:`~monopose.models.interface.PoseModel`: for detected
+people it also sizes each body by the detector's metric world landmarks and places it in the
+camera (:func:`~monopose.models.interface.place_people`).
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import numpy as np
 import torch
 from torch import nn
 
+from monopose.core.body_size import rescale_to_size
 from monopose.core.normalize import normalize_keypoints
-from monopose.core.skeleton import convert_layout, get_layout
+from monopose.core.skeleton import H36M17, convert_layout, get_layout
 from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
+from monopose.detect.types import PersonDetection
+from monopose.lifting import cards
 from monopose.models.card import ModelCard
-from monopose.zoo import load_model
+from monopose.models.interface import FramePeople, ModelInputs, PeoplePoses, place_people
+from monopose.models.registry import get_card, load_model, register_family
 
-__all__ = ["Lifter"]
+__all__ = ["Lifter", "BODY_SIZE_SOURCES"]
 
 _CANONICAL = "h36m17"
+# Where a lifted person's size comes from: the lifter's own output (the training set's bodies) or
+# the detector's metric world landmarks (monopose.core.body_size).
+BODY_SIZE_SOURCES = ("lifter", "world_landmarks")
 
 
 class Lifter:
@@ -32,6 +44,9 @@ class Lifter:
         weights_dir: folder with the weights; default the package's ``models/weights``.
         flip: average with the mirrored input by default.
         device: torch device to run on.
+        body_size: for detected people (:meth:`predict`): ``"world_landmarks"`` rescales each
+            lifted body to the size of the detector's metric 3D, ``"lifter"`` keeps the lifter's
+            (see :data:`BODY_SIZE_SOURCES`).
     """
 
     def __init__(
@@ -40,29 +55,39 @@ class Lifter:
         weights_dir: str | os.PathLike[str] | None = None,
         flip: bool = True,
         device: str | torch.device = "cpu",
+        body_size: str = "world_landmarks",
     ) -> None:
-        from monopose.zoo import get_card
-
-        if get_card(model_name).architecture == "metrabs":
+        # The lifters' own cards, so that a lifter loads by name without the model zoo.
+        register_family(cards.ARCHITECTURES, cards.CARDS)
+        architecture = get_card(model_name).architecture
+        if architecture not in cards.ARCHITECTURES:
             raise ValueError(
-                f"model: {model_name!r} is an image model (MeTRAbs): it reads photos, not 2D "
-                f"keypoints; use it with `monopose predict --model {model_name}` or "
-                "monopose.metrabs.inference.MetrabsEstimator")
+                f"model: {model_name!r} ({architecture}) does not lift 2D keypoints alone; use "
+                f"it with `monopose predict --model {model_name}` or "
+                "monopose.zoo.load_pose_model")
         module, card = load_model(model_name, weights_dir)
-        self._setup(module, card, flip, device)
+        self._setup(module, card, flip, device, body_size)
 
     @classmethod
     def from_module(
         cls, module: nn.Module, card: ModelCard | None = None, flip: bool = True,
-        device: str | torch.device = "cpu",
+        device: str | torch.device = "cpu", body_size: str = "world_landmarks",
+        input_frame: str | None = None,
     ) -> Lifter:
-        """Wrap an already built module (it is switched to eval mode)."""
+        """Wrap an already built module (it is switched to eval mode).
+
+        ``input_frame`` overrides the card's (``"image"`` without a card)."""
         self = cls.__new__(cls)
-        self._setup(module, card, flip, device)
+        self._setup(module, card, flip, device, body_size)
+        if input_frame is not None:
+            self.input_frame = input_frame
         return self
 
     def _setup(self, module: nn.Module, card: ModelCard | None, flip: bool,
-               device: str | torch.device) -> None:
+               device: str | torch.device, body_size: str) -> None:
+        if body_size not in BODY_SIZE_SOURCES:
+            raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
+        self.body_size = body_size
         self.device = torch.device(device)
         self.module = module.to(self.device).eval()
         self.card = card
@@ -78,6 +103,33 @@ class Lifter:
         self._perm = torch.as_tensor(self.layout.flip_permutation, device=self.device)
         # Perspective-aware lifters see the 2D from a camera turned towards the person.
         self.input_frame = card.input_frame if card is not None else "image"
+
+    # -- the PoseModel interface --------------------------------------------------------------
+
+    @property
+    def needs(self) -> ModelInputs:
+        """Lifters read 2D keypoints only."""
+        return "keypoints"
+
+    def predict(self, frame: FramePeople) -> PeoplePoses:
+        """Lift one frame's people (flip test and virtual camera as configured), size each body
+        (``body_size``) and place it in the camera. A temporal lifter lifts each person as a
+        static window."""
+        if len(frame) == 0:
+            return PeoplePoses.empty()
+        rel_mm = self.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics)
+        return place_people(frame, self._sized(rel_mm, frame.detections))
+
+    def _sized(self, rel_mm: np.ndarray, detections: Sequence[PersonDetection]) -> np.ndarray:
+        """``[N, 17, 3]`` mm rescaled to the detector's metric world landmarks (trained on real
+        people) when ``body_size == "world_landmarks"`` and the people were detected."""
+        if self.body_size != "world_landmarks" or len(detections) != len(rel_mm) or \
+                not len(detections):
+            return rel_mm
+        world_33_mm = 1000.0 * np.stack([d.world_landmarks_m for d in detections])
+        world_mm = convert_layout(world_33_mm, "blazepose33", H36M17.name)[0]
+        sized, _ = rescale_to_size(rel_mm, world_mm)
+        return sized
 
     # -- public API ---------------------------------------------------------------------------
 

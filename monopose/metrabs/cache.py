@@ -25,11 +25,15 @@ import json
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
+from typing import Any, cast
 
 import numpy as np
 import torch
 
+from monopose.data.synthetic.generate import read_shard
+from monopose.detect.blazepose import BlazePoseDetector
 from monopose.io.files import atomic_write
 from monopose.metrabs.augment import SIDES, AugmentConfig, make_training_crop
 from monopose.metrabs.model import BLAZEPOSE_LEVELS
@@ -70,9 +74,6 @@ def build_crop_cache(render_dirs: Sequence[str | Path], out_dir: str | Path,
     Raises:
         ValueError: unknown mode, a render folder without shards.
     """
-    from monopose.data.synthetic.generate import read_shard
-    from monopose.detect.blazepose import BlazePoseDetector
-
     if mode not in ("train", "eval"):
         raise ValueError(f"mode: expected 'train' or 'eval', got {mode!r}")
     shards: list[Path] = []
@@ -87,65 +88,73 @@ def build_crop_cache(render_dirs: Sequence[str | Path], out_dir: str | Path,
     cfg = AugmentConfig()
     t0 = time.perf_counter()
     written = skipped = crops = 0
-    net_s = 0.0
+    net_s = [0.0]
+    per = crops_per_sample if mode == "train" else len(keep_fractions)
     for k, shard_path in enumerate(shards):
         if k % part[1] != part[0]:
             continue
         target = out / f"crops-{k:05d}.npz"
         shard = read_shard(shard_path)
-        b = shard.batch
-        n = len(b.intrinsics)
-        per = crops_per_sample if mode == "train" else len(keep_fractions)
+        n = len(shard.batch.intrinsics)
         if _complete(target, n * per):
             skipped += 1
             continue
-        cols: dict[str, list] = {key: [] for key in (*LEVEL_KEYS, "kp2d_px", "pose3d_mm",
-                                                      "in_view", "K", "truncation", "presence",
-                                                      "keep_fraction", "sample", "flipped")}
-        ids: list[str] = []
-        for i in range(n):
-            rng = np.random.default_rng([seed, k, i])
-            image = shard.image(i)
-            for c in range(per):
-                if mode == "train":
-                    crop = make_training_crop(image, b.intrinsics[i], b.keypoints_2d_gt_px[i, 0],
-                                              b.pose_3d_cam_mm[i, 0], b.valid_2d[i, 0], rng, cfg)
-                    keep = float("nan")
-                else:
-                    keep = float(keep_fractions[c])
-                    crop = make_training_crop(image, b.intrinsics[i], b.keypoints_2d_gt_px[i, 0],
-                                              b.pose_3d_cam_mm[i, 0], b.valid_2d[i, 0], rng, cfg,
-                                              keep_fraction=keep,
-                                              side=SIDES[int(rng.integers(4))],
-                                              jitter=False, flip=False)
-                t1 = time.perf_counter()
-                presence, maps = detector.crop_features(crop.image, LEVEL_NAMES)
-                net_s += time.perf_counter() - t1
-                for key, name in zip(LEVEL_KEYS, LEVEL_NAMES, strict=True):
-                    cols[key].append(maps[name].astype(np.float16))
-                cols["kp2d_px"].append(crop.kp2d_px)
-                cols["pose3d_mm"].append(crop.pose3d_mm)
-                cols["in_view"].append(crop.in_view)
-                cols["K"].append(crop.camera.K_crop.astype(np.float32))
-                cols["truncation"].append(crop.truncation)
-                cols["presence"].append(presence)
-                cols["keep_fraction"].append(keep)
-                cols["sample"].append(k * 100000 + i)
-                cols["flipped"].append(crop.flipped)
-                ids.append(b.ids[i])
-                crops += 1
-        arrays = {key: np.stack([np.asarray(v) for v in vals]) for key, vals in cols.items()}
-        arrays["ids"] = np.asarray(ids)
-        atomic_write(target, lambda fh, a=arrays: np.savez(fh, **a))
+        keeps = None if mode == "train" else list(keep_fractions)
+        arrays = _shard_crops(detector, shard, k, per, keeps, seed, cfg, net_s)
+        atomic_write(target, partial(np.savez, **cast(dict[str, Any], arrays)))
         written += 1
+        crops += n * per
         print(f"{target.name}: {n * per} crops, {time.perf_counter() - t0:.0f} s", flush=True)
     report = CacheBuildReport(out, crops, written, skipped, time.perf_counter() - t0,
-                              1000 * net_s / max(crops, 1))
+                              1000 * net_s[0] / max(crops, 1))
     info = {"mode": mode, "render_dirs": [str(d) for d in render_dirs], "seed": seed,
             "crops_per_sample": crops_per_sample, "keep_fractions": list(keep_fractions),
             "augment": cfg.__dict__}
     atomic_write(out / "index.json", lambda fh: fh.write(json.dumps(info, indent=1).encode()))
     return report
+
+
+def _shard_crops(detector: BlazePoseDetector, shard: Any, k: int, per: int,
+                 keep_fractions: list[float] | None, seed: int, cfg: AugmentConfig,
+                 net_s: list[float]) -> dict[str, np.ndarray]:
+    """The cache arrays of render shard ``k``: ``per`` crops per sample, random training crops
+    (``keep_fractions`` None) or one fixed truncation crop per keep fraction; the network's
+    seconds are added to ``net_s[0]``."""
+    b = shard.batch
+    cols: dict[str, list] = {key: [] for key in (*LEVEL_KEYS, "kp2d_px", "pose3d_mm",
+                                                  "in_view", "K", "truncation", "presence",
+                                                  "keep_fraction", "sample", "flipped")}
+    ids: list[str] = []
+    for i in range(len(b.intrinsics)):
+        rng = np.random.default_rng([seed, k, i])
+        image = shard.image(i)
+        label = (image, b.intrinsics[i], b.keypoints_2d_gt_px[i, 0], b.pose_3d_cam_mm[i, 0],
+                 b.valid_2d[i, 0], rng, cfg)
+        for c in range(per):
+            if keep_fractions is None:
+                crop = make_training_crop(*label)
+                keep = float("nan")
+            else:
+                keep = float(keep_fractions[c])
+                crop = make_training_crop(*label, keep_fraction=keep,
+                                          side=SIDES[int(rng.integers(4))], jitter=False,
+                                          flip=False)
+            t1 = time.perf_counter()
+            presence, maps = detector.crop_features(crop.image, LEVEL_NAMES)
+            net_s[0] += time.perf_counter() - t1
+            for key, name in zip(LEVEL_KEYS, LEVEL_NAMES, strict=True):
+                cols[key].append(maps[name].astype(np.float16))
+            for key, value in (("kp2d_px", crop.kp2d_px), ("pose3d_mm", crop.pose3d_mm),
+                               ("in_view", crop.in_view),
+                               ("K", crop.camera.K_crop.astype(np.float32)),
+                               ("truncation", crop.truncation), ("presence", presence),
+                               ("keep_fraction", keep), ("sample", k * 100000 + i),
+                               ("flipped", crop.flipped)):
+                cols[key].append(value)
+            ids.append(b.ids[i])
+    arrays = {key: np.stack([np.asarray(v) for v in vals]) for key, vals in cols.items()}
+    arrays["ids"] = np.asarray(ids)
+    return arrays
 
 
 @dataclass

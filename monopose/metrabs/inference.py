@@ -13,6 +13,9 @@ cut-off joint's 2D lands somewhere inside it and must be recognised as such); in
 back-projected from their 2D at the solved depth and blended 50/50 with ``root + relative``
 (MeTRAbs' ``mix_3d_inside_fov``), truncated joints take ``root + relative``.
 
+:class:`MetrabsEstimator` is the MeTRAbs :class:`~monopose.models.interface.PoseModel`: it
+reads the image, framing each detected person by the detector's keypoints.
+
 Failures are reported, not hidden: a crop where the network sees nobody is dropped (its reason is
 returned); too few in-view joints for the perspective solve fall back to weak perspective, and
 with fewer than two to a box prior (the person's predicted size against the box's); implausible
@@ -27,11 +30,16 @@ import numpy as np
 import torch
 
 from monopose.core.camera import intrinsics_from_fov, pixels_to_normalized, project_points
-from monopose.core.geometry import reconstruct_absolute
+from monopose.core.geometry import place_in_camera
 from monopose.core.skeleton import get_layout
+from monopose.detect.blazepose import BlazePoseDetector
+from monopose.metrabs import cards
 from monopose.metrabs.augment import FLIP_PERMUTATION
 from monopose.metrabs.cache import LEVEL_NAMES
 from monopose.metrabs.crop import CROP_SIZE_PX, box_crop_camera, joints_box
+from monopose.models.card import ModelCard
+from monopose.models.interface import FramePeople, ModelInputs, PeoplePoses
+from monopose.models.registry import load_model, register_family
 
 __all__ = ["TTA_AUGMENTATIONS", "MetrabsPerson", "MetrabsEstimator", "REFERENCE_BONES_MM",
            "implausible_reason", "suppress_duplicates", "box_from_keypoints"]
@@ -139,32 +147,86 @@ class MetrabsEstimator:
             the detector's people.
     """
 
-    def __init__(self, model: torch.nn.Module | str = "metrabs-blazepose", detector=None,
-                 num_aug: int = 1, min_presence: float = 0.2) -> None:
+    def __init__(self, model: torch.nn.Module | str = "metrabs-blazepose",
+                 detector: BlazePoseDetector | None = None, num_aug: int = 1,
+                 min_presence: float = 0.2, card: ModelCard | None = None) -> None:
         if isinstance(model, str):
-            from monopose.zoo import load_model
-
-            model, _ = load_model(model)
+            # MeTRAbs' own cards, so that it loads by name without the model zoo.
+            register_family(cards.ARCHITECTURES, cards.CARDS)
+            model, card = load_model(model)
         if getattr(model, "backbone_name", None) != "blazepose":
             raise ValueError("model: expected a MetrabsNet with the 'blazepose' backbone")
         if getattr(model, "head_name", None) != "metro":
             raise ValueError("model: expected a MetrabsNet with the 'metro' head")
         if not 1 <= int(num_aug) <= len(TTA_AUGMENTATIONS):
             raise ValueError(f"num_aug: expected 1..{len(TTA_AUGMENTATIONS)}, got {num_aug}")
-        if detector is None:
-            from monopose.detect.blazepose import BlazePoseDetector
-
-            detector = BlazePoseDetector(num_threads=2)
         self.model = model.eval()
-        self.detector = detector
+        self.card = card
+        self._detector = detector
         self.num_aug = int(num_aug)
         self.min_presence = float(min_presence)
+
+    @property
+    def detector(self) -> BlazePoseDetector:
+        """The landmark network that computes the crops' features (made on first use)."""
+        if self._detector is None:
+            self._detector = BlazePoseDetector(num_threads=2)
+        return self._detector
+
+    # ------------------------------------------------------------------ PoseModel interface
+    @property
+    def module(self) -> torch.nn.Module:
+        return self.model
+
+    @property
+    def window(self) -> int:
+        return 1
+
+    @property
+    def needs(self) -> ModelInputs:
+        """MeTRAbs reads the image; the detector only supplies the boxes."""
+        return "image"
+
+    def predict(self, frame: FramePeople) -> PeoplePoses:
+        """MeTRAbs on the detections' boxes (:func:`box_from_keypoints`): its own 2D (scores:
+        the share of augmentations that saw each joint), metric 3D and placement. Dropped or
+        suppressed boxes are missing from the result and named in its warnings."""
+        if frame.image_rgb is None:
+            raise ValueError("frame: MeTRAbs reads the image; image_rgb is None")
+        if not len(frame.detections):
+            return PeoplePoses.empty()
+        boxes = np.stack([box_from_keypoints(d.keypoints_h36m_px, d.valid_h36m)
+                          for d in frame.detections])
+        people, warnings = self.predict_boxes(frame.image_rgb, boxes, frame.intrinsics)
+        if not people:
+            return PeoplePoses(**{**vars(PeoplePoses.empty()), "warnings": warnings})
+        return PeoplePoses(
+            np.array([p.box_index for p in people]),
+            np.stack([p.keypoints_2d_px for p in people]),
+            np.stack([p.view_fraction for p in people]), np.stack([p.in_view for p in people]),
+            np.stack([p.pose_3d_rel_mm for p in people]),
+            np.stack([p.pose_3d_abs_mm for p in people]), [p.root_method for p in people],
+            warnings)
+
+    def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None, *,
+             intrinsics: np.ndarray | None = None) -> np.ndarray:
+        """Refused: MeTRAbs reads photos, not 2D keypoints."""
+        name = self.card.name if self.card is not None else "metrabs"
+        raise ValueError(f"model: {name!r} is an image model (MeTRAbs): it reads photos, not 2D "
+                         f"keypoints; use it with `monopose predict --model {name}`")
+
+    def lift_sequence(self, track_px: np.ndarray, valid: np.ndarray | None = None, *,
+                      intrinsics: np.ndarray | None = None) -> np.ndarray:
+        """Refused: MeTRAbs reads photos, not 2D tracks."""
+        return self.lift(track_px, valid, intrinsics=intrinsics)
 
     # ------------------------------------------------------------------ crops → network
     def _run_crops(self, image: np.ndarray, intrinsics: np.ndarray, box: np.ndarray
                    ) -> tuple[list, np.ndarray, np.ndarray, float]:
         """Every augmentation of one box: cameras, 2D crop px [A,17,2], rel 3D [A,17,3]."""
-        cams, levels, flips = [], [[], [], []], []
+        cams: list = []
+        levels: list[list[np.ndarray]] = [[], [], []]
+        flips: list[bool] = []
         presence = float("nan")
         for a, (scale, roll_deg, flip) in enumerate(TTA_AUGMENTATIONS[:self.num_aug]):
             cam = box_crop_camera(intrinsics, box, CROP_SIZE_PX, 1.1 * scale,
@@ -268,18 +330,19 @@ class MetrabsEstimator:
             seen.append(in_crop & in_photo & np.isfinite(px).all(-1))
         rel = np.mean(rel_src, axis=0)
         rel = rel - rel[:1]
-        seen_arr = np.stack(seen)  # [A, 17]
+        seen_arr = np.asarray(np.stack(seen), dtype=bool)  # [A, 17]
         fraction = seen_arr.mean(0)
         in_view = fraction >= 0.5
         kp_arr = np.where(seen_arr[..., None], np.stack(kp_src), np.nan)
         with np.errstate(invalid="ignore"):
-            kp = np.nanmean(np.where(seen_arr.any(0)[None, :, None], kp_arr, 0.0), axis=0)
+            seen_any = np.asarray(seen_arr.any(0), dtype=bool)  # [17]
+            kp = np.nanmean(np.where(seen_any[None, :, None], kp_arr, 0.0), axis=0)
         notes: list[str] = []
         abs_mm, method = None, "box_prior"
         if in_view.sum() >= 2:
             try:
-                in_view, sol = _consistent_solve(kp, rel, in_view, intrinsics, dist, box, (w, h))
-                abs_mm, method = sol.pose3d_abs_mm, str(sol.method)
+                in_view, (abs_mm, method) = _consistent_solve(kp, rel, in_view, intrinsics,
+                                                              dist, box, (w, h))
             except ValueError as exc:
                 notes.append(f"root solve failed ({exc}); placed by the box size instead")
         else:
@@ -302,7 +365,7 @@ _SEED_GROUPS = (np.array([7, 8, 9, 10, 11, 12, 13, 14, 15, 16]), np.array([8, 9,
 
 def _consistent_solve(kp_px: np.ndarray, rel_mm: np.ndarray, in_view: np.ndarray,
                       intrinsics: np.ndarray, dist: np.ndarray | None, box: np.ndarray,
-                      size_wh: tuple[int, int]):
+                      size_wh: tuple[int, int]) -> tuple[np.ndarray, tuple[np.ndarray, str]]:
     """Root solve over the in-view joints whose 2D agrees with the metric 3D.
 
     The 2D head is trained on visible joints only, so for a joint outside the crop it still
@@ -313,7 +376,7 @@ def _consistent_solve(kp_px: np.ndarray, rel_mm: np.ndarray, in_view: np.ndarray
     joints that agree with it.
 
     Returns:
-        ``(in_view [17], AbsoluteReconstruction)``.
+        ``(in_view [17], (pose_3d_abs_mm [17, 3], root_method))``.
 
     Raises:
         ValueError: from the root solve (fewer than 2 joints, person behind the camera).
@@ -321,12 +384,17 @@ def _consistent_solve(kp_px: np.ndarray, rel_mm: np.ndarray, in_view: np.ndarray
     tol_px = 0.1 * float(max(box[2] - box[0], box[3] - box[1]))
     w, h = size_wh
 
-    def solve(use: np.ndarray):
-        return reconstruct_absolute(np.where(use[:, None], kp_px, 0.0), rel_mm, intrinsics,
-                                    valid=use, dist=dist, return_details=True)
+    def solve(use: np.ndarray) -> tuple[np.ndarray, str]:
+        # in_view joints are inside the photo already: no image-size test here.
+        abs_mm, method = place_in_camera(np.where(use[:, None], kp_px, 0.0), rel_mm, use,
+                                         intrinsics, None, dist)
+        if method == "failed":
+            raise ValueError(f"no root position from {int(use.sum())} joints: too few, no 2D "
+                             "spread, or behind the camera")
+        return abs_mm, method
 
-    def agreeing(sol) -> np.ndarray:
-        proj = _project(sol.pose3d_abs_mm, intrinsics, dist)
+    def agreeing(sol: tuple[np.ndarray, str]) -> np.ndarray:
+        proj = _project(sol[0], intrinsics, dist)
         inside = ((proj >= -0.5) & (proj <= np.array([w - 0.5, h - 0.5]))).all(-1)
         with np.errstate(invalid="ignore"):
             close = np.linalg.norm(proj - kp_px, axis=-1) <= tol_px

@@ -7,19 +7,22 @@ written whole (temp file + rename) or not at all.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import numpy as np
 
 from monopose.io.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image
-from monopose.io.results import FrameResult, Prediction
+from monopose.io.results import CameraInfo, FrameResult, Prediction
 from monopose.io.schema import write_json_atomic, write_npz_atomic
-from monopose.io.video import VideoInfo, iterate_video
+from monopose.io.video import open_video
 from monopose.pipeline.estimator import Estimator
+from monopose.pipeline.viz import WorldUp, world_frame_of
 
-__all__ = ["collect_inputs", "BatchReport", "run_batch", "prediction_arrays"]
+__all__ = ["collect_inputs", "BatchReport", "InputInfo", "InputWriter", "WriterFactory",
+           "run_batch", "prediction_arrays"]
 
 
 def collect_inputs(paths: list[Path]) -> tuple[list[Path], list[str]]:
@@ -93,6 +96,18 @@ class BatchReport:
     def ok(self) -> bool:
         return not self.failed
 
+    def add(self, path: Path, pred: Prediction, written: list[Path]) -> None:
+        """Count one finished input."""
+        self.written.extend(written)
+        if pred.kind == "video":
+            self.person_frames += pred.num_people
+            self.video_frames += len(pred.frames)
+        else:
+            self.people += pred.num_people
+        self.warnings.extend(pred.warnings)
+        if pred.num_people == 0:
+            self.warnings.append(f"{path}: no person found")
+
     def summary(self, num_inputs: int, out_dir: Path) -> str:
         """One line for the user: inputs done, what was found, where the outputs are."""
         done = num_inputs - len(self.failed)
@@ -137,119 +152,156 @@ def _output_stem(path: Path, used: set[str], input_ids: set[tuple[int, int]],
     return stem
 
 
-VIZ_FORMATS = ("png", "html")
+@dataclass(frozen=True)
+class InputInfo:
+    """What an :class:`InputWriter` is told about the input it writes for.
+
+    Attributes:
+        stem_path: ``<out>/<stem>``: the output path without suffix.
+        kind: ``"image"`` or ``"video"``.
+        fps: Frames per second of a video; None for a photo.
+        camera: The photo's resolved camera (a photo's writers are made after its prediction);
+            None for a video (its writers are made before the first frame).
+    """
+
+    stem_path: Path
+    kind: str
+    fps: float | None = None
+    camera: CameraInfo | None = None
+
+
+class InputWriter(Protocol):
+    """Files written for one input beside its JSON (pictures, viewers, animations).
+
+    It is given every frame as it is read (``add``), then the whole prediction (``finish``,
+    which returns the paths written), or ``abort`` when the input failed: nothing is left then.
+    """
+
+    def add(self, frame_rgb: np.ndarray, frame: FrameResult) -> None: ...
+
+    def finish(self, prediction: Prediction, warnings: list[str]) -> list[Path]: ...
+
+    def abort(self) -> None: ...
+
+
+# Makes the writer for one input (None: nothing to write for this kind of input).
+WriterFactory = Callable[[InputInfo], InputWriter | None]
+
+
+@dataclass
+class _Options:
+    intrinsics: tuple[float, float, float, float] | None
+    intrinsics_file: Path | None
+    max_frames: int | None
+    on_frame_progress: Callable[[Path, int, int | None], None] | None
+    world_up: WorldUp
 
 
 def run_batch(
     estimator: Estimator,
     inputs: list[Path],
     out_dir: Path,
-    viz: tuple[str, ...] = (),
+    writers: Sequence[WriterFactory] = (),
     npz: bool = False,
-    bvh: bool = False,
     intrinsics: tuple[float, float, float, float] | None = None,
     intrinsics_file: Path | None = None,
     max_frames: int | None = None,
     on_progress: Callable[[Path], None] | None = None,
     on_frame_progress: Callable[[Path, int, int | None], None] | None = None,
+    world_up: WorldUp = "auto",
 ) -> BatchReport:
-    """Predict every input; write ``<stem>.json`` and the extras asked for to ``out_dir``.
+    """Predict every input; write ``<stem>.json`` (and ``<stem>.npz`` with ``npz``) to
+    ``out_dir``, and whatever ``writers`` make (pictures, viewers, BVH: see
+    :func:`monopose.export.outputs.writers_for`). Each input is decoded once: its frames go to
+    the estimator and to the writers.
 
     Args:
-        viz: Pictures to write: ``"png"`` (a PNG per image, an MP4 per video) and/or ``"html"``
-            (a self-contained interactive viewer per input).
+        writers: One factory per kind of extra output; each makes an :class:`InputWriter` per
+            input.
         npz: Also write the arrays as ``<stem>.npz``.
-        bvh: For videos, also write one BVH animation per tracked person.
         on_progress: Called with each input's path when it is done (or failed).
         on_frame_progress: Called as ``(path, frames_done, frames_expected or None)`` after
             each video frame.
+        world_up: The world frame written to each JSON's ``world`` (up and floor, from all
+            frames): ``"auto"`` estimates it from the people, ``(x, y, z)`` gives up in camera
+            coordinates, ``"camera"`` writes none. The poses stay in camera space.
 
     Outputs never replace an input: an output that would have an input's name gets the stem
     suffix ``_monopose`` (``photo.png`` → ``photo_monopose.png``).
     """
-    from monopose.export.bvh_writer import export_prediction_bvh
-    from monopose.export.html_viewer import HtmlViewerWriter
-    from monopose.pipeline import viz as vizmod
-
-    unknown = set(viz) - set(VIZ_FORMATS)
-    if unknown:
-        raise ValueError(f"viz: unknown format(s) {sorted(unknown)}; expected {VIZ_FORMATS}")
     report = BatchReport()
     used: set[str] = set()
     out_dir = Path(out_dir)
     input_ids = _file_ids(inputs)
+    world_frame_of([], world_up)  # a bad value fails before any work
+    options = _Options(intrinsics, intrinsics_file, max_frames, on_frame_progress, world_up)
     for path in inputs:
-        stem = _output_stem(path, used, input_ids, out_dir)
-        mp4 = html = None
+        stem_path = out_dir / _output_stem(path, used, input_ids, out_dir)
+        opened: list[InputWriter] = []
         try:
             if path.suffix.lower() in VIDEO_SUFFIXES:
-                info = next(iterate_video(path))
-                assert isinstance(info, VideoInfo)
-                expected = info.frame_count if info.frame_count > 0 else None
-                if max_frames is not None:
-                    expected = min(expected or max_frames, max_frames)
-                if "png" in viz:
-                    mp4 = vizmod.VideoWriter(out_dir / f"{stem}.mp4", info.fps)
-                if "html" in viz:
-                    html = HtmlViewerWriter(out_dir / f"{stem}.html", None, info.fps)
-
-                def on_frame(i: int, rgb: np.ndarray, frame: FrameResult,
-                             _mp4: vizmod.VideoWriter | None = mp4,
-                             _html: HtmlViewerWriter | None = html, _path: Path = path,
-                             _expected: int | None = expected) -> None:
-                    if on_frame_progress is not None:
-                        on_frame_progress(_path, i + 1, _expected)
-                    if _mp4 is not None:
-                        _mp4.add_frame(rgb, frame)  # fixed 3D axis ranges per video
-                    if _html is not None:
-                        _html.add(rgb, frame)
-
-                pred = estimator.predict_video(path, intrinsics=intrinsics,
-                                               intrinsics_file=intrinsics_file,
-                                               max_frames=max_frames, on_frame=on_frame)
+                pred = _predict_video(estimator, path, stem_path, writers, opened, options)
             else:
-                pred = estimator.predict(path, intrinsics=intrinsics,
-                                         intrinsics_file=intrinsics_file)
-            written = [out_dir / f"{stem}.json"]
-            write_json_atomic(written[0], pred.to_json())
-            if npz:
-                write_npz_atomic(out_dir / f"{stem}.npz", prediction_arrays(pred))
-                written.append(out_dir / f"{stem}.npz")
-            if pred.kind == "image" and viz:
-                photo = read_image(path)
-                if "png" in viz:
-                    vizmod.write_png(out_dir / f"{stem}.png",
-                                     vizmod.draw_frame(photo, pred.frames[0]))
-                    written.append(out_dir / f"{stem}.png")
-                if "html" in viz:
-                    html = HtmlViewerWriter(out_dir / f"{stem}.html", pred.camera)
-                    html.add(photo, pred.frames[0])
-            if mp4 is not None:
-                mp4.close()
-                mp4 = None
-                written.append(out_dir / f"{stem}.mp4")
-            if html is not None:
-                written.append(html.close(pred))
-                html = None
-            if bvh and pred.kind == "video" and pred.num_people:
-                written.extend(export_prediction_bvh(pred, out_dir / f"{stem}.bvh",
-                                                     warnings=report.warnings))
-            report.written.extend(written)
-            if pred.kind == "video":
-                report.person_frames += pred.num_people
-                report.video_frames += len(pred.frames)
-            else:
-                report.people += pred.num_people
-            report.warnings.extend(pred.warnings)
-            if pred.num_people == 0:
-                report.warnings.append(f"{path}: no person found")
+                pred = _predict_photo(estimator, path, stem_path, writers, opened, options)
+            written = _write_results(pred, stem_path, npz, options.world_up)
+            for writer in opened:
+                written.extend(writer.finish(pred, report.warnings))
+            opened = []
+            report.add(path, pred, written)
         except (ValueError, OSError) as exc:
             report.failed.append(str(exc) if str(path) in str(exc) else f"{path}: {exc}")
         finally:
-            if mp4 is not None:
-                mp4.abort()
-            if html is not None:
-                html.abort()
+            for writer in opened:
+                writer.abort()
         if on_progress is not None:
             on_progress(path)
     return report
+
+
+def _predict_photo(estimator: Estimator, path: Path, stem_path: Path,
+                   writers: Sequence[WriterFactory], opened: list[InputWriter],
+                   options: _Options) -> Prediction:
+    photo = read_image(path)
+    pred = estimator.predict(photo, intrinsics=options.intrinsics,
+                             intrinsics_file=options.intrinsics_file, path=path)
+    info = InputInfo(stem_path, "image", None, pred.camera)
+    opened.extend(w for w in (make(info) for make in writers) if w is not None)
+    for writer in opened:
+        writer.add(photo, pred.frames[0])
+    return pred
+
+
+def _predict_video(estimator: Estimator, path: Path, stem_path: Path,
+                   writers: Sequence[WriterFactory], opened: list[InputWriter],
+                   options: _Options) -> Prediction:
+    video = open_video(path, max_frames=options.max_frames)
+    try:
+        expected = video.info.frame_count if video.info.frame_count > 0 else None
+        if options.max_frames is not None:
+            expected = min(expected or options.max_frames, options.max_frames)
+        info = InputInfo(stem_path, "video", video.info.fps)
+        opened.extend(w for w in (make(info) for make in writers) if w is not None)
+
+        def on_frame(i: int, rgb: np.ndarray, frame: FrameResult) -> None:
+            if options.on_frame_progress is not None:
+                options.on_frame_progress(path, i + 1, expected)
+            for writer in opened:
+                writer.add(rgb, frame)
+
+        return estimator.predict_video(video, intrinsics=options.intrinsics,
+                                       intrinsics_file=options.intrinsics_file,
+                                       on_frame=on_frame)
+    finally:
+        video.close()
+
+
+def _write_results(pred: Prediction, stem_path: Path, npz: bool, world_up: WorldUp
+                   ) -> list[Path]:
+    world = world_frame_of(pred.frames, world_up)
+    pred.world = None if world is None else world.to_json()
+    written = [stem_path.with_suffix(".json")]
+    write_json_atomic(written[0], pred.to_json())
+    if npz:
+        written.append(stem_path.with_suffix(".npz"))
+        write_npz_atomic(written[-1], prediction_arrays(pred))
+    return written

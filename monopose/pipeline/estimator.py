@@ -13,16 +13,24 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
+import cv2
 import numpy as np
+import torch
 
-from monopose.core.body_size import rescale_to_size
-from monopose.core.geometry import reconstruct_absolute
-from monopose.core.skeleton import H36M17, convert_layout, get_conversion
+from monopose.core.geometry import place_in_camera
+from monopose.core.skeleton import get_conversion
+from monopose.detect.blazepose import BlazePoseDetector
+from monopose.detect.tracking import PoseTracker
+from monopose.detect.types import PersonDetection
 from monopose.io.images import read_image
 from monopose.io.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
 from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
+from monopose.io.video import VideoFrames, open_video
+from monopose.lifting.lifter import BODY_SIZE_SOURCES
+from monopose.models.interface import FramePeople, PoseModel
+from monopose.zoo import load_pose_model
 
-__all__ = ["Estimator", "DEFAULT_MODEL", "KEYPOINT_SCORE_THRESHOLD"]
+__all__ = ["Estimator", "DEFAULT_MODEL", "KEYPOINT_SCORE_THRESHOLD", "BODY_SIZE_SOURCES"]
 
 DEFAULT_MODEL = "mpm-lift-t1"
 # BlazePose keypoints whose visibility × presence is below this are missing for the lifter.
@@ -30,24 +38,21 @@ KEYPOINT_SCORE_THRESHOLD = 0.3
 # People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
 SMALL_PERSON_FRACTION = 0.3
 MAX_TTA = 8  # MeTRAbs test-time crops: more adds cost, not accuracy
-# Where a lifted person's size comes from: the lifter's own output (the training set's bodies) or
-# the detector's metric world landmarks (monopose.core.body_size).
-BODY_SIZE_SOURCES = ("lifter", "world_landmarks")
 # Larger images are area-downscaled to this longer side before detection (see `shrink`).
 MAX_WORKING_SIDE_PX = 1280
+# Lifters need a few joints to place a person: the best-scoring ones are kept if fewer pass.
+MIN_LIFTER_JOINTS = 6
 
 _BLAZE_TO_H36M_USES = np.abs(get_conversion("blazepose33", "h36m17").weights) > 0  # [17, 33]
 
 
 @contextmanager
 def _one_torch_thread() -> Iterator[None]:
-    """Lift a handful of people on one torch thread.
+    """Run a handful of people on one torch thread.
 
     A few poses gain nothing from a second thread, and torch's waiting threads compete with the
     detector's (LiteRT) threads: measured 100–300× slower at batch 1 on a busy 2-core machine.
     """
-    import torch
-
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -66,23 +71,29 @@ def h36m_scores_from_blazepose(scores_33: np.ndarray) -> np.ndarray:
 class Estimator:
     """Photos and videos of people → 2D keypoints, root-relative and absolute metric 3D.
 
+    The model is any :class:`~monopose.models.interface.PoseModel`
+    (:func:`monopose.zoo.load_pose_model`): the estimator detects and tracks people, hands each
+    frame's people to the model, and re-lifts whole tracks with temporal models.
+
     Args:
-        model: Registered lifter name (see ``monopose models``).
-        flip_test: Average the lifter's output with its mirrored input's (slower, more accurate).
+        model: Registered model name (see ``monopose models``).
+        flip_test: Lifters: average with the mirrored input (slower, more accurate).
         num_threads: Threads for the detector and torch; None keeps the libraries' defaults.
         keypoint_score_threshold: Keypoints scoring below this are passed to the lifter as missing.
-        num_aug: MeTRAbs models only: test-time augmentations per person (1..8; shifted, scaled,
-            rolled and mirrored crops, averaged).
         tiles: How photos are searched for small people: ``"fallback"`` (default) runs the
             detector on the whole image and, only when it finds nobody or only people smaller than
             ``SMALL_PERSON_FRACTION`` of the image, again on overlapping tiles; ``"always"`` tiles
             every photo (finds small people next to large ones; slower); ``"off"`` never tiles.
             Videos always use the tracker's periodic tiled search.
+        num_aug: Image models (MeTRAbs) only: test-time augmentations per person (1..8; shifted,
+            scaled, rolled and mirrored crops, averaged).
         body_size: Lifters only: where each person's metric size comes from:
             ``"world_landmarks"`` (default: rescaled to the size of the detector's metric 3D,
             see :mod:`monopose.core.body_size`; chosen by real-photo root error, BENCHMARKS.md)
             or ``"lifter"`` (the lifter's output as is). Temporal lifters of videos keep their
             own size.
+        pose_model: Use this model instead of loading ``model`` (``model`` then only names it).
+        detector: Use this detector instead of a new ``BlazePoseDetector``.
     """
 
     def __init__(
@@ -94,44 +105,27 @@ class Estimator:
         tiles: str = "fallback",
         num_aug: int = 1,
         body_size: str = "world_landmarks",
+        *,
+        pose_model: PoseModel | None = None,
+        detector: BlazePoseDetector | None = None,
     ) -> None:
-        from monopose.detect.blazepose import BlazePoseDetector
-        from monopose.lifting.lifter import Lifter
-        from monopose.zoo import get_card
-
         if num_threads is not None:
-            import torch
-
             torch.set_num_threads(num_threads)
         if body_size not in BODY_SIZE_SOURCES:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
-        self.body_size = body_size
         if not 1 <= num_aug <= MAX_TTA:
             raise ValueError(f"num_aug (--tta): expected 1 to {MAX_TTA} crops, got {num_aug}")
-        self.model_name = model
-        from monopose.capf.inference import needs_context
-
-        self.detector = BlazePoseDetector(num_threads=num_threads or 2)
-        self.metrabs = None
-        self.lifter = None
-        self.context = False
-        self._warnings: list[str] = []
-        if get_card(model).architecture == "metrabs":
-            from monopose.metrabs.inference import MetrabsEstimator
-
-            # MeTRAbs reads the photo itself: the detector only supplies the boxes.
-            # The detector already found a person in each box: no presence gate (it would drop
-            # people cut by the image border, whom MeTRAbs handles).
-            self.metrabs = MetrabsEstimator(model, detector=self.detector, num_aug=num_aug,
-                                            min_presence=0.0)
-        else:
-            self.lifter = Lifter(model, flip=flip_test)
-            # Context models (CA-PF) read the detector's feature maps at the joints.
-            self.context = needs_context(self.lifter.module)
-        self.keypoint_score_threshold = keypoint_score_threshold
         if tiles not in ("fallback", "always", "off"):
             raise ValueError(f"tiles: expected 'fallback', 'always' or 'off', got {tiles!r}")
+        self.model_name = model
+        self.detector = detector if detector is not None else BlazePoseDetector(
+            num_threads=num_threads or 2)
+        # Image models share the detector: its landmark network computes their crop features.
+        self.model: PoseModel = pose_model if pose_model is not None else load_pose_model(
+            model, flip=flip_test, body_size=body_size, num_aug=num_aug, detector=self.detector)
+        self.keypoint_score_threshold = keypoint_score_threshold
         self.tiles = tiles
+        self._warnings: list[str] = []
 
     # ------------------------------------------------------------------ images
     def predict(
@@ -140,6 +134,8 @@ class Estimator:
         intrinsics: tuple[float, float, float, float] | None = None,
         intrinsics_file: str | Path | None = None,
         fov_deg: float = DEFAULT_FOV_DEG,
+        *,
+        path: str | Path | None = None,
     ) -> Prediction:
         """Find every person in one image and estimate their 3D poses.
 
@@ -147,29 +143,35 @@ class Estimator:
             image: A path or an ``[H, W, 3]`` uint8 RGB array (grayscale/RGBA are converted).
             intrinsics: ``(fx, fy, cx, cy)`` in pixels; else ``intrinsics_file``; else the image's
                 EXIF focal length; else a ``fov_deg`` field of view on the longer side.
+            path: With an already decoded ``image``: the file it came from, used for the EXIF
+                intrinsics and ``input_path`` exactly as if the path had been passed (so a file is
+                decoded once).
 
         Returns:
             A :class:`Prediction` with one frame; ``camera.source`` says which intrinsics were used.
         """
-        path = None if isinstance(image, np.ndarray) else Path(image)
+        if isinstance(image, np.ndarray):
+            source = None if path is None else Path(path)
+        else:
+            source = Path(image)
         rgb = read_image(image)
         h, w = rgb.shape[:2]
         camera = resolve_intrinsics(w, h, intrinsics, None if intrinsics_file is None
-                                    else Path(intrinsics_file), path, fov_deg)
+                                    else Path(intrinsics_file), source, fov_deg)
         scale = working_scale(w, h)
         small, small_camera = shrink(rgb, camera, scale)
         detections = self._detect_photo(small)
         self._warnings = []
         people = to_full_resolution(self._lift_people(detections, small_camera, small), scale)
         frame = FrameResult(frame_index=0, time_s=None, people=people)
-        return Prediction(input_path=str(path) if path else "<array>", kind="image",
+        return Prediction(input_path=str(source) if source else "<array>", kind="image",
                           model=self.model_name, camera=camera, frames=[frame],
                           warnings=list(self._warnings))
 
     # ------------------------------------------------------------------ videos
     def predict_video(
         self,
-        path: str | Path,
+        video: str | Path | VideoFrames,
         intrinsics: tuple[float, float, float, float] | None = None,
         intrinsics_file: str | Path | None = None,
         fov_deg: float = DEFAULT_FOV_DEG,
@@ -184,29 +186,42 @@ class Estimator:
         says so in ``warnings``.
 
         Args:
+            video: A path, or a video already opened with :func:`monopose.io.video.open_video`
+                (its frames are read here, once; the caller closes it).
+            max_frames: Read at most this many frames (also caps an opened video).
             on_frame: Called as ``on_frame(index, frame_rgb, frame_result)`` after each frame (used
                 for progress and pictures); with a temporal lifter the 3D in it is single-frame.
         """
-        from monopose.io.video import iterate_video
-
-        path = Path(path)
         if max_frames is not None and max_frames < 1:
             raise ValueError(f"max_frames: expected at least 1 frame, got {max_frames}")
-        reader = iterate_video(path, max_frames=max_frames)
-        info = next(reader)  # (fps, width, height, frame_count)
-        fps, w, h = info.fps, info.width, info.height
+        if isinstance(video, VideoFrames):
+            return self._predict_frames(video, intrinsics, intrinsics_file, fov_deg, max_frames,
+                                        on_frame)
+        opened = open_video(Path(video), max_frames=max_frames)
+        try:
+            return self._predict_frames(opened, intrinsics, intrinsics_file, fov_deg, None,
+                                        on_frame)
+        finally:
+            opened.close()
+
+    def _predict_frames(
+        self, video: VideoFrames, intrinsics: tuple[float, float, float, float] | None,
+        intrinsics_file: str | Path | None, fov_deg: float, max_frames: int | None,
+        on_frame: Callable[[int, np.ndarray, FrameResult], None] | None,
+    ) -> Prediction:
+        fps, w, h = video.info.fps, video.info.width, video.info.height
         camera = resolve_intrinsics(w, h, intrinsics, None if intrinsics_file is None
                                     else Path(intrinsics_file), None, fov_deg)
-        from monopose.detect.tracking import PoseTracker
-
-        tracker = PoseTracker(self.detector, with_features=self.context)
+        tracker = PoseTracker(self.detector, with_features=self.model.needs == "features")
         scale = working_scale(w, h)
         frames: list[FrameResult] = []
         warnings: list[str] = []
         self._warnings = []
-        for item in reader:
+        for item in video:
             if isinstance(item, str):
                 warnings.append(item)
+                break
+            if max_frames is not None and len(frames) >= max_frames:
                 break
             index, rgb = item
             small, small_camera = shrink(rgb, camera, scale)
@@ -221,17 +236,18 @@ class Estimator:
             if on_frame is not None:
                 on_frame(index, rgb, frame)
         if not frames:
-            raise ValueError(f"{path}: no frame could be read (an empty or undecodable video)")
-        if self.lifter is not None and self.lifter.window > 1:
+            raise ValueError(f"{video.path}: no frame could be read (an empty or undecodable "
+                             "video)")
+        if self.model.window > 1:
             self._relift_tracks(frames, camera)
             warnings += self._warnings
             self._warnings = []
-        return Prediction(input_path=str(path), kind="video", model=self.model_name,
+        return Prediction(input_path=str(video.path), kind="video", model=self.model_name,
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
 
     # ------------------------------------------------------------------ internals
     def _detect_photo(self, rgb: np.ndarray) -> list:
-        features = self.context
+        features = self.model.needs == "features"
         if self.tiles == "always":
             return self.detector.detect(rgb, with_features=features, tiles="auto")
         detections = self.detector.detect(rgb, with_features=features, tiles="off")
@@ -254,76 +270,44 @@ class Estimator:
                 self._warnings.append(f"person {k}: {why}; root_method set to failed")
         return people
 
+    def frame_people(self, detections: list[PersonDetection], camera: CameraInfo,
+                     rgb: np.ndarray) -> FramePeople:
+        """The model's input for one frame: H36M-17 keypoints, their scores, and the joints a
+        lifter may use (score ≥ ``keypoint_score_threshold``; the best ``MIN_LIFTER_JOINTS``
+        when fewer pass)."""
+        if detections:
+            kp = np.stack([d.keypoints_h36m_px for d in detections])  # [N, 17, 2]
+            scores = h36m_scores_from_blazepose(np.stack([d.keypoint_score for d in detections]))
+            valid = np.stack([d.valid_h36m for d in detections]) & (
+                scores >= self.keypoint_score_threshold)
+        else:
+            kp, scores, valid = np.zeros((0, 17, 2)), np.zeros((0, 17)), np.zeros((0, 17), bool)
+        for i in range(len(detections)):
+            if valid[i].sum() < MIN_LIFTER_JOINTS:
+                valid[i] = np.argsort(-scores[i]).argsort() < MIN_LIFTER_JOINTS
+        return FramePeople(rgb, detections, np.asarray(camera.intrinsics, dtype=np.float64),
+                           (camera.width, camera.height), kp, scores, valid)
+
     def _estimate_people(self, detections: list, camera: CameraInfo, rgb: np.ndarray
                          ) -> list[PersonResult]:
         if not detections:
             return []
-        if self.metrabs is not None:
-            return self._metrabs_people(detections, camera, rgb)
-        assert self.lifter is not None
-        kp = np.stack([d.keypoints_h36m_px for d in detections])  # [N, 17, 2]
-        scores = h36m_scores_from_blazepose(np.stack([d.keypoint_score for d in detections]))
-        valid = np.stack([d.valid_h36m for d in detections]) & (
-            scores >= self.keypoint_score_threshold)
-        # The lifter needs a few joints to place the person; keep the best ones if too few pass.
-        for i in range(len(detections)):
-            if valid[i].sum() < 6:
-                valid[i] = np.argsort(-scores[i]).argsort() < 6
         with _one_torch_thread():
-            if self.context:
-                from monopose.capf.inference import lift_with_context
-
-                rel = lift_with_context(detections, self.lifter.module, flip=self.lifter.flip,
-                                        valid=valid)
-            elif self.lifter.window > 1:
-                rel = self.lifter.lift(np.repeat(kp[:, None], self.lifter.window, axis=1),
-                                       np.repeat(valid[:, None], self.lifter.window, axis=1),
-                                       intrinsics=camera.intrinsics)
-                rel = rel[:, self.lifter.window // 2]
-            else:
-                rel = self.lifter.lift(kp, valid, intrinsics=camera.intrinsics)
-        if self.body_size == "world_landmarks":
-            # The detector's metric 3D (trained on real people) says how big each person is.
-            world_33_mm = 1000.0 * np.stack([d.world_landmarks_m for d in detections])
-            world_mm = convert_layout(world_33_mm, "blazepose33", H36M17.name)[0]
-            rel, _ = rescale_to_size(rel, world_mm)
-        return [self._person(d, kp[i], scores[i], valid[i], rel[i], camera)
-                for i, d in enumerate(detections)]
-
-    def _metrabs_people(self, detections: list, camera: CameraInfo, rgb: np.ndarray
-                        ) -> list[PersonResult]:
-        """MeTRAbs on the detector's boxes: its own 2D, metric 3D and absolute placement."""
-        from monopose.metrabs.inference import box_from_keypoints
-
-        assert self.metrabs is not None
-        boxes = np.stack([box_from_keypoints(d.keypoints_h36m_px, d.valid_h36m)
-                          for d in detections])
-        with _one_torch_thread():
-            people, warnings = self.metrabs.predict_boxes(rgb, boxes, camera.intrinsics)
-        self._warnings += warnings
+            poses = self.model.predict(self.frame_people(detections, camera, rgb))
+        self._warnings += poses.warnings
         out = []
-        for p in people:
-            det = detections[p.box_index]
+        for k, i in enumerate(poses.detection_index):
+            det = detections[int(i)]
             out.append(PersonResult(
                 box_xyxy_px=np.asarray(det.box_xyxy_px, dtype=np.float64),
                 score=float(det.presence_score if np.isnan(det.detection_score)
                             else det.detection_score),
-                keypoints_2d_px=p.keypoints_2d_px, keypoint_scores=p.view_fraction,
-                keypoints_valid=p.in_view, pose_3d_rel_mm=p.pose_3d_rel_mm,
-                pose_3d_abs_mm=p.pose_3d_abs_mm, root_method=p.root_method,
+                keypoints_2d_px=poses.keypoints_2d_px[k],
+                keypoint_scores=poses.keypoint_scores[k],
+                keypoints_valid=poses.keypoints_valid[k], pose_3d_rel_mm=poses.pose_3d_rel_mm[k],
+                pose_3d_abs_mm=poses.pose_3d_abs_mm[k], root_method=poses.root_method[k],
                 person_id=det.track_id))
         return out
-
-    def _person(self, det, kp: np.ndarray, scores: np.ndarray, valid: np.ndarray,
-                rel_mm: np.ndarray, camera: CameraInfo) -> PersonResult:
-        abs_mm, method = place_in_camera(kp, rel_mm, valid, camera)
-        return PersonResult(
-            box_xyxy_px=np.asarray(det.box_xyxy_px, dtype=np.float64),
-            score=float(det.presence_score if np.isnan(det.detection_score)
-                        else det.detection_score),
-            keypoints_2d_px=kp, keypoint_scores=scores, keypoints_valid=valid,
-            pose_3d_rel_mm=rel_mm, pose_3d_abs_mm=abs_mm, root_method=method,
-            person_id=det.track_id)
 
     def _relift_tracks(self, frames: list[FrameResult], camera: CameraInfo) -> None:
         """Lift each tracked person's whole track with the temporal model (in place)."""
@@ -332,43 +316,22 @@ class Estimator:
             for pi, person in enumerate(frame.people):
                 if person.person_id is not None:
                     tracks.setdefault(person.person_id, []).append((fi, pi))
+        size_wh = (camera.width, camera.height)
         for members in tracks.values():
             for run in _contiguous_runs(members, frames):
                 kp = np.stack([frames[f].people[p].keypoints_2d_px for f, p in run])
                 valid = np.stack([frames[f].people[p].keypoints_valid for f, p in run])
-                assert self.lifter is not None
                 with _one_torch_thread():
-                    rel = self.lifter.lift_sequence(kp, valid, intrinsics=camera.intrinsics)
+                    rel = self.model.lift_sequence(kp, valid, intrinsics=camera.intrinsics)
                 for (f, p), rel_mm in zip(run, rel, strict=True):
                     person = frames[f].people[p]
                     person.pose_3d_rel_mm = rel_mm
                     person.pose_3d_abs_mm, person.root_method = place_in_camera(
-                        person.keypoints_2d_px, rel_mm, person.keypoints_valid, camera)
+                        person.keypoints_2d_px, rel_mm, person.keypoints_valid,
+                        camera.intrinsics, size_wh)
                     why = person.drop_nonfinite()
                     if why is not None:
                         self._warnings.append(f"person {person.person_id}: {why}")
-
-
-def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
-                    camera: CameraInfo) -> tuple[np.ndarray, str]:
-    """Absolute camera-space pose ``[17, 3]`` mm and the method used.
-
-    Solves with the valid joints inside the image; if that is impossible (too few joints, or a
-    solution behind the camera), with every valid joint; if that fails too, the absolute pose is
-    unknown (NaN, written as null) and the method is ``"failed"``.
-    """
-    inside = ((kp_px[:, 0] >= 0) & (kp_px[:, 0] < camera.width) & (kp_px[:, 1] >= 0)
-              & (kp_px[:, 1] < camera.height))
-    for use in (valid & inside, valid):
-        if use.sum() < 2:
-            continue
-        try:
-            solve = reconstruct_absolute(kp_px, rel_mm, camera.intrinsics, valid=use,
-                                         return_details=True)
-        except ValueError:
-            continue
-        return solve.pose3d_abs_mm, str(solve.method)
-    return np.full_like(rel_mm, np.nan), "failed"
 
 
 def working_scale(width: int, height: int) -> float:
@@ -386,8 +349,6 @@ def shrink(rgb: np.ndarray, camera: CameraInfo, scale: float
     """
     if scale >= 1.0:
         return rgb, camera
-    import cv2
-
     h, w = rgb.shape[:2]
     size = (max(1, round(w * scale)), max(1, round(h * scale)))
     small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)

@@ -23,11 +23,13 @@ from pathlib import Path
 
 import numpy as np
 
-from monopose.core.geometry import reconstruct_absolute
+from monopose.core.geometry import place_in_camera
 from monopose.core.skeleton import H36M17, convert_layout, get_layout
 from monopose.io.schema import write_npz_atomic
+from monopose.models.interface import PoseModel
+from monopose.zoo import load_pose_model
 
-__all__ = ["MAX_ABS_PX", "lift_file", "load_keypoints_npz"]
+__all__ = ["MAX_ABS_PX", "lift_file", "load_keypoints_npz", "keypoint_model"]
 
 # Keypoints beyond this are not pixel coordinates (and overflow float32 on the way to the model).
 MAX_ABS_PX = 1e6
@@ -173,24 +175,35 @@ def load_keypoints_npz(path: Path, layout: str | None = None
 
 def _absolute(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray, intr: np.ndarray
               ) -> tuple[np.ndarray, list[str]]:
-    """Root solve per pose: ``[N, 17, 2]`` px, ``[N, 17, 3]`` mm, ``[N, 17]``, ``[N, 4]`` →
+    """Place each pose (:func:`~monopose.core.geometry.place_in_camera`; no image size, so
+    every valid joint counts): ``[N, 17, 2]`` px, ``[N, 17, 3]`` mm, ``[N, 17]``, ``[N, 4]`` →
     ``([N, 17, 3]`` float32 mm, NaN where failed; methods ``[N]``)."""
     absolute = np.full(rel_mm.shape, np.nan, dtype=np.float32)
     methods = []
     for i in range(kp_px.shape[0]):
-        try:
-            solve = reconstruct_absolute(kp_px[i], rel_mm[i], intr[i], valid=valid[i],
-                                         return_details=True)
-        except ValueError:  # too few joints, no 2D spread, or a solution behind the camera
-            methods.append("failed")
-            continue
-        pose = solve.pose3d_abs_mm.astype(np.float32)
-        if np.isfinite(pose).all():  # float32 too: a finite float64 may overflow
+        pose_mm, method = place_in_camera(kp_px[i], rel_mm[i], valid[i], intr[i])
+        pose = pose_mm.astype(np.float32)
+        if method != "failed" and np.isfinite(pose).all():  # float32 too: may overflow
             absolute[i] = pose
-            methods.append(str(solve.method))
+            methods.append(method)
         else:
             methods.append("failed")
     return absolute, methods
+
+
+def keypoint_model(name: str) -> PoseModel:
+    """The registered model ``name``, refused unless it lifts 2D keypoints alone.
+
+    Raises:
+        ValueError: unknown name, or a model that reads images or feature maps.
+    """
+    model = load_pose_model(name)
+    if model.needs != "keypoints":
+        what = ("is an image model: it reads photos" if model.needs == "image"
+                else "reads the detector's feature maps")
+        raise ValueError(f"--model: {name!r} {what}, not 2D keypoints alone; use it with "
+                         f"`monopose predict --model {name}`")
+    return model
 
 
 def lift_file(input_path: Path, output_path: Path, model: str, layout: str | None = None,
@@ -204,14 +217,12 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
         ValueError: naming the input for a malformed file or keypoints the lifter refuses;
             nothing is written then.
     """
-    from monopose.lifting.lifter import Lifter
-
     input_path = Path(input_path)
     kp, valid, lay, intr = load_keypoints_npz(input_path, layout)
     if intrinsics is not None:
         intr = np.asarray(intrinsics, dtype=np.float64)
     kp17, valid17, _ = convert_layout(kp, lay, H36M17.name, valid)
-    lifter = Lifter(model)
+    lifter = keypoint_model(model)
     try:
         # Perspective-aware lifters turn each pose towards a virtual camera with these.
         rel_mm = lifter.lift(kp17, valid17, intrinsics=intr)

@@ -12,16 +12,22 @@ views do not jump from frame to frame (:meth:`VideoWriter.add_frame`).
 
 from __future__ import annotations
 
+import dataclasses
 import math
-from collections.abc import Iterable, Sequence
+import os
+import tempfile
+from collections.abc import Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import cv2
+import imageio_ffmpeg
 import numpy as np
 
 from monopose.core.skeleton import H36M17
-from monopose.io.results import FrameResult, PersonResult
+from monopose.core.world_up import WorldFrame, estimate_world_frame
+from monopose.io.files import atomic_write
+from monopose.io.results import FrameResult, PersonResult, Prediction
 
 __all__ = ["PanelLimits", "draw_frame", "write_png", "VideoWriter"]
 
@@ -38,6 +44,13 @@ _TICK_COLOR = (130, 130, 130)
 _FIT_MARGIN_MM = 300.0  # around the people of one photo
 _VIDEO_MARGIN_MM = 1000.0  # around the people of a video: room to move before a widening
 _VIDEO_STEP_MM = 1000.0  # video ranges are whole metres
+# A video's world frame comes from its first frames with people (at most this many frames are
+# held back before the pictures are written).
+_WORLD_FROM_FRAMES = 10
+_MAX_WAITING_FRAMES = 30
+# How the 3D views are oriented: "auto" (upright, from the people), "camera", or up (x, y, z)
+# in camera coordinates.
+WorldUp = str | tuple[float, float, float]
 
 
 def _color(i: int) -> tuple[int, int, int]:
@@ -177,11 +190,14 @@ def _tick_step_mm(ranges_mm: Sequence[tuple[float, float]], px_per_mm: float) ->
 
 
 def _view_panel(people: list[PersonResult], axes: tuple[int, int], title: str,
-                extent_mm: tuple[float, float, float, float]) -> np.ndarray:
+                extent_mm: tuple[float, float, float, float], floor: bool = False
+                ) -> np.ndarray:
     """One orthographic view of all people (absolute camera space) with a metric grid.
 
     ``axes`` picks the horizontal and vertical camera axes (0 x, 1 y, 2 z); ``extent_mm`` is
-    (h_min, h_max, v_min, v_max). Returns ``[360, 360, 3]`` uint8 BGR.
+    (h_min, h_max, v_min, v_max). ``floor``: the vertical axis is minus the height above the
+    floor (world view): labels show heights and the floor (0) is drawn dark. Returns
+    ``[360, 360, 3]`` uint8 BGR.
     """
     panel = np.full((_PANEL_PX, _PANEL_PX, 3), 250, np.uint8)
     h0, h1, v0, v1 = extent_mm
@@ -215,8 +231,10 @@ def _view_panel(people: list[PersonResult], axes: tuple[int, int], title: str,
         _, y = to_px(hc, g)
         if not _TITLE_BAND_PX <= y < _PANEL_PX:
             continue
-        cv2.line(panel, (0, y), (_PANEL_PX, y), (220, 220, 220), 1)
-        text = _tick_text(g)
+        on_floor = floor and abs(g) < 1e-6
+        cv2.line(panel, (0, y), (_PANEL_PX, y), (90, 90, 90) if on_floor else (220, 220, 220),
+                 2 if on_floor else 1)
+        text = _tick_text(-g if floor else g)
         _, h, base = _text_size(text)
         if y - 2 - h > _TITLE_BAND_PX and y - 2 + base < bottom_px - label_h_px - _TICK_GAP_PX:
             cv2.putText(panel, text, (2, y - 2), _TICK_FONT, _TICK_SCALE, _TICK_COLOR, 1,
@@ -235,15 +253,25 @@ def _view_panel(people: list[PersonResult], axes: tuple[int, int], title: str,
     return panel
 
 
-def draw_frame(image_rgb: np.ndarray, frame: FrameResult, limits: PanelLimits | None = None
-               ) -> np.ndarray:
+def in_world_view(people: Sequence[PersonResult], world: WorldFrame) -> list[PersonResult]:
+    """Copies of ``people`` whose absolute poses are in ``world`` for drawing: x right, minus
+    the height above the floor, depth ahead (so the views read like camera space, upright)."""
+    flip = np.array([1.0, -1.0, -1.0])
+    return [dataclasses.replace(p, pose_3d_abs_mm=world.to_world(p.pose_3d_abs_mm) * flip)
+            for p in people]
+
+
+def draw_frame(image_rgb: np.ndarray, frame: FrameResult, limits: PanelLimits | None = None,
+               world: WorldFrame | None = None) -> np.ndarray:
     """Compose the picture for one frame.
 
     Args:
         image_rgb: ``[H, W, 3]`` uint8 RGB photo.
         frame: The people found in it.
         limits: Ranges of the 3D views (e.g. fixed for a whole video); None fits them to the
-            people of this frame.
+            people of this frame. In the views' coordinates (see ``world``).
+        world: Draw the views in this world frame (people upright on the floor, heights in
+            metres; see :mod:`monopose.core.world_up`); None draws camera space.
 
     Returns:
         ``[720, W' + 360, 3]`` uint8 RGB: the photo with 2D skeletons (scaled to 720 px high) on
@@ -258,9 +286,16 @@ def draw_frame(image_rgb: np.ndarray, frame: FrameResult, limits: PanelLimits | 
     scale = target_h / canvas.shape[0]
     canvas = cv2.resize(canvas, (max(1, int(round(canvas.shape[1] * scale))), target_h),
                         interpolation=cv2.INTER_AREA)
-    lim = limits if limits is not None else PanelLimits.fit(frame.people)
-    front = _view_panel(frame.people, (0, 1), "front: x right, y down (m)", lim.extent((0, 1)))
-    side = _view_panel(frame.people, (2, 1), "side: z forward, y down (m)", lim.extent((2, 1)))
+    people = frame.people if world is None else in_world_view(frame.people, world)
+    lim = limits if limits is not None else PanelLimits.fit(people)
+    if world is None:
+        front = _view_panel(people, (0, 1), "front: x right, y down (m)", lim.extent((0, 1)))
+        side = _view_panel(people, (2, 1), "side: z forward, y down (m)", lim.extent((2, 1)))
+    else:
+        front = _view_panel(people, (0, 1), "front: height above floor (m)", lim.extent((0, 1)),
+                            floor=True)
+        side = _view_panel(people, (2, 1), "side: depth, height (m)", lim.extent((2, 1)),
+                           floor=True)
     if not frame.people:
         cv2.putText(canvas, "no person found", (10, 30), cv2.FONT_HERSHEY_SIMPLEX, 0.9,
                     (0, 0, 255), 2, cv2.LINE_AA)
@@ -270,8 +305,6 @@ def draw_frame(image_rgb: np.ndarray, frame: FrameResult, limits: PanelLimits | 
 
 def write_png(path: Path, picture_rgb: np.ndarray) -> None:
     """Write an RGB picture as PNG atomically."""
-    from monopose.io.files import atomic_write
-
     ok, buf = cv2.imencode(".png", cv2.cvtColor(picture_rgb, cv2.COLOR_RGB2BGR))
     if not ok:
         raise ValueError(f"{path}: could not encode PNG")
@@ -285,22 +318,17 @@ class VideoWriter:
     from the first frame with people, widened only when someone leaves them.
     """
 
-    def __init__(self, path: Path, fps: float) -> None:
-        import os
-        import tempfile
-
-        import imageio_ffmpeg
-
+    def __init__(self, path: Path, fps: float, world: WorldFrame | None = None) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, self._tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", suffix=".mp4",
                                          dir=self.path.parent)
         os.close(fd)
         self._fps = fps
-        self._ffmpeg = imageio_ffmpeg
-        self._gen = None
+        self._gen: Generator[None, np.ndarray | None, None] | None = None
         self._size: tuple[int, int] | None = None
         self.limits: PanelLimits | None = None
+        self.world = world  # None: the views show camera space
 
     def add_frame(self, image_rgb: np.ndarray, frame: FrameResult) -> None:
         """Draw one frame's result (see :func:`draw_frame`) with this video's ranges and add it.
@@ -309,18 +337,19 @@ class VideoWriter:
             image_rgb: ``[H, W, 3]`` uint8 RGB video frame.
             frame: The people found in it.
         """
+        people = frame.people if self.world is None else in_world_view(frame.people, self.world)
         if self.limits is None:
-            self.limits = PanelLimits.for_video(frame.people)
+            self.limits = PanelLimits.for_video(people)
         else:
-            self.limits = self.limits.widened(frame.people)
-        self.add(draw_frame(image_rgb, frame, limits=self.limits))
+            self.limits = self.limits.widened(people)
+        self.add(draw_frame(image_rgb, frame, limits=self.limits, world=self.world))
 
     def add(self, frame_rgb: np.ndarray) -> None:
         """Add one ready picture ``[H, W, 3]`` uint8 RGB (cut to even width and height)."""
         h, w = frame_rgb.shape[:2]
         if self._gen is None:
             self._size = (w - w % 2, h - h % 2)  # libx264 needs even sizes
-            self._gen = self._ffmpeg.write_frames(
+            self._gen = imageio_ffmpeg.write_frames(
                 self._tmp, self._size, fps=self._fps, codec="libx264", quality=6,
                 macro_block_size=1, pix_fmt_out="yuv420p")
             self._gen.send(None)
@@ -328,8 +357,6 @@ class VideoWriter:
         self._gen.send(np.ascontiguousarray(frame_rgb[: self._size[1], : self._size[0]]))
 
     def close(self) -> None:
-        import os
-
         if self._gen is None:
             os.unlink(self._tmp)
             return
@@ -340,8 +367,6 @@ class VideoWriter:
         os.replace(self._tmp, self.path)
 
     def abort(self) -> None:
-        import os
-
         if self._gen is not None:
             self._gen.close()
         if os.path.exists(self._tmp):
@@ -350,3 +375,77 @@ class VideoWriter:
     def add_all(self, frames: Iterable[np.ndarray]) -> None:
         for f in frames:
             self.add(f)
+
+
+def world_frame_of(frames: Sequence[FrameResult], world_up: WorldUp) -> WorldFrame | None:
+    """The world frame for pictures of ``frames``: None for camera-space pictures
+    (``world_up="camera"``), else estimated from the people (``"auto"``) or from a given up
+    vector in camera coordinates (see :func:`monopose.core.world_up.estimate_world_frame`)."""
+    if isinstance(world_up, str):
+        if world_up == "camera":
+            return None
+        if world_up != "auto":
+            raise ValueError(f"world_up (--world-up): expected 'auto', 'camera' or x,y,z, got "
+                             f"{world_up!r}")
+    poses = [np.asarray(p.pose_3d_abs_mm, dtype=np.float64) for f in frames for p in f.people]
+    stacked = np.stack(poses) if poses else np.zeros((0, 17, 3))
+    up = None if isinstance(world_up, str) else np.asarray(world_up, dtype=np.float64)
+    return estimate_world_frame(stacked, up_cam=up)
+
+
+class PictureOutput:
+    """The pictures of one input (``monopose predict --viz png``): a PNG of a photo, an MP4 of a
+    video with fixed 3D ranges. Follows :class:`monopose.pipeline.batch.InputWriter`.
+
+    The 3D views stand people upright on the floor (``world_up="auto"``: the way up and the
+    floor estimated from the people; a video's from its first frames with people, so frames
+    can be written as they come), or use a given up vector in camera coordinates, or show
+    camera space (``"camera"``).
+
+    Args:
+        stem_path: Output path without suffix (``<out>/<stem>``).
+        fps: Frames per second of a video; None for a photo.
+        world_up: ``"auto"``, ``"camera"`` or ``(x, y, z)`` up in camera coordinates.
+    """
+
+    def __init__(self, stem_path: Path, fps: float | None, world_up: WorldUp = "auto") -> None:
+        world_frame_of([], world_up)  # refuses a bad value before any work
+        self._world_up = world_up
+        self._png = None if fps is not None else stem_path.with_suffix(".png")
+        self._picture: np.ndarray | None = None
+        self._video = VideoWriter(stem_path.with_suffix(".mp4"), fps) if fps is not None else None
+        self._waiting: list[tuple[np.ndarray, FrameResult]] | None = []  # frames before the world
+
+    def add(self, frame_rgb: np.ndarray, frame: FrameResult) -> None:
+        if self._video is None:
+            self._picture = draw_frame(frame_rgb, frame, world=world_frame_of([frame],
+                                                                              self._world_up))
+        elif self._waiting is None:
+            self._video.add_frame(frame_rgb, frame)
+        else:
+            self._waiting.append((frame_rgb, frame))
+            with_people = sum(1 for _, f in self._waiting if f.people)
+            if with_people >= _WORLD_FROM_FRAMES or len(self._waiting) >= _MAX_WAITING_FRAMES:
+                self._flush()
+
+    def _flush(self) -> None:
+        assert self._video is not None and self._waiting is not None
+        self._video.world = world_frame_of([f for _, f in self._waiting], self._world_up)
+        waiting, self._waiting = self._waiting, None
+        for rgb, frame in waiting:
+            self._video.add_frame(rgb, frame)
+
+    def finish(self, prediction: Prediction, warnings: list[str]) -> list[Path]:
+        if self._video is not None:
+            if self._waiting is not None:
+                self._flush()
+            self._video.close()
+            return [self._video.path]
+        if self._png is None or self._picture is None:
+            return []
+        write_png(self._png, self._picture)
+        return [self._png]
+
+    def abort(self) -> None:
+        if self._video is not None:
+            self._video.abort()

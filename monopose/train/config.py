@@ -33,7 +33,10 @@ __all__ = [
     "config_to_dict",
 ]
 
-TASKS = ("lift", "mpm_pretrain", "metrabs")
+# Every task names the model family that trains it (``monopose train`` maps it to the family's
+# ``training.make_task``): the lifters (supervised lifting, MPM pre-training), the context
+# lifters on the feature cache, MeTRAbs.
+TASKS = ("lift", "mpm_pretrain", "capf", "metrabs")
 
 
 class ConfigError(ValueError):
@@ -204,7 +207,12 @@ class ExportSection:
 
 @dataclass
 class ExperimentConfig:
-    """One training run."""
+    """One training run.
+
+    Attributes:
+        name: Run name (default: the YAML file's stem); the run folder's name.
+        task: What is trained, and by which family (one of :data:`TASKS`).
+    """
 
     name: str
     task: str = "lift"

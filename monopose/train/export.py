@@ -1,35 +1,38 @@
-"""Export a trained lifter to ``<weights dir>/<name>.safetensors`` + ``<name>.json``.
+"""Export a trained model to ``<weights dir>/<name>.safetensors`` + ``<name>.json``.
 
-The JSON (written by :func:`monopose.models.weights_io.save_weights`) carries the model card of
-the registered name (when there is one), and the training record: data sources and licence,
-task, steps, wall time, final validation metrics and the full experiment config.
+The JSON (written by :func:`monopose.models.weights_io.save_weights`) carries the model card the
+family gave (when there is one) and the training record: data sources and licence, task, steps,
+wall time, final validation metrics and the full experiment config.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import json
 import os
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from torch import nn
 
-from monopose.train.config import ExperimentConfig, config_to_dict
+from monopose.models.architectures import build_model, count_parameters
+from monopose.models.card import ModelCard, licence_for
+from monopose.models.registry import DEFAULT_WEIGHTS_DIR
+from monopose.models.weights_io import save_weights
+from monopose.train.checkpoints import CHECKPOINT_KEY, model_state, read_checkpoint
+from monopose.train.config import ExperimentConfig, config_from_dict, config_to_dict
 
-if TYPE_CHECKING:
-    from monopose.lifting.module import LiftingModule
-    from monopose.train.run import TrainResult
-
-__all__ = ["export_module", "export_model", "export_checkpoint", "training_record"]
+__all__ = ["export_run", "export_model", "export_checkpoint", "training_record"]
 
 
 def training_record(
     cfg: ExperimentConfig, global_step: int, train_time_s: float, val_metrics: dict[str, float],
     extra: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """The ``training`` block stored with exported weights."""
+    """The ``training`` block stored with exported weights (licence of ``cfg.data.sources``)."""
+    licence, commercial, _ = licence_for(cfg.data.sources)
     rec: dict[str, Any] = {
         "experiment": cfg.name,
         "task": cfg.task,
@@ -45,6 +48,8 @@ def training_record(
         "hardware": f"{os.cpu_count()} CPU cores, torch {torch.__version__}, "
                     f"{cfg.trainer.num_threads or torch.get_num_threads()} thread(s)",
         "config": config_to_dict(cfg),
+        "licence": licence,
+        "commercial_use": commercial,
     }
     pre = _pretraining(cfg.model.init_from)
     if pre:
@@ -57,9 +62,6 @@ def _pretraining(init_from: str | None) -> dict[str, Any] | None:
     """Steps, wall time and data of the checkpoint a run was initialised from (if readable)."""
     if not init_from or not init_from.endswith(".ckpt") or not Path(init_from).is_file():
         return None
-    from monopose.lifting.module import CHECKPOINT_KEY
-    from monopose.train.run import read_checkpoint
-
     try:
         ckpt = read_checkpoint(init_from)
     except ValueError:
@@ -79,35 +81,35 @@ def _pretraining(init_from: str | None) -> dict[str, Any] | None:
 def export_model(
     model: nn.Module, name: str, record: dict[str, Any], weights_dir: str | Path | None = None,
     sources: list[str] | None = None, input_frame: str | None = None,
+    card: ModelCard | None = None,
 ) -> Path:
-    """Save ``model`` under registry name ``name``.
+    """Save ``model`` under the name ``name`` (files ``<name>.safetensors`` + ``<name>.json``).
 
     Args:
-        model: the trained lifter.
-        name: registry name (``mpm-lift-t1``); a name the registry does not know is saved with a
-            plain config (no card).
+        model: the trained network (its architecture registered).
+        name: file stem and registry name (``mpm-lift-t1``).
         record: training record (see :func:`training_record`).
         weights_dir: target folder (default: the registry's weights folder).
         sources: training data sources (they decide the licence on the card).
-        input_frame: the lifter's input frame for the card (default: the registered card's).
+        input_frame: the model's input frame for the card (default: the card's).
+        card: the card to save, updated with the model's config, the record's window, the
+            sources and the record; None saves a bare architecture + config.
 
     Returns:
         Path of the ``.safetensors`` file.
     """
-    from monopose.models.weights_io import save_weights
-    from monopose.zoo import DEFAULT_WEIGHTS_DIR, get_card
-
     folder = Path(weights_dir) if weights_dir is not None else DEFAULT_WEIGHTS_DIR
     card_or_config: Any
-    try:
-        card = get_card(name)
-    except ValueError:
+    if card is None:
         card_or_config = {"architecture": getattr(model, "architecture", None),
                           "config": dict(getattr(model, "config", {}))}
     else:
-        window = int(record.get("window", card.window))
+        if not card.num_parameters:  # as the registry reports it: the card's own config
+            card = dataclasses.replace(card, num_parameters=count_parameters(
+                build_model(card.architecture, card.config)))
         card_or_config = dataclasses.replace(
-            card, config=dict(getattr(model, "config", card.config)), window=window,
+            card, config=dict(getattr(model, "config", card.config)),
+            window=int(record.get("window", card.window)),
             training_data=tuple(sources or card.training_data),
             training={**dict(card.training), **record},
             input_frame=input_frame or card.input_frame,
@@ -123,37 +125,29 @@ def export_model(
     return path
 
 
-def export_module(module: LiftingModule, cfg: ExperimentConfig, result: TrainResult) -> Path:
-    """Export the model of a finished run to ``cfg.export``."""
+def export_run(model: nn.Module, cfg: ExperimentConfig, card: ModelCard | None,
+               global_step: int, train_time_s: float, val_metrics: dict[str, float],
+               facts: dict[str, Any] | None = None) -> Path:
+    """Export the model of a finished run to ``cfg.export`` (name and folder)."""
     if not cfg.export.name:
         raise ValueError("export.name: no export name in the config")
-    from monopose.models.card import licence_for
-
-    licence, commercial, _ = licence_for(cfg.data.sources)
-    record = training_record(cfg, result.global_step, result.train_time_s, result.val_metrics,
-                             {"licence": licence, "commercial_use": commercial})
-    return export_model(module.model, cfg.export.name, record, cfg.export.dir,
-                        list(cfg.data.sources), cfg.data.input_frame)
+    record = training_record(cfg, global_step, train_time_s, val_metrics, facts)
+    return export_model(model, cfg.export.name, record, cfg.export.dir, list(cfg.data.sources),
+                        cfg.data.input_frame, card)
 
 
 def export_checkpoint(
-    checkpoint: str | Path, name: str | None = None, weights_dir: str | Path | None = None
+    checkpoint: str | Path, name: str | None = None, weights_dir: str | Path | None = None,
+    card: ModelCard | None = None,
 ) -> Path:
     """Export the model of a training checkpoint (``<run>/checkpoints/last.ckpt``).
 
-    The final validation metrics come from ``<run>/summary.json`` when it exists.
+    The architecture must be registered (a family's ``make_task`` or :mod:`monopose.zoo` does
+    that). The final validation metrics come from ``<run>/summary.json`` when it exists.
 
     Raises:
         ValueError: unreadable checkpoint, or no export name in the argument or the config.
     """
-    import json
-
-    from monopose.lifting.module import CHECKPOINT_KEY
-    from monopose.models.card import licence_for
-    from monopose.train.config import config_from_dict
-    from monopose.train.run import read_checkpoint
-    from monopose.zoo import build_model
-
     checkpoint = Path(checkpoint)
     ckpt = read_checkpoint(checkpoint)
     meta = ckpt[CHECKPOINT_KEY]
@@ -162,13 +156,10 @@ def export_checkpoint(
     if not name:
         raise ValueError(f"name: {checkpoint} has no export name; pass one")
     model = build_model(meta["architecture"], meta["model_config"])
-    model.load_state_dict({k[len("model."):]: v for k, v in ckpt["state_dict"].items()
-                           if k.startswith("model.")})
+    model.load_state_dict(model_state(ckpt))
     summary = checkpoint.parent.parent / "summary.json"
     val = json.loads(summary.read_text()).get("val_metrics", {}) if summary.is_file() else {}
-    licence, commercial, _ = licence_for(cfg.data.sources)
     record = training_record(cfg, int(ckpt.get("global_step", 0)),
-                             float(meta.get("train_time_s", 0.0)), val,
-                             {"licence": licence, "commercial_use": commercial})
+                             float(meta.get("train_time_s", 0.0)), val)
     return export_model(model, name, record, weights_dir if weights_dir is not None
-                        else cfg.export.dir, list(cfg.data.sources), cfg.data.input_frame)
+                        else cfg.export.dir, list(cfg.data.sources), cfg.data.input_frame, card)

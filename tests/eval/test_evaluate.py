@@ -98,7 +98,7 @@ def test_evaluate_command_prints_metrics(tmp_path, evalset, monkeypatch, make_co
                                          source_factory):
     from monopose.cli.evaluate import evaluate_command
     from monopose.eval import evaluate as ev
-    from monopose.train.run import train
+    from monopose.lifting.training import train
 
     result = train(make_config(**{"trainer.max_steps": 2}), source_factory=source_factory,
                    export=False)

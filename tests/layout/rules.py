@@ -113,8 +113,8 @@ def violations() -> list[str]:
                 if isinstance(sub, ast.Import | ast.ImportFrom):
                     inner.add(id(sub))
                     line = m.lines[sub.lineno - 1]
-                    before = m.lines[sub.lineno - 2] if sub.lineno > 1 else ""
-                    if not any(e in line or e in before for e in EXCUSE):
+                    if not any(e in said for said in _block(m.lines, sub.lineno)
+                               for e in EXCUSE):
                         found.append(f"{rel}:{sub.lineno} import inside {fn.name}: "
                                      f"{line.strip()}")
         for node in ast.walk(m.tree):
@@ -135,6 +135,23 @@ def violations() -> list[str]:
                                  f"{target} (layer {LAYERS[b]})")
     found += [f"import circle: {' -> '.join(c)}" for c in _cycles(graph)]
     return found
+
+
+def _block(lines: list[str], lineno: int) -> list[str]:
+    """The import's line and the comment or imports above it: a comment before a block of
+    deferred imports speaks for the whole block."""
+    out = [lines[lineno - 1]]
+    k = lineno - 2
+    while k >= 0:
+        text = lines[k].strip()
+        out.append(text)
+        if not (text.startswith(("import ", "from ", "#")) or text.endswith((",", "(")) or
+                text.startswith(")") or (text and text[0].isalpha() and text.endswith(","))):
+            break
+        if text.startswith("#"):
+            break
+        k -= 1
+    return out
 
 
 def _in_type_checking(tree: ast.Module, node: ast.AST) -> bool:

@@ -12,7 +12,6 @@ import os
 import socket
 import subprocess
 import sys
-import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -83,22 +82,33 @@ def test_tiny_cache_loads(tmp_path):
     assert len(data) == 48 and data.levels[0].shape == (48, 32, 32, 48)
 
 
+def _train(cfg, run_dir, **kw):
+    from monopose.metrabs.training import make_task
+    from monopose.train.engine import train
+
+    return train(cfg, make_task, run_dir=run_dir, **kw)
+
+
 @pytest.mark.parametrize("head", ["metro", "2.5d"])
 def test_training_exports_loadable_weights(tmp_path, head):
-    from monopose.metrabs.training import train_metrabs
     from monopose.models.weights_io import load_weights
 
     torch.set_num_threads(1)
     write_tiny_cache(tmp_path / "cache")
     cfg = tiny_config(tmp_path, head)
-    summary = train_metrabs(cfg, run_dir=tmp_path / "run")
-    assert summary["global_step"] == 6
-    logged = set(summary["metrics"])
+    result = _train(cfg, tmp_path / "run")
+    assert result.global_step == 6
+    logged = set(result.train_metrics)
     assert "train/rel3d" in logged and "train/proj2d" in logged
     # the absolute term is on after the warm-up, for the metro head only
     assert ("train/abs3d" in logged) == (head == "metro")
-    module, info = load_weights(summary["exported"])
+    assert ("val/mpjpe_rel" in result.val_metrics) == (head == "metro")
+    assert "val/err2d_px" in result.headline
+    module, info = load_weights(result.exported)
     assert module.head_name == head and info["config"]["width"] == 16
+    # a registered card or, for an unregistered name, a plain card of the model
+    assert info["card"]["name"] == f"tiny-{head}" and info["card"]["architecture"] == "metrabs"
+    assert info["metadata"]["steps"] == 6 and info["metadata"]["task"] == "metrabs"
     data = load_crop_cache(tmp_path / "cache")
     from monopose.metrabs.cache import crop_batch
 
@@ -109,60 +119,49 @@ def test_training_exports_loadable_weights(tmp_path, head):
 
 
 def test_resume_continues_from_last_checkpoint(tmp_path):
-    from monopose.metrabs.training import train_metrabs
-
     torch.set_num_threads(1)
     write_tiny_cache(tmp_path / "cache")
-    train_metrabs(tiny_config(tmp_path, **{"trainer.max_steps": 3}), run_dir=tmp_path / "run",
-                  export=False)
-    summary = train_metrabs(tiny_config(tmp_path, **{"trainer.max_steps": 5}),
-                            run_dir=tmp_path / "run", resume=True, export=False)
-    assert summary["global_step"] == 5
+    _train(tiny_config(tmp_path, **{"trainer.max_steps": 3}), tmp_path / "run", export=False)
+    result = _train(tiny_config(tmp_path, **{"trainer.max_steps": 5}), tmp_path / "run",
+                    resume=True, export=False)
+    assert result.global_step == 5
 
 
 def test_missing_training_folder_is_named(tmp_path):
-    from monopose.metrabs.training import train_metrabs
-
     cfg = tiny_config(tmp_path)
     with pytest.raises(ValueError, match="cache"):
-        train_metrabs(cfg, run_dir=tmp_path / "run")
+        _train(cfg, tmp_path / "run")
 
 
-_DDP_SCRIPT = textwrap.dedent("""
-    import json, sys
-    from pathlib import Path
-    import lightning as L
-    import torch.distributed as dist
-    from tests.metrabs.test_train import tiny_config, write_tiny_cache
-    from monopose.metrabs.training import train_metrabs
-
-    out = Path(sys.argv[1])
-
-    class Report(L.Callback):
-        def on_train_end(self, trainer, pl_module):
-            (out / f"rank{trainer.global_rank}.json").write_text(json.dumps({
-                "world_size": trainer.world_size, "step": trainer.global_step,
-                "backend": dist.get_backend()}))
-
-    cfg = tiny_config(out, **{"trainer.max_steps": 4, "trainer.strategy": "ddp",
-                              "trainer.devices": 2, "data.val_batches": 0})
-    train_metrabs(cfg, run_dir=out / "run", callbacks=[Report()], export=False)
-""")
+def monopose_command() -> list[str]:
+    """The ``monopose`` console script of this interpreter's environment."""
+    script = Path(sys.executable).parent / "monopose"
+    if not script.is_file():
+        pytest.skip(f"console script not installed next to {sys.executable}")
+    return [str(script)]
 
 
 @pytest.mark.slow
 def test_ddp_two_cpu_processes(tmp_path):
+    """``monopose train`` with ``strategy: ddp``: Lightning relaunches the command per rank."""
+    import yaml
+
     write_tiny_cache(tmp_path / "cache")
-    script = tmp_path / "ddp.py"
-    script.write_text(_DDP_SCRIPT)
+    cfg = tiny_config(tmp_path, **{"trainer.max_steps": 4, "trainer.strategy": "ddp",
+                                   "trainer.devices": 2, "data.val_batches": 0})
+    from monopose.train.config import config_to_dict
+
+    path = tmp_path / "ddp.yaml"
+    path.write_text(yaml.safe_dump(config_to_dict(cfg)))
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     env = {**os.environ, "PYTHONPATH": str(REPO), "MASTER_ADDR": "127.0.0.1",
            "MASTER_PORT": str(port), "OMP_NUM_THREADS": "1"}
-    proc = subprocess.run([sys.executable, str(script), str(tmp_path)], cwd=REPO, env=env,
+    proc = subprocess.run([*monopose_command(), "train", str(path), "--run-dir",
+                           str(tmp_path / "run"), "--no-export"], cwd=REPO, env=env,
                           capture_output=True, text=True, timeout=600)
     assert proc.returncode == 0, proc.stderr[-3000:]
-    reports = [json.loads((tmp_path / f"rank{r}.json").read_text()) for r in (0, 1)]
-    assert all(r["world_size"] == 2 and r["step"] == 4 and r["backend"] == "gloo"
-               for r in reports)
+    summary = json.loads((tmp_path / "run" / "summary.json").read_text())
+    assert summary["world_size"] == 2 and summary["global_step"] == 4
+    assert (tmp_path / "run" / "checkpoints" / "last.ckpt").is_file()

@@ -9,10 +9,10 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from monopose.io.images import read_image
+from monopose.export.outputs import writers_for
 from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 from monopose.io.schema import read_result_json
-from monopose.io.video import iterate_video
+from monopose.io.video import VideoFrames
 from monopose.pipeline.batch import run_batch
 
 
@@ -32,15 +32,15 @@ class _StandInEstimator:
     model_name = "stand-in"
     camera = CameraInfo(500, 500, 32, 24, 64, 48, "default_fov", 55.0)
 
-    def predict(self, path: Path, **_: object) -> Prediction:
-        read_image(path)
+    def predict(self, image: np.ndarray, path: Path | None = None, **_: object) -> Prediction:
+        assert isinstance(image, np.ndarray)  # decoded once, by the batch
         frame = FrameResult(0, None, [_person(0, 0), _person(1, 0)])
         return Prediction(str(path), "image", self.model_name, self.camera, [frame])
 
-    def predict_video(self, path: Path, on_frame=None, max_frames=None, **_: object
+    def predict_video(self, video: VideoFrames, on_frame=None, **_: object
                       ) -> Prediction:  # type: ignore[no-untyped-def]
         frames = []
-        for item in iterate_video(path, max_frames=max_frames):
+        for item in video:
             if not isinstance(item, tuple):
                 continue
             i, rgb = item
@@ -48,7 +48,8 @@ class _StandInEstimator:
             frames.append(frame)
             if on_frame is not None:
                 on_frame(i, rgb, frame)
-        return Prediction(str(path), "video", self.model_name, self.camera, frames, fps=10.0)
+        return Prediction(str(video.path), "video", self.model_name, self.camera, frames,
+                          fps=10.0)
 
 
 def _video(path: Path, n: int = 8) -> Path:
@@ -64,7 +65,7 @@ def test_every_output_for_images_and_videos(tmp_path: Path) -> None:
     video = _video(tmp_path / "clip.avi")
     out = tmp_path / "out"
     report = run_batch(_StandInEstimator(), [tmp_path / "a.jpg", video], out,  # type: ignore[arg-type]
-                       viz=("png", "html"), npz=True, bvh=True)
+                       writers=writers_for(("png", "html"), bvh=True), npz=True)
     assert report.ok and report.people == 2 and report.person_frames == 2 * 8
     assert report.video_frames == 8
     names = sorted(p.name for p in out.iterdir())
@@ -84,15 +85,15 @@ def test_broken_inputs_are_reported_and_the_rest_done(tmp_path: Path) -> None:
     out = tmp_path / "out"
     report = run_batch(_StandInEstimator(),  # type: ignore[arg-type]
                        [tmp_path / "bad.jpg", tmp_path / "bad.mp4", tmp_path / "good.jpg"], out,
-                       viz=("png",))
+                       writers=writers_for(("png",)))
     assert not report.ok and len(report.failed) == 2
     assert any("bad.jpg" in m for m in report.failed) and any("bad.mp4" in m for m in report.failed)
     assert sorted(p.name for p in out.iterdir()) == ["good.json", "good.png"]
 
 
-def test_unknown_viz_format_is_refused(tmp_path: Path) -> None:
+def test_unknown_viz_format_is_refused() -> None:
     with pytest.raises(ValueError, match="viz"):
-        run_batch(_StandInEstimator(), [], tmp_path, viz=("gif",))  # type: ignore[arg-type]
+        writers_for(("gif",))
 
 
 def test_same_stem_inputs_get_distinct_outputs(tmp_path: Path) -> None:
@@ -103,3 +104,22 @@ def test_same_stem_inputs_get_distinct_outputs(tmp_path: Path) -> None:
                        [tmp_path / "x" / "photo.jpg", tmp_path / "y" / "photo.jpg"], tmp_path / "o")
     assert report.ok
     assert sorted(p.name for p in (tmp_path / "o").iterdir()) == ["photo.json", "photo_2.json"]
+
+
+def test_each_input_is_decoded_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import monopose.pipeline.batch as batch
+
+    Image.new("RGB", (64, 48), (90, 120, 30)).save(tmp_path / "a.jpg")
+    video = _video(tmp_path / "clip.avi", n=5)
+    calls: list[str] = []
+    real_read, real_open = batch.read_image, batch.open_video
+    monkeypatch.setattr(batch, "read_image", lambda p: calls.append(f"read {p.name}")
+                        or real_read(p))
+    monkeypatch.setattr(batch, "open_video", lambda p, **k: calls.append(f"open {p.name}")
+                        or real_open(p, **k))
+    out = tmp_path / "out"
+    report = run_batch(_StandInEstimator(), [tmp_path / "a.jpg", video], out,  # type: ignore[arg-type]
+                       writers=writers_for(("png", "html")))
+    assert report.ok
+    assert calls == ["read a.jpg", "open clip.avi"]  # pictures drawn from the same frames
+    assert {"a.png", "a.html", "clip.mp4", "clip.html"} <= {p.name for p in out.iterdir()}

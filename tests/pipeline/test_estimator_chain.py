@@ -1,20 +1,25 @@
-"""The Estimator's chain (detections → lifter → absolute pose) with stand-in parts.
+"""The Estimator's chain (detections → model → absolute pose) with stand-in parts.
 
-The detector and lifter are replaced by objects that return known values, so these tests check
-the estimator's own work: joint selection by score, the root solve, fallbacks and JSON output.
+The detector and the lifter's network are replaced by objects that return known values, so these
+tests check the estimator's own work and the lifters' interface: joint selection by score, the
+root solve, fallbacks and JSON output; and that any PoseModel plugs in.
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from types import SimpleNamespace
 
 import numpy as np
 import pytest
 
 from monopose.core.camera import project_points
+from monopose.core.geometry import place_in_camera
 from monopose.core.skeleton import H36M17
 from monopose.io.results import CameraInfo
-from monopose.pipeline.estimator import Estimator, h36m_scores_from_blazepose, place_in_camera
+from monopose.lifting.lifter import Lifter
+from monopose.models.interface import FramePeople, PeoplePoses
+from monopose.pipeline.estimator import Estimator, h36m_scores_from_blazepose
 
 
 def _true_pose(root_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -24,34 +29,30 @@ def _true_pose(root_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return rel, rel + root_mm
 
 
-class _Lifter:
-    window = 1
+class _Lifter(Lifter):
+    """The lifters' interface (sizing, placement) around a network that answers ``rel``."""
 
-    def __init__(self, rel: np.ndarray) -> None:
+    def __init__(self, rel: np.ndarray, body_size: str = "lifter") -> None:
         self.rel = rel
+        self.body_size = body_size
+        self.window = 1
+        self.card = None
         self.seen_valid: np.ndarray | None = None
         self.seen_intrinsics: np.ndarray | None = None
 
-    def lift(self, kp: np.ndarray, valid: np.ndarray,
+    def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None,
+             layout: str = "h36m17", flip: bool | None = None, batch_size: int | None = None,
              intrinsics: np.ndarray | None = None) -> np.ndarray:
+        assert valid is not None
         self.seen_valid = valid.copy()
         self.seen_intrinsics = None if intrinsics is None else np.asarray(intrinsics)
-        return np.repeat(self.rel[None], len(kp), axis=0)
+        return np.repeat(self.rel[None], len(keypoints_2d_px), axis=0)
 
 
-def _estimator(detections: list, lifter: _Lifter) -> Estimator:
-    est = Estimator.__new__(Estimator)
-    est.model_name = "stand-in"
-    est.lifter = lifter  # type: ignore[assignment]
-    est.detector = SimpleNamespace(  # type: ignore[assignment]
-        detect=lambda rgb, with_features=False, tiles=None: detections)
-    est.keypoint_score_threshold = 0.3
-    est.tiles = "fallback"
-    est.context = False
-    est.metrabs = None
-    est.body_size = "lifter"
-    est._warnings = []
-    return est
+def _estimator(detections: list, lifter: object) -> Estimator:
+    detector = SimpleNamespace(detect=lambda rgb, with_features=False, tiles=None: detections)
+    return Estimator("stand-in", pose_model=lifter, detector=detector,  # type: ignore[arg-type]
+                     body_size="lifter")
 
 
 def _detection(kp: np.ndarray, scores33: np.ndarray) -> SimpleNamespace:
@@ -102,11 +103,12 @@ def test_place_in_camera_falls_back_then_fails_cleanly() -> None:
     kp = project_points(absolute, cam.intrinsics)
     # All joints far outside the image: solve with every valid joint instead.
     shifted = kp + 5000
-    pose, method = place_in_camera(shifted, rel, np.ones(17, bool), cam)
+    pose, method = place_in_camera(shifted, rel, np.ones(17, bool), cam.intrinsics,
+                                   (cam.width, cam.height))
     assert method in ("perspective", "weak_perspective") and np.isfinite(pose).all()
     only_one = np.zeros(17, bool)
     only_one[3] = True
-    pose, method = place_in_camera(kp, rel, only_one, cam)
+    pose, method = place_in_camera(kp, rel, only_one, cam.intrinsics, (cam.width, cam.height))
     assert method == "failed" and np.isnan(pose).all()
 
 
@@ -185,8 +187,7 @@ def test_world_landmarks_set_the_body_size_and_the_root_depth() -> None:
         det.world_landmarks_m[BLAZEPOSE33.index(name)] = 1.2 * rel[H36M17.index(name)] / 1000
     plain = _estimator([det], _Lifter(rel)).predict(np.zeros((720, 1280, 3), np.uint8),
                                                     intrinsics=tuple(cam.intrinsics))
-    est = _estimator([det], _Lifter(rel))
-    est.body_size = "world_landmarks"
+    est = _estimator([det], _Lifter(rel, body_size="world_landmarks"))
     sized = est.predict(np.zeros((720, 1280, 3), np.uint8), intrinsics=tuple(cam.intrinsics))
     p0, p1 = plain.frames[0].people[0], sized.frames[0].people[0]
     ratio = np.linalg.norm(p1.pose_3d_rel_mm, axis=-1).sum() / np.linalg.norm(
@@ -194,3 +195,72 @@ def test_world_landmarks_set_the_body_size_and_the_root_depth() -> None:
     assert 1.05 < ratio < 1.35  # about the 1.2 of the limbs; the torso is derived
     # Same 2D, larger body: the person is farther away, by the same factor.
     assert p1.pose_3d_abs_mm[0, 2] / p0.pose_3d_abs_mm[0, 2] == pytest.approx(ratio, rel=0.02)
+
+
+class _ImageModel:
+    """A stand-in image model: keeps only the second detection, with its own 2D and 3D."""
+
+    card = None
+    module = None
+    window = 1
+    needs = "image"
+
+    def __init__(self, rel: np.ndarray, absolute: np.ndarray) -> None:
+        self.rel, self.absolute = rel, absolute
+        self.frames: list[FramePeople] = []
+
+    def predict(self, frame: FramePeople) -> PeoplePoses:
+        self.frames.append(frame)
+        kp = np.full((1, 17, 2), 7.0)
+        return PeoplePoses(np.array([1]), kp, np.full((1, 17), 0.5), np.ones((1, 17), bool),
+                           self.rel[None], self.absolute[None], ["box_prior"],
+                           ["box 0: suppressed"])
+
+    def lift(self, keypoints_2d_px, valid=None, *, intrinsics=None):  # noqa: ANN001, ANN201
+        raise ValueError("image model")
+
+    lift_sequence = lift
+
+
+def test_any_pose_model_plugs_in_and_its_people_keep_their_detections() -> None:
+    rel, absolute = _true_pose(np.array([0.0, 0.0, 4000.0]))
+    first = _detection(np.zeros((17, 2)), np.ones(33))
+    second = _detection(np.ones((17, 2)), np.ones(33))
+    second.box_xyxy_px, second.track_id, second.detection_score = (
+        np.array([1.0, 2.0, 300.0, 600.0]), 5, 0.7)
+    seen: list[bool] = []
+
+    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None) -> list:
+        seen.append(with_features)
+        return [first, second]
+
+    model = _ImageModel(rel, absolute)
+    est = Estimator("stand-in", pose_model=model,  # type: ignore[arg-type]
+                    detector=SimpleNamespace(detect=detect))  # type: ignore[arg-type]
+    image = np.zeros((720, 1280, 3), np.uint8)
+    pred = est.predict(image, intrinsics=(1000, 1000, 639.5, 359.5))
+    # The model got the image, both people and the camera; it kept the second one.
+    assert model.frames[0].image_rgb is image and len(model.frames[0]) == 2
+    assert model.frames[0].image_size_wh == (1280, 720) and not any(seen)
+    (person,) = pred.frames[0].people
+    np.testing.assert_array_equal(person.box_xyxy_px, second.box_xyxy_px)
+    assert person.person_id == 5 and person.score == pytest.approx(0.7)
+    assert person.root_method == "box_prior" and person.keypoints_2d_px[0, 0] == 7.0
+    np.testing.assert_allclose(person.pose_3d_abs_mm, absolute)
+    assert pred.warnings == ["box 0: suppressed"]
+    # A model that reads feature maps gets them from the detector.
+    model.needs = "features"
+    est.predict(image)
+    assert seen[-1] is True
+
+
+def test_a_decoded_photo_with_its_path_is_the_path(tmp_path) -> None:  # noqa: ANN001
+    from monopose.io.images import read_image
+
+    sample = Path(__file__).resolve().parents[2] / "monopose" / "assets" / "sample_person.jpg"
+    est = _estimator([], _Lifter(np.zeros((17, 3))))
+    by_path = est.predict(sample)
+    by_array = est.predict(read_image(sample), path=sample)
+    assert by_array.input_path == by_path.input_path == str(sample)
+    assert by_array.camera == by_path.camera
+    assert est.predict(read_image(sample)).input_path == "<array>"

@@ -53,3 +53,34 @@ def test_malformed_files_name_the_problem(tmp_path: Path) -> None:
     (tmp_path / "d.npz").write_bytes(b"garbage")
     with pytest.raises(ValueError, match="d.npz"):
         load_keypoints_npz(tmp_path / "d.npz")
+
+
+@pytest.mark.parametrize("model, words", [("capf-blazepose-t1", "feature maps"),
+                                          ("metrabs-blazepose", "image model")])
+def test_models_that_read_more_than_keypoints_are_refused(tmp_path: Path, model: str,
+                                                          words: str) -> None:
+    np.savez(tmp_path / "kp.npz", keypoints_2d=np.zeros((1, 17, 2)))
+    with pytest.raises(ValueError, match=f"--model: '{model}' .*{words}"):
+        lift_file(tmp_path / "kp.npz", tmp_path / "out.npz", model)
+    assert not (tmp_path / "out.npz").exists()
+
+
+def test_absolute_pose_uses_the_one_placement(tmp_path: Path) -> None:
+    from monopose.core.geometry import place_in_camera
+
+    rng = np.random.default_rng(0)
+    intr = np.array([1000.0, 1000.0, 640.0, 360.0])
+    pose = rng.normal(0, 200, (3, 17, 3)) + [0.0, 0.0, 4000.0]
+    kp = project_points(pose, intr)
+    valid = np.ones((3, 17), bool)
+    valid[2] = False
+    valid[2, 0] = True  # one joint: no position
+    np.savez(tmp_path / "kp.npz", keypoints_2d=kp, valid=valid, intrinsics=intr)
+    lift_file(tmp_path / "kp.npz", tmp_path / "out.npz", "baseline-t1")
+    out = np.load(tmp_path / "out.npz")
+    for i in range(3):
+        want, method = place_in_camera(kp[i], out["pose_3d_rel_mm"][i].astype(np.float64),
+                                       valid[i], intr)
+        assert out["root_method"][i] == method
+        np.testing.assert_allclose(out["pose_3d_abs_mm"][i], want, rtol=1e-3, atol=1.0)
+    assert out["root_method"][2] == "failed" and np.isnan(out["pose_3d_abs_mm"][2]).all()

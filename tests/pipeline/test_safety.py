@@ -11,6 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from monopose.export.outputs import writers_for
 from monopose.io.files import refuse_overwriting_inputs, same_file
 from monopose.io.intrinsics import check_intrinsics, resolve_intrinsics
 from monopose.io.results import CameraInfo, FrameResult, Prediction
@@ -32,7 +33,7 @@ def test_picture_of_a_png_in_its_own_folder_does_not_replace_the_photo(tmp_path:
     photo = tmp_path / "x.png"
     Image.new("RGB", (64, 48), (10, 200, 30)).save(photo)
     before = photo.read_bytes()
-    report = run_batch(_StandInEstimator(), [photo], tmp_path, viz=("png",))  # type: ignore[arg-type]
+    report = run_batch(_StandInEstimator(), [photo], tmp_path, writers=writers_for(("png",)))  # type: ignore[arg-type]
     assert report.ok, report.failed
     assert photo.read_bytes() == before
     assert (tmp_path / "x_monopose.png").is_file() and (tmp_path / "x_monopose.json").is_file()
@@ -46,7 +47,7 @@ def test_video_output_does_not_replace_an_mp4_input_reached_by_a_symlink(tmp_pat
     out.mkdir()
     os.symlink(mp4_input, out / "walk.mp4")
     before = mp4_input.read_bytes()
-    report = run_batch(_StandInEstimator(), [out / "walk.mp4"], out, viz=("png",))  # type: ignore[arg-type]
+    report = run_batch(_StandInEstimator(), [out / "walk.mp4"], out, writers=writers_for(("png",)))  # type: ignore[arg-type]
     assert report.ok, report.failed
     assert mp4_input.read_bytes() == before
     assert (out / "walk_monopose.mp4").is_file()

@@ -9,9 +9,10 @@ import cv2
 import numpy as np
 import pytest
 
+from monopose.core.world_up import WorldFrame
 from monopose.io.results import CameraInfo, FrameResult, PersonResult
 from monopose.pipeline import viz
-from monopose.pipeline.viz import PanelLimits, VideoWriter, draw_frame
+from monopose.pipeline.viz import PanelLimits, PictureOutput, VideoWriter, draw_frame, in_world_view
 from tests.export.synthetic import CAM_REST, make_person, skeleton_from_directions
 
 CAMERA = CameraInfo(fx=140.0, fy=140.0, cx=80.0, cy=60.0, width=160, height=120,
@@ -113,10 +114,10 @@ def _record_limits(monkeypatch: pytest.MonkeyPatch) -> list[PanelLimits | None]:
     used: list[PanelLimits | None] = []
     real = viz.draw_frame
 
-    def spy(image_rgb: np.ndarray, frame: FrameResult, limits: PanelLimits | None = None
-            ) -> np.ndarray:
+    def spy(image_rgb: np.ndarray, frame: FrameResult, limits: PanelLimits | None = None,
+            world: WorldFrame | None = None) -> np.ndarray:
         used.append(limits)
-        return real(image_rgb, frame, limits=limits)
+        return real(image_rgb, frame, limits=limits, world=world)
 
     monkeypatch.setattr(viz, "draw_frame", spy)
     return used
@@ -173,3 +174,58 @@ def test_video_ranges_only_widen(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     changes = sum(a != b for a, b in itertools.pairwise(seen))
     assert 1 <= changes <= 6
     assert seen[-1] == seen[len(path_mm) - 8]  # walking back changes nothing
+
+
+def _street(pitch_deg: float, frames: int = 12) -> list[FrameResult]:
+    """Three walkers seen by a camera 3 m up, pitched down by ``pitch_deg``."""
+    from tests.core.test_world_up import _scene
+
+    out = []
+    for i in range(frames):
+        poses = _scene(pitch_deg, 3000.0, [(-1500 + 100 * i, 4000), (0, 6000 + 150 * i),
+                                           (1200, 9000 - 100 * i)])
+        people = []
+        for k, pose in enumerate(poses):
+            person = _person((0.0, 0.0, 3000.0), k)
+            person.pose_3d_abs_mm = pose
+            people.append(person)
+        out.append(FrameResult(i, i / 10, people))
+    return out
+
+
+def test_world_view_stands_tilted_walkers_upright_on_the_floor() -> None:
+    frames = _street(pitch_deg=30.0)
+    world = viz.world_frame_of(frames, "auto")
+    assert world is not None and world.tilt_deg == pytest.approx(30.0, abs=1.0)
+    for person in in_world_view(frames[0].people, world):
+        pose = person.pose_3d_abs_mm  # x right, minus height, depth
+        assert abs(pose[10, 0] - pose[0, 0]) < 20 and abs(pose[10, 2] - pose[0, 2]) < 20
+        assert pose[[3, 6], 1].max() > -100 > pose[10, 1] + 1500  # feet at 0, head 1.7 m up
+    camera_view = frames[0].people[0].pose_3d_abs_mm
+    assert abs((camera_view[10] - camera_view[0])[2]) > 300  # tilted in camera space
+    assert viz.world_frame_of(frames, "camera") is None
+    with pytest.raises(ValueError, match="world-up"):
+        viz.world_frame_of(frames, "sideways")
+
+
+def test_video_pictures_take_the_world_from_the_first_frames(tmp_path: Path,
+                                                             monkeypatch: pytest.MonkeyPatch
+                                                             ) -> None:
+    frames = _street(pitch_deg=20.0, frames=14)
+    worlds: list[WorldFrame | None] = []
+    real = viz.draw_frame
+
+    def spy(image_rgb, frame, limits=None, world=None):  # type: ignore[no-untyped-def]
+        worlds.append(world)
+        return real(image_rgb, frame, limits=limits, world=world)
+
+    monkeypatch.setattr(viz, "draw_frame", spy)
+    out = PictureOutput(tmp_path / "street", fps=10.0)
+    for frame in frames:
+        out.add(_photo(), frame)
+        if frame.frame_index < 9:
+            assert not worlds  # held back until ten frames with people were seen
+    out.finish(None, [])  # type: ignore[arg-type]
+    assert len(worlds) == 14 and all(w is worlds[0] for w in worlds)
+    assert worlds[0] is not None and worlds[0].tilt_deg == pytest.approx(20.0, abs=1.0)
+    assert (tmp_path / "street.mp4").stat().st_size > 0

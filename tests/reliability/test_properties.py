@@ -274,7 +274,7 @@ def lifter() -> object:
 def _cached(lifter: object) -> Iterator[None]:
     """``lift_file`` with an already loaded lifter: loading per example would dominate."""
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr("monopose.lifting.lifter.Lifter", lambda *_, **__: lifter)
+        mp.setattr("monopose.pipeline.lift_file.keypoint_model", lambda *_, **__: lifter)
         yield
 
 

@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from monopose.lifting.batches import batch_to_tensors, occlude_random_joints
+from monopose.lifting.training import build_lifter, train
 from monopose.models.weights_io import load_weights
-from monopose.train.run import auto_precision, init_model_from, read_checkpoint, train
+from monopose.train.engine import auto_precision, init_model_from, read_checkpoint
 
 
 def _val_error_mm(model: torch.nn.Module, source) -> float:
@@ -24,8 +25,6 @@ def _val_error_mm(model: torch.nn.Module, source) -> float:
 
 def test_training_reduces_the_error(make_config, source_factory, synthetic_source):
     cfg = make_config(**{"trainer.max_steps": 60})
-    from monopose.train.run import build_lifter
-
     L.seed_everything(0)
     untrained = _val_error_mm(build_lifter(cfg), synthetic_source)
     result = train(cfg, source_factory=source_factory, export=False)
@@ -139,11 +138,13 @@ def test_precision_is_chosen_by_device():
 
 
 def test_export_checkpoint_matches_the_run_export(make_config, source_factory, tmp_path):
+    from monopose.lifting.cards import CARDS
     from monopose.train.export import export_checkpoint
 
     cfg = make_config(**{"trainer.max_steps": 3, "export.name": "baseline-t1"})
     result = train(cfg, source_factory=source_factory)
-    again = export_checkpoint(result.checkpoint, weights_dir=tmp_path / "again")
+    card = next(c for c in CARDS if c.name == "baseline-t1")
+    again = export_checkpoint(result.checkpoint, weights_dir=tmp_path / "again", card=card)
     model_a, first = load_weights(result.exported)
     model_b, second = load_weights(again)
     for (name, a), b in zip(model_a.state_dict().items(), model_b.state_dict().values(),
@@ -151,3 +152,5 @@ def test_export_checkpoint_matches_the_run_export(make_config, source_factory, t
         assert torch.equal(a, b), name
     assert second["metadata"]["steps"] == 3
     assert second["metadata"]["final_val_metrics"] == first["metadata"]["final_val_metrics"]
+    assert second["card"]["name"] == first["card"]["name"] == "baseline-t1"
+    assert second["card"]["num_parameters"] == first["card"]["num_parameters"] > 0
