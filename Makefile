@@ -30,7 +30,7 @@ demo: $(STAMP)
 
 test: $(DEV_STAMP)
 	$(BIN)/ruff check monopose tests benchmarks
-	$(BIN)/mypy monopose/core
+	$(BIN)/mypy monopose
 	$(BIN)/pytest -q
 
 test-all: $(DEV_STAMP)

@@ -192,22 +192,37 @@ class Lifter:
         flip: bool | None = None,
         batch_size: int | None = None,
         intrinsics: np.ndarray | None = None,
+        stride: int | None = None,
     ) -> np.ndarray:
-        """Lift a track ``[F, J, 2]`` (pixels) frame by frame with a centred sliding window
-        (edges padded by repeating the first/last frame). Returns ``[F, 17, 3]`` mm.
-        ``intrinsics`` ``(4,)`` px: see :meth:`lift`."""
+        """Lift a track ``[F, J, 2]`` (pixels) with windows every ``stride`` frames (edges
+        padded by repeating the first/last frame); each frame takes the output of the window
+        whose centre is nearest. Returns ``[F, 17, 3]`` mm. ``intrinsics`` ``(4,)`` px: see
+        :meth:`lift`.
+
+        ``stride`` (default: a third of the window) trades cost for accuracy: a window is
+        lifted every ``stride`` frames, so a frame costs ``1/stride`` of a window; ``stride=1``
+        gives every frame its own centred window.
+        """
         kp = np.asarray(track_px, dtype=np.float64)
         if kp.ndim != 3 or kp.shape[-1] != 2:
             raise ValueError(f"track_px: expected [F, J, 2], got {kp.shape}")
         if self.window == 1:
             return self.lift(kp, valid, layout, flip, batch_size, intrinsics)
+        stride = max(1, self.window // 3) if stride is None else stride
+        if not 1 <= stride <= self.window:
+            raise ValueError(f"stride: expected 1 to {self.window} frames, got {stride}")
         track, ok = self._to_canonical(kp, valid, layout)
         f = track.shape[0]
+        centres = np.arange(0, f, stride)
+        if centres[-1] != f - 1:
+            centres = np.append(centres, f - 1)
         offsets = np.arange(self.window) - self.window // 2
-        idx = np.clip(np.arange(f)[:, None] + offsets[None, :], 0, f - 1)  # [F, W]
+        idx = np.clip(centres[:, None] + offsets[None, :], 0, f - 1)  # [K, W]
         out = self._run_in_frame(track[idx], ok[idx], self.flip if flip is None else flip,
-                                 batch_size, intrinsics)
-        return out[:, self.window // 2]
+                                 batch_size, intrinsics)  # [K, W, 17, 3]
+        frames = np.arange(f)
+        nearest = np.abs(frames[:, None] - centres[None, :]).argmin(axis=1)  # [F]
+        return out[nearest, frames - centres[nearest] + self.window // 2]
 
     # -- internals ----------------------------------------------------------------------------
 

@@ -148,7 +148,8 @@ class PoseModel(Protocol):
     def lift_sequence(self, track_px: np.ndarray, valid: np.ndarray | None = None, *,
                       intrinsics: np.ndarray | None = None) -> np.ndarray:
         """Root-relative 3D of one person's track: ``[F, 17, 2]`` px (and ``[F, 17]`` valid)
-        → ``[F, 17, 3]`` mm, each frame lifted at the centre of a sliding window.
+        → ``[F, 17, 3]`` mm; window models lift strided windows, each frame from the window
+        whose centre is nearest.
 
         Raises:
             ValueError: the model reads more than keypoints.
