@@ -58,7 +58,8 @@ def main() -> None:
     ap.add_argument("--n", type=int, default=64, help="sequences")
     ap.add_argument("--frames", type=int, default=81, help="frames per sequence")
     ap.add_argument("--models", nargs="+", default=["mpm-lift-t1", "mpm-lift-t27"])
-    ap.add_argument("--weights-dir", default=None, help="where window models' weights are")
+    ap.add_argument("--weights-dir", default=None, help="where the weights of --weights-for are")
+    ap.add_argument("--weights-for", nargs="*", default=["mpm-lift-t27"])
     ap.add_argument("--stride", type=int, default=None, help="window models: frames between "
                     "windows (default: a third of the window)")
     ap.add_argument("--seed", type=int, default=0)
@@ -74,7 +75,7 @@ def main() -> None:
     print("| model | window | MPJPE | P-MPJPE | MPJVE | accel. error | ms/frame |")
     print("|---|---|---|---|---|---|---|")
     for name in args.models:
-        weights = args.weights_dir if "t27" in name or "t81" in name else None
+        weights = args.weights_dir if name in args.weights_for else None
         pred, ms = lift_all(name, batch, weights, args.stride)
         flat_p, flat_g = pred.reshape(-1, 17, 3), gt.reshape(-1, 17, 3)
         vel, acc = motion_errors(pred, gt)

@@ -27,6 +27,7 @@ def mocap(
     force: bool = typer.Option(False, help="Rebuild even if the cache is up to date."),
 ) -> None:
     """Parse BVH mocap, map it to H36M-17 in world mm and cache it for the sampler."""
+    # heavy: numpy and the BVH parser; monopose --help stays fast
     from monopose.data.mocap_cache import build_mocap_cache
 
     try:

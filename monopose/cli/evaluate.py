@@ -5,14 +5,14 @@ models), chosen by what the model reads."""
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
-from monopose.eval import evaluate as lifter_eval
-from monopose.eval.metrabs import evaluate_metrabs
 from monopose.io.files import write_json_atomic
-from monopose.models.interface import PoseModel
+
+if TYPE_CHECKING:
+    from monopose.models.interface import PoseModel
 
 __all__ = ["evaluate_command"]
 
@@ -49,6 +49,10 @@ def evaluate_command(
     (``monopose data render``; scored: MRPE, absolute and root-relative MPJPE, PCK, ms per person
     over ``--num-windows`` photos) or a truncation crop cache (root-relative MPJPE per share of
     the body cut off)."""
+    # heavy: torch and the models behind them; `monopose --help` stays fast
+    from monopose.eval import evaluate as lifter_eval
+    from monopose.eval.metrabs import evaluate_metrabs
+
     try:
         model, label, model_win = lifter_eval.load_evaluation_model(checkpoint_or_model,
                                                                     num_aug=tta)
@@ -73,6 +77,8 @@ def _evaluate_lifter(model: PoseModel, label: str, model_win: int, data: Path,
                      num_windows: int, frame_step: int, seed: int, conditions: list[str],
                      per_action: bool) -> tuple[str, dict]:
     """A keypoint lifter on mocap or Human3.6M windows: ``(report text, scores)``."""
+    from monopose.eval import evaluate as lifter_eval  # heavy: torch
+
     window_eval = max(window, model_win)
     if data_2d is not None or (data.suffix == ".npz" and data.name != "mocap.npz"):
         evalset = lifter_eval.h36m_eval_set(str(data), str(data_2d) if data_2d else None,

@@ -2,9 +2,39 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
+
+if TYPE_CHECKING:
+    from monopose.data.synthetic.poses import PoseSource
+
+
+@contextmanager
+def _exit_on(*errors: type[Exception]) -> Iterator[None]:
+    """Turn ``errors`` into one ``error: ...`` line on stderr and exit code 1."""
+    try:
+        yield
+    except errors as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+
+
+def _poses(mocap: Path, split: str) -> PoseSource:
+    """The de-duplicated frames of a split of the mocap cache.
+
+    Raises:
+        ValueError: an unknown split, or one with no frames. FileNotFoundError: no cache.
+    """
+    if split not in ("train", "val", "test"):
+        raise ValueError(f"--split: expected train, val or test, got {split!r}")
+    # heavy: numpy and the mocap cache; monopose --help stays fast
+    from monopose.data.synthetic.poses import PoseSource
+
+    return PoseSource.from_cache(mocap, split)
 
 
 def render(
@@ -29,17 +59,12 @@ def render(
     Resumable: shards already complete in OUT are skipped. Needs the optional extra
     `pip install 'monopose[render]'`.
     """
-    from monopose.data.synthetic.generate import PoseSource, write_dataset
+    # heavy: OpenCV, SciPy and the renderer behind it; monopose --help stays fast
+    from monopose.data.synthetic.generate import write_dataset
 
-    try:
-        if split not in ("train", "val", "test"):
-            raise ValueError(f"--split: expected train, val or test, got {split!r}")
-        poses = PoseSource.from_cache(mocap, split)
-        rep = write_dataset(out, n, poses, size=size, seed=seed, split=split, workers=workers,
-                            shard_size=shard_size, cache_dir=anny_cache)
-    except (FileNotFoundError, ValueError, ImportError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+    with _exit_on(FileNotFoundError, ValueError, ImportError):
+        rep = write_dataset(out, n, _poses(mocap, split), size=size, seed=seed, split=split,
+                            workers=workers, shard_size=shard_size, cache_dir=anny_cache)
     typer.echo(f"{rep.out_dir}: {rep.num_samples} samples in {rep.num_shards} shards "
                f"({rep.shards_written} rendered, {rep.shards_skipped} already complete) "
                f"in {rep.seconds:.1f} s")
@@ -68,19 +93,13 @@ def render_multi(
     Resumable: shards already complete in OUT are skipped. Needs the optional extra
     `pip install 'monopose[render]'`.
     """
-    from monopose.data.synthetic.generate import PoseSource
+    # heavy: OpenCV, SciPy and the renderer behind it; monopose --help stays fast
     from monopose.data.synthetic.multi import write_multi_dataset
 
-    try:
-        if split not in ("train", "val", "test"):
-            raise ValueError(f"--split: expected train, val or test, got {split!r}")
-        poses = PoseSource.from_cache(mocap, split)
-        rep = write_multi_dataset(out, n, poses, size_wh=(width, height), seed=seed,
-                                  workers=workers, split=split, shard_size=shard_size,
-                                  cache_dir=anny_cache, progress=True)
-    except (FileNotFoundError, ValueError, ImportError, RuntimeError) as exc:
-        typer.echo(f"error: {exc}", err=True)
-        raise typer.Exit(code=1) from None
+    with _exit_on(FileNotFoundError, ValueError, ImportError, RuntimeError):
+        rep = write_multi_dataset(out, n, _poses(mocap, split), size_wh=(width, height),
+                                  seed=seed, workers=workers, split=split,
+                                  shard_size=shard_size, cache_dir=anny_cache, progress=True)
     hist = rep.people_histogram
     typer.echo(f"{rep.out_dir}: {rep.num_images} images in {rep.num_shards} shards "
                f"({rep.shards_written} rendered, {rep.shards_skipped} already complete) "

@@ -1,4 +1,4 @@
-"""Cameras, scene settings, backgrounds and the dataset writer's argument checks (no anny)."""
+"""Cameras, scene settings and the dataset writer's argument checks (no anny)."""
 
 from __future__ import annotations
 
@@ -6,12 +6,7 @@ import numpy as np
 import pytest
 
 from monopose.data.synthetic.generate import PoseSource, write_dataset
-from monopose.data.synthetic.scene import (
-    BackgroundBank,
-    SceneConfig,
-    place_camera,
-    random_camera,
-)
+from monopose.data.synthetic.scene import SceneConfig, place_camera, random_camera
 
 
 @pytest.fixture
@@ -72,24 +67,6 @@ def test_truncating_crops_keep_some_joints_and_cut_others(pts):
         assert inside.sum() >= cfg.min_joints_inside
         cut += cam.truncated_crop and not inside.all()
     assert cut >= 5
-
-
-def test_procedural_backgrounds_are_deterministic():
-    bank = BackgroundBank(use_photos=False)
-    a = bank.sample(np.random.default_rng(5), (40, 30))
-    b = bank.sample(np.random.default_rng(5), (40, 30))
-    assert a.shape == (30, 40, 3) and a.dtype == np.uint8
-    np.testing.assert_array_equal(a, b)
-    imgs = [bank.sample(np.random.default_rng(s), (40, 30)) for s in range(8)]
-    assert len({im.tobytes() for im in imgs}) == 8
-
-
-def test_bundled_photos_load_offline():
-    pytest.importorskip("skimage")
-    bank = BackgroundBank(use_photos=True)
-    assert len(bank.photos) >= 10
-    img = bank.sample(np.random.default_rng(0), (64, 48), photo_prob=1.0)
-    assert img.shape == (48, 64, 3) and img.std() > 1.0
 
 
 def test_empty_pose_source_and_bad_writer_arguments(tmp_path, make_poses):

@@ -134,7 +134,7 @@ def load_body_model(cache_dir: str | Path | None = None, threads: int | None = 1
     path.mkdir(parents=True, exist_ok=True)
     os.environ["ANNY_CACHE_DIR"] = str(path)
     anny = require_render_extra("anny")
-    import torch
+    import torch  # heavy: torch, loaded only with the body model
 
     anny.paths.set_anny_cache_path(path)  # in case anny was imported earlier
     if threads is not None:
@@ -148,7 +148,7 @@ class AnnyBody:
     """A loaded anny model with the bone maps that retargeting and the labels need."""
 
     def __init__(self, model: Any) -> None:
-        import torch
+        import torch  # heavy: torch, loaded only with the body model
 
         self._torch = torch
         self.model = model

@@ -18,9 +18,9 @@ layer (:class:`monopose.data.sample.PoseBatch`, ``T = 1``, layout ``h36m17``, no
 * ``truncated`` ``[N, 17]``: the joint projects outside the image;
 * ``mask``: pixels whose centre the body covers.
 
-**Storage**: ``OUT/shard-00000.npz`` … with ``shard_size`` samples each (the last one may be
-shorter), written whole (temp file + rename), plus ``OUT/index.json`` (settings, shard list,
-counts). Images are JPEG and masks PNG, stored as byte strings inside the shard
+**Storage** (:mod:`.shards`): ``OUT/shard-00000.npz`` … with ``shard_size`` samples each (the
+last one may be shorter), written whole (temp file + rename), plus ``OUT/index.json`` (settings,
+shard list, counts). Images are JPEG and masks PNG, stored as byte strings inside the shard
 (``image_bytes``/``image_offsets``, ``mask_bytes``/``mask_offsets``); :func:`read_shard` decodes
 them. A shard that exists with the expected count and settings hash is skipped, so an interrupted
 run resumes where it stopped; a shard from other settings raises ``ValueError``.
@@ -31,21 +31,38 @@ backgrounds once.
 
 from __future__ import annotations
 
-import hashlib
-import json
-import os
-import tempfile
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import cv2
 import numpy as np
 
 from monopose.core.skeleton import H36M17
 from monopose.data.sample import PoseBatch
-from monopose.data.synthetic.scene import CameraPlacement, SceneConfig
+from monopose.data.synthetic.body import load_body_model, random_phenotypes
+from monopose.data.synthetic.poses import PoseSource
+from monopose.data.synthetic.render import MeshRenderer
+from monopose.data.synthetic.retarget import retarget_h36m17
+from monopose.data.synthetic.scene import (
+    BackgroundBank,
+    CameraPlacement,
+    SceneConfig,
+    body_regions,
+    random_camera,
+    random_light,
+    vertex_colors,
+)
+from monopose.data.synthetic.shards import (
+    check_dataset_args,
+    encode_image,
+    pack_blobs,
+    render_shards,
+    shard_name,
+    write_sharded_dataset,
+)
 
 if TYPE_CHECKING:
     from monopose.data.synthetic.body import AnnyBody
@@ -66,59 +83,6 @@ __all__ = [
 
 FORMAT_VERSION = 1
 _FLIP = np.asarray(H36M17.flip_permutation)
-
-
-def shard_name(k: int) -> str:
-    return f"shard-{k:05d}.npz"
-
-
-# ----------------------------------------------------------------------------------------------
-# pose sources
-
-
-@dataclass
-class PoseSource:
-    """World poses to render: ``poses_mm [N, 17, 3]`` (h36m17, Z up, mm) and one id per pose
-    (``"source/clip/action/frame"``; the first part is the licence tag)."""
-
-    poses_mm: np.ndarray
-    ids: list[str]
-    name: str = "poses"
-
-    def __post_init__(self) -> None:
-        p = np.asarray(self.poses_mm, dtype=np.float32)
-        if p.ndim != 3 or p.shape[1:] != (17, 3):
-            raise ValueError(f"poses_mm: expected [N, 17, 3], got {p.shape}")
-        if len(p) == 0:
-            raise ValueError("poses_mm: the pose source is empty (no pose to render)")
-        if len(self.ids) != len(p):
-            raise ValueError(f"ids: expected {len(p)} entries, got {len(self.ids)}")
-        self.poses_mm = p
-
-    @classmethod
-    def from_cache(cls, path: str | Path, split: str = "train",
-                   sources: Sequence[str] | None = None) -> PoseSource:
-        """The de-duplicated frames of ``split`` in a mocap cache (``mocap.npz`` or its folder).
-
-        Raises:
-            FileNotFoundError: no cache. ValueError: the split has no frames.
-        """
-        from monopose.data.mocap_cache import MocapCache
-
-        cache = MocapCache.load(path)
-        clips = cache.select_clips(split, sources)
-        frames = cache.window_starts(clips, 1, single_frame_index=True)
-        if len(frames) == 0:
-            raise ValueError(f"split {split!r}: the mocap cache {path} has no frames for it")
-        c = cache.frame_clip[frames]
-        ids = [f"{cache.clip_source[k]}/{cache.clip_name[k]}/{cache.clip_action[k]}/"
-               f"{int(cache.frame_index[f])}" for k, f in zip(c, frames, strict=True)]
-        return cls(cache.poses_mm[frames], ids, name=f"{Path(path).name}:{split}")
-
-    def digest(self) -> str:
-        h = hashlib.sha1(np.ascontiguousarray(self.poses_mm).tobytes())
-        h.update("\n".join(self.ids).encode())
-        return h.hexdigest()[:16]
 
 
 # ----------------------------------------------------------------------------------------------
@@ -169,10 +133,6 @@ class SyntheticRenderer:
                  use_photos: bool = True, body: AnnyBody | None = None) -> None:
         if int(size) < 16:
             raise ValueError(f"size: expected an image side >= 16 px, got {size}")
-        from monopose.data.synthetic.body import load_body_model
-        from monopose.data.synthetic.render import MeshRenderer
-        from monopose.data.synthetic.scene import BackgroundBank, body_regions
-
         self.poses = poses
         self.size = int(size)
         self.seed = int(seed)
@@ -186,10 +146,6 @@ class SyntheticRenderer:
 
     def render_sample(self, index: int, keep_depth: bool = False) -> SyntheticSample:
         """Render sample ``index`` (a pure function of ``(seed, index)``)."""
-        from monopose.data.synthetic.body import random_phenotypes
-        from monopose.data.synthetic.retarget import retarget_h36m17
-        from monopose.data.synthetic.scene import random_camera
-
         cfg = self.config
         rng = np.random.default_rng([self.seed, int(index)])
         k = int(rng.integers(len(self.poses.poses_mm)))
@@ -214,8 +170,6 @@ class SyntheticRenderer:
                     keep_depth: bool = False) -> SyntheticSample:
         """Render a posed body through ``cam`` with random appearance, light and background,
         and compute its labels (ids and shape fields are left empty)."""
-        from monopose.data.synthetic.scene import random_light, vertex_colors
-
         cfg = self.config
         size = cam.size_wh
         verts_c = cam.to_camera(vertices_world_mm)
@@ -287,30 +241,10 @@ def joint_flags(kp_px: np.ndarray, joints_cam_mm: np.ndarray, vertices_cam_mm: n
 # shards
 
 
-def _encode(image: np.ndarray, ext: str, quality: int = 90) -> bytes:
-    import cv2
-
-    if image.ndim == 3:
-        image = image[..., ::-1]  # RGB → BGR for OpenCV
-        ok, buf = cv2.imencode(ext, np.ascontiguousarray(image),
-                               [cv2.IMWRITE_JPEG_QUALITY, int(quality)])
-    else:
-        ok, buf = cv2.imencode(ext, np.ascontiguousarray(image))
-    if not ok:
-        raise RuntimeError(f"could not encode an image as {ext}")
-    return buf.tobytes()
-
-
-def _pack(blobs: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    offsets = np.zeros(len(blobs) + 1, dtype=np.int64)
-    offsets[1:] = np.cumsum([len(b) for b in blobs])
-    data = np.frombuffer(b"".join(blobs), dtype=np.uint8) if blobs else np.zeros(0, np.uint8)
-    return data, offsets
-
 
 def _samples_to_arrays(samples: list[SyntheticSample], quality: int) -> dict[str, np.ndarray]:
-    img_data, img_off = _pack([_encode(s.image, ".jpg", quality) for s in samples])
-    mask_data, mask_off = _pack([_encode(s.mask.astype(np.uint8) * 255, ".png")
+    img_data, img_off = pack_blobs([encode_image(s.image, ".jpg", quality) for s in samples])
+    mask_data, mask_off = pack_blobs([encode_image(s.mask.astype(np.uint8) * 255, ".png")
                                  for s in samples])
     kp = np.stack([s.keypoints_2d_px for s in samples])[:, None]
     return {
@@ -333,30 +267,6 @@ def _samples_to_arrays(samples: list[SyntheticSample], quality: int) -> dict[str
     }
 
 
-def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=".npz")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            np.savez(fh, **arrays)  # type: ignore[arg-type]
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def _write_text(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".tmp-", suffix=path.suffix)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 @dataclass
 class SyntheticShard:
     """A loaded shard: labels as a :class:`PoseBatch` plus the extra arrays and encoded images."""
@@ -371,8 +281,6 @@ class SyntheticShard:
 
     def image(self, i: int) -> np.ndarray:
         """``[H, W, 3]`` uint8 RGB of sample ``i``."""
-        import cv2
-
         a, b = self.extras["image_offsets"][i], self.extras["image_offsets"][i + 1]
         bgr = cv2.imdecode(self.extras["image_bytes"][a:b], cv2.IMREAD_COLOR)
         if bgr is None:
@@ -381,8 +289,6 @@ class SyntheticShard:
 
     def mask(self, i: int) -> np.ndarray:
         """``[H, W]`` bool segmentation mask of sample ``i``."""
-        import cv2
-
         a, b = self.extras["mask_offsets"][i], self.extras["mask_offsets"][i + 1]
         m = cv2.imdecode(self.extras["mask_bytes"][a:b], cv2.IMREAD_GRAYSCALE)
         if m is None:
@@ -434,95 +340,6 @@ def _settings(n: int, size: int, seed: int, split: str, shard_size: int, poses: 
             "poses_digest": poses.digest(), "scene": cfg}
 
 
-def _settings_hash(settings: dict) -> str:
-    # n is left out: asking for more samples later extends the same dataset.
-    s = {k: v for k, v in settings.items() if k != "n"}
-    return hashlib.sha1(json.dumps(s, sort_keys=True).encode()).hexdigest()[:16]
-
-
-def _shard_complete(path: Path, expected: int, digest: str) -> bool:
-    if not path.is_file():
-        return False
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            count = int(z["num_samples"])
-            found = str(z["settings_hash"])
-    except (OSError, ValueError, KeyError):
-        return False  # unreadable: render it again
-    if found != digest:
-        raise ValueError(
-            f"{path}: shard written with other settings (hash {found}, expected {digest}); "
-            "use another --out folder"
-        )
-    return count == expected
-
-
-# Per-process renderer of the worker pool (set by _init_worker in each worker process).
-_WORKER: dict[str, object] = {}
-
-
-def _init_worker(renderer_cls: type, args: tuple) -> None:
-    _WORKER["renderer"] = renderer_cls(*args)
-
-
-def _render_shard(renderer, out_dir: Path, k: int, start: int, stop: int,  # noqa: ANN001
-                  digest: str) -> tuple[int, int, float]:
-    """Render samples ``start..stop`` with any renderer that has ``render_sample(i)`` and
-    ``shard_arrays(samples)``, and write shard ``k`` whole."""
-    t0 = time.perf_counter()
-    arrays = renderer.shard_arrays([renderer.render_sample(i) for i in range(start, stop)])
-    arrays["num_samples"] = np.array(stop - start)
-    arrays["settings_hash"] = np.array(digest)
-    _write_npz(out_dir / shard_name(k), arrays)
-    return k, stop - start, time.perf_counter() - t0
-
-
-def _worker_task(args: tuple[str, int, int, int, str]) -> tuple[int, int, float]:
-    out_dir, k, start, stop, digest = args
-    return _render_shard(_WORKER["renderer"], Path(out_dir), k, start, stop, digest)
-
-
-def render_shards(out: Path, n: int, shard_size: int, digest: str, renderer_cls: type,
-                  args: tuple, workers: int = 1, progress: bool | Callable[[int, int], None] = True,
-                  body: AnnyBody | None = None) -> list[tuple[int, int, int]]:
-    """Render the missing shards of a dataset of ``n`` samples (resumable, deterministic).
-
-    ``renderer_cls(*args, body=body)`` renders in this process when ``workers == 1``; otherwise
-    ``workers`` spawned processes each build ``renderer_cls(*args)`` once.
-
-    Returns:
-        The shards rendered now, as ``(k, start, stop)``.
-    """
-    bounds = [(k, k * shard_size, min((k + 1) * shard_size, n))
-              for k in range((n + shard_size - 1) // shard_size)]
-    todo = [(k, a, b) for k, a, b in bounds
-            if not _shard_complete(out / shard_name(k), b - a, digest)]
-    done = n - sum(b - a for _, a, b in todo)
-    report_progress, finish = _progress(progress, n, done)
-    try:
-        if todo and workers == 1:
-            renderer = renderer_cls(*args, body=body)
-            try:
-                for k, a, b in todo:
-                    _, count, _ = _render_shard(renderer, out, k, a, b, digest)
-                    done += count
-                    report_progress(done)
-            finally:
-                renderer.close()
-        elif todo:
-            import multiprocessing as mp
-
-            ctx = mp.get_context("spawn")
-            tasks = [(str(out), k, a, b, digest) for k, a, b in todo]
-            with ctx.Pool(min(workers, len(tasks)), initializer=_init_worker,
-                          initargs=(renderer_cls, args)) as pool:
-                for _, count, _ in pool.imap_unordered(_worker_task, tasks):
-                    done += count
-                    report_progress(done)
-    finally:
-        finish()
-    return todo
-
 
 def write_dataset(
     out_dir: str | Path,
@@ -561,55 +378,17 @@ def write_dataset(
             holds shards made with other settings.
     """
     t0 = time.perf_counter()
-    if n < 1:
-        raise ValueError(f"n: expected >= 1, got {n}")
-    if size < 16:
-        raise ValueError(f"size: expected an image side >= 16 px, got {size}")
-    if workers < 1:
-        raise ValueError(f"workers: expected >= 1, got {workers}")
-    if shard_size < 1:
-        raise ValueError(f"shard_size: expected >= 1, got {shard_size}")
-    if split not in ("train", "val", "test"):
-        raise ValueError(f"split: expected 'train', 'val' or 'test', got {split!r}")
+    check_dataset_args(n, workers, shard_size, split,
+                       None if size >= 16 else
+                       f"size: expected an image side >= 16 px, got {size}")
     config = config or SceneConfig()
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
     settings = _settings(n, size, seed, split, shard_size, poses, config)
-    digest = _settings_hash(settings)
-
-    num_shards = (n + shard_size - 1) // shard_size
     cache = str(cache_dir) if cache_dir is not None else None
-    todo = render_shards(out, n, shard_size, digest, SyntheticRenderer,
-                         (poses, size, seed, config, cache, use_photos), workers, progress, body)
-
-    index = {
-        **settings,
-        "settings_hash": digest,
-        "num_shards": num_shards,
-        "shards": [{"file": shard_name(k), "start": k * shard_size,
-                    "count": min((k + 1) * shard_size, n) - k * shard_size}
-                   for k in range(num_shards)],
-        "layout": "h36m17",
-        "images": "JPEG bytes in image_bytes/image_offsets; masks PNG in mask_bytes/mask_offsets",
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
-    _write_text(out / "index.json", json.dumps(index, indent=1))
-    return DatasetReport(out_dir=out, num_samples=n, num_shards=num_shards,
-                         shards_written=len(todo), shards_skipped=num_shards - len(todo),
+    run = write_sharded_dataset(
+        out_dir, n, shard_size, settings, SyntheticRenderer,
+        (poses, size, seed, config, cache, use_photos),
+        "JPEG bytes in image_bytes/image_offsets; masks PNG in mask_bytes/mask_offsets",
+        workers=workers, progress=progress, body=body)
+    return DatasetReport(out_dir=run.out_dir, num_samples=n, num_shards=run.num_shards,
+                         shards_written=run.shards_written, shards_skipped=run.shards_skipped,
                          seconds=time.perf_counter() - t0, settings=settings)
-
-
-def _progress(progress: bool | Callable[[int, int], None], n: int, done: int
-              ) -> tuple[Callable[[int], None], Callable[[], None]]:
-    if callable(progress):
-        cb = progress
-        cb(done, n)
-        return (lambda d: cb(d, n)), (lambda: None)
-    if not progress:
-        return (lambda d: None), (lambda: None)
-    from rich.progress import Progress
-
-    prog = Progress(transient=False)
-    prog.start()
-    task = prog.add_task("render", total=n, completed=done)
-    return (lambda d: prog.update(task, completed=d)), prog.stop

@@ -13,7 +13,8 @@ body projects entirely outside the image are not rendered.
 
 **Labels per frame per person** (only people with at least one rendered pixel or one joint
 inside the image; rows of ``OUT/video-XXXXX.npz``): ``frame``, ``person_id`` (constant over the
-video, ``0..P-1``), ``kp2d_px [17, 2]`` (h36m17 projections), ``inside [17]``, ``visible [17]``
+video, ``0..P-1``), ``kp2d_px [17, 2]`` (h36m17 projections), ``pose3d_cam_mm [17, 3]``
+(camera space), ``inside [17]``, ``visible [17]``
 (:func:`~monopose.data.synthetic.generate.joint_flags` against the composited depth, so other
 people occlude), ``occluded_fraction`` (share of the person's own silhouette covered by nearer
 people), ``silhouette_px`` / ``visible_px`` (pixel counts), and three boxes ``xyxy`` px:
@@ -55,8 +56,9 @@ if TYPE_CHECKING:
 __all__ = ["VIDEO_FORMAT_VERSION", "FrameLabels", "VideoRenderer", "VideoReport",
            "write_video_dataset", "read_video_labels", "video_name", "box_from_points"]
 
-VIDEO_FORMAT_VERSION = 1
-_ROW_KEYS = ("frame", "person_id", "kp2d_px", "inside", "visible", "occluded_fraction",
+VIDEO_FORMAT_VERSION = 2  # 2: pose3d_cam_mm
+_ROW_KEYS = ("frame", "person_id", "kp2d_px", "pose3d_cam_mm", "inside", "visible",
+             "occluded_fraction",
              "silhouette_px", "visible_px", "box_xyxy_px", "box_kp_xyxy_px",
              "box_visible_xyxy_px")
 
@@ -213,7 +215,7 @@ def _person_row(t: int, pid: int, kp_px: np.ndarray, joints_cam_mm: np.ndarray,
         return None
     return {
         "frame": t, "person_id": pid, "kp2d_px": kp_px.astype(np.float32),
-        "inside": inside, "visible": visible,
+        "pose3d_cam_mm": joints_cam_mm.astype(np.float32), "inside": inside, "visible": visible,
         "occluded_fraction": 1.0 - int(seen.sum()) / n_own if n_own else 0.0,
         "silhouette_px": n_own, "visible_px": int(seen.sum()),
         "box_xyxy_px": _mask_box(own), "box_kp_xyxy_px": box_from_points(kp_px[inside], size_wh),
@@ -223,8 +225,8 @@ def _person_row(t: int, pid: int, kp_px: np.ndarray, joints_cam_mm: np.ndarray,
 
 def _rows_to_arrays(frames: list[FrameLabels]) -> dict[str, np.ndarray]:
     rows = [r for f in frames for r in f.rows]
-    shapes = {"kp2d_px": (17, 2), "inside": (17,), "visible": (17,), "box_xyxy_px": (4,),
-              "box_kp_xyxy_px": (4,), "box_visible_xyxy_px": (4,)}
+    shapes = {"kp2d_px": (17, 2), "pose3d_cam_mm": (17, 3), "inside": (17,), "visible": (17,),
+              "box_xyxy_px": (4,), "box_kp_xyxy_px": (4,), "box_visible_xyxy_px": (4,)}
     out: dict[str, np.ndarray] = {}
     for key in _ROW_KEYS:
         if rows:

@@ -28,9 +28,11 @@ below pyrender (see ``benchmarks/bench_render.py``), and it needs no extra depen
 
 from __future__ import annotations
 
+import importlib
 from dataclasses import dataclass
 from typing import Any
 
+import cv2
 import numpy as np
 
 __all__ = ["RenderResult", "MeshRenderer", "require_render_extra"]
@@ -88,8 +90,6 @@ def require_render_extra(module: str) -> Any:
     Raises:
         ImportError: naming the missing module and ``pip install 'monopose[render]'``.
     """
-    import importlib
-
     try:
         return importlib.import_module(module)
     except ImportError as exc:
@@ -247,8 +247,6 @@ class MeshRenderer:
         np.divide(zc, safe, out=depth, where=covered)
         rgb8 = np.rint(rgb).astype(np.uint8)
         if not self.samples and self.soft_edges:
-            import cv2
-
             alpha = np.asarray(cv2.GaussianBlur(alpha, (3, 3), 0.6), dtype=np.float32)
             grown = cv2.dilate(rgb8, np.ones((3, 3), np.uint8))
             rgb8 = np.where((rgba[..., 3] > 0)[..., None], rgb8, grown)

@@ -1,0 +1,127 @@
+"""Temporal against single-frame lifting on rendered multi-person videos, through `predict`.
+
+Each rendered video (:mod:`monopose.data.synthetic.multi_video`, people walking with exact
+camera-space 3D per frame) goes through the whole product path (`Estimator.predict_video`:
+detector, tracker, lifter) once per model; every ground-truth person of every frame is matched
+to the predicted person whose box overlaps the silhouette box most (IoU ≥ 0.5). Scored on the
+matched people, root-relative:
+
+* MPJPE and P-MPJPE (mm);
+* MPJVE (mm/frame): velocity error over consecutive frames where the same person is matched
+  to the same track in both;
+* lifting ms per frame (the model's share of the run).
+
+Both models size people by themselves (``body_size="lifter"``): the pose is compared, not the
+size source.
+
+    python benchmarks/bench_temporal_video.py --videos runs/temporal_videos \\
+        --models mpm-lift-t1 mpm-lift-t27 [--weights-dir DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import time
+from pathlib import Path
+
+import numpy as np
+
+from monopose.data.synthetic.multi_video import read_video_labels
+from monopose.detect.ssd import iou_xyxy
+from monopose.eval.metrics import mpjpe, p_mpjpe
+from monopose.io.results import Prediction
+from monopose.pipeline.estimator import Estimator
+from monopose.zoo import load_pose_model
+
+MIN_IOU = 0.5
+
+
+def matched_pairs(pred: Prediction, labels: dict[str, np.ndarray]
+                  ) -> list[tuple[int, int, int | None, np.ndarray, np.ndarray]]:
+    """``(frame, gt person, track id, predicted rel [17, 3], gt rel [17, 3])`` per match."""
+    out = []
+    for frame in pred.frames:
+        rows = np.flatnonzero(labels["frame"] == frame.frame_index)
+        if not len(rows) or not frame.people:
+            continue
+        boxes = np.stack([p.box_xyxy_px for p in frame.people])
+        for r in rows:
+            iou = iou_xyxy(labels["box_xyxy_px"][r][None], boxes)[0]
+            k = int(np.argmax(iou))
+            if iou[k] < MIN_IOU:
+                continue
+            gt = labels["pose3d_cam_mm"][r].astype(np.float64)
+            person = frame.people[k]
+            out.append((frame.frame_index, int(labels["person_id"][r]), person.person_id,
+                        np.asarray(person.pose_3d_rel_mm, dtype=np.float64), gt - gt[:1]))
+    return out
+
+
+def velocity_error(pairs: list) -> float:
+    """MPJVE over consecutive matched frames of the same person and track."""
+    by_key = {(f, g): (t, p, q) for f, g, t, p, q in pairs}
+    errs = []
+    for (f, g), (t, p, q) in by_key.items():
+        nxt = by_key.get((f + 1, g))
+        if nxt is None or nxt[0] != t or t is None:
+            continue
+        errs.append(np.linalg.norm((nxt[1] - p) - (nxt[2] - q), axis=-1).mean())
+    return float(np.mean(errs)) if errs else float("nan")
+
+
+def run_model(name: str, weights_dir: str | None, videos: list[Path]) -> dict[str, float]:
+    model = load_pose_model(name, weights_dir, body_size="lifter")
+    est = Estimator(pose_model=model, body_size="lifter", num_threads=1)
+    lift_s = 0.0
+    timed = model.lift_sequence if model.window > 1 else model.predict
+
+    def counting(*args, **kwargs):  # type: ignore[no-untyped-def]
+        nonlocal lift_s
+        t0 = time.perf_counter()
+        try:
+            return timed(*args, **kwargs)
+        finally:
+            lift_s += time.perf_counter() - t0
+
+    setattr(model, "lift_sequence" if model.window > 1 else "predict", counting)
+    pairs: list = []
+    frames = 0
+    for video in videos:
+        labels = read_video_labels(video.with_suffix(".npz"))
+        pred = est.predict_video(video)
+        frames += len(pred.frames)
+        pairs += [(video.stem, *m) for m in matched_pairs(pred, labels)]
+    per_video: dict[str, list] = {}
+    for stem, *m in pairs:
+        per_video.setdefault(stem, []).append(tuple(m))
+    preds = np.stack([m[3] for ms in per_video.values() for m in ms])
+    gts = np.stack([m[4] for ms in per_video.values() for m in ms])
+    vel = [velocity_error(ms) for ms in per_video.values()]
+    return {"matched": float(len(preds)), "mpjpe": mpjpe(preds, gts),
+            "p_mpjpe": p_mpjpe(preds, gts), "mpjve": float(np.nanmean(vel)),
+            "lift_ms_per_frame": 1000.0 * lift_s / max(frames, 1)}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--videos", type=Path, default=Path("runs/temporal_videos"))
+    ap.add_argument("--models", nargs="+", default=["mpm-lift-t1", "mpm-lift-t27"])
+    ap.add_argument("--weights-dir", default=None, help="where the weights of --weights-for are")
+    ap.add_argument("--weights-for", nargs="*", default=["mpm-lift-t27"])
+    args = ap.parse_args()
+    videos = sorted(args.videos.glob("video-*.mp4"))
+    print(f"# bench_temporal_video: {len(videos)} rendered videos; {dt.date.today()}; "
+          f"{platform.machine()}, 1 torch thread")
+    print("| model | matched people | MPJPE | P-MPJPE | MPJVE | lifting ms/frame |")
+    print("|---|---|---|---|---|---|")
+    for name in args.models:
+        weights = args.weights_dir if name in args.weights_for else None
+        r = run_model(name, weights, videos)
+        print(f"| {name} | {r['matched']:.0f} | {r['mpjpe']:.1f} | {r['p_mpjpe']:.1f} | "
+              f"{r['mpjve']:.2f} | {r['lift_ms_per_frame']:.2f} |")
+
+
+if __name__ == "__main__":
+    main()
