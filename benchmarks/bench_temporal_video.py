@@ -48,7 +48,7 @@ def matched_pairs(pred: Prediction, labels: dict[str, np.ndarray]
             continue
         boxes = np.stack([p.box_xyxy_px for p in frame.people])
         for r in rows:
-            iou = iou_xyxy(labels["box_xyxy_px"][r][None], boxes)[0]
+            iou = iou_xyxy(labels["box_xyxy_px"][r], boxes)
             k = int(np.argmax(iou))
             if iou[k] < MIN_IOU:
                 continue

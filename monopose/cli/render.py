@@ -13,6 +13,17 @@ if TYPE_CHECKING:
     from monopose.data.synthetic.poses import PoseSource
 
 
+# Options both render commands take (one definition, the same flags and help).
+_OUT = typer.Option(..., "--out", help="Output folder (shards + index.json).")
+_WORKERS = typer.Option(1, "--workers", min=1, max=256, help="Rendering processes.")
+_MOCAP = typer.Option(Path("cache/mocap"), "--mocap",
+                      help="Mocap cache (mocap.npz or its folder).")
+_ANNY_CACHE = typer.Option(
+    None, "--anny-cache",
+    help="anny model cache (default: $ANNY_CACHE_DIR or ~/.cache/monopose/anny).",
+)
+
+
 @contextmanager
 def _exit_on(*errors: type[Exception]) -> Iterator[None]:
     """Turn ``errors`` into one ``error: ...`` line on stderr and exit code 1."""
@@ -39,20 +50,15 @@ def _poses(mocap: Path, split: str) -> PoseSource:
 
 def render(
     n: int = typer.Option(..., "--n", min=1, help="Number of samples to render."),
-    out: Path = typer.Option(..., "--out", help="Output folder (shards + index.json)."),  # noqa: B008
+    out: Path = _OUT,
     size: int = typer.Option(256, "--size", min=32, max=4096,
                              help="Image side in pixels (square images)."),
     seed: int = typer.Option(0, "--seed", help="Dataset seed: sample i depends on (seed, i)."),
-    workers: int = typer.Option(1, "--workers", min=1, max=256, help="Rendering processes."),
+    workers: int = _WORKERS,
     split: str = typer.Option("train", "--split", help="Mocap split: train, val or test."),
-    mocap: Path = typer.Option(  # noqa: B008
-        Path("cache/mocap"), "--mocap", help="Mocap cache (mocap.npz or its folder)."
-    ),
+    mocap: Path = _MOCAP,
     shard_size: int = typer.Option(256, "--shard-size", min=1, help="Samples per shard file."),
-    anny_cache: Path = typer.Option(  # noqa: B008
-        None, "--anny-cache",
-        help="anny model cache (default: $ANNY_CACHE_DIR or ~/.cache/monopose/anny).",
-    ),
+    anny_cache: Path = _ANNY_CACHE,
 ) -> None:
     """Render N synthetic people (mocap motion on random anny bodies) with exact 3D labels.
 
@@ -72,20 +78,15 @@ def render(
 
 def render_multi(
     n: int = typer.Option(..., "--n", min=1, help="Number of images to render."),
-    out: Path = typer.Option(..., "--out", help="Output folder (shards + index.json)."),  # noqa: B008
+    out: Path = _OUT,
     width: int = typer.Option(640, "--width", min=32, max=8192, help="Image width in pixels."),
     height: int = typer.Option(480, "--height", min=32, max=8192, help="Image height in pixels."),
     seed: int = typer.Option(0, "--seed", help="Dataset seed: image i depends on (seed, i)."),
-    workers: int = typer.Option(1, "--workers", min=1, max=256, help="Rendering processes."),
+    workers: int = _WORKERS,
     split: str = typer.Option("val", "--split", help="Mocap split: train, val or test."),
-    mocap: Path = typer.Option(  # noqa: B008
-        Path("cache/mocap"), "--mocap", help="Mocap cache (mocap.npz or its folder)."
-    ),
+    mocap: Path = _MOCAP,
     shard_size: int = typer.Option(100, "--shard-size", min=1, help="Images per shard file."),
-    anny_cache: Path = typer.Option(  # noqa: B008
-        None, "--anny-cache",
-        help="anny model cache (default: $ANNY_CACHE_DIR or ~/.cache/monopose/anny).",
-    ),
+    anny_cache: Path = _ANNY_CACHE,
 ) -> None:
     """Render N images with 2-4 people each (mocap motion on random anny bodies, one camera,
     composited by depth) with exact per-person 3D, 2D and visibility labels.

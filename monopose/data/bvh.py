@@ -29,7 +29,7 @@ from typing import Literal
 
 import numpy as np
 
-from monopose.core.rotations import axis_rotation
+from monopose.core.rotations import euler_to_matrix
 
 __all__ = [
     "BvhError",
@@ -122,107 +122,136 @@ def _fail(source: str, reason: str) -> BvhError:
     return BvhError(f"{source}: {reason}")
 
 
+class _HierarchyParser:
+    """State of the HIERARCHY parse: the joints read so far and the open ``{`` blocks."""
+
+    def __init__(self, tokens: list[str], source: str) -> None:
+        self.tokens = tokens
+        self.source = source
+        self.names: list[str] = []
+        self.parents: list[int] = []
+        self.offsets: list[list[float]] = []
+        self.channels: list[tuple[str, ...]] = []
+        self.end_site: list[bool] = []
+        self.stack: list[int] = []  # indices of open joints
+        self.pending: int | None = None  # joint declared, its "{" not yet seen
+        self.i = 1  # tokens[0] == "HIERARCHY"
+
+    def fail(self, reason: str) -> BvhError:
+        return _fail(self.source, reason)
+
+    def need(self, k: int, what: str) -> None:
+        if self.i + k > len(self.tokens):
+            raise self.fail(f"unexpected end of file while reading {what}")
+
+    def add_node(self, name: str, parent: int, is_end: bool) -> int:
+        """Append a joint or end site (offset and channels filled in later); its index."""
+        self.names.append(name)
+        self.parents.append(parent)
+        self.offsets.append([0.0, 0.0, 0.0])
+        self.channels.append(())
+        self.end_site.append(is_end)
+        return len(self.names) - 1
+
+    def run(self) -> tuple[BvhSkeleton, int]:
+        """Parse up to the ``}`` closing the root; the skeleton and the index after it."""
+        handlers = {
+            "ROOT": self.joint, "JOINT": self.joint, "End": self.end, "{": self.open,
+            "OFFSET": self.offset, "CHANNELS": self.channel_list,
+        }
+        while self.i < len(self.tokens):
+            tok = self.tokens[self.i]
+            if tok == "}":
+                if not self.stack:
+                    raise self.fail(f"unbalanced '}}' near token {self.i}")
+                self.stack.pop()
+                self.i += 1
+                if not self.stack:
+                    break
+            elif tok in handlers:
+                handlers[tok](tok)
+            elif tok == "MOTION":
+                raise self.fail("MOTION reached before the hierarchy was closed")
+            else:
+                raise self.fail(f"unexpected token {tok!r} in HIERARCHY")
+        if self.stack or not self.names:
+            raise self.fail("unexpected end of file inside HIERARCHY")
+        return self.skeleton(), self.i
+
+    def joint(self, tok: str) -> None:
+        self.need(2, f"{tok} name")
+        if tok == "ROOT" and (self.stack or self.names):
+            raise self.fail("a second ROOT is not supported")
+        if tok == "JOINT" and not self.stack:
+            raise self.fail("JOINT outside of a ROOT block")
+        parent = self.stack[-1] if self.stack else -1
+        self.pending = self.add_node(self.tokens[self.i + 1], parent, is_end=False)
+        self.i += 2
+
+    def end(self, tok: str) -> None:
+        self.need(2, "End Site")
+        if not self.stack or self.tokens[self.i + 1] != "Site":
+            raise self.fail(f"malformed End Site near token {self.i}")
+        parent = self.stack[-1]
+        base = f"{self.names[parent]}_End"
+        count = sum(1 for nm in self.names if nm == base or nm.startswith(base + "."))
+        self.pending = self.add_node(base if count == 0 else f"{base}.{count}", parent,
+                                     is_end=True)
+        self.i += 2
+
+    def open(self, tok: str) -> None:
+        if self.pending is None:
+            raise self.fail(f"unexpected '{{' near token {self.i}")
+        self.stack.append(self.pending)
+        self.pending = None
+        self.i += 1
+
+    def offset(self, tok: str) -> None:
+        self.need(4, "OFFSET")
+        if not self.stack:
+            raise self.fail("OFFSET outside of a joint")
+        joint = self.stack[-1]
+        try:
+            self.offsets[joint] = [float(v) for v in self.tokens[self.i + 1 : self.i + 4]]
+        except ValueError:
+            raise self.fail(f"non-numeric OFFSET for joint {self.names[joint]!r}") from None
+        self.i += 4
+
+    def channel_list(self, tok: str) -> None:
+        self.need(2, "CHANNELS")
+        if not self.stack or self.end_site[self.stack[-1]]:
+            raise self.fail("CHANNELS outside of a joint")
+        try:
+            count = int(self.tokens[self.i + 1])
+        except ValueError:
+            raise self.fail(f"bad channel count {self.tokens[self.i + 1]!r}") from None
+        self.need(2 + count, "CHANNELS")
+        chans = tuple(self.tokens[self.i + 2 : self.i + 2 + count])
+        for c in chans:
+            if c not in _ROT_AXES and c not in _POS_AXES:
+                raise self.fail(f"unknown channel {c!r} for joint {self.names[self.stack[-1]]!r}")
+        self.channels[self.stack[-1]] = chans
+        self.i += 2 + count
+
+    def skeleton(self) -> BvhSkeleton:
+        starts: list[int] = []
+        total = 0
+        for chans in self.channels:
+            starts.append(total)
+            total += len(chans)
+        return BvhSkeleton(
+            names=tuple(self.names),
+            parents=tuple(self.parents),
+            offsets=np.asarray(self.offsets, dtype=np.float64),
+            channels=tuple(self.channels),
+            channel_start=tuple(starts),
+            is_end_site=tuple(self.end_site),
+        )
+
+
 def _parse_hierarchy(tokens: list[str], source: str) -> tuple[BvhSkeleton, int]:
     """Parse the HIERARCHY token stream. Returns the skeleton and the index after it."""
-    names: list[str] = []
-    parents: list[int] = []
-    offsets: list[list[float]] = []
-    channels: list[tuple[str, ...]] = []
-    end_site: list[bool] = []
-    stack: list[int] = []  # indices of open joints
-    pending: int | None = None  # joint declared, its "{" not yet seen
-    i = 1  # tokens[0] == "HIERARCHY"
-    n = len(tokens)
-
-    def add_node(name: str, parent: int, is_end: bool) -> int:
-        """Append a joint or end site (offset and channels filled in later); its index."""
-        names.append(name)
-        parents.append(parent)
-        offsets.append([0.0, 0.0, 0.0])
-        channels.append(())
-        end_site.append(is_end)
-        return len(names) - 1
-
-    def need(k: int, what: str) -> None:
-        if i + k > n:
-            raise _fail(source, f"unexpected end of file while reading {what}")
-
-    while i < n:
-        tok = tokens[i]
-        if tok in ("ROOT", "JOINT"):
-            need(2, f"{tok} name")
-            if tok == "ROOT" and (stack or names):
-                raise _fail(source, "a second ROOT is not supported")
-            if tok == "JOINT" and not stack:
-                raise _fail(source, "JOINT outside of a ROOT block")
-            pending = add_node(tokens[i + 1], stack[-1] if stack else -1, is_end=False)
-            i += 2
-        elif tok == "End":
-            need(2, "End Site")
-            if not stack or tokens[i + 1] != "Site":
-                raise _fail(source, f"malformed End Site near token {i}")
-            parent = stack[-1]
-            base = f"{names[parent]}_End"
-            count = sum(1 for nm in names if nm == base or nm.startswith(base + "."))
-            pending = add_node(base if count == 0 else f"{base}.{count}", parent, is_end=True)
-            i += 2
-        elif tok == "{":
-            if pending is None:
-                raise _fail(source, f"unexpected '{{' near token {i}")
-            stack.append(pending)
-            pending = None
-            i += 1
-        elif tok == "}":
-            if not stack:
-                raise _fail(source, f"unbalanced '}}' near token {i}")
-            stack.pop()
-            i += 1
-            if not stack:
-                break
-        elif tok == "OFFSET":
-            need(4, "OFFSET")
-            if not stack:
-                raise _fail(source, "OFFSET outside of a joint")
-            try:
-                offsets[stack[-1]] = [float(v) for v in tokens[i + 1 : i + 4]]
-            except ValueError:
-                raise _fail(source, f"non-numeric OFFSET for joint {names[stack[-1]]!r}") from None
-            i += 4
-        elif tok == "CHANNELS":
-            need(2, "CHANNELS")
-            if not stack or end_site[stack[-1]]:
-                raise _fail(source, "CHANNELS outside of a joint")
-            try:
-                count = int(tokens[i + 1])
-            except ValueError:
-                raise _fail(source, f"bad channel count {tokens[i + 1]!r}") from None
-            need(2 + count, "CHANNELS")
-            chans = tuple(tokens[i + 2 : i + 2 + count])
-            for c in chans:
-                if c not in _ROT_AXES and c not in _POS_AXES:
-                    raise _fail(source, f"unknown channel {c!r} for joint {names[stack[-1]]!r}")
-            channels[stack[-1]] = chans
-            i += 2 + count
-        elif tok == "MOTION":
-            raise _fail(source, "MOTION reached before the hierarchy was closed")
-        else:
-            raise _fail(source, f"unexpected token {tok!r} in HIERARCHY")
-    if stack or not names:
-        raise _fail(source, "unexpected end of file inside HIERARCHY")
-    starts: list[int] = []
-    total = 0
-    for chans in channels:
-        starts.append(total)
-        total += len(chans)
-    skel = BvhSkeleton(
-        names=tuple(names),
-        parents=tuple(parents),
-        offsets=np.asarray(offsets, dtype=np.float64),
-        channels=tuple(channels),
-        channel_start=tuple(starts),
-        is_end_site=tuple(end_site),
-    )
-    return skel, i
+    return _HierarchyParser(tokens, source).run()
 
 
 def parse_bvh(text: str, source: str = "<string>") -> BvhMotion:
@@ -301,23 +330,6 @@ def read_bvh(path: str | Path) -> BvhMotion:
     except (OSError, EOFError) as exc:
         raise _fail(path.name, f"cannot read ({exc})") from None
     return parse_bvh(text, source=path.name)
-
-
-def euler_to_matrix(angles_deg: np.ndarray, axes: Sequence[int]) -> np.ndarray:
-    """Rotation matrices from Euler angles applied in the listed order.
-
-    Args:
-        angles_deg: ``[..., K]`` angles in degrees, one per axis.
-        axes: ``K`` axis ids (0 = X, 1 = Y, 2 = Z) in channel order.
-
-    Returns:
-        ``[..., 3, 3]`` = ``R(axes[0]) @ R(axes[1]) @ ...`` (column-vector convention).
-    """
-    angles = np.deg2rad(np.asarray(angles_deg, dtype=np.float64))
-    out = np.broadcast_to(np.eye(3), angles.shape[:-1] + (3, 3)).copy()
-    for k, axis in enumerate(axes):
-        out = out @ axis_rotation(axis, angles[..., k])
-    return out
 
 
 def forward_kinematics(

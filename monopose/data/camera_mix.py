@@ -40,7 +40,7 @@ import numpy as np
 from monopose.core.camera import project_points
 
 if TYPE_CHECKING:
-    from monopose.data.sampler import SamplerConfig
+    from monopose.data.sampler_config import SamplerConfig
 
 __all__ = ["CAMERA_KINDS", "CameraDraw", "Views", "camera_kind_probs", "draw_cameras",
            "project_views", "fit_focal_px", "look_at", "draw_uniform", "H36M_FOV_DEG",
@@ -138,7 +138,7 @@ def look_at(cam_pos: np.ndarray, target: np.ndarray, roll_rad: np.ndarray) -> np
     return np.stack([right_r, down_r, fwd], axis=1)
 
 
-def _squash(x: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
+def _squash(x: np.ndarray, lo: np.ndarray | float, hi: np.ndarray | float) -> np.ndarray:
     """Smooth limit of ``x`` to ``(lo, hi)``: about the identity near the middle, no pile-up
     at the limits as a clip would make."""
     mid, half = 0.5 * (lo + hi), np.maximum(0.5 * (hi - lo), 1e-9)
@@ -166,7 +166,7 @@ def draw_cameras(cfg: SamplerConfig, rng: np.random.Generator, world_mm: np.ndar
         world_mm: ``[B, T, J, 3]`` world poses (Z up, floor at 0), joint 0 the pelvis.
         image_wh: ``[B, 2]`` image (width, height) in px.
     """
-    b = world_mm.shape[0]
+    b = int(world_mm.shape[0])
     w, h = image_wh[:, 0], image_wh[:, 1]
     kind = np.searchsorted(_kind_cumulative(cfg), rng.random(b), side="right")
     ring = kind == RING
@@ -193,28 +193,8 @@ def draw_cameras(cfg: SamplerConfig, rng: np.random.Generator, world_mm: np.ndar
     level_pitch = np.zeros(b)  # eye, chest, low: drawn look-down angle, degrees
 
     if photo.any():
-        log_d = rng.normal(np.log(cfg.photo_distance_median_mm), cfg.photo_distance_log_std, b)
-        d_photo = np.clip(np.exp(log_d), *cfg.photo_distance_mm)
-        kind_height = np.select(
-            [kind == EYE, kind == CHEST, kind == LOW],
-            [draw_uniform(rng, cfg.eye_height_mm, b), draw_uniform(rng, cfg.chest_height_mm, b),
-             draw_uniform(rng, cfg.low_height_mm, b)],
-            draw_uniform(rng, cfg.high_height_mm, b),
-        )
-        level_pitch = np.where(kind == LOW, draw_uniform(rng, cfg.low_pitch_deg, b),
-                               draw_uniform(rng, cfg.level_pitch_deg, b))
-        # High cameras aim at a random height of the body; the distance follows from the height
-        # and a wanted look-down angle, with the slant distance kept within high_distance_mm.
-        aim_z = z_lo + rng.random(b) * (z_hi - z_lo)
-        drop = np.maximum(kind_height - aim_z, 100.0)
-        slant = np.clip(drop / np.sin(np.deg2rad(draw_uniform(rng, cfg.high_pitch_deg, b))),
-                        *cfg.high_distance_mm)
-        d_high = np.sqrt(np.maximum(slant**2 - drop**2, 0.0))
-        dist_mm = np.where(photo, np.where(kind == HIGH, d_high, d_photo), dist_mm)
-        height_mm = np.where(photo, kind_height, height_mm)
-        target = np.where(photo[:, None], np.stack([centre[:, 0], centre[:, 1], aim_z], -1),
-                          target)
-        fov = np.where(photo, draw_uniform(rng, cfg.photo_fov_deg, b), fov)
+        dist_mm, height_mm, target, fov, level_pitch = _place_photo_cameras(
+            cfg, rng, kind, centre, z_lo, z_hi, dist_mm, height_mm, target, fov)
 
     dist_mm = np.maximum(dist_mm, excursion + 1500.0)
     cam_pos = np.stack([centre[:, 0] + dist_mm * np.cos(az),
@@ -226,22 +206,72 @@ def draw_cameras(cfg: SamplerConfig, rng: np.random.Generator, world_mm: np.ndar
         offset[ring] = 0.0
     turn = photo | (offset != 0).any(axis=1)
     if turn.any():
-        d = target - cam_pos
-        yaw = np.arctan2(d[:, 1], d[:, 0])
-        down = -np.rad2deg(np.arctan2(d[:, 2], np.hypot(d[:, 0], d[:, 1])))
-        # normalised image coordinate per px at the drawn field of view
-        per_px = np.tan(np.deg2rad(fov) / 2.0) / np.maximum(w, h)
-        yaw = yaw + np.arctan(offset[:, 0] * w * per_px)
-        down = down - np.rad2deg(np.arctan(offset[:, 1] * h * per_px))
-        down = np.where(kind == HIGH, _squash(down, *cfg.high_pitch_deg), down)
-        level = photo & (kind != HIGH)
-        down = np.where(level, _fit_level_pitch(level_pitch, height_mm, dist_mm, z_lo, z_hi),
-                        down)
-        up = -np.deg2rad(down)
-        fwd = np.stack([np.cos(up) * np.cos(yaw), np.cos(up) * np.sin(yaw), np.sin(up)], -1)
+        fwd = _turned_axis(cfg, kind, target - cam_pos, offset, fov, w, h,
+                           (level_pitch, height_mm, dist_mm, z_lo, z_hi))
         target = np.where(turn[:, None], cam_pos + 1000.0 * fwd, target)
     rot = look_at(cam_pos, target, roll)
     return CameraDraw(kind=kind, position_mm=cam_pos, rotation=rot, fov_deg=fov, turned=turn)
+
+
+def _place_photo_cameras(
+    cfg: SamplerConfig, rng: np.random.Generator, kind: np.ndarray, centre: np.ndarray,
+    z_lo: np.ndarray, z_hi: np.ndarray, dist_mm: np.ndarray, height_mm: np.ndarray,
+    target: np.ndarray, fov: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Distance, height, target and field of view of the eye, chest, low and high cameras
+    (the other samples keep the values passed in), and the drawn pitch of the level ones.
+
+    Shapes: ``kind, z_lo, z_hi, dist_mm, height_mm, fov [B]``, ``centre, target [B, 3]`` (mm,
+    degrees). Returns ``(dist_mm, height_mm, target, fov, level_pitch)``.
+    """
+    b = len(kind)
+    photo = kind >= EYE
+    log_d = rng.normal(np.log(cfg.photo_distance_median_mm), cfg.photo_distance_log_std, b)
+    d_photo = np.clip(np.exp(log_d), *cfg.photo_distance_mm)
+    kind_height = np.select(
+        [kind == EYE, kind == CHEST, kind == LOW],
+        [draw_uniform(rng, cfg.eye_height_mm, b), draw_uniform(rng, cfg.chest_height_mm, b),
+         draw_uniform(rng, cfg.low_height_mm, b)],
+        draw_uniform(rng, cfg.high_height_mm, b),
+    )
+    level_pitch = np.where(kind == LOW, draw_uniform(rng, cfg.low_pitch_deg, b),
+                           draw_uniform(rng, cfg.level_pitch_deg, b))
+    # High cameras aim at a random height of the body; the distance follows from the height
+    # and a wanted look-down angle, with the slant distance kept within high_distance_mm.
+    aim_z = z_lo + rng.random(b) * (z_hi - z_lo)
+    drop = np.maximum(kind_height - aim_z, 100.0)
+    slant = np.clip(drop / np.sin(np.deg2rad(draw_uniform(rng, cfg.high_pitch_deg, b))),
+                    *cfg.high_distance_mm)
+    d_high = np.sqrt(np.maximum(slant**2 - drop**2, 0.0))
+    dist_mm = np.where(photo, np.where(kind == HIGH, d_high, d_photo), dist_mm)
+    height_mm = np.where(photo, kind_height, height_mm)
+    target = np.where(photo[:, None], np.stack([centre[:, 0], centre[:, 1], aim_z], -1),
+                      target)
+    fov = np.where(photo, draw_uniform(rng, cfg.photo_fov_deg, b), fov)
+    return dist_mm, height_mm, target, fov, level_pitch
+
+
+def _turned_axis(
+    cfg: SamplerConfig, kind: np.ndarray, d: np.ndarray, offset: np.ndarray, fov: np.ndarray,
+    w: np.ndarray, h: np.ndarray,
+    level: tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray],
+) -> np.ndarray:
+    """Unit optical axes ``[B, 3]`` of cameras turned so the target ``d = target - position``
+    ``[B, 3]`` (mm) lands at ``offset [B, 2]`` (fraction of the half-width / -height); high
+    cameras' pitch is limited to its range and level ones use :func:`_fit_level_pitch`, whose
+    arguments ``(pitch_deg, height_mm, dist_mm, z_lo_mm, z_hi_mm)`` are ``level``."""
+    photo = kind >= EYE
+    yaw = np.arctan2(d[:, 1], d[:, 0])
+    down = -np.rad2deg(np.arctan2(d[:, 2], np.hypot(d[:, 0], d[:, 1])))
+    # normalised image coordinate per px at the drawn field of view
+    per_px = np.tan(np.deg2rad(fov) / 2.0) / np.maximum(w, h)
+    yaw = yaw + np.arctan(offset[:, 0] * w * per_px)
+    down = down - np.rad2deg(np.arctan(offset[:, 1] * h * per_px))
+    down = np.where(kind == HIGH, _squash(down, *cfg.high_pitch_deg), down)
+    is_level = photo & (kind != HIGH)
+    down = np.where(is_level, _fit_level_pitch(*level), down)
+    up = -np.deg2rad(down)
+    return np.stack([np.cos(up) * np.cos(yaw), np.cos(up) * np.sin(yaw), np.sin(up)], -1)
 
 
 def fit_focal_px(x_norm: np.ndarray, y_norm: np.ndarray, width_px: np.ndarray,
@@ -295,7 +325,7 @@ def project_views(cfg: SamplerConfig, rng: np.random.Generator, cams: CameraDraw
     and moves the principal point so part of the body leaves the image; it is undone when fewer
     than ``min_valid_joints`` stay in some frame.
     """
-    b = world_mm.shape[0]
+    b = int(world_mm.shape[0])
     w, h = image_wh[:, 0], image_wh[:, 1]
     ring = cams.ring
     cam = np.einsum("bij,btkj->btki", cams.rotation, world_mm - cams.position_mm[:, None, None])

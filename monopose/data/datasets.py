@@ -26,7 +26,7 @@ import torch
 from torch.utils.data import Dataset, IterableDataset, get_worker_info
 
 from monopose.core.normalize import normalize_keypoints
-from monopose.data.mocap_cache import MocapCache
+from monopose.data.mocap_store import MocapCache
 from monopose.data.sample import PoseBatch
 from monopose.data.sampler import MocapSampler, SamplerConfig
 

@@ -30,10 +30,11 @@ import re
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from rich.progress import Progress
 
 from monopose.data.bvh import BvhError, read_bvh
 from monopose.data.mocap import (
@@ -43,6 +44,7 @@ from monopose.data.mocap import (
     detect_source,
     map_to_h36m17,
 )
+from monopose.data.mocap_store import CACHE_NAME, SPLITS, CacheBuildReport, MocapCache
 from monopose.data.proportions import keep_lowest_ankle, to_reference_proportions
 
 __all__ = [
@@ -60,8 +62,6 @@ __all__ = [
 ]
 
 BUILDER_VERSION = "2"  # 2: Human3.6M proportions (monopose.data.proportions)
-CACHE_NAME = "mocap.npz"
-SPLITS = ("train", "val", "test")
 CMU_SPLITS: dict[int, str] = {1: "train", 2: "train", 5: "train", 6: "train", 3: "val", 7: "test"}
 # Bandai: (dataset, content) pairs held out whole. Left/right variants of a held-out content stay
 # in the other splits on purpose: the test is new motions, not a new kind of motion.
@@ -245,22 +245,6 @@ def _path_source(path: Path) -> str | None:
     return next((s for s in MAPPINGS if s in parts), None)
 
 
-@dataclass
-class CacheBuildReport:
-    """What a build did. ``skipped`` lists ``(file name, reason)``."""
-
-    path: Path
-    rebuilt: bool
-    num_files: int = 0
-    num_clips: int = 0
-    num_frames: int = 0
-    num_single: int = 0
-    seconds: float = 0.0
-    skipped: list[tuple[str, str]] = field(default_factory=list)
-    frames_per_split: dict[str, int] = field(default_factory=dict)
-    single_per_split: dict[str, int] = field(default_factory=dict)
-
-
 def _write_npz(path: Path, arrays: dict[str, np.ndarray]) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=".mocap-", suffix=".npz")
@@ -300,6 +284,43 @@ def build_mocap_cache(
         ValueError: bad options, or no file could be used.
     """
     t0 = time.perf_counter()
+    files = _source_files(sources, target_fps, include)
+    out_path = Path(out_dir) / CACHE_NAME
+    options = {"target_fps": target_fps, "dedup_mm": dedup_mm, "include": sorted(include)}
+    digest = sources_hash(files, options)
+    if out_path.exists() and not force:
+        try:
+            cache = MocapCache.load(out_path)
+            if cache.meta.get("hash") == digest:
+                return cache.report(out_path, rebuilt=False)
+        except (OSError, ValueError, KeyError):
+            pass  # unreadable cache: rebuild
+
+    clips, skipped = _read_clips(files, target_fps, dedup_mm, include, progress)
+    if not clips:
+        reasons = "; ".join(f"{Path(n).name}: {r}" for n, r in skipped[:5])
+        raise ValueError(f"no usable mocap clip among {len(files)} files ({reasons})")
+    meta = {
+        "hash": digest,
+        "builder_version": BUILDER_VERSION,
+        "options": options,
+        "layout": "h36m17",
+        "units": "mm",
+        "world_axes": "x = bvh x, y = -bvh z, z = bvh y (Z up, right-handed); floor at z = 0",
+        "num_files": len(files),
+        "skipped": skipped,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
+    }
+    arrays = _cache_arrays(clips, meta)
+    _write_npz(out_path, arrays)
+    report = MocapCache(arrays).report(out_path, rebuilt=True)
+    report.seconds = time.perf_counter() - t0
+    return report
+
+
+def _source_files(sources: Sequence[str | Path] | None, target_fps: float,
+                  include: Sequence[str]) -> list[Path]:
+    """Check the build options and list the BVH files of ``sources`` (default folder if none)."""
     if target_fps <= 0:
         raise ValueError(f"target_fps: expected > 0, got {target_fps}")
     bad = [s for s in include if s not in MAPPINGS]
@@ -316,30 +337,21 @@ def build_mocap_cache(
     files = find_bvh_files(sources)
     if not files:
         raise FileNotFoundError(f"no .bvh or .bvh.gz files found in {[str(s) for s in sources]}")
-    out_path = Path(out_dir) / CACHE_NAME
-    options = {"target_fps": target_fps, "dedup_mm": dedup_mm, "include": sorted(include)}
-    digest = sources_hash(files, options)
-    if out_path.exists() and not force:
-        try:
-            cache = MocapCache.load(out_path)
-            if cache.meta.get("hash") == digest:
-                return cache.report(out_path, rebuilt=False)
-        except (OSError, ValueError, KeyError):
-            pass  # unreadable cache: rebuild
+    return files
 
+
+def _read_clips(files: list[Path], target_fps: float, dedup_mm: float, include: Sequence[str],
+                progress: bool) -> tuple[list[_Clip], list[tuple[str, str]]]:
+    """The usable clips of ``files`` and ``(file, reason)`` for every file skipped."""
     index = _load_indexes(files)
     clips: list[_Clip] = []
     skipped: list[tuple[str, str]] = []
-    iterator: Iterable[Path] = files
-    prog = None
-    if progress:
-        from rich.progress import Progress
-
-        prog = Progress(transient=False)
+    prog = Progress(transient=False) if progress else None
+    if prog is not None:
         prog.start()
         task = prog.add_task("mocap", total=len(files))
     try:
-        for f in iterator:
+        for f in files:
             try:
                 if _path_source(f) not in (None, *include):
                     if prog is not None:
@@ -357,24 +369,14 @@ def build_mocap_cache(
     finally:
         if prog is not None:
             prog.stop()
-    if not clips:
-        reasons = "; ".join(f"{Path(n).name}: {r}" for n, r in skipped[:5])
-        raise ValueError(f"no usable mocap clip among {len(files)} files ({reasons})")
+    return clips, skipped
 
+
+def _cache_arrays(clips: list[_Clip], meta: dict[str, object]) -> dict[str, np.ndarray]:
+    """The arrays of ``mocap.npz``: clips concatenated frame-wise, one entry per clip."""
     lengths = np.array([c.poses_mm.shape[0] for c in clips], dtype=np.int64)
     starts = np.concatenate([[0], np.cumsum(lengths)[:-1]]).astype(np.int64)
-    meta = {
-        "hash": digest,
-        "builder_version": BUILDER_VERSION,
-        "options": options,
-        "layout": "h36m17",
-        "units": "mm",
-        "world_axes": "x = bvh x, y = -bvh z, z = bvh y (Z up, right-handed); floor at z = 0",
-        "num_files": len(files),
-        "skipped": skipped,
-        "created": time.strftime("%Y-%m-%dT%H:%M:%S"),
-    }
-    arrays = {
+    return {
         "poses_mm": np.concatenate([c.poses_mm for c in clips]),
         "frame_index": np.concatenate([c.frame_index for c in clips]),
         "keep": np.concatenate([c.keep for c in clips]),
@@ -389,105 +391,3 @@ def build_mocap_cache(
         "clip_split": np.array([c.split for c in clips]),
         "meta_json": np.array(json.dumps(meta)),
     }
-    _write_npz(out_path, arrays)
-    report = MocapCache(arrays).report(out_path, rebuilt=True)
-    report.seconds = time.perf_counter() - t0
-    return report
-
-
-class MocapCache:
-    """A loaded mocap cache (arrays as written by :func:`build_mocap_cache`).
-
-    Attributes:
-        poses_mm: ``[N, 17, 3]`` float32 world poses of all clips, concatenated.
-        keep: ``[N]`` bool single-frame index mask.
-        clip_start, clip_length: ``[C]`` int64 slices of each clip in ``poses_mm``.
-        clip_*: ``[C]`` per-clip metadata (name, source, subject, action, style, split, fps).
-        meta: Build metadata (hash, options, skipped files, axis convention).
-    """
-
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        required = ("poses_mm", "keep", "clip_start", "clip_length", "clip_source",
-                    "clip_split", "clip_name", "meta_json")
-        for key in required:
-            if key not in arrays:
-                raise ValueError(f"mocap cache: missing array {key!r}")
-        self.poses_mm = np.asarray(arrays["poses_mm"], dtype=np.float32)
-        self.frame_index = np.asarray(arrays.get("frame_index", np.arange(len(self.poses_mm))))
-        self.keep = np.asarray(arrays["keep"], dtype=bool)
-        self.clip_start = np.asarray(arrays["clip_start"], dtype=np.int64)
-        self.clip_length = np.asarray(arrays["clip_length"], dtype=np.int64)
-        n_clips = len(self.clip_start)
-        empty = np.array([""] * n_clips)
-        self.clip_fps = np.asarray(arrays.get("clip_fps", np.zeros(n_clips)), dtype=np.float32)
-        self.clip_name = np.asarray(arrays["clip_name"]).astype(str)
-        self.clip_source = np.asarray(arrays["clip_source"]).astype(str)
-        self.clip_subject = np.asarray(arrays.get("clip_subject", empty)).astype(str)
-        self.clip_action = np.asarray(arrays.get("clip_action", empty)).astype(str)
-        self.clip_style = np.asarray(arrays.get("clip_style", empty)).astype(str)
-        self.clip_split = np.asarray(arrays["clip_split"]).astype(str)
-        self.meta: dict = json.loads(str(arrays["meta_json"]))
-        # Clip id of every frame.
-        self.frame_clip = np.repeat(np.arange(n_clips), self.clip_length)
-
-    @classmethod
-    def load(cls, path: str | Path) -> MocapCache:
-        """Load ``path`` (a ``mocap.npz`` or the folder holding it)."""
-        path = Path(path)
-        if path.is_dir():
-            path = path / CACHE_NAME
-        if not path.exists():
-            raise FileNotFoundError(
-                f"mocap cache {path} does not exist; build it with `monopose data mocap`"
-            )
-        with np.load(path, allow_pickle=False) as z:
-            return cls({k: z[k] for k in z.files})
-
-    def select_clips(self, split: str | Sequence[str] | None = None,
-                     sources: Sequence[str] | None = None) -> np.ndarray:
-        """Indices of the clips in ``split`` (name or names; None = all) from ``sources``."""
-        mask = np.ones(len(self.clip_start), dtype=bool)
-        if split is not None:
-            splits = [split] if isinstance(split, str) else list(split)
-            for s in splits:
-                if s not in SPLITS:
-                    raise ValueError(f"split: expected one of {SPLITS}, got {s!r}")
-            mask &= np.isin(self.clip_split, splits)
-        if sources is not None:
-            mask &= np.isin(self.clip_source, list(sources))
-        return np.flatnonzero(mask)
-
-    def window_starts(self, clips: np.ndarray, window: int, stride: int = 1,
-                      single_frame_index: bool = False) -> np.ndarray:
-        """Global frame indices where a window of ``window`` frames, ``stride`` apart, fits
-        inside one clip. With ``single_frame_index`` (only for ``window == 1``) only the frames
-        kept by duplicate dropping are returned."""
-        if window < 1 or stride < 1:
-            raise ValueError(f"window/stride: expected >= 1, got {window}/{stride}")
-        span = (window - 1) * stride
-        out = []
-        for c in clips:
-            s, n = int(self.clip_start[c]), int(self.clip_length[c])
-            if n > span:
-                idx = np.arange(s, s + n - span)
-                if single_frame_index and window == 1:
-                    idx = idx[self.keep[idx]]
-                out.append(idx)
-        return np.concatenate(out) if out else np.zeros(0, dtype=np.int64)
-
-    def report(self, path: Path, rebuilt: bool) -> CacheBuildReport:
-        frames_split = {s: int(self.clip_length[self.clip_split == s].sum()) for s in SPLITS}
-        single_split = {s: int(self.keep[np.isin(self.frame_clip,
-                                                  np.flatnonzero(self.clip_split == s))].sum())
-                        for s in SPLITS}
-        return CacheBuildReport(
-            path=path,
-            rebuilt=rebuilt,
-            num_files=int(self.meta.get("num_files", 0)),
-            num_clips=len(self.clip_start),
-            num_frames=int(len(self.poses_mm)),
-            num_single=int(self.keep.sum()),
-            skipped=[(str(x[0]), str(x[1])) for x in self.meta.get("skipped", [])],
-            frames_per_split=frames_split,
-            single_per_split=single_split,
-        )

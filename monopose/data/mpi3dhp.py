@@ -23,6 +23,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import h5py
 import numpy as np
 
 from monopose.core.skeleton import get_conversion
@@ -102,8 +103,6 @@ def read_3dhp_annotations(path: str | Path) -> dict[str, np.ndarray]:
         FileNotFoundError: the file does not exist.
         ValueError: not an HDF5 (v7.3) MAT file, a missing key (named), or inconsistent shapes.
     """
-    import h5py
-
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"{path}: no such file")

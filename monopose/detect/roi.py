@@ -37,7 +37,7 @@ def normalize_radians(angle: float) -> float:
     return angle - 2.0 * math.pi * math.floor((angle + math.pi) / (2.0 * math.pi))
 
 
-def letterbox_rect(image_wh: tuple[int, int], out_wh: tuple[int, int] = (224, 224)
+def letterbox_rect(image_wh: tuple[float, float], out_wh: tuple[int, int] = (224, 224)
                    ) -> tuple[RotatedRect, tuple[float, float, float, float]]:
     """The rect that fits the whole image into the output keeping the aspect ratio.
 

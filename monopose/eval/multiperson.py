@@ -366,6 +366,35 @@ def score_multiperson(
             predicted bone with ``rescale``.
     """
     frames = list(frames)
+    idx, bones = _check_scoring(frames, threshold_mm, joints, match_joints, root, rescale,
+                                parents)
+    matches, by_group = _match_frames(frames, match_joints, match_threshold_px)
+    per_group: dict[Hashable, MultiPersonMetrics] = {}
+    all_err: list[_Errors] = []
+    for group, (preds, gts, annotated) in by_group.items():
+        e = _errors(preds, gts, idx, bones, root)
+        all_err.append(e)
+        per_group[group] = _metrics(e, annotated[0], threshold_mm)
+    pooled_err = _Errors(*(np.concatenate([getattr(e, f) for e in all_err])
+                           for f in ("rootrel", "absolute", "root")))
+    n_annotated = sum(m.num_annotated for m in per_group.values())
+    return MultiPersonScores(
+        pooled=_metrics(pooled_err, n_annotated, threshold_mm),
+        group_mean=_mean_metrics([m for m in per_group.values() if m.num_annotated > 0]),
+        per_group=per_group,
+        matches=matches,
+        threshold_mm=float(threshold_mm),
+        rescaled=bool(rescale),
+        joints=tuple(int(j) for j in idx),
+    )
+
+
+def _check_scoring(
+    frames: list[MultiPersonFrame], threshold_mm: float, joints: Sequence[int],
+    match_joints: Sequence[int], root: int, rescale: bool, parents: Sequence[int],
+) -> tuple[np.ndarray, tuple[tuple[int, int], ...]]:
+    """Validate the arguments of :func:`score_multiperson`; the scored joint indices and the
+    ``(child, parent)`` bones for ``rescale`` (empty without it)."""
     if not frames:
         raise ValueError("frames: expected at least one frame")
     for k, fr in enumerate(frames):
@@ -392,9 +421,18 @@ def score_multiperson(
             raise ValueError("parents: expected every parent before its child")
     if sum(len(fr.gt_kp2d_px) for fr in frames) == 0:
         raise ValueError("frames: no annotated person in any frame")
+    return idx, bones
 
+
+_Group = tuple[list[np.ndarray], list[np.ndarray], list[int]]
+
+
+def _match_frames(frames: list[MultiPersonFrame], match_joints: Sequence[int],
+                  match_threshold_px: float) -> tuple[list[np.ndarray], dict[Hashable, _Group]]:
+    """Match every frame; per group the matched 3D predictions and ground truths (``[M, J, 3]``
+    pieces, mm) and the number of annotated people (in a one-element list)."""
     matches: list[np.ndarray] = []
-    by_group: dict[Hashable, tuple[list[np.ndarray], list[np.ndarray], list[int]]] = {}
+    by_group: dict[Hashable, _Group] = {}
     for k, fr in enumerate(frames):
         m = match_people(fr.pred_kp2d_px, fr.gt_kp2d_px, fr.gt_valid, match_joints,
                          match_threshold_px)
@@ -409,35 +447,20 @@ def score_multiperson(
                                  "finite")
             preds.append(p)
             gts.append(fr.gt_pose3d_mm[hit])
+    return matches, by_group
 
-    def errors(preds: list[np.ndarray], gts: list[np.ndarray]) -> _Errors:
-        if not preds:
-            empty = np.zeros((0, len(idx)))
-            return _Errors(empty, empty, np.zeros(0))
-        p, g = np.concatenate(preds), np.concatenate(gts)
-        if bones:
-            p = rescale_bones(p, g, bones)
-        return _Errors(
-            rootrel=joint_errors(p, g, root=root)[:, idx],
-            absolute=joint_errors(p, g, root=None)[:, idx],
-            root=np.linalg.norm(p[:, root] - g[:, root], axis=-1),
-        )
 
-    per_group: dict[Hashable, MultiPersonMetrics] = {}
-    all_err: list[_Errors] = []
-    for group, (preds, gts, annotated) in by_group.items():
-        e = errors(preds, gts)
-        all_err.append(e)
-        per_group[group] = _metrics(e, annotated[0], threshold_mm)
-    pooled_err = _Errors(*(np.concatenate([getattr(e, f) for e in all_err])
-                           for f in ("rootrel", "absolute", "root")))
-    n_annotated = sum(m.num_annotated for m in per_group.values())
-    return MultiPersonScores(
-        pooled=_metrics(pooled_err, n_annotated, threshold_mm),
-        group_mean=_mean_metrics([m for m in per_group.values() if m.num_annotated > 0]),
-        per_group=per_group,
-        matches=matches,
-        threshold_mm=float(threshold_mm),
-        rescaled=bool(rescale),
-        joints=tuple(int(j) for j in idx),
+def _errors(preds: list[np.ndarray], gts: list[np.ndarray], idx: np.ndarray,
+            bones: tuple[tuple[int, int], ...], root: int) -> _Errors:
+    """Errors of the scored joints ``idx`` of one group's matched people."""
+    if not preds:
+        empty = np.zeros((0, len(idx)))
+        return _Errors(empty, empty, np.zeros(0))
+    p, g = np.concatenate(preds), np.concatenate(gts)
+    if bones:
+        p = rescale_bones(p, g, bones)
+    return _Errors(
+        rootrel=joint_errors(p, g, root=root)[:, idx],
+        absolute=joint_errors(p, g, root=None)[:, idx],
+        root=np.linalg.norm(p[:, root] - g[:, root], axis=-1),
     )

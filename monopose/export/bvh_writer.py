@@ -24,10 +24,13 @@ from typing import Any
 import numpy as np
 
 from monopose.core.skeleton import H36M17
+from monopose.data.bvh import forward_kinematics, read_bvh
 from monopose.export.ik import RIG, median_bone_lengths, rest_offsets, solve_ik
 from monopose.export.rotations import continuous_euler
 from monopose.export.smoothing import SMOOTHING_METHODS, smooth_positions
 from monopose.io.files import atomic_write, check_writable
+from monopose.io.results import Prediction
+from monopose.io.schema import read_result_json
 
 __all__ = [
     "CAM_TO_BVH",
@@ -152,8 +155,6 @@ def _format_bvh(offsets_cm: np.ndarray, root_cm: np.ndarray, euler_deg: np.ndarr
 def read_bvh_h36m17(path: str | Path) -> np.ndarray:
     """Read a BVH written by this module back as H36M-17 camera-space positions ``[F, 17, 3]``
     mm, through the project's BVH reader and forward kinematics."""
-    from monopose.data.bvh import forward_kinematics, read_bvh
-
     motion = read_bvh(path)
     pos_cm = forward_kinematics(motion, joints=H36M_BVH_NAMES)
     assert isinstance(pos_cm, np.ndarray)
@@ -307,9 +308,6 @@ def _prediction_tables(source: Any) -> tuple[str, str, float | None, list[tuple[
     Raises:
         ValueError: naming the file for an unreadable or malformed result.
     """
-    from monopose.io.results import Prediction
-    from monopose.io.schema import read_result_json
-
     if isinstance(source, Prediction):
         frames = [(f.frame_index, [(p.person_id, p.pose_3d_abs_mm, p.pose_3d_rel_mm)
                                    for p in f.people]) for f in source.frames]

@@ -23,8 +23,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monopose.core.rotations import kabsch_rotation, swing_rotation
 from monopose.core.skeleton import H36M17
-from monopose.export.rotations import kabsch_rotation, swing_rotation
 
 __all__ = [
     "RigJoint",

@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from monopose.metrabs.resnet import ResNetBackbone
+
 __all__ = [
     "BOX_SIZE_MM",
     "DEPTH_BINS",
@@ -124,8 +126,10 @@ class BlazePoseNeck(nn.Module):
         return self.fuse(torch.cat([self.down(level32), self.mid(level16), up], dim=1))
 
 
-class MetroHead(nn.Module):
-    """1×1 conv → ``J`` 2D heatmaps + ``D·J`` metric volumetric heatmaps (MeTRAbs)."""
+class _HeatmapHead(nn.Module):
+    """One 1×1 conv to ``J · (D + maps_2d)`` heatmap channels; subclasses decode them."""
+
+    maps_2d: ClassVar[int]  # image-space 2D heatmaps per joint in front of the volumes
 
     def __init__(self, in_channels: int, num_joints: int = 17, depth_bins: int = DEPTH_BINS,
                  box_size_mm: float = BOX_SIZE_MM, crop_size_px: int = 256, root: int = 0
@@ -133,7 +137,13 @@ class MetroHead(nn.Module):
         super().__init__()
         self.num_joints, self.depth_bins = num_joints, depth_bins
         self.box_size_mm, self.crop_size_px, self.root = box_size_mm, crop_size_px, root
-        self.conv = nn.Conv2d(in_channels, num_joints * (depth_bins + 1), 1)
+        self.conv = nn.Conv2d(in_channels, num_joints * (depth_bins + self.maps_2d), 1)
+
+
+class MetroHead(_HeatmapHead):
+    """1×1 conv → ``J`` 2D heatmaps + ``D·J`` metric volumetric heatmaps (MeTRAbs)."""
+
+    maps_2d: ClassVar[int] = 1
 
     def forward(self, x: Tensor) -> MetrabsOutput:
         b, _, h, w = x.shape
@@ -145,17 +155,11 @@ class MetroHead(nn.Module):
         return MetrabsOutput(coords2d, coords3d - coords3d[:, self.root:self.root + 1])
 
 
-class Head25D(nn.Module):
+class Head25D(_HeatmapHead):
     """1×1 conv → ``D·J`` image-aligned volumetric heatmaps: x, y in crop pixels, depth bins
     over ``box_size_mm`` of root-relative depth (the classic 2.5D representation)."""
 
-    def __init__(self, in_channels: int, num_joints: int = 17, depth_bins: int = DEPTH_BINS,
-                 box_size_mm: float = BOX_SIZE_MM, crop_size_px: int = 256, root: int = 0
-                 ) -> None:
-        super().__init__()
-        self.num_joints, self.depth_bins = num_joints, depth_bins
-        self.box_size_mm, self.crop_size_px, self.root = box_size_mm, crop_size_px, root
-        self.conv = nn.Conv2d(in_channels, num_joints * depth_bins, 1)
+    maps_2d: ClassVar[int] = 0
 
     def forward(self, x: Tensor) -> MetrabsOutput:
         b, _, h, w = x.shape
@@ -197,8 +201,6 @@ class MetrabsNet(nn.Module):
         if backbone == "blazepose":
             self.backbone: nn.Module = BlazePoseNeck(width=width, **(neck or {}))
         elif backbone == "resnet":
-            from monopose.metrabs.resnet import ResNetBackbone
-
             self.backbone = ResNetBackbone(out_channels=width, **(resnet or {}))
         else:
             raise ValueError(f"backbone: expected 'blazepose' or 'resnet', got {backbone!r}")

@@ -30,6 +30,7 @@ from pathlib import Path
 from typing import NamedTuple
 
 import torch
+from safetensors.torch import load_file
 from torch import Tensor, nn
 
 __all__ = [
@@ -212,8 +213,6 @@ class LoadedKeys(NamedTuple):
 
 def _read_state_dict(path: Path) -> dict[str, Tensor]:
     if path.suffix == ".safetensors":
-        from safetensors.torch import load_file
-
         try:
             return dict(load_file(str(path), device="cpu"))
         except Exception as err:  # the library raises its own error types

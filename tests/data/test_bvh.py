@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monopose.data.bvh import BvhError, euler_to_matrix, forward_kinematics, parse_bvh, read_bvh
+from monopose.data.bvh import BvhError, forward_kinematics, parse_bvh, read_bvh
 
 CHAIN = """HIERARCHY
 ROOT root
@@ -72,16 +72,6 @@ def test_channel_order_changes_the_result() -> None:
     # XYZ: R = Rx(30) Ry(60) Rz(0); Ry(60)(10,0,0) = (5, 0, -8.66); Rx(30) turns (0,0,-8.66).
     np.testing.assert_allclose(xyz[0, 1], [5.0, 8.660254 * 0.5, -8.660254 * np.cos(np.pi / 6)],
                                atol=1e-5)
-
-
-def test_euler_composition_order() -> None:
-    a = np.array([20.0, -35.0, 50.0])
-    r = euler_to_matrix(a, [2, 0, 1])
-    rz = euler_to_matrix(a[:1], [2])
-    rx = euler_to_matrix(a[1:2], [0])
-    ry = euler_to_matrix(a[2:], [1])
-    np.testing.assert_allclose(r, rz @ rx @ ry, atol=1e-12)
-    np.testing.assert_allclose(r @ r.T, np.eye(3), atol=1e-12)
 
 
 def test_six_channel_child_positions_replace_offset() -> None:

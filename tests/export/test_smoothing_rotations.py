@@ -1,4 +1,4 @@
-"""Smoothing filters and rotation helpers used by the BVH export."""
+"""Smoothing filters and Euler-angle helpers used by the BVH export."""
 
 from __future__ import annotations
 
@@ -7,15 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
-from monopose.data.bvh import euler_to_matrix
-from monopose.export.rotations import (
-    continuous_euler,
-    kabsch_rotation,
-    matrix_to_euler,
-    matrix_to_quaternion,
-    quaternion_continuity,
-    swing_rotation,
-)
+from monopose.core.rotations import euler_to_matrix
+from monopose.export.rotations import continuous_euler, matrix_to_euler
 from monopose.export.smoothing import jitter, smooth_positions
 
 
@@ -69,29 +62,3 @@ def test_continuous_euler_unwraps_a_spin() -> None:
     e = continuous_euler(r, (2, 0, 1))
     assert np.abs(np.diff(e, axis=0)).max() < 0.1
     np.testing.assert_allclose(e[-1, 2], 6 * np.pi, atol=1e-6)
-
-
-def test_swing_and_kabsch_are_proper_rotations() -> None:
-    rng = np.random.default_rng(3)
-    a, b = rng.normal(size=(100, 3)), rng.normal(size=(100, 3))
-    b[:3] = -a[:3]  # opposite directions
-    r = swing_rotation(a, b)
-    np.testing.assert_allclose(np.linalg.det(r), 1.0, atol=1e-9)
-    ua, ub = (v / np.linalg.norm(v, axis=-1, keepdims=True) for v in (a, b))
-    np.testing.assert_allclose(np.einsum("nij,nj->ni", r, ua), ub, atol=1e-9)
-    truth = euler_to_matrix(rng.uniform(-180, 180, (20, 3)), (0, 1, 2))
-    src = rng.normal(size=(20, 3, 3))
-    dst = np.einsum("nij,nkj->nki", truth, src)
-    np.testing.assert_allclose(kabsch_rotation(src, dst), truth, atol=1e-9)
-    mirrored = dst * [-1, 1, 1]  # a reflection is never returned
-    np.testing.assert_allclose(np.linalg.det(kabsch_rotation(src, mirrored)), 1.0, atol=1e-9)
-
-
-def test_quaternion_sign_continuity() -> None:
-    yaw = np.linspace(0, 4 * np.pi, 100)
-    r = euler_to_matrix(np.rad2deg(np.stack([yaw, yaw * 0, yaw * 0], -1)), (2, 0, 1))
-    q = matrix_to_quaternion(r)
-    assert (np.sum(q[1:] * q[:-1], -1) < 0).any()  # canonical (w >= 0) form flips sign
-    qc = quaternion_continuity(q)
-    assert (np.sum(qc[1:] * qc[:-1], -1) > 0).all()
-    np.testing.assert_allclose(np.abs(np.sum(qc * q, -1)), 1.0, atol=1e-9)

@@ -75,8 +75,9 @@ def test_keypoint_capabilities_follow_needs(name: str, frame: FramePeople) -> No
     seq = model.lift_sequence(track, np.repeat(frame.valid[:1], 5, axis=0),
                               intrinsics=frame.intrinsics)
     assert seq.shape == (5, 17, 3)
-    # A static track lifts like the static window the single-frame path uses.
-    np.testing.assert_allclose(seq[2], rel[0], atol=1e-3)
+    # A static track lifts, at a window's centre (frame 0 is one), like the static window the
+    # single-frame path uses.
+    np.testing.assert_allclose(seq[0], rel[0], atol=1e-3)
 
 
 def test_lifters_place_people_with_the_one_placement(frame: FramePeople) -> None:

@@ -86,7 +86,7 @@ def test_windows_and_sequences(temporal_lifter: Lifter) -> None:
     rng = np.random.default_rng(4)
     track = 300 + np.cumsum(rng.normal(0, 2, size=(20, 17, 2)), axis=0)
     track += rng.uniform(-80, 80, size=(1, 17, 2))
-    seq = temporal_lifter.lift_sequence(track)
+    seq = temporal_lifter.lift_sequence(track, stride=1)  # every frame its own window
     assert seq.shape == (20, 17, 3) and np.all(seq[:, 0] == 0)
     # Frame 10's centred window is frames 6..14: the same as lifting that window directly.
     win = temporal_lifter.lift(track[None, 6:15])
