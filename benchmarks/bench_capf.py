@@ -94,7 +94,7 @@ def figure(detector: Any, models: dict[str, torch.nn.Module], path: Path) -> lis
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from monopose.detect.image import load_image
+    from monopose.io.images import load_image
 
     media = SHARED / "media"
     photos = sorted(p for p in media.glob("*.jpg")
@@ -147,7 +147,7 @@ def figure(detector: Any, models: dict[str, torch.nn.Module], path: Path) -> lis
 
 def cost(detector: Any, models: dict[str, torch.nn.Module], repeats: int = 20
          ) -> dict[str, float]:
-    from monopose.detect.image import load_image
+    from monopose.io.images import load_image
 
     rgb = load_image(str(REPO / "monopose" / "assets" / "sample_person.jpg"))
     for wf in (False, True):

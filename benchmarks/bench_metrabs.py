@@ -125,7 +125,7 @@ def figure(args: argparse.Namespace) -> None:
     import matplotlib.pyplot as plt
 
     from monopose.core.skeleton import get_layout
-    from monopose.detect.image import load_image
+    from monopose.io.images import load_image
     from monopose.pipeline.estimator import Estimator
 
     torch.set_num_threads(1)

@@ -5,7 +5,7 @@
 #   1. render NTRAIN people from the mocap cache's train split and NVAL from its val split
 #      (held-out motions), 256² (monopose data render);
 #   2. run the frozen detector once per image and cache keypoints, validity and 5×5 patches of
-#      the four feature levels per joint (float16, 279 kB/sample): monopose.capf.dataset;
+#      the four feature levels per joint (float16, 279 kB/sample): monopose data capf-features;
 #   3. train capf-blazepose-t1 and poseformer-ctxfree-synth identically (same data, detector 2D,
 #      flips, STEPS steps with a cosine schedule), one after the other on both cores, and export
 #      both to monopose/models/weights/.
@@ -39,18 +39,18 @@ if [ "${SKIP_RENDER:-0}" != 1 ]; then
     wait
     "$MONOPOSE" data render --n "$HALF" --out "$OUT/renders/train_b" --split train --seed 2 \
         --workers 1 --mocap "$MOCAP" > "$OUT/render_train_b.log" 2>&1 &
-    $PY -m monopose.capf.dataset "$OUT/renders/val" "$OUT/features/val" \
+    "$MONOPOSE" data capf-features "$OUT/renders/val" "$OUT/features/val" \
         > "$OUT/cache_val.log" 2>&1
     wait
 fi
 
 log "feature cache"
-$PY -m monopose.capf.dataset "$OUT/renders/train_a" "$OUT/features/train" --tag a \
+"$MONOPOSE" data capf-features "$OUT/renders/train_a" "$OUT/features/train" --tag a \
     > "$OUT/cache_train_a.log" 2>&1 &
-$PY -m monopose.capf.dataset "$OUT/renders/train_b" "$OUT/features/train" --tag b \
+"$MONOPOSE" data capf-features "$OUT/renders/train_b" "$OUT/features/train" --tag b \
     > "$OUT/cache_train_b.log" 2>&1 &
 wait
-$PY -m monopose.capf.dataset "$OUT/renders/val" "$OUT/features/val" > "$OUT/cache_val.log" 2>&1
+"$MONOPOSE" data capf-features "$OUT/renders/val" "$OUT/features/val" > "$OUT/cache_val.log" 2>&1
 
 # The shipped weights: both models trained identically, the same STEPS (cosine schedule over
 # them), one after the other on both cores; TRAIN_MIN only caps each run's wall-clock time.

@@ -7,7 +7,7 @@
 #   2. crop feature cache: CROPS random training crops per person (framing jitter, partial
 #      visibility, roll, flip; monopose.metrabs.augment) through the frozen landmark network,
 #      and the fixed truncation crops of the val renders (whole body, 20 % and 40 % cut off),
-#      two processes (monopose.metrabs.cache; 161 kB per crop);
+#      two processes (monopose data metrabs-crops; 161 kB per crop);
 #   3. train metrabs-blazepose (exported to monopose/models/weights/) and the 2.5D baseline
 #      (exported to runs/) identically (STEPS steps), side by side on one core each.
 #
@@ -31,9 +31,9 @@ for d in train_a train_b val; do
 done
 log "crop feature caches"
 for p in 0 1; do
-    ( "$PY" -m monopose.metrabs.cache "$RENDERS/train_a" "$RENDERS/train_b" --out "$OUT/train" \
+    ( "$MONOPOSE" data metrabs-crops "$RENDERS/train_a" "$RENDERS/train_b" --out "$OUT/train" \
           --crops "$CROPS" --part "$p/2" > "$OUT/build_train_$p.log" 2>&1 &&
-      "$PY" -m monopose.metrabs.cache "$RENDERS/val" --out "$OUT/val_trunc" --mode eval \
+      "$MONOPOSE" data metrabs-crops "$RENDERS/val" --out "$OUT/val_trunc" --mode eval \
           --part "$p/2" > "$OUT/build_val_$p.log" 2>&1 ) &
 done
 wait

@@ -22,8 +22,6 @@ flip: 2D and 3D mirrored with a left/right swap, patches mirrored by :func:`flip
 
 from __future__ import annotations
 
-import argparse
-import json
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
@@ -304,23 +302,3 @@ class ContextBatchStream(torch.utils.data.IterableDataset):
             for start in range(0, n - self.batch_size + 1, self.batch_size):
                 idx = np.sort(order[start:start + self.batch_size])
                 yield self.arrays.batch(idx, rng.random(len(idx)) < self.flip_prob)
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    """``python -m monopose.capf.dataset RENDERS OUT [--patch 5] [--part i --parts n]``."""
-    ap = argparse.ArgumentParser(description="Build the context feature cache of a render set.")
-    ap.add_argument("renders")
-    ap.add_argument("out")
-    ap.add_argument("--patch", type=int, default=DEFAULT_PATCH)
-    ap.add_argument("--part", type=int, default=0)
-    ap.add_argument("--parts", type=int, default=1)
-    ap.add_argument("--threads", type=int, default=1)
-    ap.add_argument("--tag", default="")
-    a = ap.parse_args(argv)
-    rep = build_feature_cache(a.renders, a.out, a.patch, a.part, a.parts, a.threads, tag=a.tag)
-    print(json.dumps({k: str(v) if isinstance(v, Path) else v
-                      for k, v in rep.__dict__.items()}))
-
-
-if __name__ == "__main__":
-    main()

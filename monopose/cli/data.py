@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import typer
 
-app = typer.Typer(no_args_is_help=True, help="Build training data (mocap cache).",
+app = typer.Typer(no_args_is_help=True, help="Build training data (mocap cache, feature caches).",
                   rich_markup_mode=None)
 
 
@@ -49,3 +50,59 @@ def mocap(
         typer.echo(f"skipped {len(rep.skipped)} file(s):")
         for name, reason in rep.skipped:
             typer.echo(f"  {name}: {reason}")
+
+
+@app.command("capf-features")
+def capf_features(
+    renders: Path = typer.Argument(..., help="A folder of rendered shards (monopose data render)."),
+    out: Path = typer.Argument(..., help="Output folder of the feature cache."),
+    patch: int = typer.Option(5, min=1, max=15, help="Patch side per feature level (cells)."),
+    part: int = typer.Option(0, min=0, help="This process builds shards k, k mod parts = part."),
+    parts: int = typer.Option(1, min=1, help="Processes sharing the work."),
+    threads: int = typer.Option(1, min=1, help="Detector threads."),
+    tag: str = typer.Option("", help="Suffix of this build's cache files (several builds, one "
+                            "folder)."),
+) -> None:
+    """Run the frozen detector on rendered people and cache its feature maps at the joints
+    (the training data of Context-Aware PoseFormer)."""
+    # heavy: LiteRT and torch behind it; monopose --help stays fast
+    from monopose.capf.dataset import build_feature_cache
+
+    try:
+        rep = build_feature_cache(renders, out, patch, part, parts, threads, tag=tag)
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(json.dumps({k: str(v) if isinstance(v, Path) else v
+                           for k, v in rep.__dict__.items()}))
+
+
+@app.command("metrabs-crops")
+def metrabs_crops(
+    renders: list[Path] = typer.Argument(..., help="Folders of rendered shards."),  # noqa: B008
+    out: Path = typer.Option(..., "--out", help="Output folder of the crop cache."),  # noqa: B008
+    mode: str = typer.Option("train", help="train (augmented crops) or eval (whole, 20 % and "
+                             "40 % truncated)."),
+    crops: int = typer.Option(2, min=1, help="Training crops per person."),
+    seed: int = typer.Option(0, help="Seed of the crop augmentation."),
+    part: str = typer.Option("0/1", help="i/n: this process builds shards k with k mod n = i."),
+    limit_shards: int | None = typer.Option(None, min=1, help="Use at most this many shards."),
+) -> None:
+    """Cache the frozen landmark network's maps of homography-warped person crops (the
+    training data of MeTRAbs)."""
+    # heavy: LiteRT and torch behind it; monopose --help stays fast
+    from monopose.metrabs.cache import build_crop_cache
+
+    if mode not in ("train", "eval"):
+        raise typer.BadParameter(f"expected train or eval, got {mode!r}", param_hint="--mode")
+    try:
+        i, n = (int(x) for x in part.split("/"))
+    except ValueError:
+        raise typer.BadParameter(f"expected i/n, got {part!r}", param_hint="--part") from None
+    try:
+        rep = build_crop_cache([str(r) for r in renders], str(out), mode, crops, seed=seed,
+                               part=(i, n), limit_shards=limit_shards)
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    typer.echo(str(rep))

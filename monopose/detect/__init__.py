@@ -4,9 +4,9 @@ Main entry points: :class:`BlazePoseDetector` (images) and :class:`PoseTracker` 
 """
 
 from monopose.detect.blazepose import DEFAULT_FEATURE_MAPS, BlazePoseDetector, FeatureMapInfo
-from monopose.detect.image import load_image
 from monopose.detect.tracking import PoseTracker
 from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
+from monopose.io.images import load_image
 
 __all__ = [
     "BlazePoseDetector",

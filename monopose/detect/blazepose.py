@@ -26,7 +26,6 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17, convert_layout
 from monopose.detect.anchors import ssd_anchors
-from monopose.detect.image import ImageInput, load_image
 from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, decode_landmarks
 from monopose.detect.litert_model import (
     DETECTOR_MODEL,
@@ -63,6 +62,7 @@ from monopose.detect.tiles import (
     tile_to_image,
 )
 from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
+from monopose.io.images import ImageInput, load_image
 
 __all__ = [
     "DETECTOR_MODEL",

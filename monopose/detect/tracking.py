@@ -22,11 +22,11 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from monopose.detect.blazepose import BlazePoseDetector
-from monopose.detect.image import ImageInput, load_image
 from monopose.detect.roi import roi_from_alignment_points
 from monopose.detect.ssd import iou_xyxy
 from monopose.detect.tiles import TileSpec, body_extent_px, inside_fraction, resolve_tiles
 from monopose.detect.types import Detection, PersonDetection, RotatedRect
+from monopose.io.images import ImageInput, load_image
 
 __all__ = ["PoseTracker", "match_boxes", "TILE_EVERY", "TILE_EVERY_LARGE"]
 

@@ -20,7 +20,6 @@ files are skipped, so a build resumes; ``--part i/n`` splits the shards between 
 
 from __future__ import annotations
 
-import argparse
 import json
 import time
 from collections.abc import Sequence
@@ -213,23 +212,3 @@ def crop_batch(data: CropArrays, index: np.ndarray) -> dict:
         "in_view": torch.from_numpy(data.in_view[index]),
         "K": torch.from_numpy(data.K[index].astype(np.float32)),
     }
-
-
-def main(argv: Sequence[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description="Build a MeTRAbs feature cache from render shards.")
-    ap.add_argument("render_dirs", nargs="+")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--mode", default="train", choices=["train", "eval"])
-    ap.add_argument("--crops", type=int, default=2)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--part", default="0/1", help="i/n: this process builds shards k ≡ i mod n")
-    ap.add_argument("--limit-shards", type=int, default=None)
-    a = ap.parse_args(argv)
-    i, n = (int(x) for x in a.part.split("/"))
-    rep = build_crop_cache(a.render_dirs, a.out, a.mode, a.crops, seed=a.seed, part=(i, n),
-                           limit_shards=a.limit_shards)
-    print(rep)
-
-
-if __name__ == "__main__":
-    main()

@@ -18,8 +18,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from PIL import Image, features
 
-from monopose.detect.image import as_rgb_uint8, load_image
-from monopose.io.images import IMAGE_SUFFIXES, as_rgb, read_image
+from monopose.io.images import IMAGE_SUFFIXES, as_rgb, load_image, read_image
 
 SAMPLE = Path(__file__).resolve().parents[2] / "monopose" / "assets" / "sample_person.jpg"
 WIDTH_PX = 160
@@ -310,8 +309,6 @@ def test_load_image_delegates(tmp_path: Path, photo: np.ndarray) -> None:
         load_image(tmp_path / "junk.jpg")
     with pytest.raises(ValueError):
         load_image(42)  # type: ignore[arg-type]
-    rgba = np.dstack([photo, np.zeros(photo.shape[:2], np.uint8)])
-    assert np.array_equal(as_rgb_uint8(rgba), as_rgb(rgba))
 
 
 # --- arrays --------------------------------------------------------------------------------------
