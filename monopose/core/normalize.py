@@ -9,10 +9,24 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["normalize_keypoints", "denormalize_keypoints"]
+__all__ = ["valid_mask", "normalize_keypoints", "denormalize_keypoints"]
 
 _MIN_SCALE_PX = 1e-3
 
+
+
+def valid_mask(valid: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """``valid`` as a bool array of ``shape`` (``[..., J]``; None: every joint valid).
+
+    Raises:
+        ValueError: naming ``valid`` when its shape is not ``shape``.
+    """
+    if valid is None:
+        return np.ones(shape, dtype=bool)
+    ok = np.asarray(valid, dtype=bool)
+    if ok.shape != tuple(shape):
+        raise ValueError(f"valid: expected shape {tuple(shape)}, got {ok.shape}")
+    return ok
 
 def normalize_keypoints(
     keypoints_px: np.ndarray, valid: np.ndarray | None = None
@@ -33,12 +47,7 @@ def normalize_keypoints(
     kp = np.asarray(keypoints_px, dtype=np.float64)
     if kp.ndim < 3 or kp.shape[-1] != 2:
         raise ValueError(f"keypoints_px: expected shape [..., T, J, 2], got {kp.shape}")
-    if valid is None:
-        ok = np.ones(kp.shape[:-1], dtype=bool)
-    else:
-        ok = np.asarray(valid, dtype=bool)
-        if ok.shape != kp.shape[:-1]:
-            raise ValueError(f"valid: expected shape {kp.shape[:-1]}, got {ok.shape}")
+    ok = valid_mask(valid, kp.shape[:-1])
     if np.isnan(kp[ok]).any():
         raise ValueError("keypoints_px: NaN in a joint marked valid")
     if not ok.reshape(*ok.shape[:-2], -1).any(axis=-1).all():

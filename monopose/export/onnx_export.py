@@ -85,6 +85,14 @@ class OnnxExport:
     warnings: list[str] = field(default_factory=list)
 
 
+
+def _new_result(out: Path, name: str, window: int, trained: bool) -> OnnxExport:
+    """The export's record, with a warning when the weights are untrained."""
+    result = OnnxExport(path=out, model=name, window=window, trained=trained)
+    if not trained:
+        result.warnings.append(f"{name}: randomly initialised weights (no trained weights)")
+    return result
+
 def random_normalised_poses(n: int, window: int, rng: np.random.Generator,
                             missing_fraction: float = 0.1) -> tuple[np.ndarray, np.ndarray]:
     """Plausible lifter inputs: a standing skeleton with random limb swings and heading, moving
@@ -210,9 +218,7 @@ def export_onnx(
                           OUTPUT_NAME: {0: "batch"}},
             opset_version=opset, dynamo=False, do_constant_folding=True)
     data = _with_metadata(buf.getvalue(), name, window, trained)
-    result = OnnxExport(path=out, model=name, window=window, trained=trained)
-    if not trained:
-        result.warnings.append(f"{name}: randomly initialised weights (no trained weights)")
+    result = _new_result(out, name, window, trained)
     if verify:
         session = onnx_session(data)
 
@@ -324,9 +330,7 @@ def _export_metrabs(module: nn.Module, name: str, trained: bool, out: Path, opse
         entry.key, entry.value = key, value
     proto.doc_string = f"monopose MeTRAbs model {name}: crop features -> 2D px + 3D mm"
     data = proto.SerializeToString()
-    result = OnnxExport(path=out, model=name, window=1, trained=trained)
-    if not trained:
-        result.warnings.append(f"{name}: randomly initialised weights (no trained weights)")
+    result = _new_result(out, name, 1, trained)
     if verify:
         session = onnx_session(data)
 

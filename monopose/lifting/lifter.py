@@ -19,7 +19,7 @@ import torch
 from torch import nn
 
 from monopose.core.body_size import rescale_to_size
-from monopose.core.normalize import normalize_keypoints
+from monopose.core.normalize import normalize_keypoints, valid_mask
 from monopose.core.skeleton import H36M17, convert_layout, get_layout
 from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
 from monopose.detect.types import PersonDetection
@@ -232,12 +232,7 @@ class Lifter:
         if kp.shape[-2] != src.num_joints:
             raise ValueError(f"keypoints: expected {src.num_joints} joints for layout "
                              f"{src.name!r} (dim -2), got {kp.shape[-2]}")
-        if valid is None:
-            ok = np.ones(kp.shape[:-1], dtype=bool)
-        else:
-            ok = np.asarray(valid, dtype=bool)
-            if ok.shape != kp.shape[:-1]:
-                raise ValueError(f"valid: expected shape {kp.shape[:-1]}, got {ok.shape}")
+        ok = valid_mask(valid, kp.shape[:-1])
         if not np.isfinite(kp[ok]).all():
             raise ValueError("keypoints: NaN or inf in a joint marked valid")
         if src.name == self.layout.name:
