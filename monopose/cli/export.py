@@ -18,7 +18,10 @@ def export_bvh(
                                   "fitting rotations: savgol (default, ~0.3 s window), "
                                   "one_euro, or off."),
     min_frames: int | None = typer.Option(None, min=1, help="Skip people seen in fewer frames "
-                                          "(default: 1 for an image, 3 for a video)."),
+                                          "(default: 1 for an image; for a video a third of a "
+                                          "second, at least 3)."),
+    frame: str = typer.Option("world", help="world: people on the floor (Y up) when the result "
+                              "has a `world` frame; camera: camera space turned Y up."),
 ) -> None:
     """Animate a BVH skeleton (Y up, cm) per person from a result JSON: joint rotations are fitted
     to the predicted 3D joints; the round-trip error is reported."""
@@ -26,7 +29,7 @@ def export_bvh(
     from monopose.export.bvh_writer import export_bvh as run
 
     try:
-        report = run(result, out, smoothing=smoothing, min_frames=min_frames)
+        report = run(result, out, smoothing=smoothing, min_frames=min_frames, frame=frame)
     except (ValueError, FileNotFoundError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -16,7 +16,7 @@ Yrotation``, every other joint ``Zrotation Xrotation Yrotation``, degrees, with
 from __future__ import annotations
 
 import io
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,8 @@ from monopose.io.schema import read_result_json
 
 __all__ = [
     "CAM_TO_BVH",
+    "MIN_TRACK_SECONDS",
+    "min_track_frames",
     "DEFAULT_SMOOTHING",
     "DEFAULT_FPS",
     "BvhExport",
@@ -390,6 +392,7 @@ def export_bvh(
     smoothing: str = DEFAULT_SMOOTHING,
     min_frames: int | None = None,
     verify: bool = True,
+    frame: str = "world",
 ) -> BvhExportReport:
     """Write one BVH per stable person of a prediction.
 
@@ -401,8 +404,12 @@ def export_bvh(
             it) or a folder (``<input stem>_person<id>.bvh`` in it).
         smoothing: ``"savgol"`` (default), ``"one_euro"`` or ``"off"``.
         min_frames: People seen in fewer frames are skipped (with a warning); default 1 for an
-            image, 3 for a video.
+            image; for a video :func:`min_track_frames` (tracks shorter than
+            ``MIN_TRACK_SECONDS`` are not trusted, docs/tracking.md).
         verify: Read every file back and measure the round-trip error.
+        frame: ``"world"`` (default): when the result has a ``world`` frame (up and floor from
+            the people, :mod:`monopose.core.world_up`), people stand on the floor, Y up, at
+            the camera's height; ``"camera"``: camera space turned Y up.
 
     Every file spans the prediction's whole frame range, so several people stay in sync; frames
     where a person is absent hold the nearest pose (and say so in the warnings).
@@ -413,13 +420,16 @@ def export_bvh(
     """
     if smoothing not in SMOOTHING_METHODS:
         raise ValueError(f"smoothing: expected one of {SMOOTHING_METHODS}, got {smoothing!r}")
+    if frame not in ("world", "camera"):
+        raise ValueError(f"frame: expected 'world' or 'camera', got {frame!r}")
     input_path, kind, fps, frames = _prediction_tables(prediction)
+    to_world = _world_of(prediction) if frame == "world" else None
     out = Path(out)
     report = BvhExportReport()
     label = Path(input_path).name or "prediction"
     tracks, n_frames = _tracks(frames, kind, report.warnings, label)
     if min_frames is None:
-        min_frames = 1 if kind == "image" or n_frames == 1 else 3
+        min_frames = 1 if kind == "image" or n_frames == 1 else min_track_frames(fps)
     keep: list[str] = []
     for key, (pose_abs, pose_rel) in tracks.items():
         seen = int((np.isfinite(pose_abs).all(-1) | np.isfinite(pose_rel).all(-1)).any(-1).sum())
@@ -437,6 +447,8 @@ def export_bvh(
     paths = _output_paths(out, stem, keep)
     for key in keep:
         poses, n_rel = _fill_relative(*tracks[key])
+        if to_world is not None:
+            poses = to_world(poses)
         who = f"{label} person {key}"
         if n_rel:
             report.warnings.append(f"{who}: absolute position unknown in {n_rel} frame(s); "
@@ -446,6 +458,39 @@ def export_bvh(
         report.exports.append(result)
         report.warnings.extend(result.warnings)
     return report
+
+
+# Tracks shorter than this are not trusted (rendered videos: every false track was shorter,
+# every true one longer; docs/tracking.md).
+MIN_TRACK_SECONDS = 0.33
+
+
+def min_track_frames(fps: float | None) -> int:
+    """Frames a video track needs for a BVH: ``max(3, round(MIN_TRACK_SECONDS * fps))``."""
+    return max(3, round(MIN_TRACK_SECONDS * (fps or DEFAULT_FPS)))
+
+
+def _world_of(source: Any) -> Callable[[np.ndarray], np.ndarray] | None:
+    """Camera mm → world mm expressed in camera axes (so that the camera → BVH turn gives the
+    world, Y up), from the result's ``world``; None when it has none."""
+    if isinstance(source, Prediction):
+        world = source.world
+    elif isinstance(source, dict):
+        world = source.get("world")
+    elif isinstance(source, (str, Path)):
+        world = read_result_json(Path(source)).get("world")
+    else:
+        world = None
+    if not isinstance(world, dict):
+        return None
+    try:
+        rotation = np.asarray(world["R_world_from_camera"], dtype=np.float64).reshape(3, 3)
+        t_mm = np.asarray(world["t_world_mm"], dtype=np.float64).reshape(3)
+    except (KeyError, TypeError, ValueError):
+        return None
+    if not (np.isfinite(rotation).all() and np.isfinite(t_mm).all()):
+        return None
+    return lambda p: (np.asarray(p, dtype=np.float64) @ rotation.T + t_mm) @ CAM_TO_BVH
 
 
 def export_prediction_bvh(

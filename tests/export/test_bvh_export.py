@@ -14,6 +14,7 @@ from monopose.data.bvh import read_bvh
 from monopose.export import bvh_writer
 from monopose.export.bvh_writer import (
     H36M_BVH_NAMES,
+    camera_mm_to_bvh_cm,
     export_bvh,
     export_prediction_bvh,
     read_bvh_h36m17,
@@ -168,7 +169,8 @@ def test_multi_person_json_one_file_per_id_and_short_track_skipped(tmp_path: Pat
     b[:4] = np.nan  # person 7 enters at frame 4
     c = np.full((10, 17, 3), np.nan)
     c[9] = random_poses(1, rng)[0]  # person 9: one frame only
-    pred = make_prediction({3: a, 7: b, 9: c}, camera, fps=25.0, input_path="walk.mp4")
+    # 10 fps: a track needs 3 frames (a third of a second) for a BVH.
+    pred = make_prediction({3: a, 7: b, 9: c}, camera, fps=10.0, input_path="walk.mp4")
     write_json_atomic(tmp_path / "walk.json", pred.to_json())
     warnings: list[str] = []
     paths = export_prediction_bvh(tmp_path / "walk.json", tmp_path / "out", smoothing="off",
@@ -201,7 +203,7 @@ def test_single_image_prediction_one_frame(tmp_path: Path, camera) -> None:
 def test_root_unknown_frames_hold_position(tmp_path: Path, camera) -> None:
     rng = np.random.default_rng(8)
     poses = random_poses(6, rng)
-    pred = make_prediction({1: poses}, camera)
+    pred = make_prediction({1: poses}, camera, fps=10.0)
     pred.frames[3].people[0].pose_3d_abs_mm = np.full((17, 3), np.nan)  # root placement failed
     report = export_bvh(pred, tmp_path / "r.bvh", smoothing="off")
     assert any("absolute position unknown in 1" in w for w in report.warnings)
@@ -280,3 +282,30 @@ def test_held_out_mocap_round_trip_below_5mm(tmp_path: Path) -> None:
     cam = world @ w2c.T + [0, 0, 4000]
     res = write_bvh_motion(cam, tmp_path / "cmu.bvh", fps=motion.fps / 2, smoothing="off")
     assert res.round_trip_mm is not None and res.round_trip_mm < 5.0
+
+
+def test_world_frame_stands_people_on_the_floor(tmp_path: Path, camera) -> None:
+    from monopose.core.world_up import estimate_world_frame
+    from tests.core.test_world_up import _scene
+
+    # Three people seen from 2.5 m up, camera pitched down 30°, over 12 frames.
+    frames = np.stack([_scene(30.0, 2500.0, [(-1000 + 50 * t, 4000), (0, 6000),
+                                             (1200, 8000 - 60 * t)]) for t in range(12)])
+    pred = make_prediction({k: frames[:, k] for k in range(3)}, camera, fps=10.0,
+                           input_path="street.mp4")
+    pred.world = estimate_world_frame(frames.reshape(-1, 17, 3)).to_json()
+    world = export_bvh(pred, tmp_path / "w", smoothing="off").paths
+    level = export_bvh(pred, tmp_path / "c", smoothing="off", frame="camera").paths
+    for path in world:
+        cm = camera_mm_to_bvh_cm(read_bvh_h36m17(path))  # back in BVH space, cm
+        feet_cm = cm[:, [3, 6], 1].min(axis=1)
+        assert np.abs(feet_cm - 8.0).max() < 2.0  # the ankles 8 cm above the floor (Y = 0)
+        trunk = cm[:, 8] - cm[:, 0]
+        assert (np.abs(trunk[:, [0, 2]]) < 2.0).all()  # upright
+    tilted = camera_mm_to_bvh_cm(read_bvh_h36m17(level[0]))
+    assert np.abs((tilted[:, 8] - tilted[:, 0])[:, 2]).min() > 10.0  # leaning in camera space
+
+
+def test_short_video_tracks_get_no_bvh() -> None:
+    assert bvh_writer.min_track_frames(30.0) == 10 and bvh_writer.min_track_frames(10.0) == 3
+    assert bvh_writer.min_track_frames(None) == 10  # unknown fps: the default 30
