@@ -69,7 +69,6 @@ __all__ = [
 ]
 
 
-
 def _default_dist() -> np.ndarray:
     return np.zeros(5)
 

@@ -14,7 +14,6 @@ __all__ = ["valid_mask", "normalize_keypoints", "denormalize_keypoints"]
 _MIN_SCALE_PX = 1e-3
 
 
-
 def valid_mask(valid: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     """``valid`` as a bool array of ``shape`` (``[..., J]``; None: every joint valid).
 
@@ -27,6 +26,7 @@ def valid_mask(valid: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
     if ok.shape != tuple(shape):
         raise ValueError(f"valid: expected shape {tuple(shape)}, got {ok.shape}")
     return ok
+
 
 def normalize_keypoints(
     keypoints_px: np.ndarray, valid: np.ndarray | None = None

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import base64
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from importlib import resources
 from pathlib import Path
 
@@ -72,8 +72,25 @@ def _round(a: np.ndarray, nd: int) -> list:
     return out
 
 
-def _person_json(p: PersonResult, order: int) -> dict:
-    pose_m = np.asarray(p.pose_3d_abs_mm, dtype=np.float64) / 1000.0
+# Camera-like axes of a world frame (x right, y down, z ahead) so the view shows it upright.
+_WORLD_TO_VIEW = np.array([1.0, -1.0, -1.0])
+
+
+def _world_view(world: dict | None) -> Callable[[np.ndarray], np.ndarray]:
+    """Camera mm → the 3D view's mm: camera space, or the result's world frame (floor at
+    y = 0, up = -y) when it has one (:mod:`monopose.core.world_up`)."""
+    if not isinstance(world, dict):
+        return lambda points: np.asarray(points, dtype=np.float64)
+    rotation = np.asarray(world["R_world_from_camera"], dtype=np.float64).reshape(3, 3)
+    t_mm = np.asarray(world["t_world_mm"], dtype=np.float64).reshape(3)
+    return lambda points: (np.asarray(points, dtype=np.float64) @ rotation.T + t_mm) * \
+        _WORLD_TO_VIEW
+
+
+def _person_json(p: PersonResult, order: int,
+                 to_view: Callable[[np.ndarray], np.ndarray] | None = None) -> dict:
+    pose_mm = np.asarray(p.pose_3d_abs_mm, dtype=np.float64)
+    pose_m = (to_view(pose_mm) if to_view is not None else pose_mm) / 1000.0
     return {
         "id": p.person_id if p.person_id is not None else order,
         "kp": _round(p.keypoints_2d_px, 1),
@@ -137,6 +154,8 @@ class HtmlViewerWriter:
             self.abort()
             raise ValueError(f"{self.path}: no frame was added; nothing to view")
         final = {f.frame_index: f for f in prediction.frames} if prediction is not None else {}
+        world = prediction.world if prediction is not None else None
+        to_view = _world_view(world)
         frames = []
         for index in sorted(self._frames):
             url, scale, frame = self._frames[index]
@@ -146,14 +165,14 @@ class HtmlViewerWriter:
                 "t": None if frame.time_s is None else round(frame.time_s, 3),
                 "img": url,
                 "s": scale,
-                "people": [_person_json(p, k) for k, p in enumerate(frame.people)],
+                "people": [_person_json(p, k, to_view) for k, p in enumerate(frame.people)],
             })
         title = Path(prediction.input_path).name if prediction is not None else self.path.stem
         camera = prediction.camera if prediction is not None else self.camera
         if camera is None:
             self.abort()
             raise ValueError(f"{self.path}: no camera: pass one or the prediction to close()")
-        html = _render_html(title, camera, self.fps, self.stride, frames)
+        html = _render_html(title, camera, self.fps, self.stride, frames, world)
         data = html.encode("utf-8")
         atomic_write(self.path, lambda fh: fh.write(data))
         self._closed = True
@@ -180,21 +199,22 @@ def write_html_viewer(path: str | Path, prediction: Prediction,
         raise
 
 
-def _frustum_depth_m(frames: list[dict]) -> float:
-    depths = [p["p3"][0][2] for f in frames for p in f["people"]
-              if p["p3"] is not None and p["p3"][0][2] is not None]
-    return float(np.clip(np.median(depths), 0.5, 20.0)) if depths else 3.0
-
-
 def _render_html(title: str, camera: CameraInfo, fps: float | None, stride: int,
-                 frames: list[dict]) -> str:
-    depth = _frustum_depth_m(frames)
-    corners = [(0, 0), (camera.width, 0), (camera.width, camera.height), (0, camera.height)]
-    frustum = [[(u - camera.cx) / camera.fx * depth, (v - camera.cy) / camera.fy * depth, depth]
-               for u, v in corners]
+                 frames: list[dict], world: dict | None = None) -> str:
+    to_view = _world_view(world)
     pts = [np.array(p["p3"], dtype=np.float64) for f in frames for p in f["people"]
            if p["p3"] is not None]
-    allp = np.concatenate(pts + [np.array(frustum), np.zeros((1, 3))], axis=0)
+    # Frustum: from the camera centre to the image corners at the people's median depth.
+    centre_m = to_view(np.zeros(3)) / 1000.0
+    axis = to_view(np.array([0.0, 0.0, 1000.0])) / 1000.0 - centre_m  # optical axis, unit
+    roots = [(p[0] - centre_m) @ axis for p in pts if np.isfinite(p[0]).all()]
+    depth = float(np.clip(np.median(roots), 0.5, 20.0)) if roots else 3.0
+    corners = [(0, 0), (camera.width, 0), (camera.width, camera.height), (0, camera.height)]
+    frustum = [(to_view(np.array([(u - camera.cx) / camera.fx * depth,
+                                  (v - camera.cy) / camera.fy * depth, depth]) * 1000.0)
+                / 1000.0).round(4).tolist() for u, v in corners]
+    origin = centre_m.round(4).tolist()
+    allp = np.concatenate(pts + [np.array(frustum), np.array([origin])], axis=0)
     lo, hi = np.nanmin(allp, axis=0) - 0.25, np.nanmax(allp, axis=0) + 0.25
     payload = {
         "title": title,
@@ -202,7 +222,8 @@ def _render_html(title: str, camera: CameraInfo, fps: float | None, stride: int,
                    "width": camera.width, "height": camera.height, "source": camera.source},
         "fps": fps,
         "stride": stride,
-        "frustum": {"depth": depth, "corners": frustum},
+        "frustum": {"depth": depth, "corners": frustum, "origin": origin},
+        "floor": world is not None,
         "range": [lo.round(3).tolist(), hi.round(3).tolist()],
         "bones": [[int(c), int(p)] for c, p in H36M17.bones],
         "left": list(H36M17.left),
@@ -259,8 +280,9 @@ small { color: #666; }
 <div id="controls"><input id="slider" type="range" min="0" max="0" value="0" step="1"%SLIDER%>
 <span id="label"></span></div>
 <div id="row"><div id="picture"><canvas id="photo"></canvas></div><div id="view3d"></div></div>
-<p id="footer"><small>3D: camera space in metres (x right, y down, z forward), grid every
-0.5 m; grey: camera frustum. Drag to rotate, scroll to zoom.</small></p>
+<p id="footer"><small>3D in metres: camera space (x right, y down, z forward), or, when the
+result has a world frame, people on the floor (y = 0, up = -y); grid every 0.5 m; grey: camera
+frustum. Drag to rotate, scroll to zoom.</small></p>
 <script>
 /* plotly.js, inlined so the page needs no network. Licence: MIT, Copyright Plotly, Inc.
    (see the header of the library below). */
@@ -312,9 +334,22 @@ small { color: #666; }
     function seg(a, b) {
       x.push(a[0], b[0], null); y.push(a[1], b[1], null); z.push(a[2], b[2], null);
     }
-    for (let i = 0; i < 4; i++) { seg([0, 0, 0], c[i]); seg(c[i], c[(i + 1) % 4]); }
+    const o = D.frustum.origin;
+    for (let i = 0; i < 4; i++) { seg(o, c[i]); seg(c[i], c[(i + 1) % 4]); }
     return { type: "scatter3d", mode: "lines", x: x, y: y, z: z, name: "camera",
              line: { color: "#888888", width: 3 }, hoverinfo: "skip" };
+  }
+  function floorTrace() {
+    // The floor (y = 0 in the world view) as a 0.5 m grid over the shown x and z ranges.
+    const x = [], y = [], z = [], lo = D.range[0], hi = D.range[1];
+    for (let v = Math.ceil(lo[0] * 2) / 2; v <= hi[0]; v += 0.5) {
+      x.push(v, v, null); y.push(0, 0, null); z.push(lo[2], hi[2], null);
+    }
+    for (let v = Math.ceil(lo[2] * 2) / 2; v <= hi[2]; v += 0.5) {
+      x.push(lo[0], hi[0], null); y.push(0, 0, null); z.push(v, v, null);
+    }
+    return { type: "scatter3d", mode: "lines", x: x, y: y, z: z, name: "floor",
+             line: { color: "#b0b0b0", width: 2 }, hoverinfo: "skip" };
   }
   function personTrace(p, n) {
     const x = [], y = [], z = [];
@@ -343,7 +378,7 @@ small { color: #666; }
   function render(k) {
     k = Math.max(0, Math.min(D.frames.length - 1, k | 0));
     const f = D.frames[k];
-    const traces = [frustumTrace()];
+    const traces = D.floor ? [floorTrace(), frustumTrace()] : [frustumTrace()];
     f.people.forEach(function (p, n) { if (p.p3) traces.push(personTrace(p, n)); });
     const done = Plotly.react(view, traces, layout, { displaylogo: false, responsive: true });
     if (images[k].complete) draw2d(k); else images[k].onload = function () { draw2d(k); };

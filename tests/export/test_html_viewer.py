@@ -188,3 +188,30 @@ def test_layout_at_1280x900(tmp_path: Path, camera, kind: str) -> None:
         assert display == "none" and width == 0  # no one-frame slider
     else:
         assert display != "none" and width > 100
+
+
+def _payload(html: str) -> dict:
+    import json
+
+    start = html.index('id="monopose-data">') + len('id="monopose-data">')
+    return json.loads(html[start:html.index("</script>", start)].replace("<\\/", "</"))
+
+
+def test_world_frame_view_stands_people_on_a_floor(tmp_path: Path, camera) -> None:
+    from monopose.core.world_up import estimate_world_frame
+    from tests.core.test_world_up import _scene
+
+    poses = _scene(30.0, 2500.0, [(-800, 4000), (600, 6000), (1500, 8000)])
+    pred = make_prediction({k: poses[k][None] for k in range(3)}, camera, kind="image")
+    camera_only = _payload(write_html_viewer(tmp_path / "c.html", pred,
+                                             _frames(pred)).read_text())
+    pred.world = estimate_world_frame(poses).to_json()
+    world = _payload(write_html_viewer(tmp_path / "w.html", pred, _frames(pred)).read_text())
+    assert world["floor"] and not camera_only["floor"]
+    assert world["frustum"]["origin"] == pytest.approx([0.0, -2.5, 0.0], abs=0.01)
+    for person in world["frames"][0]["people"]:
+        p3 = np.array(person["p3"])  # metres; y = minus the height above the floor
+        assert p3[[3, 6], 1].max() == pytest.approx(-0.08, abs=0.02)  # ankles 8 cm up
+        assert np.abs((p3[8] - p3[0])[[0, 2]]).max() < 0.02  # upright
+    tilted = np.array(camera_only["frames"][0]["people"][0]["p3"])
+    assert abs((tilted[8] - tilted[0])[2]) > 0.1

@@ -27,7 +27,6 @@ BUNDLED_PHOTOS: tuple[str, ...] = (
 )
 
 
-
 class BackgroundBank:
     """Random background images of a given size (uint8 RGB).
 

@@ -241,7 +241,6 @@ def joint_flags(kp_px: np.ndarray, joints_cam_mm: np.ndarray, vertices_cam_mm: n
 # shards
 
 
-
 def _samples_to_arrays(samples: list[SyntheticSample], quality: int) -> dict[str, np.ndarray]:
     img_data, img_off = pack_blobs([encode_image(s.image, ".jpg", quality) for s in samples])
     mask_data, mask_off = pack_blobs([encode_image(s.mask.astype(np.uint8) * 255, ".png")
@@ -338,7 +337,6 @@ def _settings(n: int, size: int, seed: int, split: str, shard_size: int, poses: 
     return {"format_version": FORMAT_VERSION, "n": n, "size": size, "seed": seed,
             "split": split, "shard_size": shard_size, "poses": poses.name,
             "poses_digest": poses.digest(), "scene": cfg}
-
 
 
 def write_dataset(

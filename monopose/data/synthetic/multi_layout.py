@@ -70,7 +70,6 @@ class MultiSceneConfig:
                              "max_attempts >= 1 expected")
 
 
-
 @dataclass
 class SceneLayout:
     """Where the camera and the people are.

@@ -16,7 +16,6 @@ __all__ = ["PersonLabel", "MultiSample", "multi_shard_arrays", "MultiShard", "re
            "multi_shard_paths"]
 
 
-
 @dataclass
 class PersonLabel:
     """Labels of one person in a multi-person image (h36m17, mm / px).
