@@ -4,7 +4,7 @@ repeated code.
 Counts are read from the source (nothing is imported), with the rules of
 ``tests/layout/rules.py``; circles are counted twice: through module-level imports only, and
 through every import including those deferred into functions (which hide circles at import
-time but not in the design). Repeated code: runs of ``REPEAT_LINES`` consecutive code lines
+time but not in the design); imports for the type checker alone do not count. Repeated code: runs of ``REPEAT_LINES`` consecutive code lines
 (stripped, blank lines, comments and import lines left out) that stand in two or more places.
 
     python benchmarks/bench_layout.py monopose [OTHER_TREE/monopose ...]
@@ -32,6 +32,8 @@ def _all_import_circles(package: Path) -> list[list[str]]:
             if not isinstance(node, ast.Import | ast.ImportFrom):
                 continue
             if isinstance(node, ast.ImportFrom) and node.module == "__future__":
+                continue
+            if rules._in_type_checking(m.tree, node):  # for the type checker only
                 continue
             graph[m.name].update(t for t in rules._target(m, node, known)
                                  if t in known and t != m.name)

@@ -16,7 +16,6 @@ Yrotation``, every other joint ``Zrotation Xrotation Yrotation``, degrees, with
 from __future__ import annotations
 
 import io
-from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,9 +27,16 @@ from monopose.data.bvh import forward_kinematics, read_bvh
 from monopose.export.ik import RIG, median_bone_lengths, rest_offsets, solve_ik
 from monopose.export.rotations import continuous_euler
 from monopose.export.smoothing import SMOOTHING_METHODS, smooth_positions
+from monopose.export.tracks import (
+    DEFAULT_FPS,
+    MIN_TRACK_SECONDS,
+    fill_relative,
+    min_track_frames,
+    person_tracks,
+    prediction_tables,
+    world_transform,
+)
 from monopose.io.files import atomic_write, check_writable
-from monopose.io.results import Prediction
-from monopose.io.schema import read_result_json
 
 __all__ = [
     "CAM_TO_BVH",
@@ -50,7 +56,6 @@ __all__ = [
 
 CAM_TO_BVH = np.diag([1.0, -1.0, -1.0])
 DEFAULT_SMOOTHING = "savgol"
-DEFAULT_FPS = 30.0
 _EULER_CHANNELS = ("Zrotation", "Xrotation", "Yrotation")
 _EULER_AXES = (2, 0, 1)
 _ROOT_CHANNELS = ("Xposition", "Yposition", "Zposition") + _EULER_CHANNELS
@@ -232,152 +237,6 @@ def write_bvh_motion(
     return result
 
 
-# ---------------------------------------------------------------------------- predictions
-
-
-# A result's frame indices may leave gaps (frames without anyone), but not absurd ones: every
-# person's track spans the whole index range in memory.
-_MAX_INDEX_SPAN_PER_FRAME = 10
-_MIN_INDEX_SPAN = 10_000
-
-
-def _pose_of(person: dict, key: str, where: str) -> np.ndarray:
-    """``person[key]`` as a ``[17, 3]`` mm array (null → NaN)."""
-    try:
-        pose = np.array(person[key], dtype=np.float64)
-    except (TypeError, ValueError):
-        pose = None
-    if pose is None or pose.shape != (17, 3):
-        got = "a ragged or non-numeric list" if pose is None else f"shape {list(pose.shape)}"
-        raise ValueError(f"{where}: {key} must be a [17, 3] list of numbers (null for unknown), "
-                         f"got {got}")
-    return pose
-
-
-def _frames_of(payload: dict, name: str) -> list[tuple[int, list]]:
-    """``[(frame_index, [(person_id, abs_mm [17, 3], rel_mm [17, 3])])]`` of a result payload.
-
-    Raises:
-        ValueError: naming ``name``, the frame and the person when the structure is malformed.
-    """
-    frames = payload.get("frames")
-    if not isinstance(frames, list):
-        raise ValueError(f"{name}: frames must be a list, got {type(frames).__name__}")
-    out: list[tuple[int, list]] = []
-    for i, frame in enumerate(frames):
-        if not isinstance(frame, dict):
-            raise ValueError(f"{name}: frame {i} must be an object, got {type(frame).__name__}")
-        index = frame.get("index", i)
-        people = frame.get("people", [])
-        if not isinstance(index, int) or isinstance(index, bool) or index < 0:
-            raise ValueError(f"{name}: frame {i} has index {index!r}, expected an integer ≥ 0")
-        if not isinstance(people, list):
-            raise ValueError(f"{name}: frame {index}: people must be a list, got "
-                             f"{type(people).__name__}")
-        rows = []
-        for k, person in enumerate(people):
-            where = f"{name}: frame {index} person {k}"
-            if not isinstance(person, dict):
-                raise ValueError(f"{where}: expected an object, got {type(person).__name__}")
-            pid = person.get("person_id")
-            if pid is not None and (not isinstance(pid, (int, str)) or isinstance(pid, bool)):
-                raise ValueError(f"{where}: person_id must be an integer, a string or null, "
-                                 f"got {pid!r}")
-            rows.append((pid, _pose_of(person, "pose_3d_abs", where),
-                         _pose_of(person, "pose_3d_rel", where)))
-        out.append((index, rows))
-    if out:
-        span = max(i for i, _ in out) - min(i for i, _ in out) + 1
-        if span > max(_MIN_INDEX_SPAN, _MAX_INDEX_SPAN_PER_FRAME * len(out)):
-            raise ValueError(f"{name}: frame indices span {span} frames but only {len(out)} are "
-                             "listed; the indices look corrupted")
-    return out
-
-
-def _fps_of(payload: dict, name: str) -> float | None:
-    fps = payload.get("fps")
-    if fps is None:
-        return None
-    if isinstance(fps, bool) or not isinstance(fps, (int, float)) or not 0 < fps < 1e4:
-        raise ValueError(f"{name}: fps must be a positive number or null, got {fps!r}")
-    return float(fps)
-
-
-def _prediction_tables(source: Any) -> tuple[str, str, float | None, list[tuple[int, list]]]:
-    """``(input, kind, fps, [(frame_index, [(person_id, abs_mm, rel_mm)])])`` from a
-    :class:`~monopose.io.results.Prediction`, a result JSON path or its payload.
-
-    Raises:
-        ValueError: naming the file for an unreadable or malformed result.
-    """
-    if isinstance(source, Prediction):
-        frames = [(f.frame_index, [(p.person_id, p.pose_3d_abs_mm, p.pose_3d_rel_mm)
-                                   for p in f.people]) for f in source.frames]
-        return source.input_path, source.kind, source.fps, frames
-    if isinstance(source, (str, Path)):
-        try:
-            payload = read_result_json(Path(source))
-        except (TypeError, AttributeError, KeyError) as exc:  # a structure the check trips on
-            raise ValueError(f"{source}: not a readable monopose result JSON (malformed "
-                             f"frames: {type(exc).__name__}: {exc})") from None
-        name = str(source)
-    elif isinstance(source, dict):
-        payload, name = source, "result"
-    else:
-        raise ValueError(f"prediction: expected a Prediction, a result JSON path or its dict, "
-                         f"got {type(source).__name__}")
-    if payload.get("layout") != H36M17.name or payload.get("units") != "mm":
-        raise ValueError(f"{name}: expected layout 'h36m17' in mm, got layout "
-                         f"{payload.get('layout')!r} in {payload.get('units')!r}")
-    frames = _frames_of(payload, name)
-    label = payload.get("input", name)
-    kind = payload.get("kind", "")
-    return (label if isinstance(label, str) else name, kind if isinstance(kind, str) else "",
-            _fps_of(payload, name), frames)
-
-
-def _tracks(frames: Sequence[tuple[int, list]], kind: str, warnings: list[str], label: str
-            ) -> tuple[dict[str, tuple[np.ndarray, np.ndarray]], int]:
-    """Per stable person: ``(abs, rel)``, each ``[F, 17, 3]`` mm over the prediction's whole
-    frame range (NaN where absent or unknown). Keys are ids as text; people without an id use
-    their order in the frame."""
-    if not frames:
-        return {}, 0
-    first = min(i for i, _ in frames)
-    n = max(i for i, _ in frames) - first + 1
-    tracks: dict[str, tuple[np.ndarray, np.ndarray]] = {}
-    untracked = False
-    for index, people in frames:
-        for order, (pid, abs_mm, rel_mm) in enumerate(people):
-            if pid is None:
-                untracked = True
-                pid = order
-            key = str(pid)
-            if key not in tracks:
-                tracks[key] = (np.full((n, 17, 3), np.nan), np.full((n, 17, 3), np.nan))
-            tracks[key][0][index - first] = np.asarray(abs_mm, dtype=np.float64).reshape(17, 3)
-            tracks[key][1][index - first] = np.asarray(rel_mm, dtype=np.float64).reshape(17, 3)
-    if untracked and kind == "video":
-        warnings.append(f"{label}: people without a track id; grouped by their order in each "
-                        "frame, which may mix people")
-    return tracks, n
-
-
-def _fill_relative(pose_abs: np.ndarray, pose_rel: np.ndarray) -> tuple[np.ndarray, int]:
-    """Frames without an absolute root but with a relative pose: place the relative pose at the
-    last known root, so its rotations are still fitted. Returns the poses and the count."""
-    root_ok = np.isfinite(pose_abs[:, H36M17.root]).all(-1)
-    rel_only = np.isfinite(pose_rel).all(-1).any(-1) & ~root_ok
-    if not rel_only.any() or not root_ok.any():
-        return pose_abs, 0
-    idx = np.maximum.accumulate(np.where(root_ok, np.arange(len(root_ok)), -1))
-    idx[idx < 0] = int(np.argmax(root_ok))
-    roots = pose_abs[idx, H36M17.root]
-    out = pose_abs.copy()
-    out[rel_only] = pose_rel[rel_only] + roots[rel_only, None, :]
-    return out, int(rel_only.sum())
-
-
 def _output_paths(out: Path, stem: str, keys: list[str]) -> dict[str, Path]:
     if out.suffix.lower() == ".bvh":
         if len(keys) == 1:
@@ -422,12 +281,12 @@ def export_bvh(
         raise ValueError(f"smoothing: expected one of {SMOOTHING_METHODS}, got {smoothing!r}")
     if frame not in ("world", "camera"):
         raise ValueError(f"frame: expected 'world' or 'camera', got {frame!r}")
-    input_path, kind, fps, frames = _prediction_tables(prediction)
-    to_world = _world_of(prediction) if frame == "world" else None
+    input_path, kind, fps, frames = prediction_tables(prediction)
+    to_world = world_transform(prediction) if frame == "world" else None
     out = Path(out)
     report = BvhExportReport()
     label = Path(input_path).name or "prediction"
-    tracks, n_frames = _tracks(frames, kind, report.warnings, label)
+    tracks, n_frames = person_tracks(frames, kind, report.warnings, label)
     if min_frames is None:
         min_frames = 1 if kind == "image" or n_frames == 1 else min_track_frames(fps)
     keep: list[str] = []
@@ -446,9 +305,9 @@ def export_bvh(
     stem = Path(input_path).stem or "result"
     paths = _output_paths(out, stem, keep)
     for key in keep:
-        poses, n_rel = _fill_relative(*tracks[key])
-        if to_world is not None:
-            poses = to_world(poses)
+        poses, n_rel = fill_relative(*tracks[key])
+        if to_world is not None:  # the world in camera axes: the BVH turn then gives it Y up
+            poses = to_world(poses) @ CAM_TO_BVH
         who = f"{label} person {key}"
         if n_rel:
             report.warnings.append(f"{who}: absolute position unknown in {n_rel} frame(s); "
@@ -458,39 +317,6 @@ def export_bvh(
         report.exports.append(result)
         report.warnings.extend(result.warnings)
     return report
-
-
-# Tracks shorter than this are not trusted (rendered videos: every false track was shorter,
-# every true one longer; docs/tracking.md).
-MIN_TRACK_SECONDS = 0.33
-
-
-def min_track_frames(fps: float | None) -> int:
-    """Frames a video track needs for a BVH: ``max(3, round(MIN_TRACK_SECONDS * fps))``."""
-    return max(3, round(MIN_TRACK_SECONDS * (fps or DEFAULT_FPS)))
-
-
-def _world_of(source: Any) -> Callable[[np.ndarray], np.ndarray] | None:
-    """Camera mm → world mm expressed in camera axes (so that the camera → BVH turn gives the
-    world, Y up), from the result's ``world``; None when it has none."""
-    if isinstance(source, Prediction):
-        world = source.world
-    elif isinstance(source, dict):
-        world = source.get("world")
-    elif isinstance(source, (str, Path)):
-        world = read_result_json(Path(source)).get("world")
-    else:
-        world = None
-    if not isinstance(world, dict):
-        return None
-    try:
-        rotation = np.asarray(world["R_world_from_camera"], dtype=np.float64).reshape(3, 3)
-        t_mm = np.asarray(world["t_world_mm"], dtype=np.float64).reshape(3)
-    except (KeyError, TypeError, ValueError):
-        return None
-    if not (np.isfinite(rotation).all() and np.isfinite(t_mm).all()):
-        return None
-    return lambda p: (np.asarray(p, dtype=np.float64) @ rotation.T + t_mm) @ CAM_TO_BVH
 
 
 def export_prediction_bvh(
