@@ -4,8 +4,9 @@ repeated code.
 Counts are read from the source (nothing is imported), with the rules of
 ``tests/layout/rules.py``; circles are counted twice: through module-level imports only, and
 through every import including those deferred into functions (which hide circles at import
-time but not in the design); imports for the type checker alone do not count. Repeated code: runs of ``REPEAT_LINES`` consecutive code lines
-(stripped, blank lines, comments and import lines left out) that stand in two or more places.
+time but not in the design); imports for the type checker alone do not count. Repeated code:
+runs of ``REPEAT_LINES`` consecutive code lines (stripped; blank lines, comments and import
+lines left out) that stand in two or more places.
 
     python benchmarks/bench_layout.py monopose [OTHER_TREE/monopose ...]
 """

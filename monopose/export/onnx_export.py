@@ -35,9 +35,9 @@ import torch
 from torch import nn
 
 from monopose.core.normalize import normalize_keypoints
+from monopose.core.rotations import axis_rotation
 from monopose.core.skeleton import H36M17
 from monopose.export.ik import DEFAULT_BONE_LENGTHS_MM, REST_DIRECTIONS
-from monopose.export.rotations import axis_rotation
 from monopose.io.files import atomic_write, check_writable
 from monopose.metrabs.model import BLAZEPOSE_LEVELS
 from monopose.models.interface import PoseModel
