@@ -294,6 +294,7 @@ class BlazePoseDetector:
         Args:
             image: Path or array.
             tiles: Override ``self.tiles`` for this call.
+            min_presence: Override ``self.min_presence`` for this call.
             force_tiles: Tile with ``"auto"`` even when the image is not large.
 
         Returns:
@@ -403,7 +404,8 @@ class BlazePoseDetector:
 
     # ----------------------------------------------------------------- full pipeline
     def detect(self, image: ImageInput, with_features: bool = False,
-               tiles: TileSpec | None = None) -> list[PersonDetection]:
+               tiles: TileSpec | None = None, min_presence: float | None = None
+               ) -> list[PersonDetection]:
         """Every person in one image.
 
         Args:
@@ -419,10 +421,11 @@ class BlazePoseDetector:
         h, w = rgb.shape[:2]
         people: list[PersonDetection] = []
         kept_rois: list[np.ndarray] = []
+        threshold = self.min_presence if min_presence is None else float(min_presence)
         for det in self.detect_people(rgb, tiles=tiles):
             roi = self.roi_from_detection(det)
             res = self.landmarks_for_roi(rgb, roi, with_features)
-            if res.presence_score < self.min_presence:
+            if res.presence_score < threshold:
                 continue
             if self.duplicate_iou is not None:
                 aux = res.landmarks.auxiliary_px

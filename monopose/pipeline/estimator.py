@@ -37,6 +37,11 @@ DEFAULT_MODEL = "mpm-lift-t1"
 KEYPOINT_SCORE_THRESHOLD = 0.3
 # People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
 SMALL_PERSON_FRACTION = 0.3
+# Photos keep people whose landmark presence is at least this (MediaPipe's 0.5 dropped a person
+# standing between two seated ones at 0.41; on rendered videos and the media photos 0.3 added
+# no false person, BENCHMARKS.md). Videos keep the detector's 0.5: the tracker follows people
+# from frame to frame and a low threshold would keep lost tracks alive.
+PHOTO_MIN_PRESENCE = 0.3
 MAX_TTA = 8  # MeTRAbs test-time crops: more adds cost, not accuracy
 # Larger images are area-downscaled to this longer side before detection (see `shrink`).
 MAX_WORKING_SIDE_PX = 1280
@@ -248,16 +253,20 @@ class Estimator:
     # ------------------------------------------------------------------ internals
     def _detect_photo(self, rgb: np.ndarray) -> list:
         features = self.model.needs == "features"
+        found = self.detector.detect
         if self.tiles == "always":
-            return self.detector.detect(rgb, with_features=features, tiles="auto")
-        detections = self.detector.detect(rgb, with_features=features, tiles="off")
+            return found(rgb, with_features=features, tiles="auto",
+                         min_presence=PHOTO_MIN_PRESENCE)
+        detections = found(rgb, with_features=features, tiles="off",
+                           min_presence=PHOTO_MIN_PRESENCE)
         if self.tiles == "off":
             return detections
         longer = max(rgb.shape[:2])
         small = all(float(np.ptp(np.reshape(d.box_xyxy_px, (2, 2)), axis=0).max())
                     < SMALL_PERSON_FRACTION * longer for d in detections)
         if small:  # nobody, or only small people: search tiles too (the whole pass is kept)
-            detections = self.detector.detect(rgb, with_features=features, tiles="auto")
+            detections = found(rgb, with_features=features, tiles="auto",
+                               min_presence=PHOTO_MIN_PRESENCE)
         return detections
 
     def _lift_people(self, detections: list, camera: CameraInfo, rgb: np.ndarray
