@@ -50,7 +50,8 @@ class _Lifter(Lifter):
 
 
 def _estimator(detections: list, lifter: object) -> Estimator:
-    detector = SimpleNamespace(detect=lambda rgb, with_features=False, tiles=None: detections)
+    detector = SimpleNamespace(detect=lambda rgb, with_features=False, tiles=None,
+                               min_presence=None: detections)
     return Estimator("stand-in", pose_model=lifter, detector=detector,  # type: ignore[arg-type]
                      body_size="lifter")
 
@@ -128,7 +129,8 @@ def test_tiled_search_only_when_people_are_small_or_missing() -> None:
         d.box_xyxy_px = np.array(box)
         return d
 
-    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None) -> list:
+    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None,
+               min_presence: float | None = None) -> list:
         calls.append(tiles)
         if tiles == "off":
             return [person([0, 0, 60, 100])] if small_only else [person([0, 0, 300, 600])]
@@ -154,7 +156,8 @@ def test_large_photos_are_processed_downscaled_with_the_same_geometry() -> None:
     rel, absolute = _true_pose(np.array([200.0, -100.0, 6000.0]))
     seen_sizes: list[tuple[int, ...]] = []
 
-    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None) -> list:
+    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None,
+               min_presence: float | None = None) -> list:
         seen_sizes.append(rgb.shape)
         s = rgb.shape[1] / 2560
         small = np.array([full[0] * s, full[1] * s, (full[2] + 0.5) * s - 0.5,
@@ -230,7 +233,8 @@ def test_any_pose_model_plugs_in_and_its_people_keep_their_detections() -> None:
         np.array([1.0, 2.0, 300.0, 600.0]), 5, 0.7)
     seen: list[bool] = []
 
-    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None) -> list:
+    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None,
+               min_presence: float | None = None) -> list:
         seen.append(with_features)
         return [first, second]
 
