@@ -38,8 +38,9 @@ def motion_errors(pred_mm: np.ndarray, gt_mm: np.ndarray) -> tuple[float, float]
 
 
 def lift_all(name: str, batch, weights_dir: str | None, stride: int | None
-             ) -> tuple[np.ndarray, float]:
-    """Every sequence lifted by ``name``: ``[N, F, 17, 3]`` mm root-relative, ms per frame."""
+             ) -> tuple[np.ndarray, float, int]:
+    """Every sequence lifted by ``name``: ``[N, F, 17, 3]`` mm root-relative, ms per frame and
+    the model's window."""
     model = load_pose_model(name, weights_dir, flip=True, body_size="lifter")
     out = []
     t0 = time.perf_counter()
@@ -49,7 +50,7 @@ def lift_all(name: str, batch, weights_dir: str | None, stride: int | None
                                        intrinsics=batch.intrinsics[i], **kw))
     seconds = time.perf_counter() - t0
     pred = np.stack(out)
-    return pred, 1000.0 * seconds / pred.shape[0] / pred.shape[1]
+    return pred, 1000.0 * seconds / pred.shape[0] / pred.shape[1], model.window
 
 
 def main() -> None:
@@ -76,10 +77,9 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name in args.models:
         weights = args.weights_dir if name in args.weights_for else None
-        pred, ms = lift_all(name, batch, weights, args.stride)
+        pred, ms, window = lift_all(name, batch, weights, args.stride)
         flat_p, flat_g = pred.reshape(-1, 17, 3), gt.reshape(-1, 17, 3)
         vel, acc = motion_errors(pred, gt)
-        window = load_pose_model(name, weights).window
         print(f"| {name} | {window} | {mpjpe(flat_p, flat_g):.1f} | "
               f"{p_mpjpe(flat_p, flat_g):.1f} | {vel:.2f} | {acc:.2f} | {ms:.2f} |")
 

@@ -84,7 +84,8 @@ def writers_for(viz: Sequence[str] = (), bvh: bool = False, world_up: WorldUp = 
         raise ValueError(f"viz: unknown format(s) {unknown}; expected {VIZ_FORMATS}")
     factories: list[WriterFactory] = []
     if "png" in viz:
-        factories.append(lambda info: PictureOutput(info.stem_path, info.fps, world_up))
+        factories.append(lambda info: PictureOutput(info.stem_path, info.fps, world_up,
+                                                    info.world))
     if "html" in viz:
         factories.append(_html)
     if bvh:

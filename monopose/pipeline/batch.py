@@ -14,12 +14,13 @@ from typing import Protocol
 
 import numpy as np
 
+from monopose.core.world_up import WorldFrame
 from monopose.io.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image
 from monopose.io.results import CameraInfo, FrameResult, Prediction
 from monopose.io.schema import write_json_atomic, write_npz_atomic
 from monopose.io.video import open_video
 from monopose.pipeline.estimator import Estimator
-from monopose.pipeline.viz import WorldUp, world_frame_of
+from monopose.pipeline.viz import WorldUp, check_world_up, world_frame_of
 
 __all__ = ["collect_inputs", "BatchReport", "InputInfo", "InputWriter", "WriterFactory",
            "run_batch", "prediction_arrays"]
@@ -162,12 +163,15 @@ class InputInfo:
         fps: Frames per second of a video; None for a photo.
         camera: The photo's resolved camera (a photo's writers are made after its prediction);
             None for a video (its writers are made before the first frame).
+        world: The photo's world frame (the JSON's ``world``); None for a video or camera
+            space.
     """
 
     stem_path: Path
     kind: str
     fps: float | None = None
     camera: CameraInfo | None = None
+    world: WorldFrame | None = None
 
 
 class InputWriter(Protocol):
@@ -233,7 +237,7 @@ def run_batch(
     used: set[str] = set()
     out_dir = Path(out_dir)
     input_ids = _file_ids(inputs)
-    world_frame_of([], world_up)  # a bad value fails before any work
+    check_world_up(world_up)  # a bad value fails before any work
     options = _Options(intrinsics, intrinsics_file, max_frames, on_frame_progress, world_up)
     for path in inputs:
         stem_path = out_dir / _output_stem(path, used, input_ids, out_dir)
@@ -264,7 +268,9 @@ def _predict_photo(estimator: Estimator, path: Path, stem_path: Path,
     photo = read_image(path)
     pred = estimator.predict(photo, intrinsics=options.intrinsics,
                              intrinsics_file=options.intrinsics_file, path=path)
-    info = InputInfo(stem_path, "image", None, pred.camera)
+    world = world_frame_of(pred.frames, options.world_up)  # once, for the JSON and pictures
+    pred.world = None if world is None else world.to_json()
+    info = InputInfo(stem_path, "image", None, pred.camera, world)
     opened.extend(w for w in (make(info) for make in writers) if w is not None)
     for writer in opened:
         writer.add(photo, pred.frames[0])
@@ -297,8 +303,9 @@ def _predict_video(estimator: Estimator, path: Path, stem_path: Path,
 
 def _write_results(pred: Prediction, stem_path: Path, npz: bool, world_up: WorldUp
                    ) -> list[Path]:
-    world = world_frame_of(pred.frames, world_up)
-    pred.world = None if world is None else world.to_json()
+    if pred.kind == "video":  # a photo's was set with its pictures
+        world = world_frame_of(pred.frames, world_up)
+        pred.world = None if world is None else world.to_json()
     written = [stem_path.with_suffix(".json")]
     write_json_atomic(written[0], pred.to_json())
     if npz:

@@ -377,16 +377,24 @@ class VideoWriter:
             self.add(f)
 
 
+def check_world_up(world_up: WorldUp) -> WorldUp:
+    """``world_up`` when it is ``"auto"``, ``"camera"`` or an ``(x, y, z)`` vector.
+
+    Raises:
+        ValueError: naming ``world_up`` (``--world-up``) otherwise.
+    """
+    if isinstance(world_up, str) and world_up not in ("auto", "camera"):
+        raise ValueError(f"world_up (--world-up): expected 'auto', 'camera' or x,y,z, got "
+                         f"{world_up!r}")
+    return world_up
+
+
 def world_frame_of(frames: Sequence[FrameResult], world_up: WorldUp) -> WorldFrame | None:
     """The world frame for pictures of ``frames``: None for camera-space pictures
     (``world_up="camera"``), else estimated from the people (``"auto"``) or from a given up
     vector in camera coordinates (see :func:`monopose.core.world_up.estimate_world_frame`)."""
-    if isinstance(world_up, str):
-        if world_up == "camera":
-            return None
-        if world_up != "auto":
-            raise ValueError(f"world_up (--world-up): expected 'auto', 'camera' or x,y,z, got "
-                             f"{world_up!r}")
+    if check_world_up(world_up) == "camera":
+        return None
     poses = [np.asarray(p.pose_3d_abs_mm, dtype=np.float64) for f in frames for p in f.people]
     stacked = np.stack(poses) if poses else np.zeros((0, 17, 3))
     up = None if isinstance(world_up, str) else np.asarray(world_up, dtype=np.float64)
@@ -406,11 +414,14 @@ class PictureOutput:
         stem_path: Output path without suffix (``<out>/<stem>``).
         fps: Frames per second of a video; None for a photo.
         world_up: ``"auto"``, ``"camera"`` or ``(x, y, z)`` up in camera coordinates.
+        world: A photo's world frame when already known (the batch estimates it once for the
+            JSON and the pictures); None estimates it here.
     """
 
-    def __init__(self, stem_path: Path, fps: float | None, world_up: WorldUp = "auto") -> None:
-        world_frame_of([], world_up)  # refuses a bad value before any work
-        self._world_up = world_up
+    def __init__(self, stem_path: Path, fps: float | None, world_up: WorldUp = "auto",
+                 world: WorldFrame | None = None) -> None:
+        self._world_up = check_world_up(world_up)
+        self._world = world
         self._png = None if fps is not None else stem_path.with_suffix(".png")
         self._picture: np.ndarray | None = None
         self._video = VideoWriter(stem_path.with_suffix(".mp4"), fps) if fps is not None else None
@@ -418,8 +429,9 @@ class PictureOutput:
 
     def add(self, frame_rgb: np.ndarray, frame: FrameResult) -> None:
         if self._video is None:
-            self._picture = draw_frame(frame_rgb, frame, world=world_frame_of([frame],
-                                                                              self._world_up))
+            world = self._world if self._world is not None else world_frame_of(
+                [frame], self._world_up)
+            self._picture = draw_frame(frame_rgb, frame, world=world)
         elif self._waiting is None:
             self._video.add_frame(frame_rgb, frame)
         else:

@@ -152,11 +152,10 @@ def mocapfx() -> SimpleNamespace:
     )
 
 
-@pytest.fixture
-def tiny_mocap(tmp_path: Path) -> Path:
-    """A folder with 3 CMU-like subjects (1: train, 3: val, 7: test) and 3 Bandai-like clips."""
+def write_tiny_mocap(root: Path) -> Path:
+    """Write 3 CMU-like subjects (1: train, 3: val, 7: test) and 3 Bandai-like clips under
+    ``root``; returns ``root``."""
     rng = np.random.default_rng(0)
-    root = tmp_path / "mocap"
     for name, n in (("001_01", 90), ("003_01", 60), ("007_01", 60)):
         write(root / "cmu" / "bvh" / f"{name}.bvh.gz",
               write_tree(cmu_tree(), cmu_frames(n, rng, 30.0), 1 / 60))
@@ -164,6 +163,32 @@ def tiny_mocap(tmp_path: Path) -> Path:
         write(root / "bandai" / "dataset-1" / f"dataset-1_{content}_normal_001.bvh.gz",
               write_tree(bandai_tree(), bandai_frames(40, rng, 30.0), 1 / 30))
     return root
+
+
+@pytest.fixture
+def tiny_mocap(tmp_path: Path) -> Path:
+    """A folder with 3 CMU-like subjects (1: train, 3: val, 7: test) and 3 Bandai-like clips."""
+    return write_tiny_mocap(tmp_path / "mocap")
+
+
+@pytest.fixture(scope="session")
+def render_body():
+    """The anny body model for rendering tests; skips without the render extra, a headless
+    OpenGL context or a built anny cache."""
+    pytest.importorskip("moderngl", reason="optional render extra (moderngl) not installed")
+    pytest.importorskip("anny", reason="optional render extra (anny) not installed")
+    from monopose.data.synthetic.body import anny_cache_dir, load_body_model
+    from monopose.data.synthetic.render import MeshRenderer
+
+    try:
+        MeshRenderer(np.array([[0, 1, 2]])).release()
+    except Exception as exc:  # no EGL / llvmpipe on this machine
+        pytest.skip(f"no headless OpenGL context: {exc}")
+    cache = anny_cache_dir()
+    if not cache.is_dir() or not any(cache.iterdir()):
+        pytest.skip(f"anny cache {cache} is empty; building it takes minutes "
+                    "(`monopose data render --n 1` builds it)")
+    return load_body_model(cache)
 
 
 def shared_mocap() -> Path:

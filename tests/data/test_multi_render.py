@@ -106,21 +106,8 @@ def test_composite_rejects_mismatched_shapes():
 
 
 @pytest.fixture(scope="module")
-def body():
-    pytest.importorskip("moderngl", reason="optional render extra (moderngl) not installed")
-    pytest.importorskip("anny", reason="optional render extra (anny) not installed")
-    from monopose.data.synthetic.body import anny_cache_dir, load_body_model
-    from monopose.data.synthetic.render import MeshRenderer
-
-    try:
-        MeshRenderer(np.array([[0, 1, 2]])).release()
-    except Exception as exc:  # no EGL / llvmpipe on this machine
-        pytest.skip(f"no headless OpenGL context: {exc}")
-    cache = anny_cache_dir()
-    if not cache.is_dir() or not any(cache.iterdir()):
-        pytest.skip(f"anny cache {cache} is empty; building it takes minutes "
-                    "(`monopose data render --n 1` builds it)")
-    return load_body_model(cache)
+def body(render_body):
+    return render_body
 
 
 @pytest.fixture(scope="module")

@@ -20,15 +20,9 @@ from monopose.data.synthetic.multi_video import (
     write_video_dataset,
 )
 from monopose.data.synthetic.video_plan import VideoConfig, plan_video, walking_clips
+from tests.data.test_multi_render import STAND as STAND_MM
 
-# h36m17 standing pose, world mm, Z up, facing −y.
-STAND = np.array([
-    [0, 0, 950], [-100, 0, 950], [-105, 0, 520], [-110, 20, 90],
-    [100, 0, 950], [105, 0, 520], [110, 20, 90],
-    [0, 0, 1180], [0, 0, 1420], [0, -50, 1570], [0, 0, 1720],
-    [170, 0, 1400], [190, 0, 1120], [200, -20, 870],
-    [-170, 0, 1400], [-190, 0, 1120], [-200, -20, 870],
-], dtype=np.float32)
+STAND = STAND_MM.astype(np.float32)  # h36m17 standing pose, world mm, Z up
 
 
 def tiny_cache(n_frames: int = 60) -> MocapCache:
@@ -96,21 +90,8 @@ def test_box_from_points_clips_to_the_image():
 
 
 @pytest.fixture(scope="module")
-def body():
-    pytest.importorskip("moderngl", reason="optional render extra (moderngl) not installed")
-    pytest.importorskip("anny", reason="optional render extra (anny) not installed")
-    from monopose.data.synthetic.body import anny_cache_dir, load_body_model
-    from monopose.data.synthetic.render import MeshRenderer
-
-    try:
-        MeshRenderer(np.array([[0, 1, 2]])).release()
-    except Exception as exc:  # no EGL / llvmpipe on this machine
-        pytest.skip(f"no headless OpenGL context: {exc}")
-    cache = anny_cache_dir()
-    if not cache.is_dir() or not any(cache.iterdir()):
-        pytest.skip(f"anny cache {cache} is empty; building it takes minutes "
-                    "(`monopose data render --n 1` builds it)")
-    return load_body_model(cache)
+def body(render_body):
+    return render_body
 
 
 def test_tiny_video_labels_are_consistent_and_resumable(body, tmp_path):

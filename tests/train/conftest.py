@@ -111,25 +111,10 @@ def tiny_mocap_cache(folder: Any) -> Any:
     from pathlib import Path
 
     from monopose.data.mocap_cache import build_mocap_cache
-    from tests.data.conftest import (
-        bandai_frames,
-        bandai_tree,
-        cmu_frames,
-        cmu_tree,
-        write,
-        write_tree,
-    )
+    from tests.data.conftest import write_tiny_mocap
 
     folder = Path(folder)
-    rng = np.random.default_rng(0)
-    root = folder / "bvh"
-    for name, n in (("001_01", 90), ("003_01", 60), ("007_01", 60)):
-        write(root / "cmu" / "bvh" / f"{name}.bvh.gz",
-              write_tree(cmu_tree(), cmu_frames(n, rng, 30.0), 1 / 60))
-    for content in ("walk", "bye", "guide"):
-        write(root / "bandai" / "dataset-1" / f"dataset-1_{content}_normal_001.bvh.gz",
-              write_tree(bandai_tree(), bandai_frames(40, rng, 30.0), 1 / 30))
-    build_mocap_cache([root], folder / "cache", progress=False)
+    build_mocap_cache([write_tiny_mocap(folder / "bvh")], folder / "cache", progress=False)
     return folder / "cache"
 
 

@@ -12,7 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import torch
 from typer.testing import CliRunner
 
 from monopose.cli import app
@@ -21,6 +20,7 @@ from monopose.models.weights_io import load_weights
 from monopose.train.config import TASKS, ConfigError, config_from_dict, load_config
 from monopose.train.engine import read_checkpoint
 from tests.capf.test_dataset import write_cache
+from tests.metrabs.conftest import _one_thread  # noqa: F401  (tiny models, one thread)
 from tests.metrabs.test_train import tiny_config as metrabs_config
 from tests.metrabs.test_train import write_tiny_cache
 from tests.train.conftest import tiny_config, tiny_mocap_cache, write_yaml
@@ -28,12 +28,6 @@ from tests.train.conftest import tiny_config, tiny_mocap_cache, write_yaml
 CONFIG_DIR = Path(__file__).resolve().parents[2] / "monopose" / "train" / "configs"
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def _train(*args: str) -> str:
