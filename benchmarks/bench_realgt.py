@@ -11,6 +11,8 @@ skeleton size (sum of bone lengths) against the truth's. Two rows are added for 
 
 * ``mediapipe-world``: MediaPipe Pose's own 3D (legacy ``pose_world_landmarks``, metres,
   hip-centred), mapped to h36m17. It has no camera-space root, so its root error is "none".
+* ``mediapipe-world (learned map)``: the same landmarks mapped by the learned BlazePose → h36m17
+  map (``monopose.detect.keypoint_map``), as monopose's detector maps its own.
 * ``<default model> (true 2D)``: the default lifter fed the ground-truth 2D, root placed by the
   same least-squares solve as the pipeline: the lifter's error without the detector's.
 
@@ -93,11 +95,15 @@ def load_truths(root: Path) -> list[Truth]:
 
 
 def monopose_method(spec: str) -> Method:
-    """``NAME`` or ``NAME+world`` (body size from the detector's world landmarks)."""
+    """``NAME``, ``NAME+world`` (body size from the detector's world landmarks), either with
+    ``+fixed`` (the detector's hand-written BlazePose → h36m17 map instead of the learned one)."""
+    from monopose.detect.blazepose import BlazePoseDetector
     from monopose.pipeline.estimator import Estimator
 
-    name, _, option = spec.partition("+")
-    est = Estimator(model=name, body_size="world_landmarks" if option == "world" else "lifter")
+    name, *options = spec.split("+")
+    detector = BlazePoseDetector(keypoint_map="fixed") if "fixed" in options else None
+    est = Estimator(model=name, body_size="world_landmarks" if "world" in options else "lifter",
+                    detector=detector)
 
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
         people = est.predict(path, intrinsics=intrinsics).frames[0].people
@@ -107,10 +113,14 @@ def monopose_method(spec: str) -> Method:
     return run
 
 
-def mediapipe_method() -> Method:
+def mediapipe_method(keypoint_map: str = "fixed") -> Method:
+    """MediaPipe's legacy pose solution; its 33 landmarks mapped to h36m17 by ``keypoint_map``."""
     import mediapipe as mp
 
+    from monopose.detect.keypoint_map import resolve_keypoint_map
     from monopose.io.images import read_image
+
+    kmap = resolve_keypoint_map(keypoint_map)
 
     pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
 
@@ -122,8 +132,7 @@ def mediapipe_method() -> Method:
         world_m = np.array([[p.x, p.y, p.z] for p in res.pose_world_landmarks.landmark])
         h, w = rgb.shape[:2]
         img = np.array([[p.x * w, p.y * h] for p in res.pose_landmarks.landmark])
-        world_mm, _, _ = convert_layout(world_m * 1000.0, "blazepose33", "h36m17")
-        kp2d, _, _ = convert_layout(img, "blazepose33", "h36m17")
+        world_mm, kp2d = kmap.apply(world_m * 1000.0), kmap.apply(img)
         # Hip-centred already, but re-centre on the converted pelvis (mid-hip) to be exact.
         return [Person3d(world_mm - world_mm[0], None, kp2d)]
 
@@ -282,7 +291,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--models", nargs="*", default=None,
                         help="monopose models (default: every lifter + metrabs-blazepose); "
-                        "NAME+world sizes each body by the detector's world landmarks")
+                        "NAME+world sizes each body by the detector's world landmarks; "
+                        "+fixed uses the hand-written BlazePose → h36m17 map")
     parser.add_argument("--media", action="store_true", help="also check the media photos")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     args = parser.parse_args()
@@ -295,6 +305,7 @@ def main() -> None:
     plan: list[tuple[str, Callable[[], Method], bool]] = [
         (n, lambda n=n: monopose_method(n), True) for n in names]
     plan += [(MEDIAPIPE, mediapipe_method, True),
+             (f"{MEDIAPIPE} (learned map)", lambda: mediapipe_method("learned"), False),
              (f"{DEFAULT_MODEL} (true 2D)", lambda: true_2d_method(DEFAULT_MODEL, truths), False)]
 
     rows: list[dict] = []

@@ -19,6 +19,7 @@ ARCHITECTURES: dict[str, type[nn.Module]] = {"capf": ContextAwarePoseFormer}
 CARDS = (
     ModelCard(
         name="capf-blazepose-t1", architecture="capf", config=CAPF_T1_CONFIG, window=1,
+        input_frame="virtual_camera",
         training_data=("cmu", "bandai"), trained_on=RENDERED_PEOPLE,
         description="Context-Aware PoseFormer: one BlazePose 2D pose plus deformable sampling of "
         "the frozen landmark network's feature maps (strides 4-32) around each joint; trained "
@@ -30,6 +31,7 @@ CARDS = (
         config=dict(num_joints=17, dim=64, depth=4, heads=8, mlp_ratio=2.0, dropout=0.0,
                     drop_path=0.1),
         window=1, training_data=("cmu", "bandai"), trained_on=RENDERED_PEOPLE,
+        input_frame="virtual_camera",
         description="Control for capf-blazepose-t1: the single-frame PoseFormer trained "
         "identically on the same rendered people and detector 2D inputs, without context.",
     ),

@@ -9,7 +9,10 @@ image, keeps the person nearest the ground-truth 2D pose, and stores per sample
   the landmark crop;
 * ``level<l> [17, P, P, C_l]`` float16: the patches of :func:`monopose.capf.features.
   extract_patches` (the same function inference uses);
-* ``pose3d_cam_mm [17, 3]``, ``kp_gt_px [17, 2]``, ``ids``; ``found``: a person was detected.
+* ``pose3d_cam_mm [17, 3]``, ``kp_gt_px [17, 2]``, ``ids``; ``found``: a person was detected;
+* the detector's own outputs, for learning from them (:mod:`monopose.detect.keypoint_map`, the
+  world-landmark lifter): ``kp33_px [33, 2]``, ``visibility33 [33]``, ``presence33 [33]``,
+  ``world33_m [33, 3]`` (BlazePose's world landmarks), ``presence_score``.
 
 Size per sample: ``17 · P² · ΣC_l · 2`` bytes = 279 kB for P = 5 and the default levels
 (ΣC_l = 328), i.e. bounded by the sample count: 7,500 samples ≈ 2.1 GB. One
@@ -40,6 +43,7 @@ from monopose.capf.features import (
     flip_patches,
 )
 from monopose.core.normalize import normalize_keypoints
+from monopose.core.virtual_camera import to_virtual_camera
 from monopose.data.synthetic.generate import read_shard
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.io.files import atomic_write
@@ -146,6 +150,11 @@ def _shard_features(det: BlazePoseDetector, shard: Any, patch: int,
     inside = np.zeros((n, 17), bool)
     found = np.zeros(n, bool)
     levels = [np.zeros((n, 17, patch, patch, s.channels), np.float16) for s in LEVELS]
+    raw = {"kp33_px": np.zeros((n, 33, 2), np.float32),
+           "visibility33": np.zeros((n, 33), np.float32),
+           "presence33": np.zeros((n, 33), np.float32),
+           "world33_m": np.zeros((n, 33, 3), np.float32),
+           "presence_score": np.zeros(n, np.float32)}
     for i in range(n):
         ta = time.perf_counter()
         people = det.detect(shard.image(i), with_features=True)
@@ -161,7 +170,11 @@ def _shard_features(det: BlazePoseDetector, shard: Any, patch: int,
             ctx.inside[0], True
         for lvl, arr in zip(levels, ctx.patches, strict=True):
             lvl[i] = arr[0]
+        raw["kp33_px"][i], raw["visibility33"][i] = person.keypoints_px, person.visibility
+        raw["presence33"][i], raw["world33_m"][i] = person.presence, person.world_landmarks_m
+        raw["presence_score"][i] = person.presence_score
     arrays = {
+        **raw,
         "num_samples": np.array(n), "patch": np.array(patch), "found": found,
         "kp_px": kp, "valid": valid, "inside": inside,
         "pose3d_cam_mm": b.pose_3d_cam_mm[:, 0].astype(np.float32),
@@ -182,6 +195,9 @@ class ContextArrays:
     Attributes:
         kp_px: ``[N, 17, 2]``; valid, inside: ``[N, 17]``; pose3d_cam_mm: ``[N, 17, 3]``;
         levels: per level ``[N, 17, P, P, C_l]`` float16; ids: N strings.
+        intrinsics: ``[N, 4]`` ``(fx, fy, cx, cy)`` px of each render (None: not loaded).
+        input_frame: ``"image"`` (2D and 3D as in the render's camera) or ``"virtual_camera"``
+            (both seen by a camera turned towards the person, :mod:`monopose.core.virtual_camera`).
     """
 
     kp_px: np.ndarray
@@ -192,6 +208,8 @@ class ContextArrays:
     levels: list[np.ndarray]
     ids: list[str]
     num_missing: int = 0
+    intrinsics: np.ndarray | None = None
+    input_frame: str = "image"
 
     def __len__(self) -> int:
         return int(self.kp_px.shape[0])
@@ -207,9 +225,9 @@ class ContextArrays:
         """
         idx = np.asarray(index)
         ok = self.valid[idx]
-        norm, _, _ = normalize_keypoints(self.kp_px[idx][:, None], ok[:, None])
+        kp, pose = self.in_frame(idx)
+        norm, _, _ = normalize_keypoints(kp[:, None], ok[:, None])
         norm = norm[:, 0]
-        pose = self.pose3d_cam_mm[idx].astype(np.float64)
         pose = (pose - pose[:, ROOT:ROOT + 1]) / 1000.0
         inside = self.inside[idx]
         feats = [lv[idx] for lv in self.levels]
@@ -233,12 +251,27 @@ class ContextArrays:
         }
 
 
+    def in_frame(self, index: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """``(kp [B, 17, 2], pose3d_mm [B, 17, 3])`` of samples ``index`` in ``input_frame``
+        (virtual camera: normalised image coordinates and the turned camera's 3D)."""
+        kp = self.kp_px[index].astype(np.float64)
+        pose = self.pose3d_cam_mm[index].astype(np.float64)
+        if self.input_frame == "image":
+            return kp, pose
+        if self.input_frame != "virtual_camera" or self.intrinsics is None:
+            raise ValueError(f"input_frame: {self.input_frame!r} needs 'image', or "
+                             "'virtual_camera' with the renders' intrinsics")
+        turned, rot = to_virtual_camera(kp[:, None], self.valid[index][:, None],
+                                        self.intrinsics[index].astype(np.float64))
+        return turned[:, 0], np.einsum("nij,nkj->nki", rot, pose)
+
+
 def load_feature_cache(cache_dir: str | Path, limit: int | None = None,
-                       with_levels: bool = True) -> ContextArrays:
+                       with_levels: bool = True, input_frame: str = "image") -> ContextArrays:
     """Load every ``features-*.npz`` of ``cache_dir`` (samples without a person are dropped).
 
     ``with_levels=False`` skips the patches (context-free lifters): ``levels`` holds
-    zero-size placeholders ``[N, 17, 0, 0, 0]``.
+    zero-size placeholders ``[N, 17, 0, 0, 0]``. ``input_frame``: see :class:`ContextArrays`.
 
     Raises:
         FileNotFoundError: no cache files.
@@ -247,7 +280,7 @@ def load_feature_cache(cache_dir: str | Path, limit: int | None = None,
     files = sorted(Path(cache_dir).glob("features-*.npz"))
     if not files:
         raise FileNotFoundError(f"cache_dir: no features-*.npz in {cache_dir}")
-    keys = ("kp_px", "valid", "inside", "pose3d_cam_mm", "kp_gt_px")
+    keys = ("kp_px", "valid", "inside", "pose3d_cam_mm", "kp_gt_px", "intrinsics")
     parts: dict[str, list[np.ndarray]] = {k: [] for k in keys}
     levels: list[list[np.ndarray]] = [[] for _ in LEVELS]
     ids: list[str] = []
@@ -275,7 +308,7 @@ def load_feature_cache(cache_dir: str | Path, limit: int | None = None,
     cat = {k: np.concatenate(v)[:limit] for k, v in parts.items()}
     return ContextArrays(cat["kp_px"], cat["valid"], cat["inside"], cat["pose3d_cam_mm"],
                          cat["kp_gt_px"], [np.concatenate(lv)[:limit] for lv in levels],
-                         ids[:limit], missing)
+                         ids[:limit], missing, cat["intrinsics"], input_frame)
 
 
 class ContextBatchStream(torch.utils.data.IterableDataset):

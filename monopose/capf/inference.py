@@ -20,6 +20,7 @@ from monopose.capf.features import (
     lifter_validity,
 )
 from monopose.core.normalize import normalize_keypoints
+from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
 from monopose.detect.types import PersonDetection
 from monopose.lifting.lifter import Lifter
 from monopose.models.interface import FramePeople, ModelInputs, PeoplePoses, place_people
@@ -39,11 +40,16 @@ def _mirror(x: torch.Tensor) -> torch.Tensor:
 
 
 def lift_context_inputs(inputs: ContextInputs, module: nn.Module, flip: bool = True,
-                        batch_size: int = 256) -> np.ndarray:
+                        batch_size: int = 256, intrinsics: np.ndarray | None = None,
+                        input_frame: str = "image") -> np.ndarray:
     """Lift prepared inputs (see :func:`monopose.capf.features.context_inputs`).
 
+    ``input_frame == "virtual_camera"`` with ``intrinsics`` (``(4,)`` or ``[N, 4]`` px) lifts
+    the 2D as seen by a camera turned towards each person and rotates the 3D back (the patches
+    stay where the joints are in the picture); otherwise the picture's 2D is lifted.
+
     Returns:
-        ``[N, 17, 3]`` root-relative 3D in mm (root = 0).
+        ``[N, 17, 3]`` root-relative 3D in mm (root = 0), in the camera's frame.
     """
     n = len(inputs)
     if n == 0:
@@ -51,7 +57,13 @@ def lift_context_inputs(inputs: ContextInputs, module: nn.Module, flip: bool = T
     ok = inputs.valid.copy()
     if not ok.any(axis=1).all():
         raise ValueError("valid: a person has no valid joint")
-    norm, _, _ = normalize_keypoints(inputs.keypoints_px[:, None], ok[:, None])
+    kp_in = np.asarray(inputs.keypoints_px, dtype=np.float64)
+    rot = None
+    if input_frame == "virtual_camera" and intrinsics is not None:
+        intr = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64), (n, 4))
+        turned, rot = to_virtual_camera(kp_in[:, None], ok[:, None], intr)
+        kp_in = turned[:, 0]
+    norm, _, _ = normalize_keypoints(kp_in[:, None], ok[:, None])
     ctx = needs_context(module)
     perm = torch.as_tensor(FLIP_PERMUTATION)
     was_training = module.training
@@ -78,12 +90,14 @@ def lift_context_inputs(inputs: ContextInputs, module: nn.Module, flip: bool = T
                 out.append(y[:, 0].to(torch.float64).numpy())
     finally:
         module.train(was_training)
-    return np.concatenate(out) * 1000.0
+    pose_mm = np.concatenate(out) * 1000.0
+    return pose_mm if rot is None else from_virtual_camera(pose_mm, rot)
 
 
 def lift_with_context(detections: Sequence[PersonDetection], module: nn.Module,
                       flip: bool = True, valid: np.ndarray | None = None,
-                      batch_size: int = 256) -> np.ndarray:
+                      batch_size: int = 256, intrinsics: np.ndarray | None = None,
+                      input_frame: str = "image") -> np.ndarray:
     """Lift the people found by ``BlazePoseDetector.detect(image, with_features=True)``.
 
     The patches are read from each ``PersonDetection.feature_maps`` by the same function the
@@ -98,6 +112,7 @@ def lift_with_context(detections: Sequence[PersonDetection], module: nn.Module,
         valid: ``[N, 17]`` bool override of which joints the lifter gets (default: the
             Estimator's rule, :func:`monopose.capf.features.lifter_validity`).
         batch_size: People per forward pass.
+        intrinsics, input_frame: see :func:`lift_context_inputs`.
 
     Returns:
         ``[N, 17, 3]`` root-relative 3D in mm (h36m17; ``[0, 17, 3]`` when nobody was found).
@@ -114,7 +129,7 @@ def lift_with_context(detections: Sequence[PersonDetection], module: nn.Module,
               else np.stack([lifter_validity(d) for d in detections]) if detections
               else np.zeros((0, 17), bool))
         inputs = ContextInputs(kp, ok, [], np.ones_like(ok))
-    return lift_context_inputs(inputs, module, flip, batch_size)
+    return lift_context_inputs(inputs, module, flip, batch_size, intrinsics, input_frame)
 
 
 class ContextLifter(Lifter):
@@ -136,7 +151,8 @@ class ContextLifter(Lifter):
         if len(frame) == 0:
             return PeoplePoses.empty()
         rel_mm = lift_with_context(frame.detections, self.module, flip=self.flip,
-                                   valid=frame.valid)
+                                   valid=frame.valid, intrinsics=frame.intrinsics,
+                                   input_frame=self.input_frame)
         return place_people(frame, self._sized(rel_mm, frame.detections))
 
     def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None,

@@ -60,10 +60,12 @@ class ContextLiftingModule(LiftingModule):
 
 def predict_cache(model: nn.Module, data: ContextArrays, flip: bool = True,
                   batch_size: int = 256) -> np.ndarray:
-    """``[N, 17, 3]`` root-relative mm predictions on a loaded cache (flip-averaged)."""
+    """``[N, 17, 3]`` root-relative mm predictions on a loaded cache (flip-averaged), in the
+    renders' camera frame (lifted in the cache's ``input_frame``)."""
     inputs = ContextInputs(data.kp_px.astype(np.float64), data.valid,
                            [lv for lv in data.levels], data.inside)
-    return lift_context_inputs(inputs, model, flip, batch_size)
+    return lift_context_inputs(inputs, model, flip, batch_size, data.intrinsics,
+                               data.input_frame)
 
 
 def val_batches(data: ContextArrays, batch_size: int) -> list[dict[str, Any]]:
@@ -97,8 +99,9 @@ def make_task(cfg: ExperimentConfig, run: RunDir, val_limit: int | None = None) 
     ctx = needs_context(model)
     root = Path(cfg.data.cache)
     t0 = time.perf_counter()
-    train = load_feature_cache(root / "train", with_levels=ctx)
-    val = (load_feature_cache(root / "val", limit=val_limit, with_levels=ctx)
+    frame = cfg.data.input_frame
+    train = load_feature_cache(root / "train", with_levels=ctx, input_frame=frame)
+    val = (load_feature_cache(root / "val", limit=val_limit, with_levels=ctx, input_frame=frame)
            if (root / "val").is_dir() and cfg.data.val_batches > 0 else None)
     load_s = time.perf_counter() - t0
     tr = cfg.trainer
@@ -110,7 +113,7 @@ def make_task(cfg: ExperimentConfig, run: RunDir, val_limit: int | None = None) 
     facts = {"context": ctx, "train_samples": len(train),
              "train_missing_person": train.num_missing, "flip_prob": flip_prob,
              "val_samples": 0 if val is None else len(val), "cache_load_s": round(load_s, 1),
-             "data": str(root)}
+             "data": str(root), "input_frame": frame}
     card = next((c for c in cards.CARDS if c.name == cfg.export.name), None)
     return TrainingTask(ContextLiftingModule(model, cfg), datamodule, card=card,
                         val_metrics=("val/mpjpe", "val/mpjpe_flip"),

@@ -32,6 +32,8 @@ __all__ = [
     "H36M_BONE_LENGTHS_MM",
     "bone_lengths_mm",
     "to_reference_proportions",
+    "limb_scale",
+    "place_h36m_trunk",
     "keep_lowest_ankle",
 ]
 
@@ -89,6 +91,93 @@ def to_reference_proportions(poses_mm: np.ndarray,
         unit = np.divide(bone, norm, out=np.zeros_like(bone), where=norm > 1e-9)
         out[..., j, :] = out[..., p, :] + lengths_mm[H36M17.joint_names[j]] * unit
     return out
+
+
+# Bones whose far joint is an anatomical joint centre that rigs, bodies and Human3.6M agree on
+# (knee, ankle, elbow, wrist): they measure a body's size.
+_LIMB_JOINTS = ("r_knee", "r_ankle", "l_knee", "l_ankle", "l_elbow", "l_wrist", "r_elbow",
+                "r_wrist")
+# Joints a rig places differently from Human3.6M (hip and shoulder width, spine split, neck and
+# head), in tree order; each is re-placed from its Human3.6M parent.
+_TRUNK_JOINTS = ("r_hip", "l_hip", "spine", "thorax", "neck_nose", "head_top")
+_SHOULDER_ELBOW = (("l_shoulder", "l_elbow"), ("r_shoulder", "r_elbow"))
+
+
+def limb_scale(rig_mm: np.ndarray) -> np.ndarray:
+    """A body's size relative to Human3.6M's reference skeleton, from its limbs.
+
+    Args:
+        rig_mm: ``[..., 17, 3]`` joints of one or more bodies (any placement of the trunk joints).
+
+    Returns:
+        ``[...]`` the mean over thighs, shins, upper arms and forearms of length / reference
+        length (1.0 = the reference subject's limbs).
+    """
+    lengths = bone_lengths_mm(rig_mm)
+    ratios = [lengths[n] / H36M_BONE_LENGTHS_MM[n] for n in _LIMB_JOINTS]
+    return np.mean(ratios, axis=0)
+
+
+def place_h36m_trunk(rig_mm: np.ndarray, scale: np.ndarray | float | None = None) -> np.ndarray:
+    """Re-place a body's trunk joints as Human3.6M places them, keeping its limbs where they are.
+
+    Rendered bodies have their own limbs (the pixels show them), so knees, ankles, elbows and
+    wrists stay; hips, spine, thorax, neck/nose and head top keep the *direction* of the rig's
+    bone and get Human3.6M's length times the body's :func:`limb_scale`. A shoulder goes to the
+    point nearest the rig's shoulder that is Human3.6M's thorax→shoulder length (times the
+    scale) from the new thorax and keeps the rig's upper-arm length to the elbow (where the two
+    spheres do not meet: along the rig's direction from the thorax). The pelvis stays.
+
+    Args:
+        rig_mm: ``[..., 17, 3]`` joints as the body rig places them.
+        scale: ``[...]`` body size (default :func:`limb_scale` of ``rig_mm``).
+
+    Returns:
+        ``[..., 17, 3]`` float64.
+    """
+    rig = np.asarray(rig_mm, dtype=np.float64)
+    if rig.shape[-2:] != (H36M17.num_joints, 3):
+        raise ValueError(f"rig_mm: expected [..., 17, 3], got {rig.shape}")
+    s = limb_scale(rig) if scale is None else np.asarray(scale, dtype=np.float64)
+    s = np.broadcast_to(s, rig.shape[:-2])[..., None]
+    out = rig.copy()
+    for name in _TRUNK_JOINTS:
+        j = H36M17.index(name)
+        p = int(_PARENTS[j])
+        bone = rig[..., j, :] - rig[..., p, :]
+        norm = np.linalg.norm(bone, axis=-1, keepdims=True)
+        unit = np.divide(bone, norm, out=np.zeros_like(bone), where=norm > 1e-9)
+        out[..., j, :] = out[..., p, :] + H36M_BONE_LENGTHS_MM[name] * s * unit
+    thorax = out[..., H36M17.index("thorax"), :]
+    for name, elbow_name in _SHOULDER_ELBOW:
+        j, e = H36M17.index(name), H36M17.index(elbow_name)
+        out[..., j, :] = _shoulder_point(thorax, rig[..., e, :], rig[..., j, :],
+                                         H36M_BONE_LENGTHS_MM[name] * s[..., 0])
+    return out
+
+
+def _unit(v: np.ndarray) -> np.ndarray:
+    n = np.linalg.norm(v, axis=-1, keepdims=True)
+    return np.divide(v, n, out=np.zeros_like(v), where=n > 1e-9)
+
+
+def _shoulder_point(thorax: np.ndarray, elbow: np.ndarray, rig_shoulder: np.ndarray,
+                    radius_mm: np.ndarray) -> np.ndarray:
+    """``[..., 3]`` the point ``radius_mm`` from ``thorax`` and as far from ``elbow`` as the rig's
+    shoulder is, nearest ``rig_shoulder`` (the circle where the two spheres meet)."""
+    upper_arm = np.linalg.norm(rig_shoulder - elbow, axis=-1)
+    axis = elbow - thorax
+    d = np.linalg.norm(axis, axis=-1)
+    n = _unit(axis)
+    along = (d ** 2 + radius_mm ** 2 - upper_arm ** 2) / np.maximum(2.0 * d, 1e-9)
+    r2 = radius_mm ** 2 - along ** 2
+    centre = thorax + along[..., None] * n
+    off = rig_shoulder - centre
+    off = _unit(off - np.sum(off * n, axis=-1, keepdims=True) * n)
+    on_circle = centre + np.sqrt(np.maximum(r2, 0.0))[..., None] * off
+    fallback = thorax + radius_mm[..., None] * _unit(rig_shoulder - thorax)
+    ok = (r2 > 0) & (d > 1e-6) & (np.linalg.norm(off, axis=-1) > 0.5)
+    return np.where(ok[..., None], on_circle, fallback)
 
 
 def keep_lowest_ankle(before_mm: np.ndarray, after_mm: np.ndarray, up_axis: int = 2

@@ -26,6 +26,11 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17, convert_layout
 from monopose.detect.anchors import ssd_anchors
+from monopose.detect.keypoint_map import (
+    DEFAULT_KEYPOINT_MAP,
+    KeypointMapSpec,
+    resolve_keypoint_map,
+)
 from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, decode_landmarks
 from monopose.detect.litert_model import (
     DETECTOR_MODEL,
@@ -152,6 +157,9 @@ class BlazePoseDetector:
             ``with_features=True`` (see :meth:`available_feature_maps`).
         detector_path, landmark_path: Override the model files (default: from the mediapipe
             wheel).
+        keypoint_map: How the h36m17 keypoints are made from BlazePose's 33:
+            ``"learned"`` (fitted on rendered people, :mod:`monopose.detect.keypoint_map`),
+            ``"fixed"`` (hand-written midpoints) or a :class:`KeypointMap`.
     """
 
     def __init__(
@@ -168,6 +176,7 @@ class BlazePoseDetector:
         feature_maps: Sequence[str] = DEFAULT_FEATURE_MAPS,
         detector_path: str | Path | None = None,
         landmark_path: str | Path | None = None,
+        keypoint_map: KeypointMapSpec = DEFAULT_KEYPOINT_MAP,
     ) -> None:
         if num_threads < 1:
             raise ValueError(f"num_threads: expected >= 1, got {num_threads}")
@@ -191,6 +200,7 @@ class BlazePoseDetector:
                               else find_mediapipe_model(DETECTOR_MODEL))
         self.landmark_path = (check_model_file(landmark_path, "pose landmark") if landmark_path
                               else find_mediapipe_model(LANDMARK_MODEL))
+        self.keypoint_map = resolve_keypoint_map(keypoint_map)
         self._detector = LiteRTModel(self.detector_path, self.num_threads, preserve_all=False)
         self._landmark = LiteRTModel(self.landmark_path, self.num_threads, preserve_all=False)
         self._landmark_features: LiteRTModel | None = None  # built on first feature request
@@ -376,8 +386,9 @@ class BlazePoseDetector:
         """Package one landmark result (with layout conversions) as a :class:`PersonDetection`."""
         lm = result.landmarks
         present = lm.presence >= 0.5
-        h36m, _, derived_h36m = convert_layout(lm.keypoints_px, "blazepose33", "h36m17")
-        _, valid_h36m, _ = convert_layout(lm.keypoints_px, "blazepose33", "h36m17", present)
+        _, _, derived_h36m = convert_layout(lm.keypoints_px, "blazepose33", "h36m17")
+        h36m = self.keypoint_map.apply(lm.keypoints_px)
+        valid_h36m = self.keypoint_map.valid(present)
         coco, _, derived_coco = convert_layout(lm.keypoints_px, "blazepose33", "coco17")
         _, valid_coco, _ = convert_layout(lm.keypoints_px, "blazepose33", "coco17", present)
         return PersonDetection(

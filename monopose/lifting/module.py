@@ -59,13 +59,30 @@ class LiftingModule(TrainingModule):
         if w.velocity > 0 and pred_mm.shape[1] > 1:
             out["velocity"] = velocity_loss(pred_mm, gt_mm)
             loss = loss + w.velocity * out["velocity"]
+        if w.complete3d > 0:
+            out["complete3d"] = self._completion_loss(batch["pose3d"])
+            loss = loss + w.complete3d * out["complete3d"]
         out["loss"] = loss
         return out
+
+    def _completion_loss(self, gt_m: Tensor) -> Tensor:
+        """MPJPE (mm) of MPM's 3D completion on a random body part hidden per sample."""
+        complete = getattr(self.model, "complete_3d", None)
+        if complete is None:
+            raise ValueError(f"loss.complete3d > 0 needs a model with complete_3d (architecture "
+                             f"'mpm'), got {type(self.model).__name__}")
+        b, t, j, _ = gt_m.shape
+        hidden = random_body_part_mask(b, t, tuple(COMPLETION_PARTS), j).to(gt_m.device)
+        pred = complete(gt_m, ~hidden, keep_observed=False)
+        return mpjpe_loss(pred * 1000.0, gt_m * 1000.0, hidden)
 
     def validation_step(self, batch: dict[str, Any], batch_idx: int) -> None:
         err = mpjpe_loss(self.predict_mm(batch), batch["pose3d"] * 1000.0)
         self.log("val/mpjpe", err, prog_bar=True, sync_dist=True,
                  batch_size=self.batch_size(batch))
+        if self.cfg.task == "lift" and self.cfg.loss.complete3d > 0:
+            self.log("val/complete3d", self._completion_loss(batch["pose3d"]), sync_dist=True,
+                     batch_size=self.batch_size(batch))
 
 
 class MPMPretrainModule(LiftingModule):

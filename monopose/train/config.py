@@ -102,6 +102,8 @@ class LossSection:
             times 1000, so it is on a scale comparable to mm).
         mask3d: MPM pre-training: weight of the masked-3D reconstruction MPJPE (mm).
         lift: MPM pre-training: weight of the 2D→3D lifting MPJPE (mm).
+        complete3d: MPM lifting: weight of the 3D completion MPJPE (mm, on the hidden joints of
+            a random body part), which keeps the pre-trained completion while fine-tuning.
         rel3d: MeTRAbs: weight of the L1 of root-relative 3D (metres).
         proj2d: MeTRAbs: weight of the L1 of the 2D head on in-view joints (crop px × 2.2 m /
             256 px, i.e. metres at the metric box's scale).
@@ -115,6 +117,7 @@ class LossSection:
     mask2d: float = 5.0
     mask3d: float = 2.0
     lift: float = 1.0
+    complete3d: float = 0.0
     rel3d: float = 1.0
     proj2d: float = 1.0
     abs3d: float = 1.0

@@ -79,3 +79,39 @@ def test_missing_cache_raises(tmp_path, rng):
     assert raw["patch"] == 5
     with pytest.raises(ValueError, match="patch"):
         load_feature_cache(tmp_path / "a")
+
+
+def test_virtual_camera_batches_see_an_off_centre_person_head_on(tmp_path, rng):
+    """The same person placed on the optical axis and far off it gives the same virtual-camera
+    batch (2D and 3D), while the image-frame batches differ; rotating the 3D back recovers the
+    camera's pose."""
+    from monopose.capf.dataset import ContextArrays
+    from monopose.core.rotations import axis_rotation
+    from monopose.core.virtual_camera import to_virtual_camera
+
+    body = rng.normal(size=(17, 3)) * 250.0
+    body -= body[0]
+    intr = np.array([500.0, 500.0, 320.0, 240.0])
+    on_axis = body + [0.0, 0.0, 4000.0]
+    turn = axis_rotation(1, np.radians(35.0))
+    off_axis = on_axis @ turn.T  # the whole scene turned 35° about the camera centre
+    poses = np.stack([on_axis, off_axis])
+    kp = poses[..., :2] / poses[..., 2:] * intr[:2] + intr[2:]
+    n = 2
+    data = ContextArrays(kp.astype(np.float32), np.ones((n, 17), bool), np.ones((n, 17), bool),
+                         poses.astype(np.float32), kp.astype(np.float32),
+                         [np.zeros((n, 17, 0, 0, 0), np.float16)], ["a", "b"], 0,
+                         np.tile(intr, (n, 1)).astype(np.float32), "virtual_camera")
+    b = data.batch(np.arange(n))
+    # (the virtual camera looks at the box centre, which shifts a little on the body)
+    np.testing.assert_allclose(b["kp2d"][0].numpy(), b["kp2d"][1].numpy(), atol=1e-2)
+    np.testing.assert_allclose(b["pose3d"][0].numpy(), b["pose3d"][1].numpy(), atol=0.01)
+    data.input_frame = "image"
+    img = data.batch(np.arange(n))
+    assert np.abs(img["pose3d"][0].numpy() - img["pose3d"][1].numpy()).max() > 0.05
+    _, rot = to_virtual_camera(kp[1][None, None], None, intr)
+    back = b["pose3d"][1, 0].numpy().astype(np.float64) @ rot[0]
+    np.testing.assert_allclose(back * 1000.0, off_axis - off_axis[0], atol=1.0)
+    data.input_frame = "sideways"
+    with pytest.raises(ValueError, match="input_frame"):
+        data.batch(np.arange(n))

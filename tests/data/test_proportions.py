@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from monopose.core.skeleton import H36M17
 from monopose.data.proportions import (
@@ -60,3 +61,32 @@ def test_feet_stay_on_the_floor_after_the_change() -> None:
     # One shift for the whole clip: the pose itself is unchanged.
     np.testing.assert_allclose(np.diff(out - to_reference_proportions(rig), axis=0), 0,
                                atol=1e-9)
+
+
+def test_place_h36m_trunk_keeps_limbs_and_sets_trunk_lengths():
+    from monopose.data.proportions import (
+        H36M_BONE_LENGTHS_MM,
+        bone_lengths_mm,
+        limb_scale,
+        place_h36m_trunk,
+    )
+
+    rng = np.random.default_rng(3)
+    rig = rng.normal(0.0, 300.0, (5, 17, 3))
+    out = place_h36m_trunk(rig, scale=1.1)
+    got = bone_lengths_mm(out)
+    for name in ("r_hip", "l_hip", "spine", "thorax", "neck_nose", "head_top"):
+        np.testing.assert_allclose(got[name], 1.1 * H36M_BONE_LENGTHS_MM[name], rtol=1e-9)
+    for name in ("l_shoulder", "r_shoulder"):  # on the circle, or the fallback: same length
+        np.testing.assert_allclose(got[name], 1.1 * H36M_BONE_LENGTHS_MM[name], rtol=1e-6)
+    for j in (0, 2, 3, 5, 6, 12, 13, 15, 16):
+        np.testing.assert_allclose(out[:, j], rig[:, j])
+    # limb_scale: the reference skeleton scaled by k measures k
+    from monopose.core.skeleton import H36M17
+    ref = np.zeros((17, 3))
+    for j, p in enumerate(H36M17.parents):
+        if p >= 0:
+            ref[j] = ref[p] + [0.0, 0.0, H36M_BONE_LENGTHS_MM[H36M17.joint_names[j]]]
+    np.testing.assert_allclose(limb_scale(np.stack([ref, 0.8 * ref])), [1.0, 0.8])
+    with pytest.raises(ValueError, match="rig_mm"):
+        place_h36m_trunk(np.zeros((16, 3)))

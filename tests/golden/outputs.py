@@ -5,7 +5,9 @@ The golden file ``predict_sample_person.json`` beside this module was recorded w
 method family); ``test_golden.py`` checks that every registered model still gives the same
 keypoints, 3D and placement on the bundled photo and on a short video made from it.
 ``mpm-lift-t27`` was re-recorded (``record mpm-lift-t27``) when it was retrained and its tracks
-became lifted with strided windows; every other model's outputs are those from before.
+became lifted with strided windows. Every model was re-recorded when the detector's h36m17
+keypoints began to come from the learned BlazePose → h36m17 map
+(:mod:`monopose.detect.keypoint_map`), and again after models were retrained.
 """
 
 from __future__ import annotations

@@ -53,7 +53,7 @@ def test_retargeting_reproduces_bone_directions(body, make_poses):
         rest = body.rest(random_phenotypes(rng))
         ret = retarget_h36m17(body, rest, target)
         posed = body.pose(rest, ret.rotations, ret.root_m)
-        j = body.h36m17_mm(posed)
+        j = body.rig_h36m17_mm(posed)  # retargeting aligns the rig's bones
         ang = _angles_deg(j[1:] - j[PARENTS[1:]], target[1:] - target[PARENTS[1:]])
         limb.append(ang[np.array(LIMB_BONES) - 1])
         torso.append(_angles_deg(j[8] - j[0], target[8] - target[0]))
@@ -61,6 +61,33 @@ def test_retargeting_reproduces_bone_directions(body, make_poses):
     assert np.max(limb) < 0.5  # limb directions are aligned exactly
     assert np.max(torso) < 1.0
     assert np.max(pelvis_err) < 1.0  # mm
+
+
+def test_labels_follow_human36m_placement_at_the_body_size(body, make_poses):
+    """Hips, shoulders, neck and head sit at Human3.6M's lengths times the body's limb scale;
+    knees, ankles, elbows, wrists stay on the body; the upper arm keeps the rig's length."""
+    from monopose.data.proportions import H36M_BONE_LENGTHS_MM, bone_lengths_mm, limb_scale
+    from monopose.data.synthetic.body import random_phenotypes
+    from monopose.data.synthetic.retarget import retarget_h36m17
+
+    rng = np.random.default_rng(1)
+    for target in make_poses(4, seed=6):
+        rest = body.rest(random_phenotypes(rng))
+        ret = retarget_h36m17(body, rest, target)
+        posed = body.pose(rest, ret.rotations, ret.root_m)
+        rig, lab = body.rig_h36m17_mm(posed), body.h36m17_mm(posed)
+        s = float(limb_scale(rig))
+        got = bone_lengths_mm(lab)
+        for name in ("r_hip", "l_hip", "spine", "thorax", "neck_nose", "head_top",
+                     "l_shoulder", "r_shoulder"):
+            assert got[name] == pytest.approx(H36M_BONE_LENGTHS_MM[name] * s, rel=1e-6), name
+        for j in (2, 3, 5, 6, 12, 13, 15, 16):  # knees, ankles, elbows, wrists
+            np.testing.assert_allclose(lab[j], rig[j])
+        np.testing.assert_allclose(lab[0], rig[0], atol=1e-9)  # pelvis
+        rig_len = bone_lengths_mm(rig)
+        for name in ("l_elbow", "r_elbow"):
+            assert abs(got[name] - rig_len[name]) < 0.05 * rig_len[name]
+        assert (rig_len["r_hip"] < got["r_hip"]) or s < 0.8  # the rig's hips are narrower
 
 
 def test_retarget_rejects_bad_targets(body):
@@ -102,7 +129,7 @@ def test_labels_and_pixels_agree(renderer):
 
 def test_occluded_joint_is_flagged(renderer, body):
     """A camera straight behind a person with the arms in front of the chest: the wrists are
-    hidden by the torso, the shoulders are not."""
+    hidden by the torso, the head top and the hips are not."""
     from monopose.data.synthetic.body import random_phenotypes
     from monopose.data.synthetic.retarget import retarget_h36m17
 
@@ -122,7 +149,7 @@ def test_occluded_joint_is_flagged(renderer, body):
     s = renderer.render_view(posed.vertices_mm, joints, cam, np.random.default_rng(0))
     assert s.valid_2d.all()
     assert not s.visible[13] and not s.visible[16]
-    assert s.visible[11] and s.visible[14]
+    assert s.visible[10] and s.visible[1] and s.visible[4]  # head top, hips
 
 
 def test_crop_that_cuts_the_legs_flags_them(renderer, body, poses):

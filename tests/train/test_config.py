@@ -63,5 +63,5 @@ def test_shipped_configs_load(path):
     cfg = load_config(path)
     assert cfg.name == path.stem
     assert set(cfg.data.sources) <= {"cmu", "bandai"}
-    if cfg.export.name:
-        assert cfg.export.name == cfg.name
+    if cfg.export.name:  # a later stage of a model's training is named after it
+        assert cfg.export.name == cfg.name or cfg.name.startswith(f"{cfg.export.name}-")

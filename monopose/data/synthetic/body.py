@@ -19,8 +19,12 @@ pose (``G = I`` everywhere is the rest pose) plus the root bone's world position
 head follows its parent rigidly (anny's ``"world-orient"`` parameterisation). The skinning is
 anny's linear blend skinning.
 
-**Joints.** :meth:`AnnyBody.h36m17_mm` turns a posed body into the 17 H36M joints, from the
-same posed skeleton and skinned vertices that are rendered, so labels and pixels agree:
+**Joints.** :meth:`AnnyBody.h36m17_mm` turns a posed body into the 17 H36M joints in Human3.6M's
+placement: first the rig's joints (:meth:`AnnyBody.rig_h36m17_mm`), from the same posed skeleton
+and skinned vertices that are rendered, so labels and pixels agree; then the trunk joints (hips,
+spine, thorax, shoulders, neck/nose, head top) keep the rig's bone directions and get Human3.6M's
+bone lengths at the body's own size (:func:`monopose.data.proportions.place_h36m_trunk`), as the
+mocap targets do, while knees, ankles, elbows and wrists stay on the body. The rig's joints:
 
 * hips = heads of ``upperleg01.{R,L}`` (femur heads); pelvis = their midpoint;
 * knees = heads of ``lowerleg01``; ankles = heads of ``foot``;
@@ -42,6 +46,7 @@ from typing import Any
 
 import numpy as np
 
+from monopose.data.proportions import place_h36m_trunk
 from monopose.data.synthetic.render import require_render_extra
 
 __all__ = [
@@ -242,7 +247,15 @@ class AnnyBody:
         )
 
     def h36m17_mm(self, posed: PosedBody) -> np.ndarray:
-        """``[17, 3]`` H36M-17 joints of a posed body, world mm (see the module docstring)."""
+        """``[17, 3]`` H36M-17 joints of a posed body in Human3.6M's placement, world mm.
+
+        The rig's joints (:meth:`rig_h36m17_mm`) with the trunk joints re-placed as Human3.6M
+        places them, at this body's size (:func:`monopose.data.proportions.place_h36m_trunk`).
+        """
+        return place_h36m_trunk(self.rig_h36m17_mm(posed))
+
+    def rig_h36m17_mm(self, posed: PosedBody) -> np.ndarray:
+        """``[17, 3]`` H36M-17 joints as the anny rig places them (see the module docstring)."""
         b = self.bone
         h = posed.heads_mm
         j = np.zeros((17, 3))

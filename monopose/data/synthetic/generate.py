@@ -81,7 +81,7 @@ __all__ = [
     "render_shards",
 ]
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: labels in Human3.6M's joint placement (AnnyBody.h36m17_mm)
 _FLIP = np.asarray(H36M17.flip_permutation)
 
 

@@ -109,7 +109,7 @@ __all__ = [
     "multi_shard_paths",
 ]
 
-MULTI_FORMAT_VERSION = 1
+MULTI_FORMAT_VERSION = 2  # 2: labels in Human3.6M's joint placement
 _FLIP = np.asarray(H36M17.flip_permutation)
 
 

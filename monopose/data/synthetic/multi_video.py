@@ -56,7 +56,7 @@ if TYPE_CHECKING:
 __all__ = ["VIDEO_FORMAT_VERSION", "FrameLabels", "VideoRenderer", "VideoReport",
            "write_video_dataset", "read_video_labels", "video_name", "box_from_points"]
 
-VIDEO_FORMAT_VERSION = 2  # 2: pose3d_cam_mm
+VIDEO_FORMAT_VERSION = 3  # 2: pose3d_cam_mm; 3: Human3.6M joint placement
 _ROW_KEYS = ("frame", "person_id", "kp2d_px", "pose3d_cam_mm", "inside", "visible",
              "occluded_fraction",
              "silhouette_px", "visible_px", "box_xyxy_px", "box_kp_xyxy_px",
