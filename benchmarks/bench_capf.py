@@ -41,19 +41,23 @@ SHARED = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared"))
 CAPF, CTXFREE, REF = "capf-blazepose-t1", "poseformer-ctxfree-synth", "poseformer-t1"
 
 
-def held_out(models: dict[str, torch.nn.Module], cache: Path) -> dict[str, dict[str, float]]:
+def held_out(models: dict[str, torch.nn.Module], cache: Path,
+             frames: dict[str, str]) -> dict[str, dict[str, float]]:
+    """Each model lifts the cache in its card's input frame (predictions in the camera)."""
     data = load_feature_cache(cache)
     gt = data.pose3d_cam_mm.astype(np.float64)
     gt = gt - gt[:, :1]
     out = {}
     for name, model in models.items():
+        data.input_frame = frames[name]
         pred = predict_cache(model, data, flip=True)
         out[name] = {"mpjpe": mpjpe(pred, gt), "p_mpjpe": p_mpjpe(pred, gt), "n": len(data),
                      "no_person": data.num_missing}
     return out
 
 
-def real_gt(detector: Any, models: dict[str, torch.nn.Module]) -> list[dict[str, Any]]:
+def real_gt(detector: Any, models: dict[str, torch.nn.Module],
+            frames: dict[str, str]) -> list[dict[str, Any]]:
     import json
 
     root = SHARED / "realgt"
@@ -73,8 +77,11 @@ def real_gt(detector: Any, models: dict[str, torch.nn.Module]) -> list[dict[str,
         best = min(people, key=lambda p: float(np.linalg.norm(p.keypoints_h36m_px - gt2d,
                                                                axis=1).mean()))
         rel = gt - gt[0]
+        cam = item["camera"]
+        intr = np.array([cam["fx"], cam["fy"], cam["cx"], cam["cy"]], float)
         for name, model in models.items():
-            pred = lift_with_context([best], model)[0]
+            pred = lift_with_context([best], model, intrinsics=intr,
+                                     input_frame=frames[name])[0]
             rows.append({"photo": item["image"], "model": name, "found": True,
                          "mpjpe": mpjpe(pred, rel), "p_mpjpe": p_mpjpe(pred, rel),
                          "kp2d_error_px": float(np.linalg.norm(best.keypoints_h36m_px - gt2d,
@@ -193,9 +200,11 @@ def main() -> None:
     from monopose.detect.blazepose import BlazePoseDetector
 
     models: dict[str, torch.nn.Module] = {}
+    frames: dict[str, str] = {}
     for name in (CAPF, CTXFREE, REF):
         if available(name):
-            models[name] = load_model(name)[0]
+            models[name], card = load_model(name)
+            frames[name] = card.input_frame
     if CAPF not in models:
         raise SystemExit(f"no trained weights for {CAPF}: run scripts/train_capf.sh")
     print(f"date {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, load average "
@@ -206,7 +215,7 @@ def main() -> None:
 
     cache = Path(a.cache)
     if cache.is_dir():
-        res["held_out"] = held_out(models, cache)
+        res["held_out"] = held_out(models, cache, frames)
         print("\n| model (held-out renders) | MPJPE (mm) | P-MPJPE (mm) | samples |")
         print("|---|---|---|---|")
         for name, r in res["held_out"].items():
@@ -218,7 +227,7 @@ def main() -> None:
             print(f"\ncontext cuts MPJPE by {cut * 100:.1f} % (target >= 15 %: "
                   f"{'met' if cut >= 0.15 else 'missed'})")
 
-    res["real_gt"] = real_gt(detector, models)
+    res["real_gt"] = real_gt(detector, models, frames)
     if res["real_gt"]:
         print("\n| model | photo | MPJPE | P-MPJPE | 2D error (px) |")
         print("|---|---|---|---|---|")

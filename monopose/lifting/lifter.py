@@ -20,8 +20,9 @@ from torch import nn
 
 from monopose.core.body_size import rescale_to_size
 from monopose.core.normalize import normalize_keypoints, valid_mask
-from monopose.core.skeleton import H36M17, convert_layout, get_layout
+from monopose.core.skeleton import convert_layout, get_layout
 from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
+from monopose.detect.keypoint_map import resolve_keypoint_map
 from monopose.detect.types import PersonDetection
 from monopose.lifting import cards
 from monopose.models.card import ModelCard
@@ -122,12 +123,13 @@ class Lifter:
 
     def _sized(self, rel_mm: np.ndarray, detections: Sequence[PersonDetection]) -> np.ndarray:
         """``[N, 17, 3]`` mm rescaled to the detector's metric world landmarks (trained on real
-        people) when ``body_size == "world_landmarks"`` and the people were detected."""
+        people; mapped to h36m17 by the learned keypoint map) when ``body_size ==
+        "world_landmarks"`` and the people were detected."""
         if self.body_size != "world_landmarks" or len(detections) != len(rel_mm) or \
                 not len(detections):
             return rel_mm
         world_33_mm = 1000.0 * np.stack([d.world_landmarks_m for d in detections])
-        world_mm = convert_layout(world_33_mm, "blazepose33", H36M17.name)[0]
+        world_mm = resolve_keypoint_map("learned").apply(world_33_mm)
         sized, _ = rescale_to_size(rel_mm, world_mm)
         return sized
 

@@ -154,3 +154,31 @@ def test_export_checkpoint_matches_the_run_export(make_config, source_factory, t
     assert second["metadata"]["final_val_metrics"] == first["metadata"]["final_val_metrics"]
     assert second["card"]["name"] == first["card"]["name"] == "baseline-t1"
     assert second["card"]["num_parameters"] == first["card"]["num_parameters"] > 0
+
+
+def test_completion_term_trains_mpm_completion_while_lifting(make_config, source_factory,
+                                                             synthetic_source):
+    """loss.complete3d > 0 adds MPM's 3D completion to lifting: its error falls and is logged;
+    a model without complete_3d is refused by name."""
+    from monopose.lifting.masking import COMPLETION_PARTS, body_part_mask
+
+    def completion_mm(model) -> float:
+        batch = batch_to_tensors(synthetic_source(1).sample_batch(128, np.random.default_rng(7)))
+        gt = batch["pose3d"]
+        hidden = body_part_mask(128, 1, COMPLETION_PARTS[0], 17)
+        model.eval()
+        with torch.no_grad():
+            pred = model.complete_3d(gt, ~hidden, keep_observed=False)
+        return float(torch.linalg.vector_norm(pred - gt, dim=-1)[hidden].mean() * 1000)
+
+    mpm = {"dim": 16, "depth": 1, "heads": 2, "max_frames": 1, "decoder_depth": 0}
+    cfg = make_config(arch="mpm", **{"trainer.max_steps": 60, "model.config": mpm,
+                                     "loss.complete3d": 1.0})
+    L.seed_everything(0)
+    before = completion_mm(build_lifter(cfg))
+    result = train(cfg, source_factory=source_factory, export=False)
+    assert np.isfinite(result.val_metrics["val/complete3d"])
+    assert completion_mm(result.module.model) < 0.7 * before
+    bad = make_config(**{"trainer.max_steps": 1, "loss.complete3d": 1.0})
+    with pytest.raises(ValueError, match="complete_3d"):
+        train(bad, source_factory=source_factory, export=False)
