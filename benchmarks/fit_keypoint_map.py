@@ -141,6 +141,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path("runs/keypoint_map"))
     ap.add_argument("--save", type=Path, default=None, help="write the learned map here")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--lifter", default=None,
+                    help="also lift the eval people's 2D through both maps with this model")
     args = ap.parse_args(argv)
 
     parts = [detections(p, args.work, args.limit) for p in args.fit]
@@ -174,9 +176,32 @@ def main(argv: list[str] | None = None) -> int:
               f"{f['up_pct'][j]:+.2f} | {lrn['up_pct'][j]:+.2f} |")
     print(f"| **mean** | {rows['fixed']['mean_error_pct'][0]:.2f} | "
           f"{rows['learned']['mean_error_pct'][0]:.2f} | | | | |")
+    if args.lifter:
+        rows["lifted"] = lift_both(args.lifter, ev, {"fixed": fixed_keypoint_map(),
+                                                     "learned": learned})
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     return 0
+
+
+def lift_both(name: str, d: dict[str, np.ndarray], maps: dict[str, KeypointMap]
+              ) -> dict[str, list[float]]:
+    """MPJPE / P-MPJPE (mm) of a lifter given the detector's 2D through each map."""
+    from monopose.eval.metrics import mpjpe, p_mpjpe
+    from monopose.lifting.lifter import Lifter
+
+    ok, _ = usable(d)
+    gt = d["pose3d_cam_mm"][ok].astype(np.float64)
+    gt = gt - gt[:, :1]
+    lifter = Lifter(name, body_size="lifter")
+    out = {}
+    for label, kmap in maps.items():
+        pred = lifter.lift(kmap.apply(d["kp33"][ok]), kmap.valid(d["presence33"][ok] >= 0.5),
+                           intrinsics=d["intrinsics"][ok])
+        out[label] = [mpjpe(pred, gt), p_mpjpe(pred, gt)]
+        print(f"{name}, 2D through the {label} map: MPJPE {out[label][0]:.1f} mm, "
+              f"P-MPJPE {out[label][1]:.1f} mm ({int(ok.sum())} people)")
+    return out
 
 
 if __name__ == "__main__":
