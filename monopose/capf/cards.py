@@ -23,7 +23,8 @@ CARDS = (
         training_data=("cmu", "bandai"), trained_on=RENDERED_PEOPLE,
         description="Context-Aware PoseFormer: one BlazePose 2D pose plus deformable sampling of "
         "the frozen landmark network's feature maps (strides 4-32) around each joint; trained "
-        "on rendered people. Needs detect(..., with_features=True) and "
+        "on rendered people labelled in Human3.6M's joint placement, lifting in a virtual "
+        "camera turned towards the person. Needs detect(..., with_features=True) and "
         "monopose.capf.inference.lift_with_context.",
     ),
     ModelCard(
