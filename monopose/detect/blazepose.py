@@ -18,6 +18,7 @@ as :class:`FeatureMap` objects with their image↔map transforms.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -73,6 +74,7 @@ __all__ = [
     "DETECTOR_MODEL",
     "LANDMARK_MODEL",
     "DEFAULT_FEATURE_MAPS",
+    "TURNED_MIN_PRESENCE",
     "FeatureMapInfo",
     "LandmarkResult",
     "find_mediapipe_model",
@@ -81,6 +83,9 @@ __all__ = [
 
 DETECTOR_SIZE = 224
 _HEAD_TOP = H36M17.index("head_top")
+# A turned ROI replaces a doubted upright one only when the landmark network is this sure of it:
+# turning gives it three more chances to see a person in a non-person box (BENCHMARKS.md).
+TURNED_MIN_PRESENCE = 0.9
 
 # One map per scale, picked with a joint-identity probe (nearest class mean on features sampled at
 # the keypoints, leave-one-image-out; ``benchmarks/bench_detect.py --probe-features``): the best
@@ -146,6 +151,11 @@ class BlazePoseDetector:
         duplicate_iou: Drop a person whose landmark ROI overlaps a better person's by more than
             this IoU (two detections of one person); ``None`` keeps everything.
         max_people: Keep at most this many detections (best first); ``None`` for all.
+        turn_rois: When the landmark network doubts a person (presence below
+            ``min_presence``), look again with the ROI turned by 90°, 180° and 270° and keep the
+            turn it is surest of, if that is at least :data:`TURNED_MIN_PRESENCE`. The ROI's
+            orientation comes from the detector's hip and shoulder points, which fail for
+            bent-over, lying and upside-down people.
         tiles: Also run the detector on overlapping tiles, for people too small for the
             whole-image pass: ``"auto"`` (tiles of at most 200 px when the image's longer side
             exceeds 480 px), ``"off"``, or a ``(rows, cols)`` grid. One large person gives the
@@ -170,6 +180,7 @@ class BlazePoseDetector:
         min_presence: float = 0.5,
         duplicate_iou: float | None = 0.5,
         max_people: int | None = None,
+        turn_rois: bool = True,
         tiles: TileSpec = "auto",
         tile_overlap: float = DEFAULT_OVERLAP,
         tile_min_score: float = DEFAULT_TILE_MIN_SCORE,
@@ -190,6 +201,7 @@ class BlazePoseDetector:
         self.min_presence = float(min_presence)
         self.duplicate_iou = duplicate_iou
         self.max_people = max_people
+        self.turn_rois = bool(turn_rois)
         resolve_tiles(tiles, (1000, 1000), tile_overlap)  # validates both
         self.tiles: TileSpec = tiles
         self.tile_overlap = float(tile_overlap)
@@ -436,6 +448,8 @@ class BlazePoseDetector:
         for det in self.detect_people(rgb, tiles=tiles):
             roi = self.roi_from_detection(det)
             res = self.landmarks_for_roi(rgb, roi, with_features)
+            if res.presence_score < threshold and self.turn_rois:
+                roi, res = self._best_turn(rgb, roi, res, with_features)
             if res.presence_score < threshold:
                 continue
             if self.duplicate_iou is not None:
@@ -446,6 +460,18 @@ class BlazePoseDetector:
                 kept_rois.append(box)
             people.append(self.make_person(res, roi, (w, h), det))
         return people
+
+    def _best_turn(self, rgb: np.ndarray, roi: RotatedRect, res: LandmarkResult,
+                   with_features: bool) -> tuple[RotatedRect, LandmarkResult]:
+        """The ROI turned by 90°, 180° or 270° the landmark network is surest of, when it is at
+        least :data:`TURNED_MIN_PRESENCE` sure; else the upright ROI and its result."""
+        best_roi, best = roi, res
+        for k in (1, 2, 3):
+            turned = RotatedRect(roi.center_px, roi.size_px, roi.rotation_rad + k * math.pi / 2)
+            r = self.landmarks_for_roi(rgb, turned, with_features)
+            if r.presence_score >= TURNED_MIN_PRESENCE and r.presence_score > best.presence_score:
+                best_roi, best = turned, r
+        return best_roi, best
 
     def detect_many(self, images: Iterable[ImageInput], with_features: bool = False
                     ) -> Iterator[list[PersonDetection]]:

@@ -1,0 +1,135 @@
+"""Turned landmark ROIs: people the upright ROI doubts, looked at again turned by 90/180/270°.
+
+For held-out rendered people (``--renders``, exact 2D truth), the real photos with 3D truth and
+the media photos of ``../shared``, the detector runs with ``turn_rois`` off and on (photo
+settings: landmark presence ≥ 0.3, tiles auto). Reported: people found (renders: the person
+nearest the truth within 15 % of its size counts as found), 2D error of the found people
+(% of the person's size), people found per photo (a turned ROI can also "find" a person in a
+box that holds none) and the time per image.
+
+Usage:
+    python benchmarks/bench_turned_rois.py --renders cache/capf2/renders/val
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+from monopose.core.skeleton import convert_layout
+from monopose.data.synthetic.generate import read_shard
+from monopose.detect.blazepose import BlazePoseDetector
+from monopose.io.images import read_image
+
+REPO = Path(__file__).resolve().parents[1]
+SHARED = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared"))
+PHOTO_PRESENCE = 0.3
+
+
+def nearest_error(people: list, gt: np.ndarray, ok: np.ndarray) -> float:
+    """Mean 2D error (px) of the detected person nearest the truth; inf when nobody."""
+    if not people or not ok.any():
+        return float("inf")
+    return min(float(np.linalg.norm(p.keypoints_h36m_px[ok] - gt[ok], axis=1).mean())
+               for p in people)
+
+
+def renders(folder: Path, detectors: dict[str, BlazePoseDetector], limit: int | None
+            ) -> dict[str, dict[str, float]]:
+    errs: dict[str, list[float]] = {k: [] for k in detectors}
+    secs = dict.fromkeys(detectors, 0.0)
+    sizes = []
+    n = 0
+    for path in sorted(folder.glob("shard-*.npz")):
+        shard = read_shard(path)
+        for i in range(len(shard)):
+            if limit is not None and n >= limit:
+                break
+            img = shard.image(i)
+            gt = shard.batch.keypoints_2d_gt_px[i, 0].astype(np.float64)
+            ok = shard.batch.valid_2d[i, 0].astype(bool)
+            sizes.append(float(np.linalg.norm(gt[ok].max(0) - gt[ok].min(0))) if ok.any()
+                         else np.nan)
+            for name, det in detectors.items():
+                t = time.perf_counter()
+                people = det.detect(img, min_presence=PHOTO_PRESENCE)
+                secs[name] += time.perf_counter() - t
+                errs[name].append(nearest_error(people, gt, ok))
+            n += 1
+    size = np.asarray(sizes)
+    out = {}
+    for name, e in errs.items():
+        rel = np.asarray(e) / size
+        found = rel < 0.15
+        out[name] = {"people": n, "found": float(found.mean()),
+                     "error_pct_found": float(100 * np.median(rel[found])),
+                     "ms_per_image": 1000 * secs[name] / max(n, 1)}
+    both = np.asarray(errs[next(iter(errs))]) / size < 0.15
+    out["gained"] = {"count": int(((np.asarray(errs["turned"]) / size < 0.15) & ~both).sum())}
+    return out
+
+
+def photos(detectors: dict[str, BlazePoseDetector]) -> list[dict]:
+    rows = []
+    labels = SHARED / "realgt" / "labels.json"
+    truth = {}
+    if labels.is_file():
+        for item in json.loads(labels.read_text())["items"]:
+            kp, _, _ = convert_layout(np.asarray(item["keypoints2d_px"], float), "mpi3dhp17",
+                                      "h36m17")
+            truth[SHARED / "realgt" / item["image"]] = kp
+    media = sorted(p for p in (SHARED / "media").glob("*") if p.suffix.lower() in
+                   (".jpg", ".jpeg", ".png"))
+    for path in [*truth, *media]:
+        img = read_image(path)
+        row: dict = {"photo": path.name}
+        for name, det in detectors.items():
+            people = det.detect(img, min_presence=PHOTO_PRESENCE)
+            row[name] = len(people)
+            if path in truth:
+                row[f"{name}_err_px"] = nearest_error(people, truth[path],
+                                                      np.ones(17, bool))
+        rows.append(row)
+    return rows
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--renders", type=Path, default=None)
+    ap.add_argument("--limit", type=int, default=None)
+    ap.add_argument("--json", type=Path, default=None)
+    args = ap.parse_args()
+    detectors = {"upright": BlazePoseDetector(num_threads=1, turn_rois=False),
+                 "turned": BlazePoseDetector(num_threads=1, turn_rois=True)}
+    print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, one thread, presence >= "
+          f"{PHOTO_PRESENCE}\n")
+    res: dict = {}
+    if args.renders:
+        res["renders"] = r = renders(args.renders, detectors, args.limit)
+        print("| held-out renders | people | found | median 2D error of the found (% size) "
+              "| ms / image |\n|---|---|---|---|---|")
+        for name in detectors:
+            v = r[name]
+            print(f"| {name} ROI | {v['people']} | {100 * v['found']:.1f} % | "
+                  f"{v['error_pct_found']:.2f} | {v['ms_per_image']:.1f} |")
+        print(f"\nfound only with turned ROIs: {r['gained']['count']}\n")
+    res["photos"] = rows = photos(detectors)
+    print("| photo | people (upright) | people (turned) | 2D error upright / turned (px) |")
+    print("|---|---|---|---|")
+    for row in rows:
+        err = (f"{row['upright_err_px']:.1f} / {row['turned_err_px']:.1f}"
+               if "upright_err_px" in row else "")
+        print(f"| {row['photo']} | {row['upright']} | {row['turned']} | {err} |")
+    if args.json:
+        args.json.write_text(json.dumps(res, indent=1))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

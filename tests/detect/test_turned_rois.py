@@ -1,0 +1,59 @@
+"""Turned landmark ROIs: a person the upright ROI doubts is looked at again turned."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+from monopose.detect.blazepose import TURNED_MIN_PRESENCE, BlazePoseDetector
+
+
+def _with_presence(monkeypatch, det: BlazePoseDetector, presence_by_turn: dict[int, float]):
+    """Make the landmark network's presence depend on the ROI's turn from the detector's ROI
+    (quarter turns), keeping its real landmarks; records the turns it was asked about."""
+    real = BlazePoseDetector.landmarks_for_roi
+    upright: dict[str, float] = {}
+    asked: list[int] = []
+
+    def fake(self, image, roi, with_features=False):
+        res = real(self, image, roi, with_features)
+        base = upright.setdefault("rad", roi.rotation_rad)
+        turn = round((roi.rotation_rad - base) / (math.pi / 2)) % 4
+        asked.append(turn)
+        return dataclasses.replace(res, presence_score=presence_by_turn.get(turn, 0.0))
+
+    monkeypatch.setattr(BlazePoseDetector, "landmarks_for_roi", fake)
+    return asked
+
+
+def test_a_doubted_person_is_found_turned(monkeypatch, standing_photo):
+    det = BlazePoseDetector(num_threads=1, tiles="off", max_people=1)
+    asked = _with_presence(monkeypatch, det, {0: 0.1, 1: 0.2, 2: 0.97, 3: 0.95})
+    people = det.detect(standing_photo)
+    assert asked == [0, 1, 2, 3] and len(people) == 1
+    upright = det.roi_from_detection(det.detect_people(standing_photo)[0])
+    turned = people[0].roi.rotation_rad - upright.rotation_rad
+    assert turned == pytest.approx(math.pi)  # the surest turn wins
+    assert people[0].presence_score == pytest.approx(0.97)
+    # the keypoints come back in the photo's frame: world landmarks turn with the ROI
+    assert np.isfinite(people[0].keypoints_h36m_px).all()
+
+
+def test_turns_need_a_sure_network_and_the_option(monkeypatch, standing_photo):
+    unsure = TURNED_MIN_PRESENCE - 0.05
+    det = BlazePoseDetector(num_threads=1, tiles="off", max_people=1)
+    _with_presence(monkeypatch, det, {0: 0.1, 1: unsure, 2: unsure, 3: unsure})
+    assert det.detect(standing_photo) == []
+    off = BlazePoseDetector(num_threads=1, tiles="off", max_people=1, turn_rois=False)
+    asked = _with_presence(monkeypatch, off, {0: 0.1, 2: 0.99})
+    assert off.detect(standing_photo) == [] and asked == [0]
+
+
+def test_a_sure_upright_person_is_not_turned(monkeypatch, standing_photo):
+    det = BlazePoseDetector(num_threads=1, tiles="off", max_people=1)
+    asked = _with_presence(monkeypatch, det, {0: 0.8, 1: 1.0, 2: 1.0, 3: 1.0})
+    people = det.detect(standing_photo)
+    assert asked == [0] and len(people) == 1 and people[0].presence_score == pytest.approx(0.8)
