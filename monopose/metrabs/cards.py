@@ -22,6 +22,7 @@ CARDS = (
         description="MeTRAbs: metric-scale truncation-robust heatmaps (2D + 8 metric depth "
         "bins in a 2.2 m cube) on the frozen BlazePose landmark network's 32²/16²/8² maps of "
         "a homography-warped person crop; absolute 3D from its own 2D by the root solve. "
-        "Trained on rendered people. Use through monopose.metrabs.inference.MetrabsEstimator.",
+        "Trained on rendered people labelled in Human3.6M's joint placement. Use through "
+        "monopose.metrabs.inference.MetrabsEstimator.",
     ),
 )
