@@ -2,12 +2,14 @@
 # Reruns the whole shipped training of the lifters on ../shared/mocap (through the mocap cache).
 #
 # Two lanes run side by side (one torch thread each; the development machines have 2 cores):
-#   lane A: mpm-pretrain (20 min) -> mpm-lift-t1 (45 min) -> mpm-lift-t1-scratch (30 min)
+#   lane A: mpm-pretrain (20 min) -> mpm-lift-t1 (45 min) -> mpm-lift-t1-complete (25 min, the
+#           second fine-tuning stage with the 3D completion term; exports mpm-lift-t1 again)
+#           -> mpm-lift-t1-scratch (30 min)
 #   lane B: poseformer-t1 (15 min) -> poseformer-t1-imageframe (15 min, the ablation control of
 #           perspective-aware lifting, exported to runs/ablation) -> baseline-t1 (10 min)
 #           -> mpm-lift-t27 (20 min, after lane A's pre-training)
-# i.e. about 65 min for the default model and 95 min in all (plus start-up and validation).
-# STOP_AFTER_DEFAULT=1 ends lane A after mpm-lift-t1.
+# i.e. about 90 min for the default model and 120 min in all (plus start-up and validation).
+# STOP_AFTER_DEFAULT=1 ends lane A after mpm-lift-t1-complete.
 # Every stage has a wall-clock budget (trainer.max_time_min in its YAML), checkpoints into
 # runs/<name>/checkpoints/ and resumes from last.ckpt, so rerunning this script after an
 # interruption continues where it stopped. A finished stage (runs/<name>/summary.json exists) is
@@ -58,7 +60,7 @@ stage() {
 # Fine-tuning the temporal model needs the pre-trained checkpoint of lane A.
 wait_for() { while [ ! -f "$RUNS/$1/summary.json" ]; do sleep 30; done; }
 lane_a() {
-    stage mpm-pretrain && stage mpm-lift-t1 \
+    stage mpm-pretrain && stage mpm-lift-t1 && stage mpm-lift-t1-complete \
         && { [ "${STOP_AFTER_DEFAULT:-0}" = 1 ] || stage mpm-lift-t1-scratch; }
 }
 lane_b() {
