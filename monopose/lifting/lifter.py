@@ -239,6 +239,13 @@ class Lifter:
             raise ValueError("keypoints: NaN or inf in a joint marked valid")
         if src.name == self.layout.name:
             return np.where(ok[..., None], kp, 0.0), ok
+        if (src.name, self.layout.name) == ("blazepose33", "h36m17"):
+            # the detector's own map (learned on rendered people), so files of BlazePose
+            # keypoints lift as `monopose predict` lifts them
+            kmap = resolve_keypoint_map("learned")
+            ok_out = kmap.valid(ok)
+            return np.where(ok_out[..., None], kmap.apply(np.where(ok[..., None], kp, 0.0)),
+                            0.0), ok_out
         out, ok_out, _ = convert_layout(kp, src.name, self.layout.name, ok)
         return out, ok_out
 

@@ -62,6 +62,12 @@ def test_other_layouts_are_converted(lifter: Lifter) -> None:
     np.testing.assert_allclose(out, lifter.lift(h36m, valid), atol=1e-6)
     blaze = _people(3, 33, seed=3)
     assert lifter.lift(blaze, layout="blazepose33").shape == (3, 17, 3)
+    # BlazePose keypoints go through the detector's learned map, as `monopose predict` does
+    from monopose.detect.keypoint_map import resolve_keypoint_map
+
+    kmap = resolve_keypoint_map("learned")
+    np.testing.assert_allclose(lifter.lift(blaze, layout="blazepose33"),
+                               lifter.lift(kmap.apply(blaze)), atol=1e-6)
 
 
 def test_invalid_joints_do_not_matter_and_nan_in_valid_raises(lifter: Lifter) -> None:
