@@ -67,7 +67,8 @@ def _parse_viz(text: str | None) -> tuple[str, ...]:
 def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bool,
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
          tiles: str = "fallback", bvh: bool = False, tta: int = 1,
-         body_size: str = "world_landmarks", world_up: str = "auto") -> int:
+         body_size: str = "world_landmarks", world_up: str = "auto",
+         keypoint_map: str = "learned") -> int:
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.export.outputs import writers_for
     from monopose.pipeline.batch import collect_inputs, run_batch
@@ -89,7 +90,8 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
         console.print(f"[red]error:[/red] --out: {out} is a file, expected a folder")
         return 2
     try:
-        est = Estimator(model=model, tiles=tiles, num_aug=tta, body_size=body_size)
+        est = Estimator(model=model, tiles=tiles, num_aug=tta, body_size=body_size,
+                        keypoint_map=keypoint_map)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -150,13 +152,18 @@ def predict(
                                  "upright bodies, feet), camera (camera space), or x,y,z in "
                                  "camera coordinates (x right, y down, z forward; 0,-1,0 = a "
                                  "level camera). The poses stay in camera space."),
+    keypoint_map: str = typer.Option("learned", "--keypoint-map",
+                                     help="How BlazePose's 33 keypoints become h36m17 joints: "
+                                     "learned (fitted on rendered people) or fixed "
+                                     "(hand-written midpoints)."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
     raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, _parse_viz(viz), npz, intrinsics,
-                          intrinsics_file, max_frames, tiles, bvh, tta, body_size, world_up))
+                          intrinsics_file, max_frames, tiles, bvh, tta, body_size, world_up,
+                          keypoint_map))
 
 
 def demo(

@@ -97,6 +97,8 @@ class Estimator:
             see :mod:`monopose.core.body_size`; chosen by real-photo root error, BENCHMARKS.md)
             or ``"lifter"`` (the lifter's output as is). Temporal lifters of videos keep their
             own size.
+        keypoint_map: How the detector makes h36m17 keypoints from BlazePose's 33:
+            ``"learned"`` (fitted on rendered people) or ``"fixed"`` (hand-written midpoints).
         pose_model: Use this model instead of loading ``model`` (``model`` then only names it).
         detector: Use this detector instead of a new ``BlazePoseDetector``.
     """
@@ -110,6 +112,7 @@ class Estimator:
         tiles: str = "fallback",
         num_aug: int = 1,
         body_size: str = "world_landmarks",
+        keypoint_map: str = "learned",
         *,
         pose_model: PoseModel | None = None,
         detector: BlazePoseDetector | None = None,
@@ -124,7 +127,7 @@ class Estimator:
             raise ValueError(f"tiles: expected 'fallback', 'always' or 'off', got {tiles!r}")
         self.model_name = model
         self.detector = detector if detector is not None else BlazePoseDetector(
-            num_threads=num_threads or 2)
+            num_threads=num_threads or 2, keypoint_map=keypoint_map)
         # Image models share the detector: its landmark network computes their crop features.
         self.model: PoseModel = pose_model if pose_model is not None else load_pose_model(
             model, flip=flip_test, body_size=body_size, num_aug=num_aug, detector=self.detector)

@@ -121,3 +121,19 @@ def test_unknown_body_size_source_is_refused(tmp_path: Path) -> None:
                                  str(tmp_path / "o"), "--body-size", "guess"])
     assert result.exit_code == 2 and "body_size" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_keypoint_map_option(tmp_path: Path) -> None:
+    """--keypoint-map picks the detector's BlazePose → h36m17 map; an unknown name is refused
+    with exit 2 and nothing written."""
+    from PIL import Image
+
+    from monopose.pipeline.estimator import Estimator
+
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "a.png"), "--out",
+                                 str(tmp_path / "o"), "--keypoint-map", "guess"])
+    assert result.exit_code == 2 and "keypoint_map" in result.output
+    assert not (tmp_path / "o").exists()
+    assert Estimator(keypoint_map="fixed").detector.keypoint_map.name == "fixed"
+    assert Estimator().detector.keypoint_map.name == "learned"
