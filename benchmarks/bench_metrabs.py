@@ -4,6 +4,8 @@
     .venv/bin/python benchmarks/bench_metrabs.py absolute     # MRPE / abs MPJPE, TTA 1 vs N, ms
     .venv/bin/python benchmarks/bench_metrabs.py multi        # multi-person renders, MuPoTS-style
     .venv/bin/python benchmarks/bench_metrabs.py figure       # docs/metrabs_real_photos.png
+    .venv/bin/python benchmarks/bench_metrabs.py weights --previous OLD.safetensors
+                                                 [--crops cache/metrabs/val_trunc]
     .venv/bin/python benchmarks/bench_metrabs.py all
 
 Data (built by scripts/train_capf.sh, scripts/train_metrabs.sh and
@@ -170,9 +172,35 @@ def figure(args: argparse.Namespace) -> None:
     print(f"wrote {out}")
 
 
+def weights(args: argparse.Namespace) -> None:
+    """The registered (or ``--metro``) weights against ``--previous`` weights of the same head on
+    the truncation crops of ``--crops``: root-relative MPJPE per share of the body cut off."""
+    from monopose.eval.metrabs import truncation_table, variant_joint_errors
+    from monopose.metrabs.cache import load_crop_cache
+    from monopose.models.weights_io import load_weights
+    from monopose.zoo import load_model
+
+    if not args.previous:
+        raise SystemExit("weights: give --previous WEIGHTS.safetensors to compare with")
+    torch.set_num_threads(args.threads)
+    data = load_crop_cache(Path(args.crops))
+    metro = (load_weights(REPO / args.metro)[0] if args.metro
+             else load_model("metrabs-blazepose")[0])
+    errors = variant_joint_errors({"current": metro,
+                                   "previous": load_weights(Path(args.previous))[0]}, data)
+    table = truncation_table({}, data, errors)
+    print(f"{len(data)} crops of {args.crops}")
+    for name, row in table.items():
+        print(f"| {name} | " + " | ".join(f"{v:.1f}" for v in row.values()) + " |")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("what", choices=["truncation", "absolute", "multi", "figure", "all"])
+    ap.add_argument("what", choices=["truncation", "absolute", "multi", "figure", "weights",
+                                     "all"])
+    ap.add_argument("--previous", default=None, help="weights: the weights to compare with")
+    ap.add_argument("--crops", default=str(OUT / "val_trunc"),
+                    help="weights: the truncation crop cache")
     ap.add_argument("--baseline", default="runs/metrabs-blazepose-25d/weights/"
                     "metrabs-blazepose-25d.safetensors")
     ap.add_argument("--metro", default=None, help="weights of the MeTRo model (default: the "
