@@ -71,8 +71,9 @@ def velocity_error(pairs: list) -> float:
     return float(np.mean(errs)) if errs else float("nan")
 
 
-def run_model(name: str, weights_dir: str | None, videos: list[Path]) -> dict[str, float]:
-    model = load_pose_model(name, weights_dir, body_size="lifter")
+def run_model(name: str, weights_dir: str | None, videos: list[Path], flip: bool = True
+              ) -> dict[str, float]:
+    model = load_pose_model(name, weights_dir, body_size="lifter", flip=flip)
     est = Estimator(pose_model=model, body_size="lifter", num_threads=1)
     lift_s = 0.0
     timed = model.lift_sequence if model.window > 1 else model.predict
@@ -110,6 +111,8 @@ def main() -> None:
     ap.add_argument("--models", nargs="+", default=["mpm-lift-t1", "mpm-lift-t27"])
     ap.add_argument("--weights-dir", default=None, help="where the weights of --weights-for are")
     ap.add_argument("--weights-for", nargs="*", default=["mpm-lift-t27"])
+    ap.add_argument("--also-without-flip", action="store_true",
+                    help="also run each model without its flip test (the cost of speed)")
     args = ap.parse_args()
     videos = sorted(args.videos.glob("video-*.mp4"))
     print(f"# bench_temporal_video: {len(videos)} rendered videos; {dt.date.today()}; "
@@ -118,9 +121,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|")
     for name in args.models:
         weights = args.weights_dir if name in args.weights_for else None
-        r = run_model(name, weights, videos)
-        print(f"| {name} | {r['matched']:.0f} | {r['mpjpe']:.1f} | {r['p_mpjpe']:.1f} | "
-              f"{r['mpjve']:.2f} | {r['lift_ms_per_frame']:.2f} |")
+        for flip in (True, False) if args.also_without_flip else (True,):
+            r = run_model(name, weights, videos, flip)
+            label = name if flip else f"{name} (no flip test)"
+            print(f"| {label} | {r['matched']:.0f} | {r['mpjpe']:.1f} | {r['p_mpjpe']:.1f} | "
+                  f"{r['mpjve']:.2f} | {r['lift_ms_per_frame']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":
