@@ -21,8 +21,10 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import json
+import math
 import os
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
@@ -46,28 +48,35 @@ def nearest_error(people: list, gt: np.ndarray, ok: np.ndarray) -> float:
                for p in people)
 
 
+def rendered_people(folder: Path, limit: int | None
+                    ) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """``(image, true 2D [17, 2] px, inside the image [17])`` of the first ``limit`` renders."""
+    n = 0
+    for path in sorted(folder.glob("shard-*.npz")):
+        shard = read_shard(path)
+        for i in range(len(shard)):
+            if limit is not None and n >= limit:
+                return
+            n += 1
+            yield (shard.image(i), shard.batch.keypoints_2d_gt_px[i, 0].astype(np.float64),
+                   shard.batch.valid_2d[i, 0].astype(bool))
+
+
 def renders(folder: Path, detectors: dict[str, BlazePoseDetector], limit: int | None
             ) -> dict[str, dict[str, float]]:
     errs: dict[str, list[float]] = {k: [] for k in detectors}
     secs = dict.fromkeys(detectors, 0.0)
     sizes = []
     n = 0
-    for path in sorted(folder.glob("shard-*.npz")):
-        shard = read_shard(path)
-        for i in range(len(shard)):
-            if limit is not None and n >= limit:
-                break
-            img = shard.image(i)
-            gt = shard.batch.keypoints_2d_gt_px[i, 0].astype(np.float64)
-            ok = shard.batch.valid_2d[i, 0].astype(bool)
-            sizes.append(float(np.linalg.norm(gt[ok].max(0) - gt[ok].min(0))) if ok.any()
-                         else np.nan)
-            for name, det in detectors.items():
-                t = time.perf_counter()
-                people = det.detect(img, min_presence=PHOTO_PRESENCE)
-                secs[name] += time.perf_counter() - t
-                errs[name].append(nearest_error(people, gt, ok))
-            n += 1
+    for img, gt, ok in rendered_people(folder, limit):
+        sizes.append(float(np.linalg.norm(gt[ok].max(0) - gt[ok].min(0))) if ok.any()
+                     else np.nan)
+        for name, det in detectors.items():
+            t = time.perf_counter()
+            people = det.detect(img, min_presence=PHOTO_PRESENCE)
+            secs[name] += time.perf_counter() - t
+            errs[name].append(nearest_error(people, gt, ok))
+        n += 1
     size = np.asarray(sizes)
     out = {}
     for name, e in errs.items():
@@ -107,36 +116,25 @@ def photos(detectors: dict[str, BlazePoseDetector]) -> list[dict]:
 
 def trigger_study(folder: Path, limit: int | None) -> dict[str, int]:
     """People found (error < 15 % of the size) under each turn trigger."""
-    import math
-
     det = BlazePoseDetector(num_threads=1, tiles="off")
     pres, err = [], []
-    n = 0
-    for path in sorted(folder.glob("shard-*.npz")):
-        shard = read_shard(path)
-        for i in range(len(shard)):
-            if limit is not None and n >= limit:
-                break
-            n += 1
-            img = shard.image(i)
-            gt = shard.batch.keypoints_2d_gt_px[i, 0].astype(np.float64)
-            ok = shard.batch.valid_2d[i, 0].astype(bool)
-            if not ok.any():
-                continue
-            size = float(np.linalg.norm(gt[ok].max(0) - gt[ok].min(0)))
-            for d in det.detect_people(img):
-                roi = det.roi_from_detection(d)
-                p_row, e_row = [], []
-                for k in range(4):
-                    turned = RotatedRect(roi.center_px, roi.size_px,
-                                         roi.rotation_rad + k * math.pi / 2)
-                    res = det.landmarks_for_roi(img, turned)
-                    person = det.make_person(res, turned, (img.shape[1], img.shape[0]), d)
-                    p_row.append(res.presence_score)
-                    e_row.append(float(np.linalg.norm(person.keypoints_h36m_px[ok] - gt[ok],
-                                                      axis=1).mean()) / size)
-                pres.append(p_row)
-                err.append(e_row)
+    for img, gt, ok in rendered_people(folder, limit):
+        if not ok.any():
+            continue
+        size = float(np.linalg.norm(gt[ok].max(0) - gt[ok].min(0)))
+        for d in det.detect_people(img):
+            roi = det.roi_from_detection(d)
+            p_row, e_row = [], []
+            for k in range(4):
+                turned = RotatedRect(roi.center_px, roi.size_px,
+                                     roi.rotation_rad + k * math.pi / 2)
+                res = det.landmarks_for_roi(img, turned)
+                person = det.make_person(res, turned, (img.shape[1], img.shape[0]), d)
+                p_row.append(res.presence_score)
+                e_row.append(float(np.linalg.norm(person.keypoints_h36m_px[ok] - gt[ok],
+                                                  axis=1).mean()) / size)
+            pres.append(p_row)
+            err.append(e_row)
     p, e = np.asarray(pres), np.asarray(err)
     rows = np.arange(len(p))
     out = {"detections": len(p),

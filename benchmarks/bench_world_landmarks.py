@@ -34,7 +34,7 @@ from monopose.core.body_size import rescale_to_size, skeleton_size_mm
 from monopose.core.geometry import place_in_camera
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.skeleton import convert_layout
-from monopose.detect.keypoint_map import load_keypoint_map
+from monopose.detect.keypoint_map import resolve_keypoint_map
 from monopose.eval.metrics import mpjpe, p_mpjpe
 from monopose.lifting.lifter import Lifter
 
@@ -49,7 +49,7 @@ DEPTH_BANDS_MM = (0, 3000, 4000, 5000, 6000, 1e9)
 def features(z: dict[str, np.ndarray], lifter: Lifter, ok: np.ndarray) -> dict[str, np.ndarray]:
     """Per person: truth, the lifter's pose (its own size and world-landmark size), the world
     landmarks in h36m17, normalised 2D and visibility."""
-    kmap = load_keypoint_map()
+    kmap = resolve_keypoint_map("learned")
     gt_abs = z["pose3d_cam_mm"][ok].astype(np.float64)
     kp = kmap.apply(z["kp33"][ok])
     valid = kmap.valid(z["presence33"][ok] >= 0.5)

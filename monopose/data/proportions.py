@@ -86,9 +86,7 @@ def to_reference_proportions(poses_mm: np.ndarray,
         if p < 0:
             out[..., j, :] = poses_mm[..., j, :]
             continue
-        bone = poses_mm[..., j, :] - poses_mm[..., p, :]
-        norm = np.linalg.norm(bone, axis=-1, keepdims=True)
-        unit = np.divide(bone, norm, out=np.zeros_like(bone), where=norm > 1e-9)
+        unit = _unit(poses_mm[..., j, :] - poses_mm[..., p, :])
         out[..., j, :] = out[..., p, :] + lengths_mm[H36M17.joint_names[j]] * unit
     return out
 
@@ -144,9 +142,7 @@ def place_h36m_trunk(rig_mm: np.ndarray, scale: np.ndarray | float | None = None
     for name in _TRUNK_JOINTS:
         j = H36M17.index(name)
         p = int(_PARENTS[j])
-        bone = rig[..., j, :] - rig[..., p, :]
-        norm = np.linalg.norm(bone, axis=-1, keepdims=True)
-        unit = np.divide(bone, norm, out=np.zeros_like(bone), where=norm > 1e-9)
+        unit = _unit(rig[..., j, :] - rig[..., p, :])
         out[..., j, :] = out[..., p, :] + H36M_BONE_LENGTHS_MM[name] * s * unit
     thorax = out[..., H36M17.index("thorax"), :]
     for name, elbow_name in _SHOULDER_ELBOW:

@@ -16,6 +16,7 @@ new one (``benchmarks/fit_keypoint_map.py``).
 
 from __future__ import annotations
 
+import functools
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -232,10 +233,6 @@ def resolve_keypoint_map(spec: KeypointMapSpec) -> KeypointMap:
     raise ValueError(f"keypoint_map: expected 'learned', 'fixed' or a KeypointMap, got {spec!r}")
 
 
-_LEARNED: list[KeypointMap] = []
-
-
+@functools.cache
 def _learned() -> KeypointMap:
-    if not _LEARNED:  # read once per process
-        _LEARNED.append(load_keypoint_map())
-    return _LEARNED[0]
+    return load_keypoint_map()  # read once per process
