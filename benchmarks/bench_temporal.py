@@ -63,15 +63,18 @@ def main() -> None:
     ap.add_argument("--weights-for", nargs="*", default=["mpm-lift-t27"])
     ap.add_argument("--stride", type=int, default=None, help="window models: frames between "
                     "windows (default: a third of the window)")
+    ap.add_argument("--frame-step", type=int, default=1, help="mocap frames between video "
+                    "frames: 1 = 30 fps, 2 = 15 fps, 3 = 10 fps")
     ap.add_argument("--seed", type=int, default=0)
     args = ap.parse_args()
     torch.set_num_threads(1)
     batch = make_eval_batch(args.cache, "test", n=args.n, window=args.frames, noise="detector",
-                            seed=args.seed)
+                            seed=args.seed, stride=args.frame_step)
     gt = batch.pose_3d_cam_mm.astype(np.float64)
     gt = gt - gt[:, :, :1]
     print(f"# bench_temporal: {len(batch.ids)} held-out sequences x {args.frames} frames, "
-          f"detector noise; {dt.date.today()}; {platform.processor() or platform.machine()}, "
+          f"{30 / args.frame_step:.0f} fps, detector noise; {dt.date.today()}; "
+          f"{platform.processor() or platform.machine()}, "
           f"{torch.get_num_threads()} torch thread")
     print("| model | window | MPJPE | P-MPJPE | MPJVE | accel. error | ms/frame |")
     print("|---|---|---|---|---|---|---|")

@@ -8,7 +8,11 @@ gets the number of ids, the track length distribution and the speed.
 Trackers:
 
 * ``posetracker``: :class:`monopose.detect.tracking.PoseTracker` (landmark-driven ROIs, periodic
-  whole-image and tiled re-detection, IoU matching), as in ``Estimator.predict_video``;
+  whole-image and tiled re-detection, IoU matching), as in ``Estimator.predict_video``
+  (ids revivable for ``TRACK_MEMORY_S``, duplicates by landmark distance, tracks dropped as
+  duplicates kept as lost);
+* ``posetracker-before``: the same with the earlier settings (15 frames of memory, duplicates
+  by landmark-ROI overlap and forgotten);
 * ``bytetrack``: :meth:`BlazePoseDetector.detect` on every frame (whole image + tiles, the
   single-image path) and :class:`monopose.detect.bytetrack.ByteTrackAssigner` on its boxes and
   scores;
@@ -41,7 +45,7 @@ from monopose.data.mocap_cache import MocapCache
 from monopose.data.synthetic.multi_video import read_video_labels, video_name, write_video_dataset
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.bytetrack import ByteTrackAssigner
-from monopose.detect.tracking import PoseTracker
+from monopose.detect.tracking import PoseTracker, memory_frames_for
 from monopose.detect.types import PersonDetection
 from monopose.eval.mot import (
     BoxFrame,
@@ -57,7 +61,7 @@ from monopose.io.video import iterate_video
 ROOT = Path(__file__).resolve().parents[1]
 STREET = ROOT.parent / "shared" / "media" / "people_walking_street_multi.avi"
 MAX_SIDE_PX = 1280  # the pipeline's working size (Estimator: MAX_WORKING_SIDE_PX)
-TRACKERS = ("posetracker", "bytetrack", "posetracker+bytetrack")
+TRACKERS = ("posetracker-before", "posetracker", "bytetrack", "posetracker+bytetrack")
 Step = Callable[[np.ndarray], list[PersonDetection]]
 
 
@@ -77,7 +81,10 @@ def make_step(name: str, detector: BlazePoseDetector, fps: float,
     """A fresh tracker as ``frame → people with track_id``; adds seconds to ``timing``."""
     assigner = ByteTrackAssigner(frame_rate=fps)
     if name.startswith("posetracker"):
-        tracker = PoseTracker(detector)
+        tracker = (PoseTracker(detector, memory_frames=15, revive_duplicates=False,
+                               duplicate_frac=None)
+                   if name == "posetracker-before" else
+                   PoseTracker(detector, memory_frames=memory_frames_for(fps)))
         relabel = name.endswith("+bytetrack")
 
         def step_pt(rgb: np.ndarray) -> list[PersonDetection]:
@@ -162,19 +169,19 @@ def min_length_table(classes: list[TrackClass], max_len: int = 30) -> list[dict[
 
 
 def bench_rendered(detector: BlazePoseDetector, folder: Path, n: int, iou: float,
-                   box_key: str) -> dict[str, object]:
+                   box_key: str, trackers: tuple[str, ...] = TRACKERS) -> dict[str, object]:
     """Score both trackers on the rendered videos."""
-    accs: dict[str, list[object]] = {t: [] for t in TRACKERS}
-    timing: dict[str, list[dict[str, float]]] = {t: [] for t in TRACKERS}
-    classes: dict[str, list[TrackClass]] = {t: [] for t in TRACKERS}
-    agreement: dict[str, list[float]] = {t: [] for t in TRACKERS}
+    accs: dict[str, list[object]] = {t: [] for t in trackers}
+    timing: dict[str, list[dict[str, float]]] = {t: [] for t in trackers}
+    classes: dict[str, list[TrackClass]] = {t: [] for t in trackers}
+    agreement: dict[str, list[float]] = {t: [] for t in trackers}
     names = []
     for i in range(n):
         labels = read_video_labels(folder / f"{video_name(i)}.npz")
         n_frames, fps = int(labels["num_frames"]), float(labels["fps"])
         gt = ground_truth_frames(labels, n_frames, box_key=box_key)
         names.append(video_name(i))
-        for name in TRACKERS:
+        for name in trackers:
             pred, tm = run_tracker(name, detector, read_frames(folder / f"{video_name(i)}.mp4"),
                                    fps)
             accs[name].append(accumulate(gt, pred, iou))
@@ -183,7 +190,7 @@ def bench_rendered(detector: BlazePoseDetector, folder: Path, n: int, iou: float
             agreement[name].append(box_agreement(gt, pred))
             print(f"  {video_name(i)} {name}: {tm['fps']:.1f} fps", flush=True)
     out: dict[str, object] = {}
-    for name in TRACKERS:
+    for name in trackers:
         total = sum(t["total_s"] for t in timing[name])
         frames = sum(t["frames"] for t in timing[name])
         out[name] = {
@@ -198,14 +205,14 @@ def bench_rendered(detector: BlazePoseDetector, folder: Path, n: int, iou: float
     return out
 
 
-def bench_street(detector: BlazePoseDetector, path: Path, max_frames: int | None
-                 ) -> dict[str, object]:
+def bench_street(detector: BlazePoseDetector, path: Path, max_frames: int | None,
+                 trackers: tuple[str, ...] = TRACKERS) -> dict[str, object]:
     """Ids, track lengths and speed of both trackers on the real street video."""
     cap = cv2.VideoCapture(str(path))
     fps = float(cap.get(cv2.CAP_PROP_FPS) or 25.0)
     cap.release()
     out: dict[str, object] = {"video_fps": fps}
-    for name in TRACKERS:
+    for name in trackers:
         pred, tm = run_tracker(name, detector, read_frames(path, max_frames), fps)
         out[name] = {**length_stats(pred), "fps": tm["fps"], "frames": int(tm["frames"]),
                      "association_ms_per_frame": 1e3 * tm["association_s"] / tm["frames"]}
@@ -237,7 +244,8 @@ def recommend_min_length(rows: list[dict[str, float]]) -> int:
     return int(ok[-1]["min_length"]) if ok else 1
 
 
-def print_report(res: dict[str, object], iou: float) -> None:
+def print_report(res: dict[str, object], iou: float, trackers: tuple[str, ...] = TRACKERS
+                 ) -> None:
     env = res["env"]
     assert isinstance(env, dict)
     print(f"\n**Command:** `{env['command']}`  \n**Date:** {env['date']}  \n"
@@ -249,7 +257,7 @@ def print_report(res: dict[str, object], iou: float) -> None:
         print("| tracker | IDF1 | MOTA | ID sw. | frag. | recall | precision | FP | FN "
               "| MT/objects | fps | assoc. ms/frame | box IoU |")
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
-        for name in TRACKERS:
+        for name in trackers:
             r = ren[name]
             m = r["metrics"]["OVERALL" if "OVERALL" in r["metrics"] else next(iter(r["metrics"]))]
             print(f"| {name} | {m['idf1']:.3f} | {m['mota']:.3f} | {m['num_switches']:.0f} | "
@@ -261,7 +269,7 @@ def print_report(res: dict[str, object], iou: float) -> None:
         print("| tracker | L | false dropped | fragments dropped | primary dropped "
               "| true frames lost |")
         print("|---|---|---|---|---|---|")
-        for name in TRACKERS:
+        for name in trackers:
             for row in ren[name]["min_length"]:
                 if row["min_length"] in (2, 3, 5, 8, 10, 15, 20):
                     print(f"| {name} | {row['min_length']} | {row['false_dropped']:.2f} | "
@@ -273,7 +281,7 @@ def print_report(res: dict[str, object], iou: float) -> None:
         print(f"\nStreet video (no ground truth, {st['video_fps']:.0f} fps source):\n")
         print("| tracker | frames | ids | track length p10/p25/p50/p75/p90 | histogram | fps |")
         print("|---|---|---|---|---|---|")
-        for name in TRACKERS:
+        for name in trackers:
             r = st[name]
             pct = "/".join(f"{x:.0f}" for x in r["length_percentiles_10_25_50_75_90"])
             print(f"| {name} | {r['frames']} | {r['num_ids']} | {pct} | "
@@ -293,6 +301,7 @@ def main() -> None:
     ap.add_argument("--street-frames", type=int, default=None, help="default: all")
     ap.add_argument("--skip-street", action="store_true")
     ap.add_argument("--threads", type=int, default=1, help="detector threads")
+    ap.add_argument("--trackers", nargs="+", choices=TRACKERS, default=list(TRACKERS))
     ap.add_argument("--out", type=Path, default=ROOT / "runs/bench_tracking/results.json")
     args = ap.parse_args()
 
@@ -303,17 +312,18 @@ def main() -> None:
     res["render"] = {"seconds": rep.seconds, "written": rep.written,
                      "frames_per_second": rep.frames_per_second}
     detector = BlazePoseDetector(num_threads=args.threads)
-    ren = bench_rendered(detector, args.video_dir, args.videos, args.iou, args.box)
-    for name in TRACKERS:
+    trackers = tuple(args.trackers)
+    ren = bench_rendered(detector, args.video_dir, args.videos, args.iou, args.box, trackers)
+    for name in trackers:
         r = ren[name]
         assert isinstance(r, dict)
         r["recommended_min_length"] = recommend_min_length(r["min_length"])
     res["rendered"] = ren
     if not args.skip_street and args.street.is_file():
-        res["street"] = bench_street(detector, args.street, args.street_frames)
+        res["street"] = bench_street(detector, args.street, args.street_frames, trackers)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(res, indent=1, default=float), encoding="utf-8")
-    print_report(res, args.iou)
+    print_report(res, args.iou, trackers)
     print(f"\nresults: {args.out}")
 
 

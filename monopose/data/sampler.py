@@ -100,6 +100,8 @@ class SampleInfo:
         fov_deg: ``[B]`` field of view across the longer image side, as drawn (before the fit).
         global_scale: ``[B]`` body size relative to the mocap skeleton
             (stature ≈ ``global_scale * NOMINAL_STATURE_MM``).
+        frame_step: ``[B]`` cache frames between the window's frames (30 fps cache: 1 = a
+            30 fps video, 2 = 15 fps, 3 = 10 fps).
     """
 
     camera_kind: np.ndarray
@@ -108,6 +110,7 @@ class SampleInfo:
     pitch_deg: np.ndarray
     fov_deg: np.ndarray
     global_scale: np.ndarray
+    frame_step: np.ndarray
 
     def kind_names(self) -> list[str]:
         return [CAMERA_KINDS[k] for k in self.camera_kind]
@@ -131,7 +134,8 @@ class MocapSampler:
     Args:
         cache_path: ``mocap.npz``, its folder, or a loaded :class:`MocapCache`.
         split: ``"train"``, ``"val"`` or ``"test"`` (or a list of them).
-        window: Frames per sample ``T`` (uniformly spaced by ``config.stride``).
+        window: Frames per sample ``T`` (uniformly spaced by ``config.stride``, or by a step
+            drawn per window from ``config.frame_steps``).
         config: Augmentation and noise settings.
         seed: Seed of the sampler's own generator (used when ``sample_batch`` gets no ``rng``).
     """
@@ -154,12 +158,13 @@ class MocapSampler:
         self.split = split
         self.rng = np.random.default_rng(seed)
         clips = self.cache.select_clips(split, self.config.sources)
+        self._max_step = self.config.max_frame_step
         self.starts = self.cache.window_starts(
-            clips, self.window, self.config.stride, single_frame_index=True
+            clips, self.window, self._max_step, single_frame_index=True
         )
         if len(self.starts) == 0:
             raise ValueError(
-                f"no window of {window} frames (stride {self.config.stride}) in split {split!r} "
+                f"no window of {window} frames (frame step {self._max_step}) in split {split!r} "
                 f"for sources {self.config.sources or 'all'}"
             )
         self._weights = self._start_weights()
@@ -204,7 +209,15 @@ class MocapSampler:
         cfg = config or self.config
         starts = np.asarray(starts, dtype=np.int64)
         b = len(starts)
-        frames = starts[:, None] + self._offsets[None, :]  # [B, T]
+        if cfg.frame_steps and self.window > 1:
+            if cfg.max_frame_step > self._max_step:
+                raise ValueError(f"frame_steps {cfg.frame_steps}: longer than the sampler's "
+                                 f"windows were chosen for (step {self._max_step})")
+            steps = rng.choice(np.asarray(cfg.frame_steps), size=b)  # mixed frame rates
+            frames = starts[:, None] + np.arange(self.window)[None, :] * steps[:, None]
+        else:
+            steps = np.full(b, cfg.stride if self.window > 1 else 1)
+            frames = starts[:, None] + self._offsets[None, :]  # [B, T]
         world = self.cache.poses_mm[frames].astype(np.float64)  # [B, T, J, 3]
 
         # 1. flip: mirror world x and swap sides
@@ -246,6 +259,7 @@ class MocapSampler:
             pitch_deg=cams.pitch_deg,
             fov_deg=cams.fov_deg,
             global_scale=global_scale,
+            frame_step=steps,
         )
         return PoseBatch(
             keypoints_2d_px=kp.astype(np.float32),

@@ -51,6 +51,9 @@ class SamplerConfig:
     sources: tuple[str, ...] | None = None  # e.g. ("cmu",) for commercial-safe training
     source_weights: dict[str, float] | None = None  # sampling weight per source (None: by size)
     stride: int = 1  # frame step inside a window (cache rate / stride = window rate)
+    # mixed frame rates: each window draws its frame step from these (30 fps cache: 1, 2, 3 =
+    # 30, 15, 10 fps videos); empty: every window uses ``stride``
+    frame_steps: tuple[int, ...] = ()
     image_sizes: tuple[tuple[int, int], ...] = ((1000, 1000),)  # (width, height) choices
     # camera kinds (monopose.data.camera_mix): ring_prob is absolute, the other kinds share the
     # rest in proportion to their *_prob (as written when they add up to 1 - ring_prob)
@@ -164,6 +167,10 @@ class SamplerConfig:
             )
         if self.stride < 1:
             raise ValueError(f"SamplerConfig.stride: expected >= 1, got {self.stride}")
+        self.frame_steps = tuple(int(x) for x in self.frame_steps)
+        if any(x < 1 for x in self.frame_steps):
+            raise ValueError(f"SamplerConfig.frame_steps: expected steps >= 1, got "
+                             f"{self.frame_steps}")
         if not 0 <= self.num_missing < J:
             raise ValueError(f"SamplerConfig.num_missing: expected 0..{J - 1}")
 
@@ -183,6 +190,11 @@ class SamplerConfig:
 
     def replace(self, **changes: Any) -> SamplerConfig:
         return dataclasses.replace(self, **changes)
+
+    @property
+    def max_frame_step(self) -> int:
+        """The longest frame step a window may use (what window starts must leave room for)."""
+        return max(self.frame_steps) if self.frame_steps else self.stride
 
     def camera_kind_probs(self) -> dict[str, float]:
         """Probability of every camera kind (:func:`monopose.data.camera_mix.camera_kind_probs`)."""

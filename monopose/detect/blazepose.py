@@ -25,19 +25,26 @@ from pathlib import Path
 
 import numpy as np
 
-from monopose.core.skeleton import H36M17, convert_layout
+from monopose.core.skeleton import convert_layout
 from monopose.detect.anchors import ssd_anchors
+from monopose.detect.duplicates import DUPLICATE_KEYPOINT_FRAC, same_person
 from monopose.detect.keypoint_map import (
     DEFAULT_KEYPOINT_MAP,
     KeypointMapSpec,
     resolve_keypoint_map,
 )
-from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, decode_landmarks
+from monopose.detect.landmarks import (
+    CROP_SIZE,
+    LandmarkOutput,
+    decode_landmarks,
+    person_box_px,
+)
 from monopose.detect.litert_model import (
     DETECTOR_MODEL,
     LANDMARK_MODEL,
     FeatureMapInfo,
     LiteRTModel,
+    LiteRTPool,
     check_model_file,
     find_mediapipe_model,
     spatial_activations,
@@ -82,7 +89,6 @@ __all__ = [
 ]
 
 DETECTOR_SIZE = 224
-_HEAD_TOP = H36M17.index("head_top")
 # A turned ROI replaces a doubted upright one only when the landmark network is this sure of it:
 # turning gives it three more chances to see a person in a non-person box (BENCHMARKS.md).
 TURNED_MIN_PRESENCE = 0.9
@@ -107,36 +113,6 @@ class LandmarkResult:
     feature_maps: dict[str, FeatureMap]
 
 
-def _person_box(keypoints_px: np.ndarray, presence: np.ndarray, image_wh: tuple[int, int]
-                ) -> np.ndarray:
-    """Box around the keypoints that are inside the image (all of them if none is) and the
-    h36m17 head top derived from them, in whole pixels, clipped to the image.
-
-    BlazePose has no landmark on the top of the skull: its highest points are the eyes, about
-    10 cm below it. The h36m17 head top is extrapolated above the ears (see
-    ``monopose.core.skeleton``); the box covers it when its landmarks are present.
-
-    Args:
-        keypoints_px: ``[33, 2]`` BlazePose keypoints, image pixels.
-        presence: ``[33]`` probability that each keypoint is inside the image.
-        image_wh: Image width and height in pixels.
-
-    Returns:
-        ``[4]`` box (x0, y0, x1, y1), whole pixels.
-    """
-    sel = presence >= 0.5
-    if not sel.any():
-        sel = np.ones_like(sel)
-    h36m, valid, _ = convert_layout(keypoints_px, "blazepose33", "h36m17", sel)
-    head_top = h36m[_HEAD_TOP : _HEAD_TOP + 1][valid[_HEAD_TOP : _HEAD_TOP + 1]]  # [0 or 1, 2]
-    pts = np.concatenate([keypoints_px[sel], head_top])
-    # Whole pixels, rounded outwards: the points stay inside once coordinates are rounded
-    # (e.g. to 0.1 px in the JSON output).
-    lo = np.clip(np.floor(pts.min(axis=0)), 0, [image_wh[0], image_wh[1]])
-    hi = np.clip(np.ceil(pts.max(axis=0)), 0, [image_wh[0], image_wh[1]])
-    return np.concatenate([lo, hi])
-
-
 class BlazePoseDetector:
     """People and BlazePose keypoints in images, MediaPipe's models and maths, every person.
 
@@ -148,8 +124,11 @@ class BlazePoseDetector:
         min_detection_score: Detector score threshold (MediaPipe: 0.5).
         nms_iou: IoU above which detections merge in the weighted NMS (MediaPipe: 0.3).
         min_presence: Pose-presence threshold of the landmark model (MediaPipe: 0.5).
-        duplicate_iou: Drop a person whose landmark ROI overlaps a better person's by more than
-            this IoU (two detections of one person); ``None`` keeps everything.
+        duplicate_frac: Drop a person whose landmarks lie this close to a better person's
+            (two detections of one person; :func:`monopose.detect.duplicates.same_person`).
+            ``None``: the earlier rule, ``duplicate_iou``.
+        duplicate_iou: With ``duplicate_frac=None``, drop a person whose landmark ROI overlaps a
+            better person's by more than this IoU; ``None`` (both) keeps everything.
         max_people: Keep at most this many detections (best first); ``None`` for all.
         turn_rois: When the landmark network doubts a person (presence below
             ``min_presence``), look again with the ROI turned by 90°, 180° and 270° and keep the
@@ -179,6 +158,7 @@ class BlazePoseDetector:
         nms_iou: float = 0.3,
         min_presence: float = 0.5,
         duplicate_iou: float | None = 0.5,
+        duplicate_frac: float | None = DUPLICATE_KEYPOINT_FRAC,
         max_people: int | None = None,
         turn_rois: bool = True,
         tiles: TileSpec = "auto",
@@ -200,6 +180,9 @@ class BlazePoseDetector:
         self.nms_iou = float(nms_iou)
         self.min_presence = float(min_presence)
         self.duplicate_iou = duplicate_iou
+        if duplicate_frac is not None and not 0.0 < duplicate_frac < 1.0:
+            raise ValueError(f"duplicate_frac: expected in (0, 1) or None, got {duplicate_frac}")
+        self.duplicate_frac = duplicate_frac
         self.max_people = max_people
         self.turn_rois = bool(turn_rois)
         resolve_tiles(tiles, (1000, 1000), tile_overlap)  # validates both
@@ -216,6 +199,9 @@ class BlazePoseDetector:
         self._detector = LiteRTModel(self.detector_path, self.num_threads, preserve_all=False)
         self._landmark = LiteRTModel(self.landmark_path, self.num_threads, preserve_all=False)
         self._landmark_features: LiteRTModel | None = None  # built on first feature request
+        # single-threaded copies for batches of crops, built on first use
+        self._landmark_pool: LiteRTPool | None = None
+        self._detector_pool: LiteRTPool | None = None
         self._feature_infos: dict[str, FeatureMapInfo] | None = None
         self.anchors = ssd_anchors()
         n_out = self._detector.get("Identity").shape[1]
@@ -273,8 +259,10 @@ class BlazePoseDetector:
         return presence, maps
 
     # ----------------------------------------------------------------- detector
-    def _detector_pass(self, rgb: np.ndarray, tile_xyxy: np.ndarray | None) -> RawDetections:
-        """One detector run on the whole image or one tile, after NMS.
+    def _detector_pass(self, rgb: np.ndarray, tile_xyxy: np.ndarray | None,
+                       model: LiteRTModel | None = None) -> RawDetections:
+        """One detector run on the whole image or one tile, after NMS (``model``: a copy of
+        the detector from the pool; default the detector).
 
         Returns:
             Detections normalised to the whole image (``tile_xyxy=None``) or to the tile.
@@ -289,11 +277,21 @@ class BlazePoseDetector:
                                local.size_px, 0.0)
         crop = crop_image(rgb, rect, (DETECTOR_SIZE, DETECTOR_SIZE), border="zero")
         tensor = (crop.astype(np.float32) * np.float32(2.0 / 255.0) - np.float32(1.0))[None]
-        self._detector.run(tensor)
-        raw_boxes = self._detector.get("Identity")[0]
-        raw_scores = self._detector.get("Identity_1")[0, :, 0]
+        model = self._detector if model is None else model
+        model.run(tensor)
+        raw_boxes = model.get("Identity")[0]
+        raw_scores = model.get("Identity_1")[0, :, 0]
         dets = decode_detections(raw_boxes, raw_scores, self.anchors, self.decode_options)
         return remove_letterbox(weighted_nms(dets, self.nms_iou), padding)
+
+    def _tile_passes(self, rgb: np.ndarray, tile_boxes: np.ndarray) -> list[RawDetections]:
+        """:meth:`_detector_pass` on every tile, side by side when ``num_threads >= 2``."""
+        if self.num_threads < 2 or len(tile_boxes) < 2:
+            return [self._detector_pass(rgb, tile) for tile in tile_boxes]
+        if self._detector_pool is None:
+            self._detector_pool = LiteRTPool(self.detector_path, self.num_threads)
+        return self._detector_pool.map(
+            lambda model, tile: self._detector_pass(rgb, tile, model), list(tile_boxes))
 
     def tile_boxes(self, image_wh: tuple[int, int], tiles: TileSpec | None = None,
                    force: bool = False) -> np.ndarray:
@@ -316,7 +314,6 @@ class BlazePoseDetector:
         Args:
             image: Path or array.
             tiles: Override ``self.tiles`` for this call.
-            min_presence: Override ``self.min_presence`` for this call.
             force_tiles: Tile with ``"auto"`` even when the image is not large.
 
         Returns:
@@ -334,8 +331,7 @@ class BlazePoseDetector:
         tile_boxes = self.tile_boxes((w, h), tiles, force_tiles)
         if len(tile_boxes):
             parts = []
-            for tile in tile_boxes:
-                t = self._detector_pass(rgb, tile)
+            for tile, t in zip(tile_boxes, self._tile_passes(rgb, tile_boxes), strict=True):
                 if not len(t):
                     continue
                 kps = tile_to_image(t.keypoints, tile)
@@ -370,9 +366,28 @@ class BlazePoseDetector:
     def landmarks_for_roi(self, image: np.ndarray, roi: RotatedRect,
                           with_features: bool = False) -> LandmarkResult:
         """Run the landmark model on one ROI of an RGB uint8 image ``[H, W, 3]``."""
+        model = self._feature_model() if with_features else self._landmark
+        return self._landmarks_with(model, image, roi, with_features)
+
+    def landmarks_for_rois(self, image: np.ndarray, rois: Sequence[RotatedRect],
+                           with_features: bool = False) -> list[LandmarkResult]:
+        """:meth:`landmarks_for_roi` for several ROIs of one image, in order.
+
+        With ``num_threads >= 2`` and no feature maps, the crops run side by side on
+        single-threaded copies of the network (:class:`LiteRTPool`), which is faster than one
+        multi-threaded network taking them in turn.
+        """
+        if with_features or len(rois) < 2 or self.num_threads < 2:
+            return [self.landmarks_for_roi(image, roi, with_features) for roi in rois]
+        if self._landmark_pool is None:
+            self._landmark_pool = LiteRTPool(self.landmark_path, self.num_threads)
+        return self._landmark_pool.map(
+            lambda model, roi: self._landmarks_with(model, image, roi, False), list(rois))
+
+    def _landmarks_with(self, model: LiteRTModel, image: np.ndarray, roi: RotatedRect,
+                        with_features: bool) -> LandmarkResult:
         if roi.size_px[0] <= 0 or roi.size_px[1] <= 0 or not np.isfinite(roi.size_px).all():
             raise ValueError(f"roi: expected a positive finite size, got {roi.size_px}")
-        model = self._feature_model() if with_features else self._landmark
         crop = crop_image(image, roi, (CROP_SIZE, CROP_SIZE), border="replicate")
         model.run((crop.astype(np.float32) * np.float32(1.0 / 255.0))[None])
         presence = float(model.get("Identity_1").reshape(-1)[0])
@@ -404,7 +419,7 @@ class BlazePoseDetector:
         coco, _, derived_coco = convert_layout(lm.keypoints_px, "blazepose33", "coco17")
         _, valid_coco, _ = convert_layout(lm.keypoints_px, "blazepose33", "coco17", present)
         return PersonDetection(
-            box_xyxy_px=_person_box(lm.keypoints_px, lm.presence, image_wh),
+            box_xyxy_px=person_box_px(lm.keypoints_px, lm.presence, image_wh),
             detection_score=float(detection.score) if detection is not None else float("nan"),
             presence_score=result.presence_score,
             keypoints_px=lm.keypoints_px,
@@ -445,20 +460,25 @@ class BlazePoseDetector:
         people: list[PersonDetection] = []
         kept_rois: list[np.ndarray] = []
         threshold = self.min_presence if min_presence is None else float(min_presence)
-        for det in self.detect_people(rgb, tiles=tiles):
-            roi = self.roi_from_detection(det)
-            res = self.landmarks_for_roi(rgb, roi, with_features)
+        dets = self.detect_people(rgb, tiles=tiles)
+        rois = [self.roi_from_detection(det) for det in dets]
+        results = self.landmarks_for_rois(rgb, rois, with_features)
+        for det, roi, res in zip(dets, rois, results, strict=True):
             if res.presence_score < threshold and self.turn_rois:
                 roi, res = self._best_turn(rgb, roi, res, with_features)
             if res.presence_score < threshold:
                 continue
-            if self.duplicate_iou is not None:
+            person = self.make_person(res, roi, (w, h), det)
+            if self.duplicate_frac is not None:
+                if any(same_person(person, q, self.duplicate_frac) for q in people):
+                    continue
+            elif self.duplicate_iou is not None:
                 aux = res.landmarks.auxiliary_px
                 box = roi_from_alignment_points(aux[0], aux[1]).bounding_box_xyxy_px
                 if kept_rois and iou_xyxy(box, np.asarray(kept_rois)).max() > self.duplicate_iou:
                     continue
                 kept_rois.append(box)
-            people.append(self.make_person(res, roi, (w, h), det))
+            people.append(person)
         return people
 
     def _best_turn(self, rgb: np.ndarray, roi: RotatedRect, res: LandmarkResult,

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monopose.core.skeleton import H36M17, convert_layout
 from monopose.detect.roi import crop_to_image
 from monopose.detect.types import RotatedRect
 
@@ -25,6 +26,7 @@ __all__ = [
     "LandmarkOutput",
     "refine_from_heatmap",
     "decode_landmarks",
+    "person_box_px",
 ]
 
 NUM_LANDMARKS = 33
@@ -138,3 +140,36 @@ def decode_landmarks(raw_landmarks: np.ndarray, heatmap: np.ndarray | None,
         auxiliary_px=xy_px[NUM_LANDMARKS:NUM_LANDMARKS + 2],
         world_m=world_img,
     )
+
+
+_HEAD_TOP = H36M17.index("head_top")
+
+
+def person_box_px(keypoints_px: np.ndarray, presence: np.ndarray, image_wh: tuple[int, int]
+                ) -> np.ndarray:
+    """Box around the keypoints that are inside the image (all of them if none is) and the
+    h36m17 head top derived from them, in whole pixels, clipped to the image.
+
+    BlazePose has no landmark on the top of the skull: its highest points are the eyes, about
+    10 cm below it. The h36m17 head top is extrapolated above the ears (see
+    ``monopose.core.skeleton``); the box covers it when its landmarks are present.
+
+    Args:
+        keypoints_px: ``[33, 2]`` BlazePose keypoints, image pixels.
+        presence: ``[33]`` probability that each keypoint is inside the image.
+        image_wh: Image width and height in pixels.
+
+    Returns:
+        ``[4]`` box (x0, y0, x1, y1), whole pixels.
+    """
+    sel = presence >= 0.5
+    if not sel.any():
+        sel = np.ones_like(sel)
+    h36m, valid, _ = convert_layout(keypoints_px, "blazepose33", "h36m17", sel)
+    head_top = h36m[_HEAD_TOP : _HEAD_TOP + 1][valid[_HEAD_TOP : _HEAD_TOP + 1]]  # [0 or 1, 2]
+    pts = np.concatenate([keypoints_px[sel], head_top])
+    # Whole pixels, rounded outwards: the points stay inside once coordinates are rounded
+    # (e.g. to 0.1 px in the JSON output).
+    lo = np.clip(np.floor(pts.min(axis=0)), 0, [image_wh[0], image_wh[1]])
+    hi = np.clip(np.ceil(pts.max(axis=0)), 0, [image_wh[0], image_wh[1]])
+    return np.concatenate([lo, hi])

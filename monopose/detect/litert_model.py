@@ -8,8 +8,11 @@ from __future__ import annotations
 
 import importlib.util
 import warnings
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TypeVar
 
 import numpy as np
 
@@ -20,6 +23,7 @@ __all__ = [
     "LANDMARK_MODEL",
     "FeatureMapInfo",
     "LiteRTModel",
+    "LiteRTPool",
     "check_model_file",
     "find_mediapipe_model",
     "spatial_activations",
@@ -98,6 +102,46 @@ class LiteRTModel:
 
     def get_index(self, index: int) -> np.ndarray:
         return self.interpreter.get_tensor(index)
+
+
+_Item = TypeVar("_Item")
+_Result = TypeVar("_Result")
+
+
+class LiteRTPool:
+    """``workers`` single-threaded copies of one model, each on its own thread.
+
+    LiteRT releases the GIL while it invokes, and a small network scales poorly over threads
+    within one invocation: on 2 cores the landmark network takes 14.8 ms on one thread, 9.3 ms
+    on two, and 7.5 ms a call as two one-thread copies running side by side. So a batch of
+    crops (the people of one frame, the tiles of one image) runs faster as parallel calls.
+    Worker ``k`` takes items ``k, k + workers, ...`` with its own copy, so a batch gives the
+    same results in the same order whatever the thread timing.
+    """
+
+    def __init__(self, path: Path, workers: int) -> None:
+        if workers < 2:
+            raise ValueError(f"workers: expected >= 2, got {workers}")
+        self.models = [LiteRTModel(path, 1, preserve_all=False) for _ in range(workers)]
+        self._executor = ThreadPoolExecutor(workers, thread_name_prefix="litert")
+
+    @property
+    def workers(self) -> int:
+        return len(self.models)
+
+    def map(self, fn: Callable[[LiteRTModel, _Item], _Result], items: Sequence[_Item]
+            ) -> list[_Result]:
+        """``[fn(model, item) for item in items]``, the items shared among the copies."""
+        n = len(self.models)
+
+        def run_share(k: int) -> list[_Result]:
+            return [fn(self.models[k], item) for item in items[k::n]]
+
+        shares = list(self._executor.map(run_share, range(min(n, len(items)))))
+        out: list[_Result] = [None] * len(items)  # type: ignore[list-item]
+        for k, share in enumerate(shares):
+            out[k::n] = share
+        return out
 
 
 def spatial_activations(model: LiteRTModel) -> dict[str, FeatureMapInfo]:

@@ -22,13 +22,15 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from monopose.detect.blazepose import BlazePoseDetector
+from monopose.detect.duplicates import DUPLICATE_KEYPOINT_FRAC, same_person
 from monopose.detect.roi import roi_from_alignment_points
 from monopose.detect.ssd import iou_xyxy
 from monopose.detect.tiles import TileSpec, body_extent_px, inside_fraction, resolve_tiles
 from monopose.detect.types import Detection, PersonDetection, RotatedRect
 from monopose.io.images import ImageInput, load_image
 
-__all__ = ["PoseTracker", "match_boxes", "TILE_EVERY", "TILE_EVERY_LARGE"]
+__all__ = ["PoseTracker", "match_boxes", "memory_frames_for", "TILE_EVERY", "TILE_EVERY_LARGE",
+           "TRACK_MEMORY_S"]
 
 # Tiled re-detection period, frames (chosen on the street video: ``benchmarks/bench_detect.py``).
 TILE_EVERY = 10
@@ -36,6 +38,17 @@ TILE_EVERY = 10
 # pass, which still runs every ``redetect_every`` frames). Tiling a 1080×720 frame costs ~36
 # detector passes: every 80 frames that made a 1-person clip 1.65× MediaPipe's time per frame.
 TILE_EVERY_LARGE = 200
+# How long a lost track's id can be revived, seconds (docs/tracking.md: on the street video a
+# person hidden behind a group for 2 s came back under a new id with the earlier 15 frames).
+TRACK_MEMORY_S = 3.0
+
+
+def memory_frames_for(fps: float | None, seconds: float = TRACK_MEMORY_S) -> int:
+    """``PoseTracker.memory_frames`` for a video at ``fps`` (15 frames when the rate is
+    unknown)."""
+    if fps is None or not np.isfinite(fps) or fps <= 0:
+        return 15
+    return max(1, int(round(seconds * fps)))
 
 
 def match_boxes(boxes_a: np.ndarray, boxes_b: np.ndarray, min_iou: float
@@ -95,7 +108,15 @@ class PoseTracker:
         tiles: Tiling of those re-detections: ``"auto"`` (the detector's automatic grid, even
             for small frames), ``"off"`` or ``(rows, cols)``.
         match_iou: Minimum ROI-box IoU to assign a detection to a track.
-        memory_frames: A lost track's id can be revived for this many frames.
+        memory_frames: A lost track's id can be revived for this many frames (see
+            :func:`memory_frames_for`).
+        duplicate_frac: Two people whose landmarks lie this close (see
+            :func:`monopose.detect.duplicates.same_person`) are one: the newer track is
+            dropped. None: the earlier rule, landmark ROIs overlapping by more than the
+            detector's ``duplicate_iou``.
+        revive_duplicates: A track dropped because it drifted onto someone already tracked
+            is kept as lost (from where it last was), so its id can come back; otherwise it
+            is forgotten.
         with_features: Also return feature maps (see :meth:`BlazePoseDetector.detect`).
     """
 
@@ -103,7 +124,8 @@ class PoseTracker:
                  match_iou: float = 0.3, memory_frames: int = 15,
                  with_features: bool = False, tile_every: int = TILE_EVERY,
                  tiles: TileSpec = "auto", tile_every_large: int = TILE_EVERY_LARGE,
-                 large_fraction: float = 0.35) -> None:
+                 large_fraction: float = 0.35, revive_duplicates: bool = True,
+                 duplicate_frac: float | None = DUPLICATE_KEYPOINT_FRAC) -> None:
         if redetect_every < 1:
             raise ValueError(f"redetect_every: expected >= 1, got {redetect_every}")
         if tile_every < 0:
@@ -119,7 +141,13 @@ class PoseTracker:
         self.large_fraction = float(large_fraction)
         self.tiles: TileSpec = tiles
         self.match_iou = float(match_iou)
+        if memory_frames < 0:
+            raise ValueError(f"memory_frames: expected >= 0, got {memory_frames}")
         self.memory_frames = int(memory_frames)
+        self.revive_duplicates = bool(revive_duplicates)
+        if duplicate_frac is not None and not 0.0 < duplicate_frac < 1.0:
+            raise ValueError(f"duplicate_frac: expected in (0, 1) or None, got {duplicate_frac}")
+        self.duplicate_frac = duplicate_frac
         self.with_features = with_features
         self.reset()
 
@@ -135,15 +163,23 @@ class PoseTracker:
         self._next_id += 1
         return self._next_id - 1
 
-    def _run(self, rgb: np.ndarray, roi: RotatedRect, track_id: int,
-             detection: Detection | None) -> tuple[PersonDetection, RotatedRect] | None:
-        res = self.detector.landmarks_for_roi(rgb, roi, self.with_features)
-        if res.presence_score < self.detector.min_presence:
-            return None
+    def _run_many(self, rgb: np.ndarray, rois: list[RotatedRect], track_ids: list[int],
+                  detections: list[Detection | None]
+                  ) -> list[tuple[PersonDetection, RotatedRect] | None]:
+        """The landmark network on every ROI (side by side, see
+        :meth:`BlazePoseDetector.landmarks_for_rois`): per ROI the person and the next ROI, or
+        None when the network doubts a person is there."""
+        results = self.detector.landmarks_for_rois(rgb, rois, self.with_features)
         h, w = rgb.shape[:2]
-        person = self.detector.make_person(res, roi, (w, h), detection, track_id)
-        aux = res.landmarks.auxiliary_px
-        return person, roi_from_alignment_points(aux[0], aux[1])
+        out: list[tuple[PersonDetection, RotatedRect] | None] = []
+        for res, roi, tid, det in zip(results, rois, track_ids, detections, strict=True):
+            if res.presence_score < self.detector.min_presence:
+                out.append(None)
+                continue
+            person = self.detector.make_person(res, roi, (w, h), det, tid)
+            aux = res.landmarks.auxiliary_px
+            out.append((person, roi_from_alignment_points(aux[0], aux[1])))
+        return out
 
     def update(self, image: ImageInput) -> list[PersonDetection]:
         """Process the next frame.
@@ -157,22 +193,25 @@ class PoseTracker:
         people: list[PersonDetection] = []
         next_rois: list[RotatedRect] = []
         active: list[_Track] = []
-        lost_now = False
-        for track in self._active:
-            out = self._run(rgb, track.roi, track.track_id, None)
+        before: list[_Track | None] = []  # each active track as it was last frame
+        lost_here: list[_Track] = []
+        followed = self._run_many(rgb, [tr.roi for tr in self._active],
+                                  [tr.track_id for tr in self._active], [None] * len(self._active))
+        for track, out in zip(self._active, followed, strict=True):
             if out is None:
-                lost_now = True
+                lost_here.append(track)
                 self._lost.append(track)
                 continue
             people.append(out[0])
             next_rois.append(out[1])
             active.append(track.follow(out[1], t))
+            before.append(track)
         self._lost = [tr for tr in self._lost if t - tr.last_frame <= self.memory_frames]
 
         tiled = self._tiles_due(t, next_rois, max(rgb.shape[:2]))
         if tiled:
             self._last_tiled = t
-        if tiled or lost_now or not active or t % self.redetect_every == 0:
+        if tiled or lost_here or not active or t % self.redetect_every == 0:
             dets = self.detector.detect_people(rgb, tiles=self.tiles if tiled else "off",
                                                force_tiles=tiled)
             det_rois = [self.detector.roi_from_detection(d) for d in dets]
@@ -188,16 +227,15 @@ class PoseTracker:
             revive = {j_free: i for i, j_free in (
                 (i, free[j]) for i, j in match_boxes(lost_boxes, det_boxes[free], self.match_iou))}
             revived: set[int] = set()
-            for j in free:
-                tid = (self._lost[revive[j]].track_id if j in revive else None)
-                out = self._run(rgb, det_rois[j], -1 if tid is None else tid, dets[j])
+            known = {j: self._lost[revive[j]].track_id for j in free if j in revive}
+            started = self._run_many(rgb, [det_rois[j] for j in free],
+                                     [known.get(j, -1) for j in free], [dets[j] for j in free])
+            for j, out in zip(free, started, strict=True):
+                tid = known.get(j)
                 if out is None:
                     continue
                 person, nxt = out
-                box = nxt.bounding_box_xyxy_px
-                if next_rois and iou_xyxy(box, np.array(
-                        [r.bounding_box_xyxy_px for r in next_rois])).max() > (
-                        self.detector.duplicate_iou or 1.0):
+                if self._duplicates(person, nxt, people, next_rois):
                     continue  # the landmarks converged onto someone already tracked
                 if tid is None:
                     tid = self._new_id()
@@ -207,10 +245,14 @@ class PoseTracker:
                 people.append(person)
                 next_rois.append(nxt)
                 active.append(_Track(tid, nxt, t))
+                before.append(None)
             self._lost = [tr for tr in self._lost if tr.track_id not in revived]
 
         # Two tracks that drifted onto one person: keep the older id.
-        keep = self._deduplicate(next_rois, [p.track_id for p in people])
+        keep = self._deduplicate(people, next_rois)
+        if self.revive_duplicates:
+            kept = set(keep)
+            self._lost += [tr for i, tr in enumerate(before) if i not in kept and tr is not None]
         self._active = [active[i] for i in keep]
         return [people[i] for i in keep]
 
@@ -236,15 +278,25 @@ class PoseTracker:
                 return True
         return False
 
-    def _deduplicate(self, rois: list[RotatedRect], ids: list[int | None]) -> list[int]:
+    def _duplicates(self, person: PersonDetection, roi: RotatedRect,
+                    people: list[PersonDetection], rois: list[RotatedRect]) -> bool:
+        """Whether ``person`` (landmark ROI ``roi``) is one of ``people``."""
+        if self.duplicate_frac is not None:
+            return any(same_person(person, q, self.duplicate_frac) for q in people)
         limit = self.detector.duplicate_iou
+        return bool(limit is not None and rois and iou_xyxy(roi.bounding_box_xyxy_px, np.array(
+            [r.bounding_box_xyxy_px for r in rois])).max() > limit)
+
+    def _deduplicate(self, people: list[PersonDetection], rois: list[RotatedRect]
+                     ) -> list[int]:
+        """Indices of the people to keep: of two tracks on one person, the older id."""
         big = 1 << 30
-        order = sorted(range(len(rois)), key=lambda i: big if ids[i] is None else int(ids[i] or 0))
+        order = sorted(range(len(people)), key=lambda i: big if people[i].track_id is None
+                       else int(people[i].track_id or 0))
         kept: list[int] = []
         for i in order:
-            box = rois[i].bounding_box_xyxy_px
-            if limit is not None and kept and iou_xyxy(box, np.array(
-                    [rois[k].bounding_box_xyxy_px for k in kept])).max() > limit:
+            if kept and self._duplicates(people[i], rois[i], [people[k] for k in kept],
+                                         [rois[k] for k in kept]):
                 continue
             kept.append(i)
         return sorted(kept)

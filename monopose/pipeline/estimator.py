@@ -20,7 +20,7 @@ import torch
 from monopose.core.geometry import place_in_camera
 from monopose.core.skeleton import get_conversion
 from monopose.detect.blazepose import BlazePoseDetector
-from monopose.detect.tracking import PoseTracker
+from monopose.detect.tracking import PoseTracker, memory_frames_for
 from monopose.detect.types import PersonDetection
 from monopose.io.images import read_image
 from monopose.io.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
@@ -220,7 +220,8 @@ class Estimator:
         fps, w, h = video.info.fps, video.info.width, video.info.height
         camera = resolve_intrinsics(w, h, intrinsics, None if intrinsics_file is None
                                     else Path(intrinsics_file), None, fov_deg)
-        tracker = PoseTracker(self.detector, with_features=self.model.needs == "features")
+        tracker = PoseTracker(self.detector, with_features=self.model.needs == "features",
+                              memory_frames=memory_frames_for(fps))
         scale = working_scale(w, h)
         frames: list[FrameResult] = []
         warnings: list[str] = []

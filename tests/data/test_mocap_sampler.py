@@ -129,6 +129,29 @@ def test_window_frames_are_consecutive(cache) -> None:
     assert step.max() < 200.0
 
 
+def test_mixed_frame_rates(cache) -> None:
+    """Each window takes its frame step from ``frame_steps``: its motion in the camera is the
+    clip's motion over that many cache frames (a rigid camera keeps distances)."""
+    cfg = SamplerConfig(**{**CLEAN, "frame_steps": (1, 3)})
+    s = MocapSampler(cache, "train", 4, cfg, seed=0)
+    starts = s.starts[np.linspace(0, len(s.starts) - 1, 40).astype(int)]
+    batch, info = s.make_batch_with_info(starts, np.random.default_rng(1))
+    assert set(info.frame_step.tolist()) == {1, 3}
+    world = cache.poses_mm.astype(np.float64)
+    for i, (start, step) in enumerate(zip(starts, info.frame_step, strict=True)):
+        cam = batch.pose_3d_cam_mm[i].astype(np.float64)
+        moved_cam = np.linalg.norm(cam[-1] - cam[0], axis=-1)  # [J]
+        for k in (1, 3):
+            moved = np.linalg.norm(world[start + 3 * k] - world[start], axis=-1)
+            close = np.allclose(moved_cam, moved, atol=1.0)
+            assert close == (k == step) or np.allclose(
+                world[start + 9] - world[start + 3], 0.0, atol=1.0)
+    with pytest.raises(ValueError, match="frame_steps"):
+        SamplerConfig(frame_steps=(0, 2))
+    # windows only start where the longest step still fits in the clip
+    assert len(s) <= len(MocapSampler(cache, "train", 4, SamplerConfig(**CLEAN), seed=0))
+
+
 def test_source_selection_and_config(cache) -> None:
     s = MocapSampler(cache, "train", 1, SamplerConfig(sources=("cmu",)), seed=0)
     assert set(s.sample_batch(50).licence) == {"cmu"}

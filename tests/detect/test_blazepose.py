@@ -121,3 +121,40 @@ def test_feature_maps(detector, standing_photo):
     assert np.allclose(plain.keypoints_px, people[0].keypoints_px, atol=1e-3)
     infos = detector.available_feature_maps()
     assert {i.stride for i in infos} == {4, 8, 16, 32}
+
+
+def test_batched_crops_match_one_by_one(detector, standing_photo):
+    """Several ROIs run side by side on single-threaded copies give, in order, what the
+    detector's own network gives for each; tiles likewise."""
+    from monopose.detect.types import RotatedRect
+
+    person = detector.detect(standing_photo)[0]
+    roi = person.roi
+    rois = [roi, RotatedRect((roi.center_px[0] + 15.0, roi.center_px[1]), roi.size_px, 0.1),
+            RotatedRect(roi.center_px, (roi.size_px[0] * 0.8, roi.size_px[1] * 0.8), 0.0)]
+    batched = detector.landmarks_for_rois(standing_photo, rois)
+    single = [detector.landmarks_for_roi(standing_photo, r) for r in rois]
+    assert detector._landmark_pool is not None and detector._landmark_pool.workers == 2
+    for b, s in zip(batched, single, strict=True):
+        assert abs(b.presence_score - s.presence_score) < 1e-3
+        np.testing.assert_allclose(b.landmarks.keypoints_px, s.landmarks.keypoints_px, atol=0.05)
+    assert not np.allclose(batched[0].landmarks.keypoints_px, batched[1].landmarks.keypoints_px)
+    tiles = detector.tile_boxes(standing_photo.shape[1::-1], (2, 2), force=True)
+    side_by_side = detector._tile_passes(standing_photo, tiles)
+    in_turn = [detector._detector_pass(standing_photo, t) for t in tiles]
+    for a, b in zip(side_by_side, in_turn, strict=True):
+        np.testing.assert_allclose(a.boxes, b.boxes, atol=1e-4)
+
+
+def test_two_people_close_side_by_side(detector, standing_photo):
+    """People close enough that their landmark ROIs overlap by IoU > 0.5 are both kept; the
+    earlier ROI-overlap rule kept one."""
+    h, w = standing_photo.shape[:2]
+    small = cv2.resize(standing_photo, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    narrow = small[:, w // 4 - 40: w // 4 + 40]  # the person, 80 px wide
+    pair = np.concatenate([narrow, narrow[:, ::-1]], axis=1)
+    assert len(detector.detect(pair)) == 2
+    old_rule = BlazePoseDetector(duplicate_frac=None)
+    assert len(old_rule.detect(pair)) == 1
+    with pytest.raises(ValueError, match="duplicate_frac"):
+        BlazePoseDetector(duplicate_frac=1.5)

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from monopose.core.skeleton import BLAZEPOSE33, H36M17, convert_layout
-from monopose.detect.blazepose import _person_box
+from monopose.detect.landmarks import person_box_px
 
 HEAD_TOP = H36M17.index("head_top")
 FACE = ("nose", "l_eye_inner", "l_eye", "l_eye_outer", "r_eye_inner", "r_eye", "r_eye_outer",
@@ -45,7 +45,7 @@ def test_box_covers_head_top_of_upright_person() -> None:
     kp = _upright()
     head_top = _head_top_px(kp)
     assert head_top[1] < kp[:, 1].min() - 10  # the head top is above every landmark
-    box = _person_box(kp, np.ones(33), (640, 480))
+    box = person_box_px(kp, np.ones(33), (640, 480))
     assert _contains(box, head_top)
     assert box[1] == np.floor(head_top[1])
     # The other sides still hug the landmarks (whole pixels, rounded outwards).
@@ -58,7 +58,7 @@ def test_box_covers_head_top_of_rotated_person(angle_deg: float) -> None:
     a = np.deg2rad(angle_deg)
     rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
     kp = (_upright() - [200, 290]) @ rot.T + [320, 300]
-    box = _person_box(kp, np.ones(33), (640, 640))
+    box = person_box_px(kp, np.ones(33), (640, 640))
     assert _contains(box, _head_top_px(kp))
 
 
@@ -68,7 +68,7 @@ def test_absent_face_does_not_extend_box() -> None:
     kp = _upright()
     presence = np.ones(33)
     presence[[BLAZEPOSE33.index(n) for n in FACE]] = 0.1
-    box = _person_box(kp, presence, (640, 480))
+    box = person_box_px(kp, presence, (640, 480))
     body = kp[presence >= 0.5]
     assert box == pytest.approx(np.concatenate([np.floor(body.min(axis=0)),
                                                 np.ceil(body.max(axis=0))]))
@@ -76,7 +76,7 @@ def test_absent_face_does_not_extend_box() -> None:
 
 def test_box_is_clipped_to_the_image() -> None:
     kp = _upright() - [0, 95]  # the head top leaves the image at the top
-    box = _person_box(kp, np.ones(33), (640, 480))
+    box = person_box_px(kp, np.ones(33), (640, 480))
     assert _head_top_px(kp)[1] < 0
     assert box[1] == 0.0 and box[3] == np.ceil(kp[:, 1].max())
 
@@ -85,6 +85,6 @@ def test_box_survives_rounding_of_the_output() -> None:
     # The JSON output rounds boxes to 0.1 px and keypoints to 0.01 px: a box edge exactly at a
     # keypoint could round past it.
     kp = _upright() + [0.07, 0.07]
-    box = np.round(_person_box(kp, np.ones(33), (640, 480)), 1)
+    box = np.round(person_box_px(kp, np.ones(33), (640, 480)), 1)
     head_top = np.round(_head_top_px(kp), 2)
     assert box[1] <= head_top[1] and _contains(box, np.round(kp.min(axis=0), 2))

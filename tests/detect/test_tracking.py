@@ -51,3 +51,48 @@ def test_tracking_lost_then_found(detector, standing_photo):
 def test_tracker_rejects_bad_settings(detector):
     with pytest.raises(ValueError, match="redetect_every"):
         PoseTracker(detector, redetect_every=0)
+
+
+@pytest.mark.parametrize("revive", [True, False])
+def test_track_dropped_as_duplicate_can_come_back(detector, standing_photo, revive):
+    """A track that drifts onto someone already tracked is dropped as a duplicate; it is kept
+    among the lost tracks (its id revivable) unless ``revive_duplicates=False``."""
+    h, w = standing_photo.shape[:2]
+    small = cv2.resize(standing_photo, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    pair = np.concatenate([small, small[:, ::-1]], axis=1)
+    tracker = PoseTracker(detector, redetect_every=100, revive_duplicates=revive)
+    assert sorted(p.track_id for p in tracker.update(pair)) == [0, 1]
+    tracker._active[1].roi = tracker._active[0].roi  # id 1 slid onto person 0
+    people = tracker.update(pair)
+    assert [p.track_id for p in people] == [0]
+    lost = {t.track_id: t for t in tracker._lost}
+    assert (1 in lost) == revive
+    if revive:  # kept as it was before this frame
+        assert lost[1].last_frame == 0
+
+
+def test_memory_follows_the_frame_rate():
+    from monopose.detect.tracking import TRACK_MEMORY_S, memory_frames_for
+
+    assert memory_frames_for(10.0) == round(10 * TRACK_MEMORY_S)
+    assert memory_frames_for(30.0) == 3 * memory_frames_for(10.0)
+    assert memory_frames_for(None) == memory_frames_for(float("nan")) == 15
+
+
+@pytest.mark.parametrize("frac", [None, 0.1])
+def test_people_side_by_side_both_kept(detector, standing_photo, frac):
+    """Two people close side by side: their square landmark ROIs overlap by IoU > 0.5, so the
+    earlier ROI rule (``duplicate_frac=None``) drops one of them once tracking; landmark
+    distance keeps both."""
+    from monopose.detect.ssd import iou_xyxy
+
+    h, w = standing_photo.shape[:2]
+    small = cv2.resize(standing_photo, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
+    narrow = small[:, w // 5: w // 2 - w // 5]
+    pair = np.concatenate([narrow, narrow[:, ::-1]], axis=1)
+    tracker = PoseTracker(detector, duplicate_frac=frac)
+    first = tracker.update(pair)
+    assert len(first) == 2
+    rois = [p.roi.bounding_box_xyxy_px for p in first]
+    assert iou_xyxy(rois[0], np.array(rois[1:]))[0] > 0.5
+    assert len(tracker.update(pair)) == (1 if frac is None else 2)
