@@ -63,6 +63,18 @@ def found_by_tracker(video: Path) -> dict[int, int]:
         opened.close()
 
 
+def recall_rows(found: dict[int, int]) -> list[tuple[int, int, int]]:
+    """``(frame, visible, found capped at visible)`` for every counted frame.
+
+    Raises:
+        ValueError: naming the counted frames ``found`` lacks.
+    """
+    missing = sorted(set(VISIBLE) - set(found))
+    if missing:
+        raise ValueError(f"frames {missing}: not in the prediction")
+    return [(i, VISIBLE[i], min(found[i], VISIBLE[i])) for i in sorted(VISIBLE)]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--prediction", type=Path, default=None,
@@ -71,10 +83,10 @@ def main() -> None:
     args = ap.parse_args()
     found = (found_from_prediction(args.prediction) if args.prediction
              else found_by_tracker(args.video))
-    missing = sorted(set(VISIBLE) - set(found))
-    if missing:
-        raise SystemExit(f"frames {missing}: not in the prediction")
-    rows = [(i, VISIBLE[i], min(found[i], VISIBLE[i])) for i in sorted(VISIBLE)]
+    try:
+        rows = recall_rows(found)
+    except ValueError as err:
+        raise SystemExit(str(err)) from None
     recall = np.array([f / v for _, v, f in rows])
     print("| frame | visible | found | recall |\n|---|---|---|---|")
     for i, v, f in rows:

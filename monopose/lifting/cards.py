@@ -49,7 +49,8 @@ CARDS = (
         config={**MPM_T1_CONFIG, "max_frames": 27}, window=27, training_data=_DATA,
         description="MPM over 27-frame windows (factorised spatial/temporal attention), started "
         "from mpm-lift-t1 with its temporal blocks as the identity and fine-tuned on mocap "
-        "windows (position and velocity); a track is lifted window by window, every 9 frames.",
+        "windows at 30, 15 and 10 fps (position and velocity); a track is lifted window by "
+        "window, every 9 frames.",
     ),
     ModelCard(
         name="mpm-lift-t1-scratch", input_frame=_VC, architecture="mpm",
