@@ -37,11 +37,11 @@ def motion_errors(pred_mm: np.ndarray, gt_mm: np.ndarray) -> tuple[float, float]
     return float(np.linalg.norm(vel, axis=-1).mean()), float(np.linalg.norm(acc, axis=-1).mean())
 
 
-def lift_all(name: str, batch, weights_dir: str | None, stride: int | None
-             ) -> tuple[np.ndarray, float, int]:
+def lift_all(name: str, batch, weights_dir: str | None, stride: int | None,
+             causal: bool = False) -> tuple[np.ndarray, float, int]:
     """Every sequence lifted by ``name``: ``[N, F, 17, 3]`` mm root-relative, ms per frame and
     the model's window."""
-    model = load_pose_model(name, weights_dir, flip=True, body_size="lifter")
+    model = load_pose_model(name, weights_dir, flip=True, body_size="lifter", causal=causal)
     out = []
     t0 = time.perf_counter()
     for i in range(len(batch.ids)):
@@ -63,6 +63,8 @@ def main() -> None:
     ap.add_argument("--weights-for", nargs="*", default=["mpm-lift-t27"])
     ap.add_argument("--stride", type=int, default=None, help="window models: frames between "
                     "windows (default: a third of the window)")
+    ap.add_argument("--causal", action="store_true", help="window models: each frame from "
+                    "a window ending at it (no later frame read)")
     ap.add_argument("--frame-step", type=int, default=1, help="mocap frames between video "
                     "frames: 1 = 30 fps, 2 = 15 fps, 3 = 10 fps")
     ap.add_argument("--seed", type=int, default=0)
@@ -80,10 +82,11 @@ def main() -> None:
     print("|---|---|---|---|---|---|---|")
     for name in args.models:
         weights = args.weights_dir if name in args.weights_for else None
-        pred, ms, window = lift_all(name, batch, weights, args.stride)
+        pred, ms, window = lift_all(name, batch, weights, args.stride, args.causal)
         flat_p, flat_g = pred.reshape(-1, 17, 3), gt.reshape(-1, 17, 3)
         vel, acc = motion_errors(pred, gt)
-        print(f"| {name} | {window} | {mpjpe(flat_p, flat_g):.1f} | "
+        mode = " causal" if args.causal and window > 1 else ""
+        print(f"| {name}{mode} | {window} | {mpjpe(flat_p, flat_g):.1f} | "
               f"{p_mpjpe(flat_p, flat_g):.1f} | {vel:.2f} | {acc:.2f} | {ms:.2f} |")
 
 

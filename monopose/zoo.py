@@ -64,6 +64,7 @@ def pose_model_from_module(
     module: nn.Module, card: ModelCard | None = None, *, flip: bool = True,
     body_size: str = "world_landmarks", num_aug: int = 1, min_presence: float = 0.0,
     detector: BlazePoseDetector | None = None, input_frame: str | None = None,
+    causal: bool = False,
 ) -> PoseModel:
     """A built (trained or not) module behind the :class:`PoseModel` interface of its family.
 
@@ -80,6 +81,8 @@ def pose_model_from_module(
         detector: Image models: the detector whose landmark network computes the crop features
             (shared with the pipeline's); one is made on first use if None.
         input_frame: Lifters: overrides the card's ``input_frame``.
+        causal: Window lifters: lift each video frame from past frames only (see
+            :meth:`~monopose.lifting.lifter.Lifter.lift_sequence`).
     """
     architecture = str(getattr(module, "architecture", card.architecture if card else ""))
     family = _FAMILY_OF.get(architecture)
@@ -88,13 +91,13 @@ def pose_model_from_module(
                          f"family; expected one of {', '.join(_FAMILY_OF)}")
     return _BUILDERS[family](module, card, dict(
         flip=flip, body_size=body_size, num_aug=num_aug, min_presence=min_presence,
-        detector=detector, input_frame=input_frame))
+        detector=detector, input_frame=input_frame, causal=causal))
 
 
 def load_pose_model(
     name: str, weights_dir: str | os.PathLike[str] | None = None, *, flip: bool = True,
     body_size: str = "world_landmarks", num_aug: int = 1, min_presence: float = 0.0,
-    detector: BlazePoseDetector | None = None,
+    detector: BlazePoseDetector | None = None, causal: bool = False,
 ) -> PoseModel:
     """The trained model ``name`` behind the :class:`PoseModel` interface (options: see
     :func:`pose_model_from_module`; each family uses those that concern it).
@@ -105,12 +108,13 @@ def load_pose_model(
     """
     module, card = load_model(name, weights_dir)
     return pose_model_from_module(module, card, flip=flip, body_size=body_size,
-                                  num_aug=num_aug, min_presence=min_presence, detector=detector)
+                                  num_aug=num_aug, min_presence=min_presence, detector=detector,
+                                  causal=causal)
 
 
 def _lifter(module: nn.Module, card: ModelCard | None, o: dict) -> PoseModel:
     return Lifter.from_module(module, card, flip=o["flip"], body_size=o["body_size"],
-                              input_frame=o["input_frame"])
+                              input_frame=o["input_frame"], causal=o["causal"])
 
 
 def _context_lifter(module: nn.Module, card: ModelCard | None, o: dict) -> PoseModel:

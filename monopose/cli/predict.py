@@ -68,7 +68,7 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
          tiles: str = "fallback", bvh: bool = False, tta: int = 1,
          body_size: str = "world_landmarks", world_up: str = "auto",
-         keypoint_map: str = "learned") -> int:
+         keypoint_map: str = "learned", causal: bool = False) -> int:
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.export.outputs import writers_for
     from monopose.pipeline.batch import collect_inputs, run_batch
@@ -91,7 +91,7 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
         return 2
     try:
         est = Estimator(model=model, tiles=tiles, num_aug=tta, body_size=body_size,
-                        keypoint_map=keypoint_map)
+                        keypoint_map=keypoint_map, causal=causal)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -156,6 +156,10 @@ def predict(
                                      help="How BlazePose's 33 keypoints become h36m17 joints: "
                                      "learned (fitted on rendered people) or fixed "
                                      "(hand-written midpoints)."),
+    causal: bool = typer.Option(False, "--causal",
+                                help="Temporal models (e.g. mpm-lift-t27) on videos: lift each "
+                                "frame from it and earlier frames only, as a live stream must, "
+                                "instead of centred windows (a window per frame: slower)."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
@@ -163,7 +167,7 @@ def predict(
 
     raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, _parse_viz(viz), npz, intrinsics,
                           intrinsics_file, max_frames, tiles, bvh, tta, body_size, world_up,
-                          keypoint_map))
+                          keypoint_map, causal))
 
 
 def demo(

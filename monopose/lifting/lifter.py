@@ -48,6 +48,8 @@ class Lifter:
         body_size: for detected people (:meth:`predict`): ``"world_landmarks"`` rescales each
             lifted body to the size of the detector's metric 3D, ``"lifter"`` keeps the lifter's
             (see :data:`BODY_SIZE_SOURCES`).
+        causal: window models: :meth:`lift_sequence` lifts each frame from past frames only
+            (live use) instead of centred windows.
     """
 
     def __init__(
@@ -57,6 +59,7 @@ class Lifter:
         flip: bool = True,
         device: str | torch.device = "cpu",
         body_size: str = "world_landmarks",
+        causal: bool = False,
     ) -> None:
         # The lifters' own cards, so that a lifter loads by name without the model zoo.
         register_family(cards.ARCHITECTURES, cards.CARDS)
@@ -67,28 +70,29 @@ class Lifter:
                 f"it with `monopose predict --model {model_name}` or "
                 "monopose.zoo.load_pose_model")
         module, card = load_model(model_name, weights_dir)
-        self._setup(module, card, flip, device, body_size)
+        self._setup(module, card, flip, device, body_size, causal)
 
     @classmethod
     def from_module(
         cls, module: nn.Module, card: ModelCard | None = None, flip: bool = True,
         device: str | torch.device = "cpu", body_size: str = "world_landmarks",
-        input_frame: str | None = None,
+        input_frame: str | None = None, causal: bool = False,
     ) -> Lifter:
         """Wrap an already built module (it is switched to eval mode).
 
         ``input_frame`` overrides the card's (``"image"`` without a card)."""
         self = cls.__new__(cls)
-        self._setup(module, card, flip, device, body_size)
+        self._setup(module, card, flip, device, body_size, causal)
         if input_frame is not None:
             self.input_frame = input_frame
         return self
 
     def _setup(self, module: nn.Module, card: ModelCard | None, flip: bool,
-               device: str | torch.device, body_size: str) -> None:
+               device: str | torch.device, body_size: str, causal: bool = False) -> None:
         if body_size not in BODY_SIZE_SOURCES:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
         self.body_size = body_size
+        self.causal = bool(causal)
         self.device = torch.device(device)
         self.module = module.to(self.device).eval()
         self.card = card
@@ -195,6 +199,7 @@ class Lifter:
         batch_size: int | None = None,
         intrinsics: np.ndarray | None = None,
         stride: int | None = None,
+        causal: bool | None = None,
     ) -> np.ndarray:
         """Lift a track ``[F, J, 2]`` (pixels) with windows every ``stride`` frames (edges
         padded by repeating the first/last frame); each frame takes the output of the window
@@ -204,24 +209,38 @@ class Lifter:
         ``stride`` (default: a third of the window) trades cost for accuracy: a window is
         lifted every ``stride`` frames, so a frame costs ``1/stride`` of a window; ``stride=1``
         gives every frame its own centred window.
+
+        ``causal`` (default: the lifter's ``causal``): every frame is the last frame of its
+        own window (the window's start padded by the first frame), so no later frame is read:
+        what a live stream can do. It costs a window per frame; ``stride`` must be 1 or None.
         """
         kp = np.asarray(track_px, dtype=np.float64)
         if kp.ndim != 3 or kp.shape[-1] != 2:
             raise ValueError(f"track_px: expected [F, J, 2], got {kp.shape}")
         if self.window == 1:
             return self.lift(kp, valid, layout, flip, batch_size, intrinsics)
-        stride = max(1, self.window // 3) if stride is None else stride
+        causal = self.causal if causal is None else causal
+        if causal and stride not in (None, 1):
+            raise ValueError(f"stride: causal lifting gives every frame its own window "
+                             f"(stride 1), got {stride}")
+        stride = 1 if causal else max(1, self.window // 3) if stride is None else stride
         if not 1 <= stride <= self.window:
             raise ValueError(f"stride: expected 1 to {self.window} frames, got {stride}")
         track, ok = self._to_canonical(kp, valid, layout)
         f = track.shape[0]
+        flip = self.flip if flip is None else flip
+        if causal:
+            last = self.window - 1
+            idx = np.clip(np.arange(f)[:, None] + np.arange(-last, 1)[None, :], 0, f - 1)
+            return self._run_in_frame(track[idx], ok[idx], flip, batch_size,
+                                      intrinsics)[:, last]
         centres = np.arange(0, f, stride)
         if centres[-1] != f - 1:
             centres = np.append(centres, f - 1)
         offsets = np.arange(self.window) - self.window // 2
         idx = np.clip(centres[:, None] + offsets[None, :], 0, f - 1)  # [K, W]
-        out = self._run_in_frame(track[idx], ok[idx], self.flip if flip is None else flip,
-                                 batch_size, intrinsics)  # [K, W, 17, 3]
+        out = self._run_in_frame(track[idx], ok[idx], flip, batch_size,
+                                 intrinsics)  # [K, W, 17, 3]
         frames = np.arange(f)
         nearest = np.abs(frames[:, None] - centres[None, :]).argmin(axis=1)  # [F]
         return out[nearest, frames - centres[nearest] + self.window // 2]

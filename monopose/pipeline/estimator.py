@@ -99,6 +99,8 @@ class Estimator:
             own size.
         keypoint_map: How the detector makes h36m17 keypoints from BlazePose's 33:
             ``"learned"`` (fitted on rendered people) or ``"fixed"`` (hand-written midpoints).
+        causal: Temporal lifters: lift each video frame from that frame and earlier ones only
+            (a window ending at it, as a live stream must) instead of centred windows.
         pose_model: Use this model instead of loading ``model`` (``model`` then only names it).
         detector: Use this detector instead of a new ``BlazePoseDetector``.
     """
@@ -113,6 +115,7 @@ class Estimator:
         num_aug: int = 1,
         body_size: str = "world_landmarks",
         keypoint_map: str = "learned",
+        causal: bool = False,
         *,
         pose_model: PoseModel | None = None,
         detector: BlazePoseDetector | None = None,
@@ -130,7 +133,8 @@ class Estimator:
             num_threads=num_threads or 2, keypoint_map=keypoint_map)
         # Image models share the detector: its landmark network computes their crop features.
         self.model: PoseModel = pose_model if pose_model is not None else load_pose_model(
-            model, flip=flip_test, body_size=body_size, num_aug=num_aug, detector=self.detector)
+            model, flip=flip_test, body_size=body_size, num_aug=num_aug, detector=self.detector,
+            causal=causal)
         self.keypoint_score_threshold = keypoint_score_threshold
         self.tiles = tiles
         self._warnings: list[str] = []

@@ -127,3 +127,14 @@ def test_lifter_by_registered_name(tmp_path) -> None:
     np.testing.assert_allclose(by_name.lift(kp), Lifter.from_module(model).lift(kp), atol=1e-9)
     with pytest.raises(FileNotFoundError):
         Lifter("mpm-lift-t27", weights_dir=tmp_path)
+
+
+def test_causal_option_reaches_the_temporal_lifter():
+    """`monopose predict --causal` → Estimator → load_pose_model → the lifter's default."""
+    from monopose.pipeline.estimator import Estimator
+    from monopose.zoo import load_pose_model
+
+    assert load_pose_model("mpm-lift-t27", causal=True).causal is True
+    assert load_pose_model("mpm-lift-t27").causal is False
+    est = Estimator(model="mpm-lift-t27", causal=True)
+    assert est.model.causal is True  # type: ignore[attr-defined]

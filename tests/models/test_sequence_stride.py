@@ -52,3 +52,25 @@ def test_strided_windows_cover_every_frame_with_fewer_passes(lifter: Lifter, mon
     np.testing.assert_allclose(strided[::3], dense[::3], atol=1e-3)
     with pytest.raises(ValueError, match="stride"):
         lifter.lift_sequence(track, stride=10)
+
+
+def test_causal_lifting_reads_no_later_frame(lifter: Lifter) -> None:
+    """Causal mode: each frame is the last of its own window, and changing later frames
+    leaves earlier outputs as they were."""
+    track = _track(20)
+    out = lifter.lift_sequence(track, causal=True)
+    for f in (0, 5, 19):
+        idx = np.clip(np.arange(9) - 8 + f, 0, 19)
+        alone = lifter.lift(track[idx][None])[0, 8]  # the window ending at f → its last frame
+        np.testing.assert_allclose(out[f], alone, atol=1e-3)
+    changed = track.copy()
+    changed[12:] += 40.0
+    again = lifter.lift_sequence(changed, causal=True)
+    np.testing.assert_allclose(again[:12], out[:12], atol=1e-4)
+    assert not np.allclose(again[12:], out[12:], atol=1.0)
+    centred = lifter.lift_sequence(changed, stride=1)
+    assert not np.allclose(centred[8:12], out[8:12], atol=1.0)  # centred windows look ahead
+    with pytest.raises(ValueError, match="causal"):
+        lifter.lift_sequence(track, causal=True, stride=3)
+    causal_lifter = Lifter.from_module(lifter.module, flip=False, causal=True)
+    np.testing.assert_allclose(causal_lifter.lift_sequence(track), out, atol=1e-5)
