@@ -9,8 +9,9 @@ frames on overlapping tiles too, to pick up people too small for the whole-image
 :mod:`monopose.detect.tiles`); while everyone tracked is large (close-up video), the tiled
 pass runs only every ``tile_every_large`` frames. Detections are assigned to the current tracks
 (Hungarian on ROI-box IoU) and the unassigned ones start tracks, reviving a recently lost track's
-id when they overlap its last ROI. MediaPipe's one-euro smoothing of the auxiliary landmarks is
-not applied.
+id (lost for up to ``TRACK_MEMORY_S``, or dropped as a duplicate) when they overlap where it
+would be now. Two tracks with the same landmarks are one person: the newer is dropped.
+MediaPipe's one-euro smoothing of the auxiliary landmarks is not applied.
 """
 
 from __future__ import annotations
@@ -194,12 +195,12 @@ class PoseTracker:
         next_rois: list[RotatedRect] = []
         active: list[_Track] = []
         before: list[_Track | None] = []  # each active track as it was last frame
-        lost_here: list[_Track] = []
+        lost_now = False
         followed = self._run_many(rgb, [tr.roi for tr in self._active],
                                   [tr.track_id for tr in self._active], [None] * len(self._active))
         for track, out in zip(self._active, followed, strict=True):
             if out is None:
-                lost_here.append(track)
+                lost_now = True
                 self._lost.append(track)
                 continue
             people.append(out[0])
@@ -211,7 +212,7 @@ class PoseTracker:
         tiled = self._tiles_due(t, next_rois, max(rgb.shape[:2]))
         if tiled:
             self._last_tiled = t
-        if tiled or lost_here or not active or t % self.redetect_every == 0:
+        if tiled or lost_now or not active or t % self.redetect_every == 0:
             dets = self.detector.detect_people(rgb, tiles=self.tiles if tiled else "off",
                                                force_tiles=tiled)
             det_rois = [self.detector.roi_from_detection(d) for d in dets]
