@@ -29,6 +29,7 @@ Both report the same box per person (:attr:`PersonDetection.box_xyxy_px`). Resul
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 import platform
@@ -76,13 +77,19 @@ def read_frames(path: Path, max_frames: int | None = None) -> Iterator[np.ndarra
             yield rgb
 
 
+@functools.cache
+def earlier_rule_detector(num_threads: int) -> BlazePoseDetector:
+    """A detector with the earlier duplicate rule (landmark ROIs overlapping by IoU > 0.5)."""
+    return BlazePoseDetector(num_threads=num_threads, duplicate_frac=None)
+
+
 def make_step(name: str, detector: BlazePoseDetector, fps: float,
               timing: dict[str, float]) -> Step:
     """A fresh tracker as ``frame → people with track_id``; adds seconds to ``timing``."""
     assigner = ByteTrackAssigner(frame_rate=fps)
     if name.startswith("posetracker"):
-        tracker = (PoseTracker(detector, memory_frames=15, revive_duplicates=False,
-                               duplicate_frac=None)
+        tracker = (PoseTracker(earlier_rule_detector(detector.num_threads), memory_frames=15,
+                               revive_duplicates=False)
                    if name == "posetracker-before" else
                    PoseTracker(detector, memory_frames=memory_frames_for(fps)))
         relabel = name.endswith("+bytetrack")

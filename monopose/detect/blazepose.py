@@ -27,7 +27,7 @@ import numpy as np
 
 from monopose.core.skeleton import convert_layout
 from monopose.detect.anchors import ssd_anchors
-from monopose.detect.duplicates import DUPLICATE_KEYPOINT_FRAC, same_person
+from monopose.detect.duplicates import DUPLICATE_KEYPOINT_FRAC, is_duplicate
 from monopose.detect.keypoint_map import (
     DEFAULT_KEYPOINT_MAP,
     KeypointMapSpec,
@@ -59,7 +59,6 @@ from monopose.detect.ssd import (
     DecodeOptions,
     RawDetections,
     decode_detections,
-    iou_xyxy,
     remove_letterbox,
     weighted_nms,
 )
@@ -469,15 +468,12 @@ class BlazePoseDetector:
             if res.presence_score < threshold:
                 continue
             person = self.make_person(res, roi, (w, h), det)
-            if self.duplicate_frac is not None:
-                if any(same_person(person, q, self.duplicate_frac) for q in people):
-                    continue
-            elif self.duplicate_iou is not None:
-                aux = res.landmarks.auxiliary_px
-                box = roi_from_alignment_points(aux[0], aux[1]).bounding_box_xyxy_px
-                if kept_rois and iou_xyxy(box, np.asarray(kept_rois)).max() > self.duplicate_iou:
-                    continue
-                kept_rois.append(box)
+            aux = res.landmarks.auxiliary_px
+            box = roi_from_alignment_points(aux[0], aux[1]).bounding_box_xyxy_px
+            if is_duplicate(person, box, people, kept_rois, self.duplicate_frac,
+                            self.duplicate_iou):
+                continue
+            kept_rois.append(box)
             people.append(person)
         return people
 

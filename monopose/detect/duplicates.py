@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from monopose.detect.ssd import iou_xyxy
 from monopose.detect.types import PersonDetection
 
-__all__ = ["DUPLICATE_KEYPOINT_FRAC", "same_person"]
+__all__ = ["DUPLICATE_KEYPOINT_FRAC", "same_person", "is_duplicate"]
 
 # Median landmark distance, relative to the larger body box's longer side, under which two
 # people are one (two people side by side: ~0.3 and more; one person found twice: a few %).
@@ -26,3 +27,17 @@ def same_person(a: PersonDetection, b: PersonDetection, frac: float = DUPLICATE_
     size = max(float(np.ptp(np.reshape(p.box_xyxy_px, (2, 2)), axis=0).max()) for p in (a, b))
     dist = float(np.median(np.linalg.norm(a.keypoints_px - b.keypoints_px, axis=-1)))
     return dist < frac * max(size, 1.0)
+
+
+def is_duplicate(person: PersonDetection, roi_box_xyxy_px: np.ndarray,
+                 kept: list[PersonDetection], kept_roi_boxes_xyxy_px: list[np.ndarray],
+                 frac: float | None, max_iou: float | None) -> bool:
+    """Whether ``person`` is one of the people already ``kept``: by landmarks (``frac``, see
+    :func:`same_person`) or, with ``frac=None``, by the earlier rule: its landmark ROI box
+    (``[4]`` xyxy px) overlaps a kept one's by IoU above ``max_iou`` (None: never)."""
+    if frac is not None:
+        return any(same_person(person, q, frac) for q in kept)
+    if max_iou is None or not kept_roi_boxes_xyxy_px:
+        return False
+    boxes = np.asarray(kept_roi_boxes_xyxy_px, dtype=np.float64).reshape(-1, 4)
+    return bool(iou_xyxy(roi_box_xyxy_px, boxes).max() > max_iou)

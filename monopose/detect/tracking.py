@@ -10,7 +10,7 @@ frames on overlapping tiles too, to pick up people too small for the whole-image
 pass runs only every ``tile_every_large`` frames. Detections are assigned to the current tracks
 (Hungarian on ROI-box IoU) and the unassigned ones start tracks, reviving a recently lost track's
 id (lost for up to ``TRACK_MEMORY_S``, or dropped as a duplicate) when they overlap where it
-would be now. Two tracks with the same landmarks are one person: the newer is dropped.
+would be now. Two tracks on one person (the detector's duplicate rule) keep the older id.
 MediaPipe's one-euro smoothing of the auxiliary landmarks is not applied.
 """
 
@@ -23,7 +23,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from monopose.detect.blazepose import BlazePoseDetector
-from monopose.detect.duplicates import DUPLICATE_KEYPOINT_FRAC, same_person
+from monopose.detect.duplicates import is_duplicate
 from monopose.detect.roi import roi_from_alignment_points
 from monopose.detect.ssd import iou_xyxy
 from monopose.detect.tiles import TileSpec, body_extent_px, inside_fraction, resolve_tiles
@@ -111,10 +111,6 @@ class PoseTracker:
         match_iou: Minimum ROI-box IoU to assign a detection to a track.
         memory_frames: A lost track's id can be revived for this many frames (see
             :func:`memory_frames_for`).
-        duplicate_frac: Two people whose landmarks lie this close (see
-            :func:`monopose.detect.duplicates.same_person`) are one: the newer track is
-            dropped. None: the earlier rule, landmark ROIs overlapping by more than the
-            detector's ``duplicate_iou``.
         revive_duplicates: A track dropped because it drifted onto someone already tracked
             is kept as lost (from where it last was), so its id can come back; otherwise it
             is forgotten.
@@ -125,8 +121,7 @@ class PoseTracker:
                  match_iou: float = 0.3, memory_frames: int = 15,
                  with_features: bool = False, tile_every: int = TILE_EVERY,
                  tiles: TileSpec = "auto", tile_every_large: int = TILE_EVERY_LARGE,
-                 large_fraction: float = 0.35, revive_duplicates: bool = True,
-                 duplicate_frac: float | None = DUPLICATE_KEYPOINT_FRAC) -> None:
+                 large_fraction: float = 0.35, revive_duplicates: bool = True) -> None:
         if redetect_every < 1:
             raise ValueError(f"redetect_every: expected >= 1, got {redetect_every}")
         if tile_every < 0:
@@ -146,9 +141,6 @@ class PoseTracker:
             raise ValueError(f"memory_frames: expected >= 0, got {memory_frames}")
         self.memory_frames = int(memory_frames)
         self.revive_duplicates = bool(revive_duplicates)
-        if duplicate_frac is not None and not 0.0 < duplicate_frac < 1.0:
-            raise ValueError(f"duplicate_frac: expected in (0, 1) or None, got {duplicate_frac}")
-        self.duplicate_frac = duplicate_frac
         self.with_features = with_features
         self.reset()
 
@@ -281,12 +273,11 @@ class PoseTracker:
 
     def _duplicates(self, person: PersonDetection, roi: RotatedRect,
                     people: list[PersonDetection], rois: list[RotatedRect]) -> bool:
-        """Whether ``person`` (landmark ROI ``roi``) is one of ``people``."""
-        if self.duplicate_frac is not None:
-            return any(same_person(person, q, self.duplicate_frac) for q in people)
-        limit = self.detector.duplicate_iou
-        return bool(limit is not None and rois and iou_xyxy(roi.bounding_box_xyxy_px, np.array(
-            [r.bounding_box_xyxy_px for r in rois])).max() > limit)
+        """Whether ``person`` (next landmark ROI ``roi``) is one of ``people``, by the
+        detector's rule (``duplicate_frac`` / ``duplicate_iou``)."""
+        return is_duplicate(person, roi.bounding_box_xyxy_px, people,
+                            [r.bounding_box_xyxy_px for r in rois],
+                            self.detector.duplicate_frac, self.detector.duplicate_iou)
 
     def _deduplicate(self, people: list[PersonDetection], rois: list[RotatedRect]
                      ) -> list[int]:

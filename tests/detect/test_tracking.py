@@ -82,15 +82,16 @@ def test_memory_follows_the_frame_rate():
 @pytest.mark.parametrize("frac", [None, 0.1])
 def test_people_side_by_side_both_kept(detector, standing_photo, frac):
     """Two people close side by side: their square landmark ROIs overlap by IoU > 0.5, so the
-    earlier ROI rule (``duplicate_frac=None``) drops one of them once tracking; landmark
-    distance keeps both."""
+    earlier ROI rule (the detector's ``duplicate_frac=None``) drops one of them once tracking;
+    landmark distance keeps both."""
+    from monopose.detect import BlazePoseDetector
     from monopose.detect.ssd import iou_xyxy
 
     h, w = standing_photo.shape[:2]
     small = cv2.resize(standing_photo, (w // 2, h // 2), interpolation=cv2.INTER_AREA)
     narrow = small[:, w // 5: w // 2 - w // 5]
     pair = np.concatenate([narrow, narrow[:, ::-1]], axis=1)
-    tracker = PoseTracker(detector, duplicate_frac=frac)
+    tracker = PoseTracker(detector if frac is not None else BlazePoseDetector(duplicate_frac=None))
     first = tracker.update(pair)
     assert len(first) == 2
     rois = [p.roi.bounding_box_xyxy_px for p in first]
