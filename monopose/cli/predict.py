@@ -64,7 +64,7 @@ def _parse_viz(text: str | None) -> tuple[str, ...]:
     return formats
 
 
-def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bool,
+def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], npz: bool,
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
          tiles: str = "fallback", bvh: bool = False, tta: int = 1,
          body_size: str = "world_landmarks", world_up: str = "auto",
@@ -125,8 +125,9 @@ def _run(paths: list[Path], out: Path, model: str, viz: tuple[str, ...], npz: bo
 def predict(
     paths: list[Path] = typer.Argument(..., help="Images, videos or folders of them."),
     out: Path = typer.Option(Path("monopose-out"), "--out", "-o", help="Output folder."),
-    model: str = typer.Option("", help="Registered model (see `monopose models`); "
-                              "default: the best shipped model."),
+    model: str = typer.Option("", help="Registered model (see `monopose models`) for photos "
+                              "and videos; default: the best shipped models (a single-frame "
+                              "lifter for photos, a temporal lifter for videos)."),
     viz: str | None = typer.Option(None, "--viz", help="Pictures: `--viz` or `--viz png` (PNG per "
                                    "image, MP4 per video), `--viz html` (interactive 3D viewer), "
                                    "`--viz png,html`."),
@@ -162,10 +163,7 @@ def predict(
                                 "instead of centred windows (a window per frame: slower)."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
-    # heavy: torch and LiteRT behind it; `monopose --help` stays fast
-    from monopose.pipeline.estimator import DEFAULT_MODEL
-
-    raise typer.Exit(_run(paths, out, model or DEFAULT_MODEL, _parse_viz(viz), npz, intrinsics,
+    raise typer.Exit(_run(paths, out, model or None, _parse_viz(viz), npz, intrinsics,
                           intrinsics_file, max_frames, tiles, bvh, tta, body_size, world_up,
                           keypoint_map, causal))
 
@@ -214,10 +212,11 @@ def lift(
 def models() -> None:
     """List the registered models: the default, size, training data and licence note."""
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
-    from monopose.pipeline.estimator import DEFAULT_MODEL
+    from monopose.pipeline.estimator import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL
     from monopose.zoo import available, list_models, weights_path
 
-    table = Table(title="monopose models (* = the default of `monopose predict`)")
+    table = Table(title="monopose models (* = the default of `monopose predict` for photos, "
+                  "** = for videos)")
     for col in ("name", "architecture", "window", "params", "weights", "trained on",
                 "licence", "commercial use"):
         table.add_column(col)
@@ -226,7 +225,9 @@ def models() -> None:
         shipped = available(card.name)
         size = f"{weights_path(card.name).stat().st_size / 1e6:.1f} MB" if shipped else "missing"
         sources = " + ".join(str(DATA_SOURCES[k]["short"]) for k in card.training_data)
-        table.add_row(card.name + (" *" if card.name == DEFAULT_MODEL else ""),
+        mark = " *" if card.name == DEFAULT_MODEL else \
+            " **" if card.name == DEFAULT_VIDEO_MODEL else ""
+        table.add_row(card.name + mark,
                       card.architecture, str(card.window),
                       f"{card.num_parameters / 1e6:.2f} M" if card.num_parameters else "?",
                       size, f"{card.trained_on} ({sources})", card.licence,

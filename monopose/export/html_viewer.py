@@ -14,7 +14,7 @@ plus 20–60 kB per frame.
 
     writer = HtmlViewerWriter("walk.html", prediction.camera, fps)
     writer.add(frame_rgb, frame_result)    # per frame, as the video is read
-    writer.close(prediction)               # final 3D (e.g. re-lifted by a temporal model)
+    writer.close(prediction)               # the whole prediction (the frames' final 3D)
 """
 
 from __future__ import annotations

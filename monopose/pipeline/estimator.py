@@ -9,7 +9,7 @@ Everything the CLI does goes through this class.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -17,7 +17,6 @@ import cv2
 import numpy as np
 import torch
 
-from monopose.core.geometry import place_in_camera
 from monopose.core.skeleton import get_conversion
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.tracking import PoseTracker, memory_frames_for
@@ -27,12 +26,17 @@ from monopose.io.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
 from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 from monopose.io.video import VideoFrames, open_video
 from monopose.lifting.lifter import BODY_SIZE_SOURCES
-from monopose.models.interface import FramePeople, PoseModel
-from monopose.zoo import load_pose_model
+from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
+from monopose.pipeline.track_lifting import LiftedFrame, TrackLifting
+from monopose.zoo import get_card, load_pose_model
 
-__all__ = ["Estimator", "DEFAULT_MODEL", "KEYPOINT_SCORE_THRESHOLD", "BODY_SIZE_SOURCES"]
+__all__ = ["Estimator", "DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "KEYPOINT_SCORE_THRESHOLD",
+           "BODY_SIZE_SOURCES"]
 
 DEFAULT_MODEL = "mpm-lift-t1"
+# Videos: the temporal lifter beats single frames on held-out mocap and rendered video, at a
+# cost near a single frame's when lifted as tracks (BENCHMARKS.md, "Video, continued").
+DEFAULT_VIDEO_MODEL = "mpm-lift-t27"
 # BlazePose keypoints whose visibility × presence is below this are missing for the lifter.
 KEYPOINT_SCORE_THRESHOLD = 0.3
 # People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
@@ -78,11 +82,15 @@ class Estimator:
 
     The model is any :class:`~monopose.models.interface.PoseModel`
     (:func:`monopose.zoo.load_pose_model`): the estimator detects and tracks people, hands each
-    frame's people to the model, and re-lifts whole tracks with temporal models.
+    frame's people to the model; temporal models lift each track's windows as its frames arrive
+    (:class:`~monopose.pipeline.track_lifting.TrackLifting`).
 
     Args:
-        model: Registered model name (see ``monopose models``).
-        flip_test: Lifters: average with the mirrored input (slower, more accurate).
+        model: Registered model name (see ``monopose models``); None: ``DEFAULT_MODEL`` for
+            photos and ``DEFAULT_VIDEO_MODEL`` (a temporal lifter) for videos.
+        flip_test: Lifters: average with the mirrored input (slower, more accurate). None: yes,
+            except temporal lifters on videos, whose windows already average over time (the
+            flip test there doubles the cost for 0.5 mm, BENCHMARKS.md).
         num_threads: Threads for the detector and torch; None keeps the libraries' defaults.
         keypoint_score_threshold: Keypoints scoring below this are passed to the lifter as missing.
         tiles: How photos are searched for small people: ``"fallback"`` (default) runs the
@@ -101,14 +109,18 @@ class Estimator:
             ``"learned"`` (fitted on rendered people) or ``"fixed"`` (hand-written midpoints).
         causal: Temporal lifters: lift each video frame from that frame and earlier ones only
             (a window ending at it, as a live stream must) instead of centred windows.
-        pose_model: Use this model instead of loading ``model`` (``model`` then only names it).
+        track_stride: Temporal lifters on videos: frames between a track's windows (each frame
+            takes the nearest window's output; a frame costs ``1 / track_stride`` of a window).
+            None: half the window.
+        pose_model: Use this model for photos and videos instead of loading ``model``
+            (``model`` then only names it).
         detector: Use this detector instead of a new ``BlazePoseDetector``.
     """
 
     def __init__(
         self,
-        model: str = DEFAULT_MODEL,
-        flip_test: bool = True,
+        model: str | None = None,
+        flip_test: bool | None = None,
         num_threads: int | None = None,
         keypoint_score_threshold: float = KEYPOINT_SCORE_THRESHOLD,
         tiles: str = "fallback",
@@ -116,6 +128,7 @@ class Estimator:
         body_size: str = "world_landmarks",
         keypoint_map: str = "learned",
         causal: bool = False,
+        track_stride: int | None = None,
         *,
         pose_model: PoseModel | None = None,
         detector: BlazePoseDetector | None = None,
@@ -128,16 +141,36 @@ class Estimator:
             raise ValueError(f"num_aug (--tta): expected 1 to {MAX_TTA} crops, got {num_aug}")
         if tiles not in ("fallback", "always", "off"):
             raise ValueError(f"tiles: expected 'fallback', 'always' or 'off', got {tiles!r}")
-        self.model_name = model
+        self.model_name = model or DEFAULT_MODEL
+        self._video_model_name = model or (DEFAULT_MODEL if pose_model is not None
+                                           else DEFAULT_VIDEO_MODEL)
+        self.causal = causal
+        self.track_stride = track_stride
         self.detector = detector if detector is not None else BlazePoseDetector(
             num_threads=num_threads or 2, keypoint_map=keypoint_map)
-        # Image models share the detector: its landmark network computes their crop features.
-        self.model: PoseModel = pose_model if pose_model is not None else load_pose_model(
-            model, flip=flip_test, body_size=body_size, num_aug=num_aug, detector=self.detector,
-            causal=causal)
+
+        def load(name: str, videos: bool = False) -> PoseModel:
+            flip = flip_test if flip_test is not None else not (
+                videos and get_card(name).window > 1)
+            # Image models share the detector: its landmark network computes crop features.
+            return load_pose_model(name, flip=flip, body_size=body_size, num_aug=num_aug,
+                                   detector=self.detector, causal=causal)
+
+        self._load = load
+        self.model: PoseModel = pose_model if pose_model is not None else load(self.model_name)
+        self._videos: PoseModel | None = None
+        if pose_model is not None or (self._video_model_name == self.model_name
+                                      and self.model.window == 1):
+            self._videos = self.model
         self.keypoint_score_threshold = keypoint_score_threshold
         self.tiles = tiles
-        self._warnings: list[str] = []
+
+    @property
+    def video_model(self) -> PoseModel:
+        """The model for videos (``model``, else ``DEFAULT_VIDEO_MODEL``), loaded on first use."""
+        if self._videos is None:
+            self._videos = self._load(self._video_model_name, videos=True)
+        return self._videos
 
     # ------------------------------------------------------------------ images
     def predict(
@@ -173,12 +206,13 @@ class Estimator:
         scale = working_scale(w, h)
         small, small_camera = shrink(rgb, camera, scale)
         detections = self._detect_photo(small)
-        self._warnings = []
-        people = to_full_resolution(self._lift_people(detections, small_camera, small), scale)
+        warnings: list[str] = []
+        people = to_full_resolution(self._estimate_people(
+            self.model, detections, small_camera, small, warnings), scale)
         frame = FrameResult(frame_index=0, time_s=None, people=people)
         return Prediction(input_path=str(source) if source else "<array>", kind="image",
                           model=self.model_name, camera=camera, frames=[frame],
-                          warnings=list(self._warnings))
+                          warnings=warnings)
 
     # ------------------------------------------------------------------ videos
     def predict_video(
@@ -192,17 +226,19 @@ class Estimator:
     ) -> Prediction:
         """Track every person through a video and estimate their 3D poses.
 
-        Temporal lifters (window T > 1) lift each person's whole track at the end with a sliding
-        centred window; single-frame lifters lift frame by frame. Person ids are stable across
-        frames. A video that ends early or has unreadable frames keeps the frames read so far and
+        Temporal lifters (window T > 1) lift each person's track window by window as the frames
+        arrive (:class:`~monopose.pipeline.track_lifting.TrackLifting`: a frame is final half a
+        window plus the stride later); single-frame lifters lift frame by frame. Person ids are
+        stable across frames. A video that ends early or has unreadable frames keeps the frames read so far and
         says so in ``warnings``.
 
         Args:
             video: A path, or a video already opened with :func:`monopose.io.video.open_video`
                 (its frames are read here, once; the caller closes it).
             max_frames: Read at most this many frames (also caps an opened video).
-            on_frame: Called as ``on_frame(index, frame_rgb, frame_result)`` after each frame (used
-                for progress and pictures); with a temporal lifter the 3D in it is single-frame.
+            on_frame: Called as ``on_frame(index, frame_rgb, frame_result)`` for each frame, in
+                order, once its 3D is final (used for progress and pictures; with a temporal
+                lifter a few frames after it was read).
         """
         if max_frames is not None and max_frames < 1:
             raise ValueError(f"max_frames: expected at least 1 frame, got {max_frames}")
@@ -224,38 +260,60 @@ class Estimator:
         fps, w, h = video.info.fps, video.info.width, video.info.height
         camera = resolve_intrinsics(w, h, intrinsics, None if intrinsics_file is None
                                     else Path(intrinsics_file), None, fov_deg)
-        tracker = PoseTracker(self.detector, with_features=self.model.needs == "features",
+        model = self.video_model
+        tracker = PoseTracker(self.detector, with_features=model.needs == "features",
                               memory_frames=memory_frames_for(fps))
+        # Temporal lifters lift each track's windows as its frames arrive (frames come out a few
+        # frames late, with their final 3D); single-frame models lift each frame as it comes.
+        tracks = None
+        if model.window > 1:
+            # half a window: 51.1 mm on held-out mocap vs 50.8 at a third, at 78 % of its cost
+            stride = 1 if self.causal else self.track_stride or max(1, model.window // 2)
+            tracks = TrackLifting(model, stride=stride, causal=self.causal)
         scale = working_scale(w, h)
         frames: list[FrameResult] = []
         warnings: list[str] = []
-        self._warnings = []
+
+        def emit(index: int, rgb: np.ndarray, people: list[PersonResult]) -> None:
+            frame = FrameResult(frame_index=index, time_s=index / fps if fps else None,
+                                people=to_full_resolution(people, scale))
+            frames.append(frame)
+            if on_frame is not None:
+                on_frame(index, rgb, frame)
+
+        def emit_lifted(done: list[LiftedFrame]) -> None:
+            for lifted in done:
+                people = self._person_results(lifted.people.detections, lifted.poses)
+                warnings.extend(self._drop_nonfinite(people, f"frame {lifted.index}: "))
+                assert lifted.image_rgb is not None
+                emit(lifted.index, lifted.image_rgb, people)
+
+        read = 0
         for item in video:
             if isinstance(item, str):
                 warnings.append(item)
                 break
-            if max_frames is not None and len(frames) >= max_frames:
+            if max_frames is not None and read >= max_frames:
                 break
+            read += 1
             index, rgb = item
             small, small_camera = shrink(rgb, camera, scale)
             detections = tracker.update(small)
-            people = to_full_resolution(self._lift_people(detections, small_camera, small),
-                                        scale)
-            warnings += [f"frame {index}: {m}" for m in self._warnings]
-            self._warnings = []
-            frame = FrameResult(frame_index=index, time_s=index / fps if fps else None,
-                                people=people)
-            frames.append(frame)
-            if on_frame is not None:
-                on_frame(index, rgb, frame)
+            if tracks is None:
+                people = self._estimate_people(model, detections, small_camera, small, warnings,
+                                               f"frame {index}: ")
+                emit(index, rgb, people)
+            else:
+                with _one_torch_thread():
+                    emit_lifted(tracks.push(index, rgb, self.frame_people(
+                        detections, small_camera, small)))
+        if tracks is not None:
+            with _one_torch_thread():
+                emit_lifted(tracks.finish())
         if not frames:
             raise ValueError(f"{video.path}: no frame could be read (an empty or undecodable "
                              "video)")
-        if self.model.window > 1:
-            self._relift_tracks(frames, camera)
-            warnings += self._warnings
-            self._warnings = []
-        return Prediction(input_path=str(video.path), kind="video", model=self.model_name,
+        return Prediction(input_path=str(video.path), kind="video", model=self._video_model_name,
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
 
     # ------------------------------------------------------------------ internals
@@ -277,17 +335,32 @@ class Estimator:
                                min_presence=PHOTO_MIN_PRESENCE)
         return detections
 
-    def _lift_people(self, detections: list, camera: CameraInfo, rgb: np.ndarray
-                     ) -> list[PersonResult]:
-        """People with their 3D; anything not finite is marked unknown, with a warning."""
-        people = self._estimate_people(detections, camera, rgb)
+    def _estimate_people(self, model: PoseModel, detections: list, camera: CameraInfo,
+                         rgb: np.ndarray, warnings: list[str], prefix: str = ""
+                         ) -> list[PersonResult]:
+        """People with their 3D from ``model``; anything not finite is marked unknown, with a
+        warning (``prefix`` + the reason) added to ``warnings``."""
+        if not detections:
+            return []
+        with _one_torch_thread():
+            poses = model.predict(self.frame_people(detections, camera, rgb))
+        warnings += [prefix + m for m in poses.warnings]
+        people = self._person_results(detections, poses)
+        warnings += self._drop_nonfinite(people, prefix)
+        return people
+
+    @staticmethod
+    def _drop_nonfinite(people: list[PersonResult], prefix: str) -> list[str]:
+        warnings = []
         for k, person in enumerate(people):
             why = person.drop_nonfinite()
             if why is not None:
-                self._warnings.append(f"person {k}: {why}; root_method set to failed")
-        return people
+                name = f"person {k}" if person.person_id is None else \
+                    f"person {person.person_id}"
+                warnings.append(f"{prefix}{name}: {why}; root_method set to failed")
+        return warnings
 
-    def frame_people(self, detections: list[PersonDetection], camera: CameraInfo,
+    def frame_people(self, detections: Sequence[PersonDetection], camera: CameraInfo,
                      rgb: np.ndarray) -> FramePeople:
         """The model's input for one frame: H36M-17 keypoints, their scores, and the joints a
         lifter may use (score ≥ ``keypoint_score_threshold``; the best ``MIN_LIFTER_JOINTS``
@@ -305,13 +378,9 @@ class Estimator:
         return FramePeople(rgb, detections, np.asarray(camera.intrinsics, dtype=np.float64),
                            (camera.width, camera.height), kp, scores, valid)
 
-    def _estimate_people(self, detections: list, camera: CameraInfo, rgb: np.ndarray
-                         ) -> list[PersonResult]:
-        if not detections:
-            return []
-        with _one_torch_thread():
-            poses = self.model.predict(self.frame_people(detections, camera, rgb))
-        self._warnings += poses.warnings
+    @staticmethod
+    def _person_results(detections: Sequence[PersonDetection], poses: PeoplePoses
+                        ) -> list[PersonResult]:
         out = []
         for k, i in enumerate(poses.detection_index):
             det = detections[int(i)]
@@ -325,30 +394,6 @@ class Estimator:
                 pose_3d_abs_mm=poses.pose_3d_abs_mm[k], root_method=poses.root_method[k],
                 person_id=det.track_id))
         return out
-
-    def _relift_tracks(self, frames: list[FrameResult], camera: CameraInfo) -> None:
-        """Lift each tracked person's whole track with the temporal model (in place)."""
-        tracks: dict[int, list[tuple[int, int]]] = {}
-        for fi, frame in enumerate(frames):
-            for pi, person in enumerate(frame.people):
-                if person.person_id is not None:
-                    tracks.setdefault(person.person_id, []).append((fi, pi))
-        size_wh = (camera.width, camera.height)
-        for members in tracks.values():
-            for run in _contiguous_runs(members, frames):
-                kp = np.stack([frames[f].people[p].keypoints_2d_px for f, p in run])
-                valid = np.stack([frames[f].people[p].keypoints_valid for f, p in run])
-                with _one_torch_thread():
-                    rel = self.model.lift_sequence(kp, valid, intrinsics=camera.intrinsics)
-                for (f, p), rel_mm in zip(run, rel, strict=True):
-                    person = frames[f].people[p]
-                    person.pose_3d_rel_mm = rel_mm
-                    person.pose_3d_abs_mm, person.root_method = place_in_camera(
-                        person.keypoints_2d_px, rel_mm, person.keypoints_valid,
-                        camera.intrinsics, size_wh)
-                    why = person.drop_nonfinite()
-                    if why is not None:
-                        self._warnings.append(f"person {person.person_id}: {why}")
 
 
 def working_scale(width: int, height: int) -> float:
@@ -384,16 +429,3 @@ def to_full_resolution(people: list[PersonResult], scale: float) -> list[PersonR
         p.keypoints_2d_px = (p.keypoints_2d_px + 0.5) / scale - 0.5
         p.box_xyxy_px = (p.box_xyxy_px + 0.5) / scale - 0.5
     return people
-
-
-def _contiguous_runs(members: list[tuple[int, int]], frames: list[FrameResult]
-                     ) -> Iterator[list[tuple[int, int]]]:
-    """Split a track's (frame, person) list where frame indices jump."""
-    run: list[tuple[int, int]] = []
-    for fp in members:
-        if run and frames[fp[0]].frame_index != frames[run[-1][0]].frame_index + 1:
-            yield run
-            run = []
-        run.append(fp)
-    if run:
-        yield run

@@ -7,7 +7,9 @@ keypoints, 3D and placement on the bundled photo and on a short video made from 
 ``mpm-lift-t27`` was re-recorded (``record mpm-lift-t27``) when it was retrained and its tracks
 became lifted with strided windows. Every model was re-recorded when the detector's h36m17
 keypoints began to come from the learned BlazePose → h36m17 map
-(:mod:`monopose.detect.keypoint_map`), and again after models were retrained.
+(:mod:`monopose.detect.keypoint_map`), and again after models were retrained. ``mpm-lift-t27``
+was re-recorded when temporal lifters on videos began to take a window every half window
+without the flip test (the video defaults; ``monopose.pipeline.track_lifting``).
 """
 
 from __future__ import annotations
