@@ -36,6 +36,7 @@ import numpy as np
 from monopose.core.skeleton import H36M17
 from monopose.data.camera_mix import CAMERA_KINDS, draw_cameras, draw_uniform, project_views
 from monopose.data.mocap_store import MocapCache
+from monopose.data.postures import POSTURES, posture_of
 from monopose.data.sample import PoseBatch
 from monopose.data.sampler_config import (
     CHILD_EXPONENTS,
@@ -171,17 +172,34 @@ class MocapSampler:
         self._offsets = np.arange(self.window) * self.config.stride
 
     def _start_weights(self) -> np.ndarray | None:
-        sw = self.config.source_weights
-        if not sw:
+        """Drawing probability of each window start: ``source_weights`` split evenly over each
+        source's windows, then ``posture_weights`` over the postures of the windows' first
+        frames (each posture's share, spread as the source weights spread it)."""
+        sw, pw = self.config.source_weights, self.config.posture_weights
+        if not sw and not pw:
             return None
-        src = self.cache.clip_source[self.cache.frame_clip[self.starts]]
-        w = np.zeros(len(self.starts))
-        for name, weight in sw.items():
-            m = src == name
-            if m.any():
-                w[m] = float(weight) / m.sum()
-        if w.sum() <= 0:
-            raise ValueError(f"SamplerConfig.source_weights: no weight on sources present {sw}")
+        w = np.ones(len(self.starts))
+        if sw:
+            src = self.cache.clip_source[self.cache.frame_clip[self.starts]]
+            w = np.zeros(len(self.starts))
+            for name, weight in sw.items():
+                m = src == name
+                if m.any():
+                    w[m] = float(weight) / m.sum()
+            if w.sum() <= 0:
+                raise ValueError(f"SamplerConfig.source_weights: no weight on sources present "
+                                 f"{sw}")
+        if pw:
+            posture = posture_of(self.cache.poses_mm[self.starts])
+            by_posture = np.zeros(len(self.starts))
+            for k, name in enumerate(POSTURES):
+                m = (posture == k) & (w > 0)
+                if m.any() and pw.get(name, 0.0) > 0:
+                    by_posture[m] = float(pw[name]) * w[m] / w[m].sum()
+            if by_posture.sum() <= 0:
+                raise ValueError(f"SamplerConfig.posture_weights: no weight on postures present "
+                                 f"{pw}")
+            w = by_posture
         return w / w.sum()
 
     def __len__(self) -> int:

@@ -10,6 +10,7 @@ from typing import Any
 
 from monopose.core.skeleton import H36M17
 from monopose.data.camera_mix import LEGACY_CAMERAS, camera_kind_probs
+from monopose.data.postures import POSTURES
 
 __all__ = [
     "SamplerConfig",
@@ -50,6 +51,10 @@ class SamplerConfig:
 
     sources: tuple[str, ...] | None = None  # e.g. ("cmu",) for commercial-safe training
     source_weights: dict[str, float] | None = None  # sampling weight per source (None: by size)
+    # share of the drawn windows per posture of their first frame (monopose.data.postures:
+    # standing, low, floor, lying; a posture not named is not drawn); None: as often as the
+    # mocap has them (98 % standing)
+    posture_weights: dict[str, float] | None = None
     stride: int = 1  # frame step inside a window (cache rate / stride = window rate)
     # mixed frame rates: each window draws its frame step from these (30 fps cache: 1, 2, 3 =
     # 30, 15, 10 fps videos); empty: every window uses ``stride``
@@ -171,6 +176,12 @@ class SamplerConfig:
         if any(x < 1 for x in self.frame_steps):
             raise ValueError(f"SamplerConfig.frame_steps: expected steps >= 1, got "
                              f"{self.frame_steps}")
+        if self.posture_weights is not None:
+            bad = sorted(set(self.posture_weights) - set(POSTURES))
+            if bad or any(float(w) < 0 for w in self.posture_weights.values()) or \
+                    sum(float(w) for w in self.posture_weights.values()) <= 0:
+                raise ValueError(f"SamplerConfig.posture_weights: expected non-negative weights "
+                                 f"of {POSTURES} with a positive sum, got {self.posture_weights}")
         if not 0 <= self.num_missing < J:
             raise ValueError(f"SamplerConfig.num_missing: expected 0..{J - 1}")
 

@@ -1,0 +1,88 @@
+"""Lifting accuracy on held-out mocap by posture: standing, low (sitting, crouching), floor, lying.
+
+Mocap is 98 % standing, so a mean over all held-out frames says little about people sitting.
+Each posture (``monopose.data.postures``) gets its own fixed set: up to ``--n`` frames of the
+held-out splits in that posture, spread evenly, seen by the evaluation cameras
+(``eval_config``) with detector-like 2D noise; every model lifts the same inputs (flip test,
+one torch thread).
+
+    .venv/bin/python benchmarks/bench_postures.py --models mpm-lift-t1 \
+        --candidate runs/mpm-lift-t1-postures/export
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+
+import numpy as np
+import torch
+
+from monopose.data.mocap_store import MocapCache
+from monopose.data.postures import POSTURES, posture_of, posture_shares
+from monopose.data.sampler import MocapSampler
+from monopose.data.sampler_config import eval_config
+from monopose.eval.metrics import mpjpe, p_mpjpe
+from monopose.zoo import load_pose_model
+
+
+def posture_sets(cache: MocapCache, splits: list[str], n: int, seed: int
+                 ) -> dict[str, tuple[np.ndarray, ...]]:
+    """Per posture: ``(keypoints [B, 17, 2] px, valid [B, 17], intrinsics [B, 4], root-relative
+    truth [B, 17, 3] mm)``."""
+    sampler = MocapSampler(cache, splits, 1, eval_config("detector"), seed=seed)
+    labels = posture_of(cache.poses_mm[sampler.starts])
+    out = {}
+    for k, name in enumerate(POSTURES):
+        starts = sampler.starts[labels == k]
+        if len(starts) == 0:
+            continue
+        pick = np.unique(np.linspace(0, len(starts) - 1, num=min(n, len(starts))).round()
+                         .astype(np.int64))
+        batch = sampler.make_batch(starts[pick], np.random.default_rng(seed))
+        gt = batch.pose_3d_cam_mm[:, 0].astype(np.float64)
+        out[name] = (batch.keypoints_2d_px[:, 0], batch.valid_2d[:, 0], batch.intrinsics,
+                     gt - gt[:, :1])
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--cache", default="cache/mocap")
+    ap.add_argument("--n", type=int, default=600, help="frames per posture (at most)")
+    ap.add_argument("--models", nargs="+", default=["mpm-lift-t1"])
+    ap.add_argument("--candidate", default=None, help="a weights folder: its first model is "
+                    "scored as another row (e.g. a training run's export)")
+    ap.add_argument("--splits", default="val,test", help="held-out splits, comma-separated "
+                    "(neither is trained on; the test split alone has 29 frames not standing)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    splits = args.splits.split(",")
+    torch.set_num_threads(1)
+    cache = MocapCache.load(args.cache)
+    held_out = MocapSampler(cache, splits, 1, eval_config("detector"), seed=args.seed)
+    shares = posture_shares(posture_of(cache.poses_mm[held_out.starts]))
+    sets = posture_sets(cache, splits, args.n, args.seed)
+    print(f"# bench_postures: {' + '.join(splits)}, {dt.date.today()}, "
+          f"{platform.processor() or platform.machine()}, 1 torch thread")
+    print(f"# {len(held_out.starts)} frames: " + ", ".join(
+        f"{name} {100 * share:.2f} %" for name, share in shares.items()))
+    rows = [(name, None) for name in args.models]
+    if args.candidate:
+        rows.append((args.models[0], args.candidate))
+    header = " | ".join(f"{name} ({len(sets[name][0])})" for name in sets)
+    print(f"| model | {header} |")
+    print("|---|" + "---|" * len(sets))
+    for name, weights in rows:
+        model = load_pose_model(name, weights, flip=True, body_size="lifter")
+        cells = []
+        for kp, valid, intr, gt in sets.values():
+            pred = model.lift(kp, valid, intrinsics=intr)
+            cells.append(f"{mpjpe(pred, gt):.1f} / {p_mpjpe(pred, gt):.1f}")
+        label = name if weights is None else f"{name} ({weights})"
+        print(f"| {label} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main()
