@@ -59,8 +59,14 @@ def training_record(
 
 
 def _pretraining(init_from: str | None) -> dict[str, Any] | None:
-    """Steps, wall time and data of the checkpoint a run was initialised from (if readable)."""
-    if not init_from or not init_from.endswith(".ckpt") or not Path(init_from).is_file():
+    """Steps, wall time and data of what a run was initialised from (if readable): a checkpoint,
+    or exported weights whose card (``<stem>.json`` beside them) carries their own training record
+    (and, nested, the stages before it)."""
+    if not init_from or not Path(init_from).is_file():
+        return None
+    if init_from.endswith(".safetensors"):
+        return _exported_stage(Path(init_from))
+    if not init_from.endswith(".ckpt"):
         return None
     try:
         ckpt = read_checkpoint(init_from)
@@ -76,6 +82,21 @@ def _pretraining(init_from: str | None) -> dict[str, Any] | None:
         "steps": int(ckpt.get("global_step", 0)),
         "wall_time_s": round(float(meta.get("train_time_s", 0.0)), 1),
     }
+
+
+def _exported_stage(weights: Path) -> dict[str, Any] | None:
+    """The training record on the card of exported ``weights``, without its full config."""
+    try:
+        card = json.loads(weights.with_suffix(".json").read_text())["card"]
+        training = dict(card["training"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    stage: dict[str, Any] = {"weights": str(weights)}
+    for key in ("experiment", "task", "data_sources", "steps", "wall_time_s", "date",
+                "init_from", "final_val_metrics", "pretraining"):
+        if key in training:
+            stage[key] = training[key]
+    return stage
 
 
 def export_model(
