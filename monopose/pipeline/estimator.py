@@ -229,8 +229,8 @@ class Estimator:
         Temporal lifters (window T > 1) lift each person's track window by window as the frames
         arrive (:class:`~monopose.pipeline.track_lifting.TrackLifting`: a frame is final half a
         window plus the stride later); single-frame lifters lift frame by frame. Person ids are
-        stable across frames. A video that ends early or has unreadable frames keeps the frames read so far and
-        says so in ``warnings``.
+        stable across frames. A video that ends early or has unreadable frames keeps the frames
+        read so far and says so in ``warnings``.
 
         Args:
             video: A path, or a video already opened with :func:`monopose.io.video.open_video`

@@ -84,12 +84,13 @@ def test_same_3d_as_lifting_whole_tracks(lifter: Lifter, kwargs: dict) -> None:
         for run in runs:
             frames_people = [_frame(f, tracks) for f in run]
             rows = [[d.track_id for d in fp.detections].index(track) for fp in frames_people]
-            kp = np.stack([fp.keypoints_px[r] for fp, r in zip(frames_people, rows)])
-            ok = np.stack([fp.valid[r] for fp, r in zip(frames_people, rows)])
+            kp = np.stack([fp.keypoints_px[r] for fp, r in zip(frames_people, rows, strict=True)])
+            ok = np.stack([fp.valid[r] for fp, r in zip(frames_people, rows, strict=True)])
             whole = lifter.lift_sequence(kp, ok, intrinsics=INTRINSICS,
                                          stride=kwargs.get("stride"),
                                          causal=kwargs.get("causal"))
-            got = np.stack([by_frame[f].poses.pose_3d_rel_mm[r] for f, r in zip(run, rows)])
+            got = np.stack([by_frame[f].poses.pose_3d_rel_mm[r]
+                            for f, r in zip(run, rows, strict=True)])
             np.testing.assert_allclose(got, whole, atol=1e-3, err_msg=f"track {track} {run[0]}")
 
 
