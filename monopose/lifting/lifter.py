@@ -126,16 +126,23 @@ class Lifter:
         return place_people(frame, self._sized(rel_mm, frame.detections))
 
     def _sized(self, rel_mm: np.ndarray, detections: Sequence[PersonDetection]) -> np.ndarray:
-        """``[N, 17, 3]`` mm rescaled to the detector's metric world landmarks (trained on real
-        people; mapped to h36m17 by the learned keypoint map) when ``body_size ==
-        "world_landmarks"`` and the people were detected."""
+        """``[N, 17, 3]`` mm rescaled by :meth:`size_factors`."""
+        return rel_mm * self.size_factors(rel_mm, detections)[:, None, None]
+
+    def size_factors(self, rel_mm: np.ndarray, detections: Sequence[PersonDetection]
+                     ) -> np.ndarray:
+        """``[N]`` factors that bring lifted ``[N, 17, 3]`` mm poses to the size of the
+        detector's metric world landmarks (trained on real people; mapped to h36m17 by the
+        learned keypoint map) when ``body_size == "world_landmarks"`` and the people were
+        detected; ones otherwise."""
+        ones = np.ones(len(rel_mm))
         if self.body_size != "world_landmarks" or len(detections) != len(rel_mm) or \
                 not len(detections):
-            return rel_mm
+            return ones
         world_33_mm = 1000.0 * np.stack([d.world_landmarks_m for d in detections])
         world_mm = resolve_keypoint_map("learned").apply(world_33_mm)
-        sized, _ = rescale_to_size(rel_mm, world_mm)
-        return sized
+        _, factor = rescale_to_size(rel_mm, world_mm)
+        return factor
 
     # -- public API ---------------------------------------------------------------------------
 

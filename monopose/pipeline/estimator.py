@@ -25,7 +25,7 @@ from monopose.io.images import read_image
 from monopose.io.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
 from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 from monopose.io.video import VideoFrames, open_video
-from monopose.lifting.lifter import BODY_SIZE_SOURCES
+from monopose.lifting.lifter import BODY_SIZE_SOURCES, Lifter
 from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
 from monopose.pipeline.track_lifting import LiftedFrame, TrackLifting
 from monopose.zoo import get_card, load_pose_model
@@ -103,8 +103,8 @@ class Estimator:
         body_size: Lifters only: where each person's metric size comes from:
             ``"world_landmarks"`` (default: rescaled to the size of the detector's metric 3D,
             see :mod:`monopose.core.body_size`; chosen by real-photo root error, BENCHMARKS.md)
-            or ``"lifter"`` (the lifter's output as is). Temporal lifters of videos keep their
-            own size.
+            or ``"lifter"`` (the lifter's output as is). Temporal lifters of videos give each
+            person one size along the track (the median of its frames so far).
         keypoint_map: How the detector makes h36m17 keypoints from BlazePose's 33:
             ``"learned"`` (fitted on rendered people) or ``"fixed"`` (hand-written midpoints).
         causal: Temporal lifters: lift each video frame from that frame and earlier ones only
@@ -269,7 +269,9 @@ class Estimator:
         if model.window > 1:
             # half a window: 51.1 mm on held-out mocap vs 50.8 at a third, at 78 % of its cost
             stride = 1 if self.causal else self.track_stride or max(1, model.window // 2)
-            tracks = TrackLifting(model, stride=stride, causal=self.causal)
+            # a body's size from the detector's world landmarks, as in photos, one per track
+            size = model.size_factors if isinstance(model, Lifter) else None
+            tracks = TrackLifting(model, stride=stride, causal=self.causal, size_factors=size)
         scale = working_scale(w, h)
         frames: list[FrameResult] = []
         warnings: list[str] = []

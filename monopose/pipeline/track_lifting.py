@@ -11,7 +11,8 @@ track (and one at its last frame), edges padded by repeating the first/last fram
 from the window whose centre is nearest. A frame waits ``stride + T // 2`` frames (0.7 s at
 30 fps for ``T = 27``): by then either its person's nearest window is complete or the track has
 ended, and both decide the same window as the whole track would. In causal mode every frame is
-the last of its own window and nothing waits. People keep the model's own size.
+the last of its own window and nothing waits. With ``size_factors`` a person keeps one size
+along a track (the median of the per-frame sizes so far), not a size per frame.
 
 A track is a run of consecutive frames with the same ``track_id``; a person seen again after a
 gap starts a new run. People without a ``track_id`` are lifted as a static window.
@@ -20,8 +21,9 @@ gap starts a new run. People without a ``track_id`` are lifted as a static windo
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -49,6 +51,7 @@ class _Run:
     ended: bool = False
     lifted: dict[int, np.ndarray] = field(default_factory=dict)  # centre -> [T, 17, 3] mm
     next_centre: int = 0  # the first regular centre not yet lifted ahead
+    size_factors: list[float] = field(default_factory=list)  # of the frames handed back
 
 
 @dataclass(eq=False)
@@ -80,13 +83,19 @@ class TrackLifting:
             a window per frame).
         batch: Windows lifted together: a window is lifted as soon as its frames are known, in
             batches of this many (one network pass over several windows costs less per window).
+        size_factors: ``(rel_mm [N, 17, 3], detections) -> [N]`` factors to a trusted body size
+            per frame (e.g. :meth:`monopose.lifting.lifter.Lifter.size_factors`); each person is
+            scaled by the median factor of their track so far, so a body keeps its size from
+            frame to frame. None: the model's own size.
 
     Call :meth:`push` for each frame in order and :meth:`finish` after the last; both return the
     frames now complete, in order.
     """
 
     def __init__(self, model: TemporalLifter, stride: int | None = None,
-                 causal: bool = False, batch: int = 8) -> None:
+                 causal: bool = False, batch: int = 8,
+                 size_factors: Callable[[np.ndarray, Sequence[Any]], np.ndarray] | None = None,
+                 ) -> None:
         self.model = model
         self.window = int(model.window)
         if self.window < 2:
@@ -101,6 +110,7 @@ class TrackLifting:
             raise ValueError(f"stride: expected 1 to {self.window} frames, got {self.stride}")
         self.delay = 0 if causal else self.stride + self.window // 2
         self.batch = max(1, int(batch))
+        self.size_factors = size_factors
         self._runs: dict[int, _Run] = {}  # track id -> its run through the latest frame
         self._waiting: deque[_Waiting] = deque()
         self._ahead: list[tuple[_Run, int]] = []  # complete windows not lifted yet
@@ -207,7 +217,10 @@ class TrackLifting:
             # windows no later frame of this run can take (their centres are behind it)
             for old in [c for c in run.lifted if c < pos - self.stride]:
                 del run.lifted[old]
-        # The model's own size: a size per frame (the detector's world landmarks) would make
-        # bones change length from frame to frame.
+        if self.size_factors is not None and len(rel_mm):
+            factors = self.size_factors(rel_mm, frame.people.detections)
+            for k, (run, _) in enumerate(frame.places):
+                run.size_factors.append(float(factors[k]))
+                rel_mm[k] *= float(np.median(run.size_factors))
         poses = place_people(frame.people, rel_mm) if len(frame.people) else PeoplePoses.empty()
         return LiftedFrame(frame.index, frame.image_rgb, frame.people, poses)

@@ -50,7 +50,8 @@ def _frame(f: int, tracks: dict[int | None, np.ndarray]) -> FramePeople:
     valid = np.ones(kp.shape[:2], bool)
     if ids and 1 in ids:
         valid[ids.index(1), (f % 17)] = False  # a missing joint travels with its window
-    return FramePeople(None, [SimpleNamespace(track_id=t) for t in ids], INTRINSICS, (640, 480),
+    return FramePeople(None, [SimpleNamespace(track_id=t, frame=f) for t in ids], INTRINSICS,
+                       (640, 480),
                        kp, np.ones(kp.shape[:2]), valid)
 
 
@@ -153,3 +154,22 @@ def test_videos_default_to_the_temporal_lifter_photos_to_the_single_frame_one() 
     assert named.video_model is named.model
     flipped = Estimator(model=DEFAULT_VIDEO_MODEL, flip_test=True, num_threads=1)
     assert flipped.video_model.flip is True  # type: ignore[attr-defined]
+
+
+def test_a_body_keeps_one_size_along_its_track(lifter: Lifter) -> None:
+    """Per-frame size factors (e.g. from world landmarks) become the running median per track."""
+    per_frame = np.random.default_rng(5).uniform(0.8, 1.25, FRAMES)  # one factor per frame
+
+    def size_factors(rel_mm: np.ndarray, detections: list) -> np.ndarray:
+        return np.array([per_frame[d.frame] for d in detections])
+
+    _, plain = _stream(lifter)
+    _, sized = _stream(lifter, size_factors=size_factors)
+    ratios = []
+    for f in PRESENCE[1]:  # frames 0..39, one run
+        row = [d.track_id for d in plain[f].people.detections].index(1)
+        a = plain[f].poses.pose_3d_rel_mm[row]
+        b = sized[f].poses.pose_3d_rel_mm[row]
+        ratios.append(np.linalg.norm(b) / np.linalg.norm(a))
+        np.testing.assert_allclose(ratios[-1], np.median(per_frame[: f + 1]), rtol=1e-6)
+    assert np.std(ratios[10:]) < np.std(per_frame[10:40])  # steadier than frame by frame
