@@ -27,12 +27,10 @@ from monopose.eval.metrics import mpjpe, p_mpjpe
 from monopose.zoo import load_pose_model
 
 
-def posture_sets(cache: MocapCache, splits: list[str], n: int, seed: int
+def posture_sets(sampler: MocapSampler, labels: np.ndarray, n: int, seed: int
                  ) -> dict[str, tuple[np.ndarray, ...]]:
-    """Per posture: ``(keypoints [B, 17, 2] px, valid [B, 17], intrinsics [B, 4], root-relative
-    truth [B, 17, 3] mm)``."""
-    sampler = MocapSampler(cache, splits, 1, eval_config("detector"), seed=seed)
-    labels = posture_of(cache.poses_mm[sampler.starts])
+    """Per posture (``labels``: of ``sampler.starts``): ``(keypoints [B, 17, 2] px, valid
+    [B, 17], intrinsics [B, 4], root-relative truth [B, 17, 3] mm)``."""
     out = {}
     for k, name in enumerate(POSTURES):
         starts = sampler.starts[labels == k]
@@ -62,8 +60,9 @@ def main() -> None:
     torch.set_num_threads(1)
     cache = MocapCache.load(args.cache)
     held_out = MocapSampler(cache, splits, 1, eval_config("detector"), seed=args.seed)
-    shares = posture_shares(posture_of(cache.poses_mm[held_out.starts]))
-    sets = posture_sets(cache, splits, args.n, args.seed)
+    labels = posture_of(cache.poses_mm[held_out.starts])
+    shares = posture_shares(labels)
+    sets = posture_sets(held_out, labels, args.n, args.seed)
     print(f"# bench_postures: {' + '.join(splits)}, {dt.date.today()}, "
           f"{platform.processor() or platform.machine()}, 1 torch thread")
     print(f"# {len(held_out.starts)} frames: " + ", ".join(

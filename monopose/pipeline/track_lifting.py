@@ -20,6 +20,7 @@ gap starts a new run. People without a ``track_id`` are lifted as a static windo
 
 from __future__ import annotations
 
+import bisect
 from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -51,7 +52,14 @@ class _Run:
     ended: bool = False
     lifted: dict[int, np.ndarray] = field(default_factory=dict)  # centre -> [T, 17, 3] mm
     next_centre: int = 0  # the first regular centre not yet lifted ahead
-    size_factors: list[float] = field(default_factory=list)  # of the frames handed back
+    # size factors of the frames handed back, kept sorted: the median costs no sort per frame
+    sorted_sizes: list[float] = field(default_factory=list)
+
+    def median_size(self, factor: float) -> float:
+        """Add one frame's size ``factor``; the median over the run's frames so far."""
+        bisect.insort(self.sorted_sizes, factor)
+        n = len(self.sorted_sizes)
+        return 0.5 * (self.sorted_sizes[(n - 1) // 2] + self.sorted_sizes[n // 2])
 
 
 @dataclass(eq=False)
@@ -220,7 +228,6 @@ class TrackLifting:
         if self.size_factors is not None and len(rel_mm):
             factors = self.size_factors(rel_mm, frame.people.detections)
             for k, (run, _) in enumerate(frame.places):
-                run.size_factors.append(float(factors[k]))
-                rel_mm[k] *= float(np.median(run.size_factors))
+                rel_mm[k] *= run.median_size(float(factors[k]))
         poses = place_people(frame.people, rel_mm) if len(frame.people) else PeoplePoses.empty()
         return LiftedFrame(frame.index, frame.image_rgb, frame.people, poses)
