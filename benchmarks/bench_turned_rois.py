@@ -8,12 +8,19 @@ nearest the truth within 15 % of its size counts as found), 2D error of the foun
 box that holds none) and the time per image.
 
 ``--study DIR`` instead scores every turn of every detection in a render set against the truth
-and compares triggers ("turn when the upright crop's presence is below T, keep the surest turn
-if ≥ 0.9") by the number of people found within 15 % of their size.
+and compares triggers by the number of people found within 15 % of their size: "turn when the
+upright crop's presence is below T, keep the surest turn if ≥ 0.9", and the shipped rule
+(:func:`monopose.detect.turns.choose_turn`: also look at every turn when the detector's ROI
+is more than ``UPSIDE_DOWN_DEG`` from upright) with other angles. Render sets for it: held-out
+people, and people not standing (``monopose data render --postures low,floor,lying``), where
+the detector's crop misleads most often.
 
 Usage:
     python benchmarks/bench_turned_rois.py --renders cache/capf2/renders/val
-    python benchmarks/bench_turned_rois.py --study cache/capf2/renders/train_b --limit 1500
+    python benchmarks/bench_turned_rois.py --study cache/capf2/renders/val
+    monopose data render --n 800 --out cache/renders_postures --split train --seed 5 \
+        --postures low,floor,lying
+    python benchmarks/bench_turned_rois.py --study cache/renders_postures
 """
 
 from __future__ import annotations
@@ -31,7 +38,8 @@ import numpy as np
 
 from monopose.core.skeleton import convert_layout
 from monopose.data.synthetic.generate import read_shard
-from monopose.detect.blazepose import TURNED_MIN_PRESENCE, BlazePoseDetector
+from monopose.detect.blazepose import BlazePoseDetector
+from monopose.detect.turns import TURNED_MIN_PRESENCE, UPSIDE_DOWN_DEG, choose_turn
 from monopose.detect.types import RotatedRect
 from monopose.io.images import read_image
 
@@ -117,13 +125,15 @@ def photos(detectors: dict[str, BlazePoseDetector]) -> list[dict]:
 def trigger_study(folder: Path, limit: int | None) -> dict[str, int]:
     """People found (error < 15 % of the size) under each turn trigger."""
     det = BlazePoseDetector(num_threads=1, tiles="off")
-    pres, err = [], []
+    pres, err, tilt, rois = [], [], [], []
     for img, gt, ok in rendered_people(folder, limit):
         if not ok.any():
             continue
         size = float(np.linalg.norm(gt[ok].max(0) - gt[ok].min(0)))
         for d in det.detect_people(img):
             roi = det.roi_from_detection(d)
+            tilt.append(abs(math.remainder(roi.rotation_rad, 2 * math.pi)))
+            rois.append(roi)
             p_row, e_row = [], []
             for k in range(4):
                 turned = RotatedRect(roi.center_px, roi.size_px,
@@ -144,6 +154,21 @@ def trigger_study(folder: Path, limit: int | None) -> dict[str, int]:
         choice = np.where(turn, p.argmax(1), 0)
         kept = p[rows, choice] >= PHOTO_PRESENCE
         out[f"turn below {trigger}"] = int(((e[rows, choice] < 0.15) & kept).sum())
+    # choose_turn's rule with other upside-down angles (0°: every detection looks at its turns)
+    tilt_deg = np.degrees(np.asarray(tilt))
+    doubted = p[:, 0] < PHOTO_PRESENCE
+    for min_tilt in (UPSIDE_DOWN_DEG, 120, 150, 0):
+        upside = tilt_deg > min_tilt
+        turn = (doubted | upside) & (p.max(1) > p[:, 0])
+        turn &= ~doubted | (p.max(1) >= TURNED_MIN_PRESENCE)
+        choice = np.where(turn, p.argmax(1), 0)
+        kept = p[rows, choice] >= PHOTO_PRESENCE
+        out[f"doubted, or the ROI turned > {min_tilt:.0f}° (surest turn)"] = int(
+            ((e[rows, choice] < 0.15) & kept).sum())
+        out[f"  ROIs turned > {min_tilt:.0f}°"] = int(upside.sum())
+    shipped = [choose_turn(row, roi, PHOTO_PRESENCE) for row, roi in zip(p, rois, strict=True)]
+    kept = p[rows, shipped] >= PHOTO_PRESENCE
+    out["shipped rule (choose_turn)"] = int(((e[rows, shipped] < 0.15) & kept).sum())
     return out
 
 

@@ -34,18 +34,25 @@ def _exit_on(*errors: type[Exception]) -> Iterator[None]:
         raise typer.Exit(code=1) from None
 
 
-def _poses(mocap: Path, split: str) -> PoseSource:
-    """The de-duplicated frames of a split of the mocap cache.
+def _poses(mocap: Path, split: str, postures: str = "") -> PoseSource:
+    """The de-duplicated frames of a split of the mocap cache, of some postures
+    (comma-separated; empty: all).
 
     Raises:
-        ValueError: an unknown split, or one with no frames. FileNotFoundError: no cache.
+        ValueError: an unknown split or posture, or no frames. FileNotFoundError: no cache.
     """
     if split not in ("train", "val", "test"):
         raise ValueError(f"--split: expected train, val or test, got {split!r}")
     # heavy: numpy and the mocap cache; monopose --help stays fast
     from monopose.data.synthetic.poses import PoseSource
 
-    return PoseSource.from_cache(mocap, split)
+    wanted = [p.strip() for p in postures.split(",") if p.strip()] if postures else None
+    try:
+        return PoseSource.from_cache(mocap, split, postures=wanted)
+    except ValueError as exc:
+        if wanted is not None and str(exc).startswith("postures:"):
+            raise ValueError(f"--postures: {str(exc).removeprefix('postures: ')}") from None
+        raise
 
 
 def render(
@@ -59,6 +66,10 @@ def render(
     mocap: Path = _MOCAP,
     shard_size: int = typer.Option(256, "--shard-size", min=1, help="Samples per shard file."),
     anny_cache: Path = _ANNY_CACHE,
+    postures: str = typer.Option(
+        "", "--postures",
+        help="Only mocap frames of these postures, comma-separated: standing, low, floor, "
+             "lying (docs/sampler.md). Default: all."),
 ) -> None:
     """Render N synthetic people (mocap motion on random anny bodies) with exact 3D labels.
 
@@ -69,8 +80,9 @@ def render(
     from monopose.data.synthetic.generate import write_dataset
 
     with _exit_on(FileNotFoundError, ValueError, ImportError):
-        rep = write_dataset(out, n, _poses(mocap, split), size=size, seed=seed, split=split,
-                            workers=workers, shard_size=shard_size, cache_dir=anny_cache)
+        rep = write_dataset(out, n, _poses(mocap, split, postures), size=size, seed=seed,
+                            split=split, workers=workers, shard_size=shard_size,
+                            cache_dir=anny_cache)
     typer.echo(f"{rep.out_dir}: {rep.num_samples} samples in {rep.num_shards} shards "
                f"({rep.shards_written} rendered, {rep.shards_skipped} already complete) "
                f"in {rep.seconds:.1f} s")

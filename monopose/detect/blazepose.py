@@ -73,6 +73,7 @@ from monopose.detect.tiles import (
     tile_grid,
     tile_to_image,
 )
+from monopose.detect.turns import TURNED_MIN_PRESENCE, choose_turn, needs_turns
 from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
 from monopose.io.images import ImageInput, load_image
 
@@ -88,9 +89,6 @@ __all__ = [
 ]
 
 DETECTOR_SIZE = 224
-# A turned ROI replaces a doubted upright one only when the landmark network is this sure of it:
-# turning gives it three more chances to see a person in a non-person box (BENCHMARKS.md).
-TURNED_MIN_PRESENCE = 0.9
 
 # One map per scale, picked with a joint-identity probe (nearest class mean on features sampled at
 # the keypoints, leave-one-image-out; ``benchmarks/bench_detect.py --probe-features``): the best
@@ -130,9 +128,9 @@ class BlazePoseDetector:
             better person's by more than this IoU; ``None`` (both) keeps everything.
         max_people: Keep at most this many detections (best first); ``None`` for all.
         turn_rois: When the landmark network doubts a person (presence below
-            ``min_presence``), look again with the ROI turned by 90°, 180° and 270° and keep the
-            turn it is surest of, if that is at least :data:`TURNED_MIN_PRESENCE`. The ROI's
-            orientation comes from the detector's hip and shoulder points, which fail for
+            ``min_presence``) or the detector's ROI is upside down, look again with the ROI
+            turned by 90°, 180° and 270° (:func:`monopose.detect.turns.choose_turn`). The
+            ROI's orientation comes from the detector's hip and shoulder points, which fail for
             bent-over, lying and upside-down people.
         tiles: Also run the detector on overlapping tiles, for people too small for the
             whole-image pass: ``"auto"`` (tiles of at most 200 px when the image's longer side
@@ -463,8 +461,8 @@ class BlazePoseDetector:
         rois = [self.roi_from_detection(det) for det in dets]
         results = self.landmarks_for_rois(rgb, rois, with_features)
         for det, roi, res in zip(dets, rois, results, strict=True):
-            if res.presence_score < threshold and self.turn_rois:
-                roi, res = self._best_turn(rgb, roi, res, with_features)
+            if self.turn_rois and needs_turns(res.presence_score, roi, threshold):
+                roi, res = self._best_turn(rgb, roi, res, with_features, threshold)
             if res.presence_score < threshold:
                 continue
             person = self.make_person(res, roi, (w, h), det)
@@ -478,16 +476,15 @@ class BlazePoseDetector:
         return people
 
     def _best_turn(self, rgb: np.ndarray, roi: RotatedRect, res: LandmarkResult,
-                   with_features: bool) -> tuple[RotatedRect, LandmarkResult]:
-        """The ROI turned by 90°, 180° or 270° the landmark network is surest of, when it is at
-        least :data:`TURNED_MIN_PRESENCE` sure; else the upright ROI and its result."""
-        best_roi, best = roi, res
-        for k in (1, 2, 3):
-            turned = RotatedRect(roi.center_px, roi.size_px, roi.rotation_rad + k * math.pi / 2)
-            r = self.landmarks_for_roi(rgb, turned, with_features)
-            if r.presence_score >= TURNED_MIN_PRESENCE and r.presence_score > best.presence_score:
-                best_roi, best = turned, r
-        return best_roi, best
+                   with_features: bool, min_presence: float
+                   ) -> tuple[RotatedRect, LandmarkResult]:
+        """The ROI and result of the turn :func:`choose_turn` keeps (the upright one or a turn
+        by 90°, 180° or 270°)."""
+        rois = [roi] + [RotatedRect(roi.center_px, roi.size_px, roi.rotation_rad + k * math.pi / 2)
+                        for k in (1, 2, 3)]
+        results = [res] + [self.landmarks_for_roi(rgb, r, with_features) for r in rois[1:]]
+        k = choose_turn([r.presence_score for r in results], roi, min_presence)
+        return rois[k], results[k]
 
     def detect_many(self, images: Iterable[ImageInput], with_features: bool = False
                     ) -> Iterator[list[PersonDetection]]:

@@ -58,9 +58,13 @@ def test_posture_rules_hold_for_any_body_size_and_reject_bad_shapes() -> None:
 
 def _cache(n_standing: int, n_sitting: int):  # type: ignore[no-untyped-def]
     """A mocap cache of two train clips: people standing, then people on a chair."""
-    import json
-
     from monopose.data.mocap_store import MocapCache
+
+    return MocapCache(_cache_arrays(n_standing, n_sitting))
+
+
+def _cache_arrays(n_standing: int, n_sitting: int) -> dict[str, np.ndarray]:
+    import json
 
     rng = np.random.default_rng(0)
     stand = _pose(THIGH_MM + SHIN_MM, (0, 0, -1))
@@ -68,11 +72,11 @@ def _cache(n_standing: int, n_sitting: int):  # type: ignore[no-untyped-def]
     poses = np.concatenate([np.repeat(stand[None], n_standing, 0),
                             np.repeat(chair[None], n_sitting, 0)])
     poses = poses + rng.normal(0, 5, poses.shape)
-    return MocapCache({
+    return {
         "poses_mm": poses.astype(np.float32), "keep": np.ones(len(poses), bool),
         "clip_start": np.array([0, n_standing]), "clip_length": np.array([n_standing, n_sitting]),
         "clip_source": np.array(["cmu", "cmu"]), "clip_split": np.array(["train", "train"]),
-        "clip_name": np.array(["walk", "sit"]), "meta_json": np.array(json.dumps({}))})
+        "clip_name": np.array(["walk", "sit"]), "meta_json": np.array(json.dumps({}))}
 
 
 def test_sampler_draws_postures_in_the_asked_shares() -> None:
@@ -99,3 +103,25 @@ def test_sampler_draws_postures_in_the_asked_shares() -> None:
         MocapSampler(cache, "train", 1, SamplerConfig(posture_weights={"lying": 1.0}))
     batch = weighted.sample_batch(8)
     assert batch.keypoints_2d_px.shape[0] == 8
+
+
+def test_a_pose_source_and_the_render_command_keep_the_asked_postures(tmp_path) -> None:
+    from typer.testing import CliRunner
+
+    from monopose.cli import app
+    from monopose.data.synthetic.poses import PoseSource
+
+    np.savez(tmp_path / "mocap.npz", **_cache_arrays(30, 6))
+    everyone = PoseSource.from_cache(tmp_path, "train")
+    sitting = PoseSource.from_cache(tmp_path, "train", postures=("low", "floor", "lying"))
+    assert len(sitting.ids) < len(everyone.ids)
+    assert set(posture_of(sitting.poses_mm).tolist()) == {POSTURES.index("low")}
+    assert set(posture_of(everyone.poses_mm).tolist()) == {0, POSTURES.index("low")}
+    assert sitting.name.endswith(":low+floor+lying") and sitting.digest() != everyone.digest()
+    with pytest.raises(ValueError, match="postures: expected some of"):
+        PoseSource.from_cache(tmp_path, "train", postures=("sitting",))
+    with pytest.raises(ValueError, match="no frames for it in postures"):
+        PoseSource.from_cache(tmp_path, "train", postures=("lying",))
+    res = CliRunner().invoke(app, ["data", "render", "--n", "1", "--out", str(tmp_path / "r"),
+                                   "--mocap", str(tmp_path), "--postures", "low,sitting"])
+    assert res.exit_code == 1 and "--postures: expected some of" in res.output

@@ -8,7 +8,9 @@ import math
 import numpy as np
 import pytest
 
-from monopose.detect.blazepose import TURNED_MIN_PRESENCE, BlazePoseDetector
+from monopose.detect.blazepose import BlazePoseDetector
+from monopose.detect.turns import TURNED_MIN_PRESENCE, choose_turn
+from monopose.detect.types import RotatedRect
 
 
 def _with_presence(monkeypatch, det: BlazePoseDetector, presence_by_turn: dict[int, float]):
@@ -57,3 +59,49 @@ def test_a_sure_upright_person_is_not_turned(monkeypatch, standing_photo):
     asked = _with_presence(monkeypatch, det, {0: 0.8, 1: 1.0, 2: 1.0, 3: 1.0})
     people = det.detect(standing_photo)
     assert asked == [0] and len(people) == 1 and people[0].presence_score == pytest.approx(0.8)
+
+
+def _roi(rotation_deg: float) -> RotatedRect:
+    return RotatedRect(np.array([100.0, 100.0]), (80.0, 80.0), math.radians(rotation_deg))
+
+
+@pytest.mark.parametrize(("presences", "rotation_deg", "turn"), [
+    ((0.8, 1.0, 1.0, 1.0), 10.0, 0),  # sure and upright: never turned
+    ((0.8, 1.0, 1.0, 1.0), -80.0, 0),  # lying sideways is upright enough
+    ((0.97, 0.9, 0.95, 0.9999), 179.0, 3),  # upside down: the surest turn
+    ((0.97, 0.9, 0.95, 0.9999), -120.0, 3),
+    ((0.99, 0.9, 0.95, 0.98), 179.0, 0),  # upside down but surest as it is
+    ((0.1, 0.2, 0.97, 0.95), 0.0, 2),  # doubted: a sure turn
+    ((0.1, 0.2, 0.85, 0.5), 0.0, 0),  # doubted: turns not sure enough
+    ((0.1, 0.2, 0.85, 0.5), 179.0, 0),  # both: a doubted crop still needs a sure turn
+])
+def test_choose_turn(presences, rotation_deg, turn):
+    assert choose_turn(presences, _roi(rotation_deg), 0.3) == turn
+
+
+def test_choose_turn_needs_four_presences():
+    with pytest.raises(ValueError, match="presences: expected 4"):
+        choose_turn([0.5, 0.5], _roi(0.0), 0.3)
+
+
+def test_an_upside_down_detector_roi_is_turned_upright(monkeypatch, standing_photo):
+    """The real network on the sample photo: a detector ROI turned upside down (as BlazePose's
+    detector gives for some bent-over people) comes back upright, with the same keypoints."""
+    det = BlazePoseDetector(num_threads=1, tiles="off", max_people=1)
+    upright = det.detect(standing_photo)[0]
+    real = BlazePoseDetector.roi_from_detection
+
+    def upside_down(d):
+        roi = real(d)
+        return RotatedRect(roi.center_px, roi.size_px, roi.rotation_rad + math.pi)
+
+    monkeypatch.setattr(BlazePoseDetector, "roi_from_detection", staticmethod(upside_down))
+    person = det.detect(standing_photo)[0]
+    turn = math.remainder(person.roi.rotation_rad - upright.roi.rotation_rad, 2 * math.pi)
+    assert abs(turn) < 1e-6
+    size = np.ptp(upright.keypoints_h36m_px, axis=0).max()
+    assert np.abs(person.keypoints_h36m_px - upright.keypoints_h36m_px).max() < 0.02 * size
+    off = BlazePoseDetector(num_threads=1, tiles="off", max_people=1, turn_rois=False)
+    kept = off.detect(standing_photo, min_presence=0.0)
+    assert not kept or abs(math.remainder(kept[0].roi.rotation_rad - upright.roi.rotation_rad,
+                                          2 * math.pi)) > 3.0

@@ -10,6 +10,7 @@ from pathlib import Path
 import numpy as np
 
 from monopose.data.mocap_cache import MocapCache
+from monopose.data.postures import POSTURES, posture_of
 
 __all__ = ["PoseSource"]
 
@@ -35,21 +36,39 @@ class PoseSource:
 
     @classmethod
     def from_cache(cls, path: str | Path, split: str = "train",
-                   sources: Sequence[str] | None = None) -> PoseSource:
+                   sources: Sequence[str] | None = None,
+                   postures: Sequence[str] | None = None) -> PoseSource:
         """The de-duplicated frames of ``split`` in a mocap cache (``mocap.npz`` or its folder).
 
+        Args:
+            path: The cache.
+            split: ``train``, ``val`` or ``test``.
+            sources: Keep only these licence tags; None keeps all.
+            postures: Keep only frames of these postures (:data:`monopose.data.postures.POSTURES`,
+                e.g. ``("low", "floor", "lying")`` for people not standing); None keeps all.
+
         Raises:
-            FileNotFoundError: no cache. ValueError: the split has no frames.
+            FileNotFoundError: no cache. ValueError: an unknown posture, or no frames left.
         """
         cache = MocapCache.load(path)
         clips = cache.select_clips(split, sources)
         frames = cache.window_starts(clips, 1, single_frame_index=True)
+        name = f"{Path(path).name}:{split}"
+        if postures is not None:
+            unknown = sorted(set(postures) - set(POSTURES))
+            if unknown or not postures:
+                raise ValueError(f"postures: expected some of {', '.join(POSTURES)}, got "
+                                 f"{', '.join(postures) or 'none'}")
+            wanted = [POSTURES.index(p) for p in postures]
+            frames = frames[np.isin(posture_of(cache.poses_mm[frames]), wanted)]
+            name += ":" + "+".join(postures)
         if len(frames) == 0:
-            raise ValueError(f"split {split!r}: the mocap cache {path} has no frames for it")
+            raise ValueError(f"split {split!r}: the mocap cache {path} has no frames for it"
+                             + ("" if postures is None else f" in postures {list(postures)}"))
         c = cache.frame_clip[frames]
         ids = [f"{cache.clip_source[k]}/{cache.clip_name[k]}/{cache.clip_action[k]}/"
                f"{int(cache.frame_index[f])}" for k, f in zip(c, frames, strict=True)]
-        return cls(cache.poses_mm[frames], ids, name=f"{Path(path).name}:{split}")
+        return cls(cache.poses_mm[frames], ids, name=name)
 
     def digest(self) -> str:
         h = hashlib.sha1(np.ascontiguousarray(self.poses_mm).tobytes())
