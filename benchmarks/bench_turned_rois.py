@@ -10,7 +10,7 @@ box that holds none) and the time per image.
 ``--study DIR`` instead scores every turn of every detection in a render set against the truth
 and compares triggers by the number of people found within 15 % of their size: "turn when the
 upright crop's presence is below T, keep the surest turn if ≥ 0.9", and the shipped rule
-(:func:`monopose.detect.turns.choose_turn`: also look at every turn when the detector's ROI
+(:func:`monopose.detect.recrop.choose_turn`: also look at every turn when the detector's ROI
 is more than ``UPSIDE_DOWN_DEG`` from upright) with other angles. Render sets for it: held-out
 people, and people not standing (``monopose data render --postures low,floor,lying``), where
 the detector's crop misleads most often.
@@ -39,9 +39,11 @@ import numpy as np
 from monopose.core.skeleton import convert_layout
 from monopose.data.synthetic.generate import read_shard
 from monopose.detect.blazepose import BlazePoseDetector
-from monopose.detect.turns import TURNED_MIN_PRESENCE, UPSIDE_DOWN_DEG, choose_turn
+from monopose.detect.recrop import TURNED_MIN_PRESENCE, UPSIDE_DOWN_DEG, choose_turn
 from monopose.detect.types import RotatedRect
 from monopose.io.images import read_image
+from monopose.io.results import CameraInfo
+from monopose.pipeline.estimator import shrink, working_scale
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared"))
@@ -93,8 +95,12 @@ def renders(folder: Path, detectors: dict[str, BlazePoseDetector], limit: int | 
         out[name] = {"people": n, "found": float(found.mean()),
                      "error_pct_found": float(100 * np.median(rel[found])),
                      "ms_per_image": 1000 * secs[name] / max(n, 1)}
-    both = np.asarray(errs[next(iter(errs))]) / size < 0.15
-    out["gained"] = {"count": int(((np.asarray(errs["turned"]) / size < 0.15) & ~both).sum())}
+    first = np.asarray(errs[next(iter(errs))]) / size < 0.15
+    for name, e in errs.items():
+        rel = np.asarray(e) / size
+        out[name]["gained"] = int(((rel < 0.15) & ~first).sum())
+        out[name]["lost"] = int(((rel >= 0.15) & first).sum())
+        out[name]["error_pct_found_mean"] = float(100 * np.mean(rel[(rel < 0.15) & first]))
     return out
 
 
@@ -110,14 +116,17 @@ def photos(detectors: dict[str, BlazePoseDetector]) -> list[dict]:
     media = sorted(p for p in (SHARED / "media").glob("*") if p.suffix.lower() in
                    (".jpg", ".jpeg", ".png"))
     for path in [*truth, *media]:
-        img = read_image(path)
+        full = read_image(path)
+        scale = working_scale(full.shape[1], full.shape[0])
+        camera = CameraInfo(1.0, 1.0, 0.0, 0.0, full.shape[1], full.shape[0], "given")
+        img, _ = shrink(full, camera, scale)
         row: dict = {"photo": path.name}
         for name, det in detectors.items():
             people = det.detect(img, min_presence=PHOTO_PRESENCE)
             row[name] = len(people)
-            if path in truth:
-                row[f"{name}_err_px"] = nearest_error(people, truth[path],
-                                                      np.ones(17, bool))
+            if path in truth:  # in the full image's pixels
+                row[f"{name}_err_px"] = nearest_error(people, truth[path] * scale,
+                                                      np.ones(17, bool)) / scale
         rows.append(row)
     return rows
 
@@ -185,27 +194,33 @@ def main() -> int:
         for k, v in res.items():
             print(f"| {k} | {v} |")
         return 0
-    detectors = {"upright": BlazePoseDetector(num_threads=1, turn_rois=False),
-                 "turned": BlazePoseDetector(num_threads=1, turn_rois=True)}
+    detectors = {
+        "upright crop": BlazePoseDetector(num_threads=1, turn_rois=False, refine_rois=False),
+        "turned crops": BlazePoseDetector(num_threads=1, turn_rois=True, refine_rois=False),
+        "turned, then the landmarks' crop (default)": BlazePoseDetector(num_threads=1),
+    }
     print(f"{dt.datetime.now(dt.UTC):%Y-%m-%d %H:%M} UTC, one thread, presence >= "
           f"{PHOTO_PRESENCE}\n")
     res: dict = {}
     if args.renders:
         res["renders"] = r = renders(args.renders, detectors, args.limit)
-        print("| held-out renders | people | found | median 2D error of the found (% size) "
-              "| ms / image |\n|---|---|---|---|---|")
+        print("| held-out renders | people | found | gained / lost | median 2D error of the "
+              "found (% size) | mean, people all find (% size) | ms / image |")
+        print("|---|---|---|---|---|---|---|")
         for name in detectors:
             v = r[name]
-            print(f"| {name} ROI | {v['people']} | {100 * v['found']:.1f} % | "
-                  f"{v['error_pct_found']:.2f} | {v['ms_per_image']:.1f} |")
-        print(f"\nfound only with turned ROIs: {r['gained']['count']}\n")
+            print(f"| {name} | {v['people']} | {100 * v['found']:.1f} % | {v['gained']} / "
+                  f"{v['lost']} | {v['error_pct_found']:.2f} | {v['error_pct_found_mean']:.2f} "
+                  f"| {v['ms_per_image']:.1f} |")
+        print()
     res["photos"] = rows = photos(detectors)
-    print("| photo | people (upright) | people (turned) | 2D error upright / turned (px) |")
-    print("|---|---|---|---|")
+    names = list(detectors)
+    print("| photo (predict's working size) | people | 2D error (px) |\n|---|---|---|")
     for row in rows:
-        err = (f"{row['upright_err_px']:.1f} / {row['turned_err_px']:.1f}"
-               if "upright_err_px" in row else "")
-        print(f"| {row['photo']} | {row['upright']} | {row['turned']} | {err} |")
+        err = " / ".join(f"{row[f'{n}_err_px']:.1f}" for n in names) if \
+            f"{names[0]}_err_px" in row else ""
+        print(f"| {row['photo']} | {' / '.join(str(row[n]) for n in names)} | {err} |")
+    print("\n(people and errors: " + " / ".join(names) + ")")
     if args.json:
         args.json.write_text(json.dumps(res, indent=1))
     return 0

@@ -30,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from monopose.core.body_size import rescale_to_size, skeleton_size_mm
+from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size, skeleton_size_mm
 from monopose.core.geometry import place_in_camera
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.skeleton import convert_layout
@@ -56,7 +56,7 @@ def features(z: dict[str, np.ndarray], lifter: Lifter, ok: np.ndarray) -> dict[s
     base = lifter.lift(kp, valid, intrinsics=z["intrinsics"][ok])
     wl = kmap.apply(z["world33_m"][ok] * 1000.0)
     wl = wl - wl[:, :1]
-    sized, _ = rescale_to_size(base, wl)
+    sized, _ = rescale_to_size(base, wl * WORLD_LANDMARK_SIZE_SCALE)  # as the default sizes
     norm, _, _ = normalize_keypoints(kp[:, None], valid[:, None])
     vis = kmap.apply(z["visibility33"][ok][..., None])[..., 0]
     return {"gt_abs": gt_abs, "gt": gt_abs - gt_abs[:, :1], "base": base, "sized": sized,

@@ -14,7 +14,7 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17
 
-__all__ = ["SIZE_BONES", "skeleton_size_mm", "rescale_to_size"]
+__all__ = ["SIZE_BONES", "WORLD_LANDMARK_SIZE_SCALE", "skeleton_size_mm", "rescale_to_size"]
 
 # Bones (by child joint) that define body size: head joints are placed differently by every
 # skeleton convention, so they are left out.
@@ -22,6 +22,11 @@ SIZE_BONES: tuple[str, ...] = (
     "r_hip", "r_knee", "r_ankle", "l_hip", "l_knee", "l_ankle", "spine", "thorax",
     "l_shoulder", "l_elbow", "l_wrist", "r_shoulder", "r_elbow", "r_wrist",
 )
+# BlazePose's world landmarks (mapped to h36m17) give nearly one body size whoever the person
+# is, and it is smaller than the truth: on rendered people of every size their skeleton size
+# hardly follows the true one and is biased low. This scale, the median of true / world size
+# on training renders, makes them unbiased (``benchmarks/fit_world_size.py``, BENCHMARKS.md).
+WORLD_LANDMARK_SIZE_SCALE = 1.125
 _CHILD = np.array([H36M17.index(n) for n in SIZE_BONES])
 _PARENT = np.array([H36M17.parents[j] for j in _CHILD])
 

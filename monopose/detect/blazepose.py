@@ -18,9 +18,7 @@ as :class:`FeatureMap` objects with their image↔map transforms.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Iterable, Iterator, Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,7 +33,7 @@ from monopose.detect.keypoint_map import (
 )
 from monopose.detect.landmarks import (
     CROP_SIZE,
-    LandmarkOutput,
+    LandmarkResult,
     decode_landmarks,
     person_box_px,
 )
@@ -48,6 +46,13 @@ from monopose.detect.litert_model import (
     check_model_file,
     find_mediapipe_model,
     spatial_activations,
+)
+from monopose.detect.recrop import (
+    TURNED_MIN_PRESENCE,
+    best_turn,
+    keep_refined,
+    landmark_roi,
+    needs_turns,
 )
 from monopose.detect.roi import (
     crop_image,
@@ -73,7 +78,6 @@ from monopose.detect.tiles import (
     tile_grid,
     tile_to_image,
 )
-from monopose.detect.turns import TURNED_MIN_PRESENCE, choose_turn, needs_turns
 from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
 from monopose.io.images import ImageInput, load_image
 
@@ -101,15 +105,6 @@ DEFAULT_FEATURE_MAPS: tuple[str, ...] = (
 )
 
 
-@dataclass
-class LandmarkResult:
-    """Raw outcome of one landmark pass on one ROI."""
-
-    presence_score: float
-    landmarks: LandmarkOutput
-    feature_maps: dict[str, FeatureMap]
-
-
 class BlazePoseDetector:
     """People and BlazePose keypoints in images, MediaPipe's models and maths, every person.
 
@@ -129,9 +124,13 @@ class BlazePoseDetector:
         max_people: Keep at most this many detections (best first); ``None`` for all.
         turn_rois: When the landmark network doubts a person (presence below
             ``min_presence``) or the detector's ROI is upside down, look again with the ROI
-            turned by 90°, 180° and 270° (:func:`monopose.detect.turns.choose_turn`). The
+            turned by 90°, 180° and 270° (:func:`monopose.detect.recrop.choose_turn`). The
             ROI's orientation comes from the detector's hip and shoulder points, which fail for
             bent-over, lying and upside-down people.
+        refine_rois: Look at each person a second time, through the crop the first look's
+            landmarks give (the crop MediaPipe tracks a person with from frame to frame),
+            which fits the body better than the detector's; kept when the network is still
+            sure of a person there (:func:`monopose.detect.recrop.keep_refined`).
         tiles: Also run the detector on overlapping tiles, for people too small for the
             whole-image pass: ``"auto"`` (tiles of at most 200 px when the image's longer side
             exceeds 480 px), ``"off"``, or a ``(rows, cols)`` grid. One large person gives the
@@ -158,6 +157,7 @@ class BlazePoseDetector:
         duplicate_frac: float | None = DUPLICATE_KEYPOINT_FRAC,
         max_people: int | None = None,
         turn_rois: bool = True,
+        refine_rois: bool = True,
         tiles: TileSpec = "auto",
         tile_overlap: float = DEFAULT_OVERLAP,
         tile_min_score: float = DEFAULT_TILE_MIN_SCORE,
@@ -182,6 +182,7 @@ class BlazePoseDetector:
         self.duplicate_frac = duplicate_frac
         self.max_people = max_people
         self.turn_rois = bool(turn_rois)
+        self.refine_rois = bool(refine_rois)
         resolve_tiles(tiles, (1000, 1000), tile_overlap)  # validates both
         self.tiles: TileSpec = tiles
         self.tile_overlap = float(tile_overlap)
@@ -460,11 +461,21 @@ class BlazePoseDetector:
         dets = self.detect_people(rgb, tiles=tiles)
         rois = [self.roi_from_detection(det) for det in dets]
         results = self.landmarks_for_rois(rgb, rois, with_features)
+        kept = []
         for det, roi, res in zip(dets, rois, results, strict=True):
             if self.turn_rois and needs_turns(res.presence_score, roi, threshold):
-                roi, res = self._best_turn(rgb, roi, res, with_features, threshold)
-            if res.presence_score < threshold:
-                continue
+                roi, res = best_turn(lambda r: self.landmarks_for_roi(rgb, r, with_features),
+                                     roi, res, threshold)
+            if res.presence_score >= threshold:
+                kept.append((det, roi, res))
+        if self.refine_rois and kept:
+            # a second look through the crop the first one's landmarks give (MediaPipe's
+            # tracking crop), all people side by side
+            again_rois = [landmark_roi(res) for _, _, res in kept]
+            again = self.landmarks_for_rois(rgb, again_rois, with_features)
+            kept = [(det, *keep_refined(roi, res, roi2, res2, threshold))
+                    for (det, roi, res), roi2, res2 in zip(kept, again_rois, again, strict=True)]
+        for det, roi, res in kept:
             person = self.make_person(res, roi, (w, h), det)
             aux = res.landmarks.auxiliary_px
             box = roi_from_alignment_points(aux[0], aux[1]).bounding_box_xyxy_px
@@ -474,17 +485,6 @@ class BlazePoseDetector:
             kept_rois.append(box)
             people.append(person)
         return people
-
-    def _best_turn(self, rgb: np.ndarray, roi: RotatedRect, res: LandmarkResult,
-                   with_features: bool, min_presence: float
-                   ) -> tuple[RotatedRect, LandmarkResult]:
-        """The ROI and result of the turn :func:`choose_turn` keeps (the upright one or a turn
-        by 90°, 180° or 270°)."""
-        rois = [roi] + [RotatedRect(roi.center_px, roi.size_px, roi.rotation_rad + k * math.pi / 2)
-                        for k in (1, 2, 3)]
-        results = [res] + [self.landmarks_for_roi(rgb, r, with_features) for r in rois[1:]]
-        k = choose_turn([r.presence_score for r in results], roi, min_presence)
-        return rois[k], results[k]
 
     def detect_many(self, images: Iterable[ImageInput], with_features: bool = False
                     ) -> Iterator[list[PersonDetection]]:

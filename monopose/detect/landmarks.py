@@ -17,13 +17,14 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17, convert_layout
 from monopose.detect.roi import crop_to_image
-from monopose.detect.types import RotatedRect
+from monopose.detect.types import FeatureMap, RotatedRect
 
 __all__ = [
     "NUM_LANDMARKS",
     "NUM_MODEL_LANDMARKS",
     "REFINE_KERNEL",
     "LandmarkOutput",
+    "LandmarkResult",
     "refine_from_heatmap",
     "decode_landmarks",
     "person_box_px",
@@ -61,6 +62,15 @@ class LandmarkOutput:
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:
     return 1.0 / (1.0 + np.exp(-x))
+
+
+@dataclass
+class LandmarkResult:
+    """Raw outcome of one landmark pass on one ROI."""
+
+    presence_score: float
+    landmarks: LandmarkOutput
+    feature_maps: dict[str, FeatureMap]
 
 
 def refine_from_heatmap(xy_norm: np.ndarray, heatmap: np.ndarray,

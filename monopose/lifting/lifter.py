@@ -18,7 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from monopose.core.body_size import rescale_to_size
+from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size
 from monopose.core.normalize import normalize_keypoints, valid_mask
 from monopose.core.skeleton import convert_layout, get_layout
 from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
@@ -133,15 +133,15 @@ class Lifter:
                      ) -> np.ndarray:
         """``[N]`` factors that bring lifted ``[N, 17, 3]`` mm poses to the size of the
         detector's metric world landmarks (trained on real people; mapped to h36m17 by the
-        learned keypoint map) when ``body_size == "world_landmarks"`` and the people were
-        detected; ones otherwise."""
+        learned keypoint map; their bias removed by ``WORLD_LANDMARK_SIZE_SCALE``) when
+        ``body_size == "world_landmarks"`` and the people were detected; ones otherwise."""
         ones = np.ones(len(rel_mm))
         if self.body_size != "world_landmarks" or len(detections) != len(rel_mm) or \
                 not len(detections):
             return ones
         world_33_mm = 1000.0 * np.stack([d.world_landmarks_m for d in detections])
         world_mm = resolve_keypoint_map("learned").apply(world_33_mm)
-        _, factor = rescale_to_size(rel_mm, world_mm)
+        _, factor = rescale_to_size(rel_mm, world_mm * WORLD_LANDMARK_SIZE_SCALE)
         return factor
 
     # -- public API ---------------------------------------------------------------------------

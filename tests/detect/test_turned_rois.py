@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from monopose.detect.blazepose import BlazePoseDetector
-from monopose.detect.turns import TURNED_MIN_PRESENCE, choose_turn
+from monopose.detect.recrop import TURNED_MIN_PRESENCE, choose_turn
 from monopose.detect.types import RotatedRect
 
 
@@ -32,7 +32,7 @@ def _with_presence(monkeypatch, det: BlazePoseDetector, presence_by_turn: dict[i
 
 
 def test_a_doubted_person_is_found_turned(monkeypatch, standing_photo):
-    det = BlazePoseDetector(num_threads=1, tiles="off", max_people=1)
+    det = BlazePoseDetector(num_threads=1, tiles="off", max_people=1, refine_rois=False)
     asked = _with_presence(monkeypatch, det, {0: 0.1, 1: 0.2, 2: 0.97, 3: 0.95})
     people = det.detect(standing_photo)
     assert asked == [0, 1, 2, 3] and len(people) == 1
@@ -55,7 +55,7 @@ def test_turns_need_a_sure_network_and_the_option(monkeypatch, standing_photo):
 
 
 def test_a_sure_upright_person_is_not_turned(monkeypatch, standing_photo):
-    det = BlazePoseDetector(num_threads=1, tiles="off", max_people=1)
+    det = BlazePoseDetector(num_threads=1, tiles="off", max_people=1, refine_rois=False)
     asked = _with_presence(monkeypatch, det, {0: 0.8, 1: 1.0, 2: 1.0, 3: 1.0})
     people = det.detect(standing_photo)
     assert asked == [0] and len(people) == 1 and people[0].presence_score == pytest.approx(0.8)

@@ -9,7 +9,11 @@ became lifted with strided windows. Every model was re-recorded when the detecto
 keypoints began to come from the learned BlazePose → h36m17 map
 (:mod:`monopose.detect.keypoint_map`), and again after models were retrained. ``mpm-lift-t27``
 was re-recorded when temporal lifters on videos began to take a window every half window
-without the flip test (the video defaults; ``monopose.pipeline.track_lifting``).
+without the flip test (the video defaults; ``monopose.pipeline.track_lifting``). Every lifter was
+re-recorded when world-landmark sizing began to remove the landmarks' size bias
+(``monopose.core.body_size.WORLD_LANDMARK_SIZE_SCALE``), and every model when photos began to
+get a second landmark look through the crop the first look's landmarks give
+(``BlazePoseDetector(refine_rois=True)``).
 """
 
 from __future__ import annotations

@@ -1,0 +1,99 @@
+"""Looking at a detected person again through another landmark crop.
+
+* **Quarter turns.** BlazePose's detector orients the landmark crop along the hip → shoulder
+  direction it predicts. That fails for bent-over, lying and upside-down bodies: the landmark
+  network then doubts the person, or is sure of a wrong pose in an upside-down crop.
+  :func:`choose_turn` decides, from the network's presence for the crop turned by 0°, 90°, 180°
+  and 270°, which one to keep (``benchmarks/bench_turned_rois.py --study`` compares the rules
+  on rendered people).
+* **The landmarks' own crop.** The landmark network also predicts the two alignment points of
+  the person it found (hip centre and full-body scale point); MediaPipe crops the next video
+  frame there. On a photo, a second look through that crop (:func:`landmark_roi`) fits the body
+  better than the detector's crop (``benchmarks/bench_turned_rois.py --refine``).
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+
+from monopose.detect.landmarks import LandmarkResult
+from monopose.detect.roi import roi_from_alignment_points
+from monopose.detect.types import RotatedRect
+
+__all__ = ["TURNED_MIN_PRESENCE", "UPSIDE_DOWN_DEG", "needs_turns", "choose_turn", "best_turn",
+           "landmark_roi", "keep_refined"]
+
+# A turned ROI replaces a doubted upright one only when the landmark network is this sure of it:
+# turning gives it three more chances to see a person in a non-person box (BENCHMARKS.md).
+TURNED_MIN_PRESENCE = 0.9
+# A detector ROI turned more than this from upright puts the head below the hips: far more often
+# a detector error (bent-over people seen from above) than a person upside down, so every turn
+# is looked at and the surest kept (``benchmarks/bench_turned_rois.py --study``).
+UPSIDE_DOWN_DEG = 90.0
+
+
+def needs_turns(presence: float, roi: RotatedRect, min_presence: float) -> bool:
+    """Whether to look at a detection's ROI turned: the network doubts the upright crop
+    (``presence < min_presence``) or the ROI is upside down (:data:`UPSIDE_DOWN_DEG`)."""
+    tilt_deg = abs(math.degrees(math.remainder(roi.rotation_rad, 2 * math.pi)))
+    return presence < min_presence or tilt_deg > UPSIDE_DOWN_DEG
+
+
+def choose_turn(presences: Sequence[float], roi: RotatedRect, min_presence: float) -> int:
+    """Which turn of a detection's ROI to keep: ``k`` for a turn by ``k × 90°``.
+
+    Args:
+        presences: The landmark network's presence for the ROI turned by 0°, 90°, 180°, 270°.
+        roi: The detector's (unturned) ROI.
+        min_presence: The presence a person needs to be kept.
+
+    Returns:
+        0 unless :func:`needs_turns`; then the surest turn, if it beats the upright crop and,
+        when the upright crop was doubted, is at least :data:`TURNED_MIN_PRESENCE` sure (turning
+        gives the network three more chances to see a person in a box that holds none).
+    """
+    p = [float(x) for x in presences]
+    if len(p) != 4:
+        raise ValueError(f"presences: expected 4 values (0°, 90°, 180°, 270°), got {len(p)}")
+    if not needs_turns(p[0], roi, min_presence):
+        return 0
+    best = max(range(4), key=lambda k: p[k])
+    if p[best] <= p[0]:
+        return 0
+    if p[0] < min_presence and p[best] < TURNED_MIN_PRESENCE:
+        return 0
+    return best
+
+
+def best_turn(look: Callable[[RotatedRect], LandmarkResult], roi: RotatedRect,
+              result: LandmarkResult, min_presence: float
+              ) -> tuple[RotatedRect, LandmarkResult]:
+    """The ROI and result of the turn :func:`choose_turn` keeps.
+
+    Args:
+        look: Runs the landmark network on a ROI of the image.
+        roi: The detector's ROI; ``result`` is the network's look through it.
+        min_presence: The presence a person needs to be kept.
+    """
+    rois = [roi] + [RotatedRect(roi.center_px, roi.size_px, roi.rotation_rad + k * math.pi / 2)
+                    for k in (1, 2, 3)]
+    results = [result] + [look(r) for r in rois[1:]]
+    k = choose_turn([r.presence_score for r in results], roi, min_presence)
+    return rois[k], results[k]
+
+
+def landmark_roi(result: LandmarkResult) -> RotatedRect:
+    """The crop a landmark result's own alignment points give (hip centre, scale point)."""
+    aux = result.landmarks.auxiliary_px
+    return roi_from_alignment_points(aux[0], aux[1])
+
+
+def keep_refined(roi: RotatedRect, result: LandmarkResult, roi2: RotatedRect,
+                 result2: LandmarkResult, min_presence: float
+                 ) -> tuple[RotatedRect, LandmarkResult]:
+    """The second look ``(roi2, result2)`` when the network is still sure of a person there
+    (presence ≥ ``min_presence``), else the first."""
+    if result2.presence_score >= min_presence:
+        return roi2, result2
+    return roi, result
