@@ -72,9 +72,9 @@ def velocity_error(pairs: list) -> float:
 
 
 def run_model(name: str, weights_dir: str | None, videos: list[Path], flip: bool = True,
-              track_stride: int | None = None) -> dict[str, float]:
-    model = load_pose_model(name, weights_dir, body_size="lifter", flip=flip)
-    est = Estimator(pose_model=model, body_size="lifter", num_threads=1,
+              track_stride: int | None = None, body_size: str = "lifter") -> dict[str, float]:
+    model = load_pose_model(name, weights_dir, body_size=body_size, flip=flip)
+    est = Estimator(pose_model=model, body_size=body_size, num_threads=1,
                     track_stride=track_stride)
     lift_s = 0.0
     # temporal lifters lift the tracks' windows (`lift`), others each frame's people
@@ -119,10 +119,13 @@ def main() -> None:
     ap.add_argument("--track-stride", type=int, nargs="*", default=[0],
                     help="temporal models: frames between a track's windows, one row each "
                     "(0: the product's default, half the window)")
+    ap.add_argument("--body-size", choices=("lifter", "world_landmarks"), default="lifter",
+                    help="size source (the product's default is world_landmarks; lifter keeps "
+                    "the rows comparable with earlier runs)")
     args = ap.parse_args()
     videos = sorted(args.videos.glob("video-*.mp4"))
     print(f"# bench_temporal_video: {len(videos)} rendered videos; {dt.date.today()}; "
-          f"{platform.machine()}, 1 torch thread")
+          f"{platform.machine()}, 1 torch thread; body size: {args.body_size}")
     print("| model | matched people | MPJPE | P-MPJPE | MPJVE | lifting ms/frame |")
     print("|---|---|---|---|---|---|")
     for name in args.models:
@@ -130,7 +133,7 @@ def main() -> None:
         strides = args.track_stride if get_card(name).window > 1 else [0]
         for flip in (True, False) if args.also_without_flip else (True,):
             for stride in strides:
-                r = run_model(name, weights, videos, flip, stride or None)
+                r = run_model(name, weights, videos, flip, stride or None, args.body_size)
                 label = name + ("" if flip else " no flip") + (f" stride {stride}" if stride
                                                                else "")
                 print(f"| {label} | {r['matched']:.0f} | {r['mpjpe']:.1f} | "
