@@ -21,8 +21,8 @@ from monopose.detect.landmarks import LandmarkResult
 from monopose.detect.roi import roi_from_alignment_points
 from monopose.detect.types import RotatedRect
 
-__all__ = ["TURNED_MIN_PRESENCE", "UPSIDE_DOWN_DEG", "needs_turns", "choose_turn", "best_turn",
-           "landmark_roi", "keep_refined"]
+__all__ = ["TURNED_MIN_PRESENCE", "UPSIDE_DOWN_DEG", "is_upside_down", "needs_turns",
+           "choose_turn", "best_turn", "landmark_roi", "keep_refined"]
 
 # A turned ROI replaces a doubted upright one only when the landmark network is this sure of it:
 # turning gives it three more chances to see a person in a non-person box (BENCHMARKS.md).
@@ -33,11 +33,15 @@ TURNED_MIN_PRESENCE = 0.9
 UPSIDE_DOWN_DEG = 90.0
 
 
+def is_upside_down(roi: RotatedRect) -> bool:
+    """Whether a ROI is turned more than :data:`UPSIDE_DOWN_DEG` from upright."""
+    return abs(math.degrees(math.remainder(roi.rotation_rad, 2 * math.pi))) > UPSIDE_DOWN_DEG
+
+
 def needs_turns(presence: float, roi: RotatedRect, min_presence: float) -> bool:
     """Whether to look at a detection's ROI turned: the network doubts the upright crop
-    (``presence < min_presence``) or the ROI is upside down (:data:`UPSIDE_DOWN_DEG`)."""
-    tilt_deg = abs(math.degrees(math.remainder(roi.rotation_rad, 2 * math.pi)))
-    return presence < min_presence or tilt_deg > UPSIDE_DOWN_DEG
+    (``presence < min_presence``) or the ROI is upside down (:func:`is_upside_down`)."""
+    return presence < min_presence or is_upside_down(roi)
 
 
 def choose_turn(presences: Sequence[float], roi: RotatedRect, min_presence: float) -> int:

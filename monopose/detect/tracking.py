@@ -24,6 +24,7 @@ from scipy.optimize import linear_sum_assignment
 
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.duplicates import is_duplicate
+from monopose.detect.recrop import best_turn, is_upside_down
 from monopose.detect.roi import roi_from_alignment_points
 from monopose.detect.ssd import iou_xyxy
 from monopose.detect.tiles import TileSpec, body_extent_px, inside_fraction, resolve_tiles
@@ -166,6 +167,12 @@ class PoseTracker:
         h, w = rgb.shape[:2]
         out: list[tuple[PersonDetection, RotatedRect] | None] = []
         for res, roi, tid, det in zip(results, rois, track_ids, detections, strict=True):
+            if det is not None and self.detector.turn_rois and is_upside_down(roi):
+                # a new person in a detector crop upside down (bent over): the surest turn,
+                # as on photos; doubted crops are not turned here, to keep videos fast
+                roi, res = best_turn(
+                    lambda r: self.detector.landmarks_for_roi(rgb, r, self.with_features),
+                    roi, res, self.detector.min_presence)
             if res.presence_score < self.detector.min_presence:
                 out.append(None)
                 continue

@@ -97,3 +97,35 @@ def test_people_side_by_side_both_kept(detector, standing_photo, frac):
     rois = [p.roi.bounding_box_xyxy_px for p in first]
     assert iou_xyxy(rois[0], np.array(rois[1:]))[0] > 0.5
     assert len(tracker.update(pair)) == (1 if frac is None else 2)
+
+
+def test_a_new_person_in_an_upside_down_crop_is_tracked_upright(monkeypatch, standing_photo):
+    """A detector crop turned upside down (as BlazePose's detector gives some bent-over people)
+    starts a track through the surest quarter turn, so the track follows the right pose."""
+    import math
+
+    from monopose.detect import BlazePoseDetector, RotatedRect
+
+    det = BlazePoseDetector(num_threads=1, tiles="off", max_people=1)
+    upright = PoseTracker(det).update(standing_photo)[0]
+    real = BlazePoseDetector.roi_from_detection
+
+    def upside_down(d):
+        roi = real(d)
+        return RotatedRect(roi.center_px, roi.size_px, roi.rotation_rad + math.pi)
+
+    monkeypatch.setattr(BlazePoseDetector, "roi_from_detection", staticmethod(upside_down))
+    tracker = PoseTracker(det)
+    first = tracker.update(standing_photo)[0]
+    turn = math.remainder(first.roi.rotation_rad - upright.roi.rotation_rad, 2 * math.pi)
+    assert abs(turn) < 1e-6
+    np.testing.assert_allclose(first.keypoints_px, upright.keypoints_px, atol=1e-6)
+    second = tracker.update(standing_photo)[0]
+    assert second.track_id == first.track_id
+    size = np.ptp(upright.keypoints_h36m_px, axis=0).max()
+    assert np.abs(second.keypoints_h36m_px - upright.keypoints_h36m_px).max() < 0.05 * size
+    no_turns = PoseTracker(BlazePoseDetector(num_threads=1, tiles="off", max_people=1,
+                                             turn_rois=False, min_presence=0.0))
+    stuck = no_turns.update(standing_photo)
+    assert not stuck or abs(math.remainder(stuck[0].roi.rotation_rad
+                                           - upright.roi.rotation_rad, 2 * math.pi)) > 3.0
