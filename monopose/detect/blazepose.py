@@ -477,8 +477,7 @@ class BlazePoseDetector:
                     for (det, roi, res), roi2, res2 in zip(kept, again_rois, again, strict=True)]
         for det, roi, res in kept:
             person = self.make_person(res, roi, (w, h), det)
-            aux = res.landmarks.auxiliary_px
-            box = roi_from_alignment_points(aux[0], aux[1]).bounding_box_xyxy_px
+            box = landmark_roi(res).bounding_box_xyxy_px
             if is_duplicate(person, box, people, kept_rois, self.duplicate_frac,
                             self.duplicate_iou):
                 continue

@@ -9,7 +9,7 @@
 * **The landmarks' own crop.** The landmark network also predicts the two alignment points of
   the person it found (hip centre and full-body scale point); MediaPipe crops the next video
   frame there. On a photo, a second look through that crop (:func:`landmark_roi`) fits the body
-  better than the detector's crop (``benchmarks/bench_turned_rois.py --refine``).
+  better than the detector's crop (``benchmarks/bench_turned_rois.py --renders`` compares).
 """
 
 from __future__ import annotations

@@ -24,8 +24,7 @@ from scipy.optimize import linear_sum_assignment
 
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.duplicates import is_duplicate
-from monopose.detect.recrop import best_turn, is_upside_down
-from monopose.detect.roi import roi_from_alignment_points
+from monopose.detect.recrop import best_turn, is_upside_down, landmark_roi
 from monopose.detect.ssd import iou_xyxy
 from monopose.detect.tiles import TileSpec, body_extent_px, inside_fraction, resolve_tiles
 from monopose.detect.types import Detection, PersonDetection, RotatedRect
@@ -177,8 +176,7 @@ class PoseTracker:
                 out.append(None)
                 continue
             person = self.detector.make_person(res, roi, (w, h), det, tid)
-            aux = res.landmarks.auxiliary_px
-            out.append((person, roi_from_alignment_points(aux[0], aux[1])))
+            out.append((person, landmark_roi(res)))
         return out
 
     def update(self, image: ImageInput) -> list[PersonDetection]:
