@@ -73,10 +73,18 @@ def root_errors(f: dict[str, np.ndarray], rel: np.ndarray) -> np.ndarray:
     return out
 
 
-def size_table(f: dict[str, np.ndarray]) -> tuple[str, dict]:
-    oracle = f["base"] * (skeleton_size_mm(f["gt"]) / skeleton_size_mm(f["base"]))[:, None, None]
-    rows = {"lifter's own size": f["base"], "world landmarks (default)": f["sized"],
-            "true size (oracle)": oracle}
+def oracle_sized(f: dict[str, np.ndarray]) -> np.ndarray:
+    """The lifter's poses at the true skeleton size."""
+    return f["base"] * (skeleton_size_mm(f["gt"]) / skeleton_size_mm(f["base"]))[:, None, None]
+
+
+def size_table(f: dict[str, np.ndarray], rows: dict[str, np.ndarray] | None = None
+               ) -> tuple[str, dict]:
+    """MPJPE and root error (median, mm) per band of true depth of each row's root-relative
+    poses (default: the lifter's own size, the world landmarks' and the true one)."""
+    if rows is None:
+        rows = {"lifter's own size": f["base"], "world landmarks (default)": f["sized"],
+                "true size (oracle)": oracle_sized(f)}
     depth = f["gt_abs"][:, 0, 2]
     bands = list(zip(DEPTH_BANDS_MM[:-1], DEPTH_BANDS_MM[1:], strict=True))
     heads = [f"{a / 1000:.0f}–{b / 1000:.0f} m" if b < 1e8 else f"> {a / 1000:.0f} m"

@@ -28,11 +28,10 @@ from pathlib import Path
 import numpy as np
 
 from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size, skeleton_size_mm
-from monopose.eval.metrics import mpjpe
 from monopose.lifting.lifter import Lifter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_world_landmarks import DEPTH_BANDS_MM, features, root_errors  # noqa: E402
+from bench_world_landmarks import features, oracle_sized, size_table  # noqa: E402
 from fit_keypoint_map import detections, usable  # noqa: E402
 
 WORK = Path("runs/keypoint_map")
@@ -62,27 +61,12 @@ def size_bands(world: np.ndarray, true: np.ndarray) -> str:
 
 
 def depth_table(f: dict[str, np.ndarray], scale: float) -> str:
-    oracle = f["base"] * (skeleton_size_mm(f["gt"]) / skeleton_size_mm(f["base"]))[:, None, None]
     rows = {"lifter's own size": f["base"],
             "world landmarks as they come": rescale_to_size(f["base"], f["wl"])[0],
             f"world landmarks × {scale:.3f} (the default)": rescale_to_size(f["base"],
                                                                             f["wl"] * scale)[0],
-            "true size (oracle)": oracle}
-    depth = f["gt_abs"][:, 0, 2]
-    bands = list(zip(DEPTH_BANDS_MM[:-1], DEPTH_BANDS_MM[1:], strict=True))
-    heads = [f"{a / 1000:.0f}–{b / 1000:.0f} m" if b < 1e8 else f"> {a / 1000:.0f} m"
-             for a, b in bands]
-    lines = ["| size from | MPJPE | " + " | ".join(heads) + " | all | % of depth |",
-             "|---|---|" + "---|" * (len(bands) + 2)]
-    for name, rel in rows.items():
-        err = root_errors(f, rel)
-        per = [np.median(err[(depth >= a) & (depth < b)]) for a, b in bands]
-        lines.append(f"| {name} | {mpjpe(rel, f['gt']):.1f} | "
-                     + " | ".join(f"{v:.0f}" for v in per)
-                     + f" | {np.median(err):.0f} | {100 * np.median(err / depth):.1f} |")
-    lines.append("| people | | " + " | ".join(
-        str(int(((depth >= a) & (depth < b)).sum())) for a, b in bands) + " | | |")
-    return "\n".join(lines)
+            "true size (oracle)": oracle_sized(f)}
+    return size_table(f, rows)[0]
 
 
 def main(argv: list[str] | None = None) -> int:

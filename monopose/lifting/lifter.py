@@ -29,12 +29,28 @@ from monopose.models.card import ModelCard
 from monopose.models.interface import FramePeople, ModelInputs, PeoplePoses, place_people
 from monopose.models.registry import get_card, load_model, register_family
 
-__all__ = ["Lifter", "BODY_SIZE_SOURCES"]
+__all__ = ["Lifter", "BODY_SIZE_SOURCES", "window_stride"]
 
 _CANONICAL = "h36m17"
 # Where a lifted person's size comes from: the lifter's own output (the training set's bodies) or
 # the detector's metric world landmarks (monopose.core.body_size).
 BODY_SIZE_SOURCES = ("lifter", "world_landmarks")
+
+
+def window_stride(window: int, stride: int | None, causal: bool) -> int:
+    """Frames between the windows of a track: ``stride`` checked against ``window``; None gives
+    a third of the window. Causal lifting gives every frame its own window (1).
+
+    Raises:
+        ValueError: ``stride`` outside 1..``window``, or other than 1 with ``causal``.
+    """
+    if causal and stride not in (None, 1):
+        raise ValueError(f"stride: causal lifting gives every frame its own window (stride 1), "
+                         f"got {stride}")
+    stride = 1 if causal else max(1, window // 3) if stride is None else stride
+    if not 1 <= stride <= window:
+        raise ValueError(f"stride: expected 1 to {window} frames, got {stride}")
+    return stride
 
 
 class Lifter:
@@ -227,12 +243,7 @@ class Lifter:
         if self.window == 1:
             return self.lift(kp, valid, layout, flip, batch_size, intrinsics)
         causal = self.causal if causal is None else causal
-        if causal and stride not in (None, 1):
-            raise ValueError(f"stride: causal lifting gives every frame its own window "
-                             f"(stride 1), got {stride}")
-        stride = 1 if causal else max(1, self.window // 3) if stride is None else stride
-        if not 1 <= stride <= self.window:
-            raise ValueError(f"stride: expected 1 to {self.window} frames, got {stride}")
+        stride = window_stride(self.window, stride, causal)
         track, ok = self._to_canonical(kp, valid, layout)
         f = track.shape[0]
         flip = self.flip if flip is None else flip

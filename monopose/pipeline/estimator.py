@@ -268,7 +268,7 @@ class Estimator:
         tracks = None
         if model.window > 1:
             # half a window: 51.1 mm on held-out mocap vs 50.8 at a third, at 78 % of its cost
-            stride = 1 if self.causal else self.track_stride or max(1, model.window // 2)
+            stride = None if self.causal else self.track_stride or max(1, model.window // 2)
             # a body's size from the detector's world landmarks, as in photos, one per track
             size = model.size_factors if isinstance(model, Lifter) else None
             tracks = TrackLifting(model, stride=stride, causal=self.causal, size_factors=size)

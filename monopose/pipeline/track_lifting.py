@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from monopose.lifting.lifter import window_stride
 from monopose.models.interface import FramePeople, PeoplePoses, place_people
 
 __all__ = ["TemporalLifter", "TrackLifting", "LiftedFrame"]
@@ -109,13 +110,8 @@ class TrackLifting:
         if self.window < 2:
             raise ValueError(f"model: a temporal lifter (window > 1) is needed, got window "
                              f"{self.window}")
-        if causal and stride not in (None, 1):
-            raise ValueError(f"stride: causal lifting gives every frame its own window (stride "
-                             f"1), got {stride}")
         self.causal = causal
-        self.stride = 1 if causal else max(1, self.window // 3) if stride is None else stride
-        if not 1 <= self.stride <= self.window:
-            raise ValueError(f"stride: expected 1 to {self.window} frames, got {self.stride}")
+        self.stride = window_stride(self.window, stride, causal)  # as Lifter.lift_sequence
         self.delay = 0 if causal else self.stride + self.window // 2
         self.batch = max(1, int(batch))
         self.size_factors = size_factors
@@ -221,7 +217,7 @@ class TrackLifting:
         rel_mm = np.zeros((len(centres), 17, 3))
         for k, ((run, pos), centre) in enumerate(zip(frame.places, centres, strict=True)):
             rel_mm[k] = run.lifted[centre][pos - centre + at]
-        for (run, pos), _ in zip(frame.places, centres, strict=True):
+        for run, pos in frame.places:
             # windows no later frame of this run can take (their centres are behind it)
             for old in [c for c in run.lifted if c < pos - self.stride]:
                 del run.lifted[old]
