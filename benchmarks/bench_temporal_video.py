@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import itertools
 import platform
 import time
 from pathlib import Path
@@ -72,10 +73,11 @@ def velocity_error(pairs: list) -> float:
 
 
 def run_model(name: str, weights_dir: str | None, videos: list[Path], flip: bool = True,
-              track_stride: int | None = None, body_size: str = "lifter") -> dict[str, float]:
+              track_stride: int | None = None, body_size: str = "lifter",
+              score_threshold: float | None = None) -> dict[str, float]:
     model = load_pose_model(name, weights_dir, body_size=body_size, flip=flip)
     est = Estimator(pose_model=model, body_size=body_size, num_threads=1,
-                    track_stride=track_stride)
+                    track_stride=track_stride, keypoint_score_threshold=score_threshold)
     lift_s = 0.0
     # temporal lifters lift the tracks' windows (`lift`), others each frame's people
     method = "lift" if model.window > 1 else "predict"
@@ -122,6 +124,9 @@ def main() -> None:
     ap.add_argument("--body-size", choices=("lifter", "world_landmarks"), default="lifter",
                     help="size source (the product's default is world_landmarks; lifter keeps "
                     "the rows comparable with earlier runs)")
+    ap.add_argument("--score-threshold", type=float, nargs="*", default=[None],
+                    help="keypoint score thresholds to compare (Estimator's "
+                    "keypoint_score_threshold; default: the model's own rule)")
     args = ap.parse_args()
     videos = sorted(args.videos.glob("video-*.mp4"))
     print(f"# bench_temporal_video: {len(videos)} rendered videos; {dt.date.today()}; "
@@ -132,10 +137,11 @@ def main() -> None:
         weights = args.weights_dir if name in args.weights_for else None
         strides = args.track_stride if get_card(name).window > 1 else [0]
         for flip in (True, False) if args.also_without_flip else (True,):
-            for stride in strides:
-                r = run_model(name, weights, videos, flip, stride or None, args.body_size)
+            for stride, thr in itertools.product(strides, args.score_threshold):
+                r = run_model(name, weights, videos, flip, stride or None, args.body_size, thr)
                 label = name + ("" if flip else " no flip") + (f" stride {stride}" if stride
                                                                else "")
+                label += "" if thr is None else f" score ≥ {thr:g}"
                 print(f"| {label} | {r['matched']:.0f} | {r['mpjpe']:.1f} | "
                       f"{r['p_mpjpe']:.1f} | {r['mpjve']:.2f} | {r['lift_ms_per_frame']:.2f} |",
                       flush=True)

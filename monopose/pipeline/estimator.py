@@ -17,6 +17,7 @@ import cv2
 import numpy as np
 import torch
 
+from monopose.capf.features import KEYPOINT_SCORE_THRESHOLD as RENDER_TRAINED_SCORE_THRESHOLD
 from monopose.core.skeleton import get_conversion
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.tracking import PoseTracker, memory_frames_for
@@ -26,19 +27,24 @@ from monopose.io.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
 from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 from monopose.io.video import VideoFrames, open_video
 from monopose.lifting.lifter import BODY_SIZE_SOURCES, Lifter
+from monopose.models.card import RENDERED_PEOPLE
 from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
 from monopose.pipeline.track_lifting import LiftedFrame, TrackLifting
 from monopose.zoo import get_card, load_pose_model
 
-__all__ = ["Estimator", "DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "KEYPOINT_SCORE_THRESHOLD",
+__all__ = ["Estimator", "DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "LIFTER_SCORE_THRESHOLD",
            "BODY_SIZE_SOURCES"]
 
 DEFAULT_MODEL = "mpm-lift-t1"
 # Videos: the temporal lifter beats single frames on held-out mocap and rendered video, at a
 # cost near a single frame's when lifted as tracks (BENCHMARKS.md, "Video, continued").
 DEFAULT_VIDEO_MODEL = "mpm-lift-t27"
-# BlazePose keypoints whose visibility × presence is below this are missing for the lifter.
-KEYPOINT_SCORE_THRESHOLD = 0.3
+# Keypoint models get every joint BlazePose places in the picture (present), however occluded:
+# its guesses of hidden joints beat the lifter's own completion on held-out renders and on the
+# real photos (BENCHMARKS.md, "Occluded joints"). Models trained on the detector's own outputs
+# (CA-PF and its control) keep the rule they were trained with,
+# ``monopose.capf.features.KEYPOINT_SCORE_THRESHOLD``.
+LIFTER_SCORE_THRESHOLD = 0.0
 # People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
 SMALL_PERSON_FRACTION = 0.3
 # Photos keep people whose landmark presence is at least this (MediaPipe's 0.5 dropped a person
@@ -92,7 +98,10 @@ class Estimator:
             except temporal lifters on videos, whose windows already average over time (the
             flip test there doubles the cost for 0.5 mm, BENCHMARKS.md).
         num_threads: Threads for the detector and torch; None keeps the libraries' defaults.
-        keypoint_score_threshold: Keypoints scoring below this are passed to the lifter as missing.
+        keypoint_score_threshold: Keypoints whose score (visibility × presence) is below this are
+            passed to the model as missing. None: the model's own rule (keypoint lifters
+            ``LIFTER_SCORE_THRESHOLD``: every present keypoint; models trained on the
+            detector's outputs, such as CA-PF, the threshold they were trained with).
         tiles: How photos are searched for small people: ``"fallback"`` (default) runs the
             detector on the whole image and, only when it finds nobody or only people smaller than
             ``SMALL_PERSON_FRACTION`` of the image, again on overlapping tiles; ``"always"`` tiles
@@ -122,7 +131,7 @@ class Estimator:
         model: str | None = None,
         flip_test: bool | None = None,
         num_threads: int | None = None,
-        keypoint_score_threshold: float = KEYPOINT_SCORE_THRESHOLD,
+        keypoint_score_threshold: float | None = None,
         tiles: str = "fallback",
         num_aug: int = 1,
         body_size: str = "world_landmarks",
@@ -308,7 +317,7 @@ class Estimator:
             else:
                 with _one_torch_thread():
                     emit_lifted(tracks.push(index, rgb, self.frame_people(
-                        detections, small_camera, small)))
+                        detections, small_camera, small, model)))
         if tracks is not None:
             with _one_torch_thread():
                 emit_lifted(tracks.finish())
@@ -345,7 +354,7 @@ class Estimator:
         if not detections:
             return []
         with _one_torch_thread():
-            poses = model.predict(self.frame_people(detections, camera, rgb))
+            poses = model.predict(self.frame_people(detections, camera, rgb, model))
         warnings += [prefix + m for m in poses.warnings]
         people = self._person_results(detections, poses)
         warnings += self._drop_nonfinite(people, prefix)
@@ -362,16 +371,25 @@ class Estimator:
                 warnings.append(f"{prefix}{name}: {why}; root_method set to failed")
         return warnings
 
+    def score_threshold(self, model: PoseModel) -> float:
+        """Keypoints scoring below this are missing for ``model``: ``keypoint_score_threshold``
+        when given, else the model's own rule (see ``LIFTER_SCORE_THRESHOLD``)."""
+        if self.keypoint_score_threshold is not None:
+            return self.keypoint_score_threshold
+        if model.card is not None and model.card.trained_on == RENDERED_PEOPLE:
+            return RENDER_TRAINED_SCORE_THRESHOLD
+        return LIFTER_SCORE_THRESHOLD
+
     def frame_people(self, detections: Sequence[PersonDetection], camera: CameraInfo,
-                     rgb: np.ndarray) -> FramePeople:
-        """The model's input for one frame: H36M-17 keypoints, their scores, and the joints a
-        lifter may use (score ≥ ``keypoint_score_threshold``; the best ``MIN_LIFTER_JOINTS``
+                     rgb: np.ndarray, model: PoseModel) -> FramePeople:
+        """``model``'s input for one frame: H36M-17 keypoints, their scores, and the joints it
+        may use (present, scoring ≥ :meth:`score_threshold`; the best ``MIN_LIFTER_JOINTS``
         when fewer pass)."""
         if detections:
             kp = np.stack([d.keypoints_h36m_px for d in detections])  # [N, 17, 2]
             scores = h36m_scores_from_blazepose(np.stack([d.keypoint_score for d in detections]))
             valid = np.stack([d.valid_h36m for d in detections]) & (
-                scores >= self.keypoint_score_threshold)
+                scores >= self.score_threshold(model))
         else:
             kp, scores, valid = np.zeros((0, 17, 2)), np.zeros((0, 17)), np.zeros((0, 17), bool)
         for i in range(len(detections)):

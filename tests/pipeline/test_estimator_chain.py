@@ -77,17 +77,54 @@ def test_absolute_pose_recovered_through_the_chain() -> None:
     assert pred.to_json()["frames"][0]["people"][0]["pose_3d_abs"][0][2] == pytest.approx(5000)
 
 
-def test_low_score_keypoints_are_missing_for_the_lifter() -> None:
+def _valid_seen(scores33: np.ndarray, lifter: _Lifter, present: np.ndarray | None = None,
+                **estimator_args: object) -> np.ndarray:
+    """``[17]`` the joints the lifter was given for one person with these keypoint scores."""
     cam = (1000, 1000, 639.5, 359.5)
-    rel, absolute = _true_pose(np.array([0.0, 0.0, 4000.0]))
-    kp = project_points(absolute, np.array(cam))
-    scores = np.ones(33)
-    scores[27] = 0.05  # left ankle
-    lifter = _Lifter(rel)
-    _estimator([_detection(kp, scores)], lifter).predict(np.zeros((720, 1280, 3), np.uint8),
-                                                          intrinsics=cam)
+    _, absolute = _true_pose(np.array([0.0, 0.0, 4000.0]))
+    det = _detection(project_points(absolute, np.array(cam)), scores33)
+    if present is not None:
+        det.valid_h36m = present
+    est = _estimator([det], lifter)
+    for name, value in estimator_args.items():
+        setattr(est, name, value)
+    est.predict(np.zeros((720, 1280, 3), np.uint8), intrinsics=cam)
     assert lifter.seen_valid is not None
-    assert not lifter.seen_valid[0, 6] and lifter.seen_valid[0, 3]  # l_ankle off, r_ankle on
+    return lifter.seen_valid[0]
+
+
+def test_occluded_keypoints_reach_the_lifter_and_absent_ones_do_not() -> None:
+    rel, _ = _true_pose(np.array([0.0, 0.0, 4000.0]))
+    scores = np.ones(33)
+    scores[27] = 0.05  # left ankle: BlazePose places it but thinks it hidden
+    valid = _valid_seen(scores, _Lifter(rel))
+    assert valid.all()  # keypoint lifters read BlazePose's guess of hidden joints
+    present = np.ones(17, bool)
+    present[6] = False  # the left ankle outside the picture
+    valid = _valid_seen(scores, _Lifter(rel), present)
+    assert not valid[6] and valid.sum() == 16
+
+
+def test_a_score_threshold_makes_low_score_keypoints_missing() -> None:
+    rel, _ = _true_pose(np.array([0.0, 0.0, 4000.0]))
+    scores = np.ones(33)
+    scores[27] = 0.05
+    valid = _valid_seen(scores, _Lifter(rel), keypoint_score_threshold=0.3)
+    assert not valid[6] and valid[3]  # l_ankle off, r_ankle on
+
+
+def test_models_trained_on_detector_outputs_keep_their_training_rule() -> None:
+    from monopose.capf.features import KEYPOINT_SCORE_THRESHOLD
+    from monopose.zoo import get_card
+
+    rel, _ = _true_pose(np.array([0.0, 0.0, 4000.0]))
+    lifter = _Lifter(rel)
+    lifter.card = get_card("poseformer-ctxfree-synth")  # trained on rendered people's detections
+    scores = np.ones(33)
+    scores[27] = KEYPOINT_SCORE_THRESHOLD / 2
+    scores[28] = KEYPOINT_SCORE_THRESHOLD  # right ankle: exactly at the rule, kept
+    valid = _valid_seen(scores, lifter)
+    assert not valid[6] and valid[3]
 
 
 def test_derived_joint_takes_lowest_source_score() -> None:

@@ -1,0 +1,370 @@
+"""What the lifter is given and how its answer is used: variants compared on the same people.
+
+Uses the detector outputs on rendered people cached by ``benchmarks/fit_keypoint_map.py``
+(``runs/keypoint_map/detections-<set>-<limit>.npz``; made there when missing) and, when
+``../shared/realgt`` is there, its two real photos (their true 2D, and the detector's 2D from
+``monopose predict``'s path). Body size as the product's default (world landmarks × the shipped
+scale) unless a table says otherwise. Prints:
+
+1. **Occluded joints** (``--score-thresholds``): joints whose visibility × presence is below a
+   threshold passed to the lifter as missing (MPM completes them), against every joint BlazePose
+   places in the picture. MPJPE, P-MPJPE and median root error on each render set.
+2. **Test-time variants of the default lifter**: the 2D rolled by ±10° about the optical axis
+   and the 3D rolled back, averaged; a fit of the lifted pose to the 2D rays (reprojection,
+   distance to the lifted pose and bone lengths as soft terms); the root solved with per-joint
+   weights fitted on the ``--fit`` renders, from the trunk joints only, or with a Huber loss.
+3. **Body size from bone ratios**: a ridge regression of log skeleton size on the lifted
+   pose's log size and log bone-length shares, fitted on the ``--fit`` renders, against the
+   constant world-landmark size, on held-out renders and on the real photos.
+4. **Where a real photo's root error comes from**: each photo's root placed from the lifted or
+   the true pose, with the detector's or the true 2D.
+
+Usage:
+    python benchmarks/bench_lift_variants.py --fit cache/capf2/renders/train_b \
+        --eval cache/capf2/renders/val cache/renders_postures [--tables 1 2 3 4]
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import platform
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size, skeleton_size_mm
+from monopose.core.geometry import place_in_camera
+from monopose.core.projection import pixels_to_normalized
+from monopose.core.skeleton import H36M17
+from monopose.eval.metrics import mpjpe_per_sample, p_mpjpe_per_sample
+from monopose.lifting.lifter import Lifter
+from monopose.pipeline.estimator import h36m_scores_from_blazepose
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_realgt import SHARED, load_truths  # noqa: E402
+from bench_world_landmarks import features, oracle_sized  # noqa: E402
+from fit_keypoint_map import detections, usable  # noqa: E402
+
+WORK = Path("runs/keypoint_map")
+BONES = H36M17.bones  # (child, parent)
+TRUNK = [H36M17.index(n) for n in ("pelvis", "r_hip", "l_hip", "spine", "thorax", "neck_nose",
+                                   "head_top", "l_shoulder", "r_shoulder")]
+ROLL_DEG = (-10.0, 0.0, 10.0)
+
+
+# ----------------------------------------------------------------------------------------------
+# people: the same dictionary for renders and real photos
+
+
+def render_people(folder: Path, lifter: Lifter) -> dict[str, np.ndarray]:
+    """Renders the detector found: :func:`bench_world_landmarks.features` plus ``score``
+    ``[N, 17]`` (visibility × presence, a derived joint taking its lowest source, as the
+    Estimator scores them)."""
+    z = detections(folder, WORK, None)
+    ok = usable(z)[0]
+    f = features(z, lifter, ok)
+    f["score"] = h36m_scores_from_blazepose(z["visibility33"][ok] * z["presence33"][ok])
+    return f
+
+
+def photo_people(lifter: Lifter, true_2d: bool) -> dict[str, np.ndarray] | None:
+    """The realgt photos' people with their true 2D (sized by the lifter, as
+    ``bench_realgt``'s true-2D row) or the detector's (``monopose predict``'s path: every present
+    joint, world-landmark size), in the same dictionary as :func:`render_people`; None without
+    ``../shared/realgt``."""
+    from monopose.pipeline.estimator import Estimator
+
+    root = SHARED / "realgt"
+    if not (root / "labels.json").is_file():
+        return None
+    truths = load_truths(root)
+    intr = np.array([t.intrinsics for t in truths], np.float64)
+    gt_abs = np.stack([t.abs_mm for t in truths])
+    if true_2d:
+        kp, valid = np.stack([t.kp2d_px for t in truths]), np.ones((len(truths), 17), bool)
+        sized = lifter.lift(kp, valid, intrinsics=intr)
+    else:
+        est = Estimator(lifter.card.name if lifter.card else None)  # the product's default size
+        people = []
+        for t in truths:
+            found = est.predict(t.path, intrinsics=t.intrinsics).frames[0].people
+            people.append(min(found, key=lambda p, t=t: float(
+                np.linalg.norm(p.keypoints_2d_px - t.kp2d_px, axis=1).mean())))
+        kp = np.stack([p.keypoints_2d_px for p in people])
+        valid = np.stack([p.keypoints_valid for p in people])
+        sized = np.stack([p.pose_3d_rel_mm for p in people])
+    return {"gt_abs": gt_abs, "gt": gt_abs - gt_abs[:, :1], "sized": sized, "kp_px": kp,
+            "valid": valid, "intrinsics": intr, "base": lifter.lift(kp, valid, intrinsics=intr)}
+
+
+# ----------------------------------------------------------------------------------------------
+# scores
+
+
+def root_error_mm(f: dict[str, np.ndarray], rel: np.ndarray,
+                  solve: Callable[..., np.ndarray] | None = None) -> np.ndarray:
+    """``[N]`` mm: the root placed from ``rel`` (monopose's solve, or ``solve(kp, rel, valid,
+    intrinsics) -> [3]``) against the truth."""
+    out = np.empty(len(rel))
+    for i in range(len(rel)):
+        if solve is None:
+            root = place_in_camera(f["kp_px"][i], rel[i], f["valid"][i], f["intrinsics"][i])[0][0]
+        else:
+            root = solve(f["kp_px"][i], rel[i], f["valid"][i], f["intrinsics"][i])
+        out[i] = np.linalg.norm(root - f["gt_abs"][i, 0])
+    return out
+
+
+def scores(f: dict[str, np.ndarray], rel: np.ndarray,
+           solve: Callable[..., np.ndarray] | None = None) -> str:
+    """``MPJPE / P-MPJPE / root`` (means of pose errors, median root error), mm."""
+    m = mpjpe_per_sample(rel, f["gt"]).mean()
+    p = p_mpjpe_per_sample(rel, f["gt"]).mean()
+    return f"{m:.1f} / {p:.1f} / {np.median(root_error_mm(f, rel, solve)):.0f}"
+
+
+def world_sized(f: dict[str, np.ndarray], rel: np.ndarray) -> np.ndarray:
+    """``rel`` at the default's size (world landmarks × the shipped scale) where the world
+    landmarks are known (renders), else at the size ``f["sized"]`` already has (photos)."""
+    ref = f["wl"] * WORLD_LANDMARK_SIZE_SCALE if "wl" in f else f["sized"]
+    return rescale_to_size(rel, ref)[0]
+
+
+# ----------------------------------------------------------------------------------------------
+# 1. occluded joints
+
+
+def occluded_joints_table(sets: dict[str, dict], lifters: dict[str, Lifter],
+                          thresholds: list[float]) -> str:
+    lines = ["| model | score threshold | " + " | ".join(
+        f"{name}: joints missing, MPJPE / P-MPJPE / root" for name in sets) + " |",
+        "|---|---|" + "---|" * len(sets)]
+    for mname, lifter in lifters.items():
+        for thr in thresholds:
+            cells = []
+            for f in sets.values():
+                valid = f["valid"] & (f["score"] >= thr)
+                rel = world_sized(f, lifter.lift(f["kp_px"], valid, intrinsics=f["intrinsics"]))
+                cells.append(f"{100 * (1 - valid.mean()):.1f} %, "
+                             + scores({**f, "valid": valid}, rel))
+            lines.append(f"| {mname} | {thr:g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# 2. test-time variants
+
+
+def rolled_lift(lifter: Lifter, f: dict[str, np.ndarray], angles_deg=ROLL_DEG) -> np.ndarray:
+    """``[N, 17, 3]``: the 2D turned about the principal point (a camera roll), lifted, the 3D
+    turned back, averaged over ``angles_deg``."""
+    out = []
+    centre = f["intrinsics"][:, None, 2:4]
+    for a in np.deg2rad(angles_deg):
+        rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
+        kp = np.einsum("ij,nkj->nki", rot, f["kp_px"] - centre) + centre
+        rel = lifter.lift(kp, f["valid"], intrinsics=f["intrinsics"])
+        back = np.eye(3)
+        back[:2, :2] = rot.T
+        out.append(np.einsum("ij,nkj->nki", back, rel))
+    return np.mean(out, axis=0)
+
+
+def normalised_2d(f: dict[str, np.ndarray]) -> np.ndarray:
+    """``[N, 17, 2]`` the keypoints as normalised image coordinates (0 where invalid)."""
+    kp = np.where(f["valid"][..., None], f["kp_px"], 0.0)
+    xy = np.stack([pixels_to_normalized(kp[i], f["intrinsics"][i]) for i in range(len(kp))])
+    return np.where(f["valid"][..., None], xy, 0.0)
+
+
+def fit_to_rays(f: dict[str, np.ndarray], rel: np.ndarray, sigma_2d_mm: float = 60.0,
+                sigma_3d_mm: float = 100.0, sigma_bone_mm: float = 10.0) -> np.ndarray:
+    """``[N, 17, 3]``: each lifted pose moved towards its 2D rays: squared reprojection error
+    (mm at the person's depth) / σ2d² + squared change of each joint / σ3d² + squared change of
+    each bone length / σbone², minimised over the joints and the root position (L-BFGS)."""
+    xy = torch.tensor(normalised_2d(f))
+    w = torch.tensor(f["valid"], dtype=torch.float64)
+    rel0 = torch.tensor(rel)
+    child, parent = (list(c) for c in zip(*BONES, strict=True))
+    length0 = (rel0[:, child] - rel0[:, parent]).norm(dim=-1)
+    roots = np.stack([place_in_camera(f["kp_px"][i], rel[i], f["valid"][i],
+                                      f["intrinsics"][i])[0][0] for i in range(len(rel))])
+    delta = torch.zeros_like(rel0, requires_grad=True)
+    root = torch.tensor(roots, requires_grad=True)
+    opt = torch.optim.LBFGS([delta, root], max_iter=200, line_search_fn="strong_wolfe")
+
+    def loss() -> torch.Tensor:
+        opt.zero_grad()
+        pose = rel0 + delta - delta[:, :1]
+        cam = pose + root[:, None]
+        res = (cam[..., :2] / cam[..., 2:] - xy).norm(dim=-1) * root[:, None, 2]
+        length = (pose[:, child] - pose[:, parent]).norm(dim=-1)
+        total = ((res / sigma_2d_mm) ** 2 * w).sum() \
+            + (((delta - delta[:, :1]) / sigma_3d_mm) ** 2).sum() \
+            + (((length - length0) / sigma_bone_mm) ** 2).sum()
+        total.backward()
+        return total
+
+    opt.step(loss)
+    with torch.no_grad():
+        return (rel0 + delta - delta[:, :1]).numpy()
+
+
+def weighted_root(weights: np.ndarray, huber_mm: float | None = None
+                  ) -> Callable[..., np.ndarray]:
+    """A root solve: the linear least squares of monopose's perspective solve with per-joint
+    ``weights [17]``, optionally re-weighted 5 times by a Huber loss on the residual (mm)."""
+
+    def solve(kp: np.ndarray, rel: np.ndarray, valid: np.ndarray, intr: np.ndarray
+              ) -> np.ndarray:
+        use = valid & (weights > 0)
+        xy = pixels_to_normalized(kp[use], intr)
+        p, wj = rel[use], weights[use]
+        a = np.concatenate([np.stack([np.ones(len(p)), np.zeros(len(p)), -xy[:, 0]], 1),
+                            np.stack([np.zeros(len(p)), np.ones(len(p)), -xy[:, 1]], 1)])
+        b = np.concatenate([xy[:, 0] * p[:, 2] - p[:, 0], xy[:, 1] * p[:, 2] - p[:, 1]])
+        robust = np.ones(len(p))
+        for _ in range(6 if huber_mm else 1):
+            sw = np.sqrt(np.tile(wj * robust, 2))
+            t = np.linalg.lstsq(a * sw[:, None], b * sw, rcond=None)[0]
+            cam = p + t
+            res = np.linalg.norm(cam[:, :2] / cam[:, 2:] - xy, axis=1) * t[2]
+            if huber_mm:
+                robust = np.minimum(1.0, huber_mm / np.maximum(res, 1e-9))
+        return t
+
+    return solve
+
+
+def joint_weights(f: dict[str, np.ndarray]) -> np.ndarray:
+    """``[17]`` inverse variance of each joint's reprojection residual (mm at the true depth)
+    of the lifter's truly sized poses at the true root, on the fit renders; max 1."""
+    rel = oracle_sized(f)
+    cam = rel + f["gt_abs"][:, :1]
+    xy = normalised_2d(f)
+    res = np.linalg.norm(cam[..., :2] / cam[..., 2:] - xy, axis=-1) * cam[:, :1, 2]
+    var = np.array([np.mean(res[f["valid"][:, j], j] ** 2) for j in range(17)])
+    return (1 / var) / (1 / var).max()
+
+
+def variants_table(sets: dict[str, dict], lifter: Lifter, weights: np.ndarray) -> str:
+    trunk = np.zeros(17)
+    trunk[TRUNK] = 1.0
+    rows: dict[str, Callable[[dict], str]] = {
+        "default": lambda f: scores(f, f["sized"]),
+        f"2D rolled {ROLL_DEG} °, averaged": lambda f: scores(f, world_sized(
+            f, rolled_lift(lifter, f))),
+        "fit to the 2D rays": lambda f: scores(f, fit_to_rays(f, f["sized"])),
+        "root: per-joint weights": lambda f: scores(f, f["sized"], weighted_root(weights)),
+        "root: trunk joints only": lambda f: scores(f, f["sized"], weighted_root(trunk)),
+        "root: Huber, 50 mm": lambda f: scores(f, f["sized"], weighted_root(np.ones(17), 50.0)),
+    }
+    lines = ["| variant | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    for label, row in rows.items():
+        lines.append(f"| {label} | " + " | ".join(row(f) for f in sets.values()) + " |")
+    return "\n".join(lines)
+
+
+# ----------------------------------------------------------------------------------------------
+# 3. size from bone ratios
+
+
+def ratio_features(rel: np.ndarray) -> np.ndarray:
+    """``[N, 1 + 1 + B]``: 1, log skeleton size and log bone-length shares of lifted poses."""
+    child, parent = (list(c) for c in zip(*BONES, strict=True))
+    length = np.linalg.norm(rel[:, child] - rel[:, parent], axis=-1)
+    share = length / length.sum(axis=1, keepdims=True)
+    return np.concatenate([np.ones((len(rel), 1)), np.log(skeleton_size_mm(rel))[:, None],
+                           np.log(share)], axis=1)
+
+
+def fit_size_regression(f: dict[str, np.ndarray], ridge: float = 0.1) -> np.ndarray:
+    """Ridge coefficients of log true skeleton size on :func:`ratio_features` of the lifter's
+    own poses."""
+    x = ratio_features(f["base"])
+    y = np.log(skeleton_size_mm(f["gt"]))
+    return np.linalg.solve(x.T @ x + ridge * np.eye(x.shape[1]), x.T @ y)
+
+
+def size_table(sets: dict[str, dict], coef: np.ndarray) -> str:
+    lines = ["| people | true size (mm) | world landmarks × scale: size error (median %) "
+             "| MPJPE / P-MPJPE / root | bone ratios: size error | MPJPE / P-MPJPE / root |",
+             "|---|---|---|---|---|---|"]
+    for name, f in sets.items():
+        true = skeleton_size_mm(f["gt"])
+        by_ratio = f["base"] * (np.exp(ratio_features(f["base"]) @ coef)
+                                / skeleton_size_mm(f["base"]))[:, None, None]
+        cells = []
+        for rel in (f["sized"], by_ratio):
+            err = np.median(np.abs(skeleton_size_mm(rel) / true - 1)) * 100
+            cells.append(f"{err:.1f} | {scores(f, rel)}")
+        sizes = ", ".join(f"{s:.0f}" for s in true) if len(true) <= 4 else \
+            f"median {np.median(true):.0f}"
+        lines.append(f"| {name} | {sizes} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def root_sources_table(true_2d: dict[str, np.ndarray], detected: dict[str, np.ndarray]) -> str:
+    """Root error (mm) per photo for each pairing of 3D pose and 2D keypoints."""
+    gt_sized = {k: detected[k] for k in ("gt", "gt_abs", "intrinsics")}
+    rows = {"lifted pose (detector 2D), detector 2D (the default)": (detected, detected["sized"]),
+            "lifted pose (detector 2D), true 2D": ({**true_2d, **gt_sized}, detected["sized"]),
+            "true pose, detector 2D": (detected, detected["gt"]),
+            "lifted pose (true 2D, lifter's size), true 2D": (true_2d, true_2d["sized"])}
+    lines = ["| 3D pose, 2D keypoints | " + " | ".join(
+        f"photo {i + 1}" for i in range(len(detected["gt"]))) + " |",
+        "|---|" + "---|" * len(detected["gt"])]
+    for label, (f, rel) in rows.items():
+        lines.append(f"| {label} | " + " | ".join(f"{e:.0f}" for e in root_error_mm(f, rel))
+                     + " |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--fit", type=Path, required=True,
+                    help="render set the root weights and the size regression are fitted on")
+    ap.add_argument("--eval", type=Path, nargs="+", required=True, help="held-out render sets")
+    ap.add_argument("--models", nargs="+", default=["mpm-lift-t1", "mpm-lift-t27"],
+                    help="lifters of table 1 (the first is the default of tables 2 and 3)")
+    ap.add_argument("--score-thresholds", type=float, nargs="+",
+                    default=[0.0, 0.1, 0.2, 0.3, 0.5])
+    ap.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
+    args = ap.parse_args(argv)
+    torch.set_num_threads(1)
+    lifters = {m: Lifter(m, body_size="lifter") for m in args.models}
+    lifter = lifters[args.models[0]]
+    now = dt.datetime.now(dt.UTC)
+    print(f"# bench_lift_variants: {platform.node()}, {platform.machine()}, "
+          f"{now:%Y-%m-%d %H:%M} UTC, 1 torch thread\n")
+    renders = {folder.name: render_people(folder, lifter) for folder in args.eval}
+    if 1 in args.tables:
+        print("## 1. Occluded joints: missing below a score, or every present joint\n")
+        print(occluded_joints_table(renders, lifters, args.score_thresholds) + "\n", flush=True)
+
+    for f in renders.values():  # from here on, the product's rule: every present joint
+        f["sized"] = world_sized(f, f["base"])
+    photos = {"real photos, true 2D": photo_people(lifter, True),
+              "real photos, detector 2D": photo_people(lifter, False)}
+    sets = {**renders, **{k: v for k, v in photos.items() if v is not None}}
+    fit = render_people(args.fit, lifter)
+    if 2 in args.tables:
+        print(f"## 2. Test-time variants of {args.models[0]} (MPJPE / P-MPJPE / median root, "
+              "mm)\n")
+        print(variants_table(sets, lifter, joint_weights(fit)) + "\n", flush=True)
+    if 3 in args.tables:
+        print(f"## 3. Body size from bone ratios (fitted on {args.fit.name})\n")
+        print(size_table(sets, fit_size_regression(fit)) + "\n", flush=True)
+    true_2d, detected = photos.values()
+    if 4 in args.tables and true_2d is not None and detected is not None:
+        print("## 4. Root error of the real photos (mm) by its sources\n")
+        print(root_sources_table(true_2d, detected))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
