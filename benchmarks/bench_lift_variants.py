@@ -18,10 +18,13 @@ scale) unless a table says otherwise. Prints:
    constant world-landmark size, on held-out renders and on the real photos.
 4. **Where a real photo's root error comes from**: each photo's root placed from the lifted or
    the true pose, with the detector's or the true 2D.
+5. **Weights** (``--weights-dirs``): the default lifter's shipped weights against other weights
+   of the same model (e.g. a new training stage and its control), on the same people.
 
 Usage:
     python benchmarks/bench_lift_variants.py --fit cache/capf2/renders/train_b \
         --eval cache/capf2/renders/val cache/renders_postures [--tables 1 2 3 4]
+        [--weights-dirs runs/a/export runs/b/export]
 """
 
 from __future__ import annotations
@@ -324,6 +327,19 @@ def root_sources_table(true_2d: dict[str, np.ndarray], detected: dict[str, np.nd
     return "\n".join(lines)
 
 
+def weights_table(sets: dict[str, dict], model: str, weights_dirs: list[str]) -> str:
+    """MPJPE / P-MPJPE / root of ``model`` with each weights folder (shipped first), default
+    size, on every set."""
+    lines = ["| weights | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
+    for folder in [None, *weights_dirs]:
+        lifter = Lifter(model, folder, body_size="lifter")
+        cells = [scores(f, world_sized(f, lifter.lift(f["kp_px"], f["valid"],
+                                                      intrinsics=f["intrinsics"])))
+                 for f in sets.values()]
+        lines.append(f"| {folder or 'shipped'} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", type=Path, required=True,
@@ -333,7 +349,10 @@ def main(argv: list[str] | None = None) -> int:
                     help="lifters of table 1 (the first is the default of tables 2 and 3)")
     ap.add_argument("--score-thresholds", type=float, nargs="+",
                     default=[0.0, 0.1, 0.2, 0.3, 0.5])
-    ap.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3, 4], choices=[1, 2, 3, 4])
+    ap.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3, 4],
+                    choices=[1, 2, 3, 4, 5])
+    ap.add_argument("--weights-dirs", nargs="+", default=[],
+                    help="table 5: weights folders of the first model to compare")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     lifters = {m: Lifter(m, body_size="lifter") for m in args.models}
@@ -362,7 +381,10 @@ def main(argv: list[str] | None = None) -> int:
     true_2d, detected = photos.values()
     if 4 in args.tables and true_2d is not None and detected is not None:
         print("## 4. Root error of the real photos (mm) by its sources\n")
-        print(root_sources_table(true_2d, detected))
+        print(root_sources_table(true_2d, detected) + "\n")
+    if 5 in args.tables:
+        print(f"## 5. Weights of {args.models[0]} (MPJPE / P-MPJPE / median root, mm)\n")
+        print(weights_table(sets, args.models[0], args.weights_dirs))
     return 0
 
 

@@ -13,7 +13,8 @@ without the flip test (the video defaults; ``monopose.pipeline.track_lifting``).
 re-recorded when world-landmark sizing began to remove the landmarks' size bias
 (``monopose.core.body_size.WORLD_LANDMARK_SIZE_SCALE``), and every model when photos began to
 get a second landmark look through the crop the first look's landmarks give
-(``BlazePoseDetector(refine_rois=True)``).
+(``BlazePoseDetector(refine_rois=True)``). ``mpm-lift-t1`` was re-recorded after its second
+posture stage (``monopose/train/configs/mpm-lift-t1-postures2.yaml``).
 """
 
 from __future__ import annotations
