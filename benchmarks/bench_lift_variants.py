@@ -367,10 +367,13 @@ def main(argv: list[str] | None = None) -> int:
 
     for f in renders.values():  # from here on, the product's rule: every present joint
         f["sized"] = world_sized(f, f["base"])
+    if not {2, 3, 4, 5} & set(args.tables):
+        return 0
     photos = {"real photos, true 2D": photo_people(lifter, True),
               "real photos, detector 2D": photo_people(lifter, False)}
     sets = {**renders, **{k: v for k, v in photos.items() if v is not None}}
-    fit = render_people(args.fit, lifter)
+    # the fit renders serve tables 2 and 3 only
+    fit = render_people(args.fit, lifter) if {2, 3} & set(args.tables) else {}
     if 2 in args.tables:
         print(f"## 2. Test-time variants of {args.models[0]} (MPJPE / P-MPJPE / median root, "
               "mm)\n")
