@@ -4,9 +4,11 @@ Per sample (a window of ``T`` uniformly spaced frames of one clip; ``T = 1`` use
 de-duplicated single-frame index):
 
 1. optional horizontal flip of the world motion (mirror x, swap left/right joints);
-2. bone-length augmentation: one factor per symmetric bone group (left and right alike, both
-   torso halves alike, so the derived joints keep their place) times a global scale, applied
-   along the tree from the pelvis; constant over the window. The global scale is a mixture of
+2. optional limb turns (:mod:`monopose.data.limb_turns`: an arm or leg swung as a rigid chain
+   about its shoulder or hip, for poses the mocap rarely has), then bone-length augmentation:
+   one factor per symmetric bone group (left and right alike, both torso halves alike, so the
+   derived joints keep their place) times a global scale, applied along the tree from the
+   pelvis; constant over the window. The global scale is a mixture of
    adults (``global_scale_range``) and children/teens (``child_prob``, ``child_scale_range``),
    whose heads are relatively larger and legs shorter (:data:`CHILD_EXPONENTS`);
 3. a static camera from a mixture of kinds as in real photos and videos
@@ -35,6 +37,7 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17
 from monopose.data.camera_mix import CAMERA_KINDS, draw_cameras, draw_uniform, project_views
+from monopose.data.limb_turns import turn_limbs
 from monopose.data.mocap_store import MocapCache
 from monopose.data.postures import POSTURES, posture_of
 from monopose.data.sample import PoseBatch
@@ -245,7 +248,9 @@ class MocapSampler:
             fw[..., 0] *= -1.0
             world[flip] = fw
 
-        # 2. bone lengths
+        # 2. limb turns and bone lengths
+        if cfg.limb_turn_prob > 0:  # no draw otherwise: earlier configurations stay as they were
+            world, _ = turn_limbs(world, rng, cfg.limb_turn_prob, cfg.limb_turn_max_deg)
         world, global_scale = self._scale_bones(world, rng, cfg)
 
         # 3. cameras

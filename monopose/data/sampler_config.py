@@ -106,6 +106,10 @@ class SamplerConfig:
     global_scale_range: tuple[float, float] = (0.88, 1.12)  # adults: 1.50–1.90 m
     child_prob: float = 0.2  # children and teens instead of adults
     child_scale_range: tuple[float, float] = (0.6, 0.88)  # 1.02–1.50 m, CHILD_EXPONENTS
+    # limb turns (monopose.data.limb_turns): each arm and leg of a window swung as a rigid
+    # chain about its shoulder or hip with this probability, by up to limb_turn_max_deg
+    limb_turn_prob: float = 0.0
+    limb_turn_max_deg: float = 60.0
     # truncation
     truncation_prob: float = 0.05
     truncation_zoom: tuple[float, float] = (1.3, 2.5)
@@ -133,7 +137,7 @@ class SamplerConfig:
               "global_scale_range", "child_scale_range", "truncation_zoom", "noise_level_range")
     _PROBS = ("ring_prob", "random_camera_prob", "eye_level_prob", "chest_level_prob",
               "low_angle_prob", "high_angle_prob", "child_prob", "distortion_prob", "flip_prob",
-              "truncation_prob")
+              "truncation_prob", "limb_turn_prob")
 
     def __post_init__(self) -> None:
         if self.sources is not None:
@@ -182,6 +186,9 @@ class SamplerConfig:
                     sum(float(w) for w in self.posture_weights.values()) <= 0:
                 raise ValueError(f"SamplerConfig.posture_weights: expected non-negative weights "
                                  f"of {POSTURES} with a positive sum, got {self.posture_weights}")
+        if not 0.0 <= self.limb_turn_max_deg <= 180.0:
+            raise ValueError(f"SamplerConfig.limb_turn_max_deg: expected degrees in [0, 180], "
+                             f"got {self.limb_turn_max_deg}")
         if not 0 <= self.num_missing < J:
             raise ValueError(f"SamplerConfig.num_missing: expected 0..{J - 1}")
 
