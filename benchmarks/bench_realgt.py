@@ -1,7 +1,7 @@
 """Whole-pipeline smoke test on real photos with 3D ground truth (``../shared/realgt``).
 
     .venv/bin/python benchmarks/bench_realgt.py [--models baseline-t1 ...] [--media]
-                                                [--json out.json]
+                                                [--json out.json] [--weights-dirs DIR ...]
 
 For each photo: detect, lift with each model, place in camera space with the photo's intrinsics,
 match the person nearest the ground truth, and score it in mm, h36m17 layout (the ground truth is
@@ -15,6 +15,10 @@ skeleton size (sum of bone lengths) against the truth's. Two rows are added for 
   map (``monopose.detect.keypoint_map``), as monopose's detector maps its own.
 * ``<default model> (true 2D)``: the default lifter fed the ground-truth 2D, root placed by the
   same least-squares solve as the pipeline: the lifter's error without the detector's.
+
+``--weights-dirs`` scores candidate weights (e.g. a training run's ``export`` folder) the same
+way, in the same run: a row ``<model> @ <run>`` per listed lifter with weights there, and the
+default's true-2D row.
 
 ``--media`` adds a qualitative check of photos without 3D truth: per person and method, the torso
 lean from vertical, the head-top-to-ankle height and whether the person sits (see
@@ -94,16 +98,19 @@ def load_truths(root: Path) -> list[Truth]:
 # methods
 
 
-def monopose_method(spec: str) -> Method:
+def monopose_method(spec: str, weights_dir: Path | None = None) -> Method:
     """``NAME``, ``NAME+world`` (body size from the detector's world landmarks), either with
-    ``+fixed`` (the detector's hand-written BlazePose → h36m17 map instead of the learned one)."""
+    ``+fixed`` (the detector's hand-written BlazePose → h36m17 map instead of the learned one);
+    a lifter's weights from ``weights_dir`` instead of the package's."""
     from monopose.detect.blazepose import BlazePoseDetector
+    from monopose.lifting.lifter import Lifter
     from monopose.pipeline.estimator import Estimator
 
     name, *options = spec.split("+")
     detector = BlazePoseDetector(keypoint_map="fixed") if "fixed" in options else None
-    est = Estimator(model=name, body_size="world_landmarks" if "world" in options else "lifter",
-                    detector=detector)
+    body_size = "world_landmarks" if "world" in options else "lifter"
+    lifter = None if weights_dir is None else Lifter(name, weights_dir, body_size=body_size)
+    est = Estimator(model=name, body_size=body_size, detector=detector, pose_model=lifter)
 
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
         people = est.predict(path, intrinsics=intrinsics).frames[0].people
@@ -139,12 +146,12 @@ def mediapipe_method(keypoint_map: str = "fixed") -> Method:
     return run
 
 
-def true_2d_method(name: str, truths: list[Truth]) -> Method:
+def true_2d_method(name: str, truths: list[Truth], weights_dir: Path | None = None) -> Method:
     """The lifter fed the ground-truth 2D of the realgt photos (and nothing else)."""
     from monopose.core.geometry import reconstruct_absolute
     from monopose.lifting.lifter import Lifter
 
-    lifter = Lifter(name)
+    lifter = Lifter(name, weights_dir)
     by_path = {t.path: t for t in truths}
 
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
@@ -295,6 +302,9 @@ def main() -> None:
                         "+fixed uses the hand-written BlazePose → h36m17 map")
     parser.add_argument("--media", action="store_true", help="also check the media photos")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
+    parser.add_argument("--weights-dirs", nargs="*", type=Path, default=[],
+                        help="also score the --models lifters (and the default's true-2D row) "
+                        "with the weights in each of these folders, e.g. runs/<run>/export")
     args = parser.parse_args()
 
     from monopose.pipeline.estimator import DEFAULT_MODEL
@@ -307,6 +317,13 @@ def main() -> None:
     plan += [(MEDIAPIPE, mediapipe_method, True),
              (f"{MEDIAPIPE} (learned map)", lambda: mediapipe_method("learned"), False),
              (f"{DEFAULT_MODEL} (true 2D)", lambda: true_2d_method(DEFAULT_MODEL, truths), False)]
+    for folder in args.weights_dirs:
+        tag = folder.parent.name if folder.name == "export" else folder.name
+        plan += [(f"{n} @ {tag}", lambda n=n, f=folder: monopose_method(n, f), True)
+                 for n in names if (folder / f"{n.split('+')[0]}.safetensors").is_file()]
+        if (folder / f"{DEFAULT_MODEL}.safetensors").is_file():
+            plan.append((f"{DEFAULT_MODEL} (true 2D) @ {tag}",
+                         lambda f=folder: true_2d_method(DEFAULT_MODEL, truths, f), False))
 
     rows: list[dict] = []
     posture_rows: list[dict] = []
