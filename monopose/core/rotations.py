@@ -1,7 +1,7 @@
 """Rotations (numpy, vectorised): matrices act on column vectors, ``[..., 3, 3]``.
 
-Elementary axis rotations and their Euler compositions (BVH channel order), rotation fitting
-(swing, Kabsch) and unit quaternions ``(w, x, y, z)``.
+Elementary axis rotations and their Euler compositions (BVH channel order), axis-angle
+vectors, rotation fitting (swing, Kabsch) and unit quaternions ``(w, x, y, z)``.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ import numpy as np
 __all__ = [
     "axis_rotation",
     "euler_to_matrix",
+    "axis_angle_to_matrix",
     "swing_rotation",
     "kabsch_rotation",
     "matrix_to_quaternion",
@@ -54,6 +55,18 @@ def euler_to_matrix(angles_deg: np.ndarray, axes: Sequence[int]) -> np.ndarray:
 
 
 _EPS = 1e-9
+
+
+def axis_angle_to_matrix(axis_angle_rad: np.ndarray) -> np.ndarray:
+    """``[..., 3]`` axis-angle vectors (radians) → ``[..., 3, 3]`` rotation matrices (Rodrigues)."""
+    v = np.asarray(axis_angle_rad, dtype=np.float64)
+    angle = np.linalg.norm(v, axis=-1)
+    x, y, z = np.moveaxis(v / np.maximum(angle, 1e-12)[..., None], -1, 0)
+    zero = np.zeros_like(x)
+    k = np.stack([np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1),
+                  np.stack([-y, x, zero], -1)], -2)  # cross-product matrix of the unit axis
+    s, c = np.sin(angle)[..., None, None], np.cos(angle)[..., None, None]
+    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
 
 
 def _unit(v: np.ndarray) -> np.ndarray:

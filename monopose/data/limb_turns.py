@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import numpy as np
 
+from monopose.core.rotations import axis_angle_to_matrix
 from monopose.core.skeleton import H36M17
 
-__all__ = ["LIMBS", "turn_limbs", "rotation_matrices"]
+__all__ = ["LIMBS", "turn_limbs"]
 
 # limb → (the joint it turns about, the joints it moves), h36m17 indices
 LIMBS: dict[str, tuple[int, tuple[int, ...]]] = {
@@ -29,18 +30,6 @@ LIMBS: dict[str, tuple[int, tuple[int, ...]]] = {
     "right_arm": (H36M17.index("r_shoulder"),
                   (H36M17.index("r_elbow"), H36M17.index("r_wrist"))),
 }
-
-
-def rotation_matrices(axis_angle_rad: np.ndarray) -> np.ndarray:
-    """``[N, 3]`` axis-angle vectors (radians) → ``[N, 3, 3]`` rotation matrices (Rodrigues)."""
-    angle = np.linalg.norm(axis_angle_rad, axis=-1)
-    axis = axis_angle_rad / np.maximum(angle, 1e-12)[:, None]
-    x, y, z = axis[:, 0], axis[:, 1], axis[:, 2]
-    zero = np.zeros_like(x)
-    k = np.stack([np.stack([zero, -z, y], -1), np.stack([z, zero, -x], -1),
-                  np.stack([-y, x, zero], -1)], -2)  # [N, 3, 3] cross-product matrix
-    s, c = np.sin(angle)[:, None, None], np.cos(angle)[:, None, None]
-    return np.eye(3) + s * k + (1.0 - c) * (k @ k)
 
 
 def turn_limbs(world_mm: np.ndarray, rng: np.random.Generator, prob: float,
@@ -71,9 +60,10 @@ def turn_limbs(world_mm: np.ndarray, rng: np.random.Generator, prob: float,
         angle = np.deg2rad(rng.uniform(0.0, max_deg, b))
         if not want.any():
             continue
-        rot = rotation_matrices(axis[want] * angle[want, None])  # [W, 3, 3]
-        pivot = out[want][:, :, root : root + 1]  # [W, T, 1, 3]
-        moved = np.einsum("wij,wtkj->wtki", rot, out[want][:, :, list(joints)] - pivot) + pivot
+        rot = axis_angle_to_matrix(axis[want] * angle[want, None])  # [W, 3, 3]
+        chosen = out[want]  # [W, T, 17, 3]
+        pivot = chosen[:, :, root : root + 1]
+        moved = np.einsum("wij,wtkj->wtki", rot, chosen[:, :, list(joints)] - pivot) + pivot
         ok = moved[..., 2].min(axis=(1, 2)) >= floor[want]
         idx = np.flatnonzero(want)[ok]
         out[np.ix_(idx, np.arange(out.shape[1]), np.asarray(joints))] = moved[ok]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from monopose.core.rotations import (
+    axis_angle_to_matrix,
     euler_to_matrix,
     kabsch_rotation,
     matrix_to_quaternion,
@@ -47,3 +48,14 @@ def test_quaternion_sign_continuity() -> None:
     qc = quaternion_continuity(q)
     assert (np.sum(qc[1:] * qc[:-1], -1) > 0).all()
     np.testing.assert_allclose(np.abs(np.sum(qc * q, -1)), 1.0, atol=1e-9)
+
+
+def test_axis_angle_matrices_are_rotations_by_the_asked_angle() -> None:
+    aa = np.random.default_rng(0).normal(size=(50, 3))
+    r = axis_angle_to_matrix(aa)
+    assert np.allclose(r @ np.swapaxes(r, 1, 2), np.eye(3), atol=1e-9)
+    assert np.allclose(np.linalg.det(r), 1.0)
+    cos = (np.trace(r, axis1=1, axis2=2) - 1) / 2
+    assert np.allclose(np.arccos(np.clip(cos, -1, 1)), np.linalg.norm(aa, axis=1) % (2 * np.pi))
+    axis = aa / np.linalg.norm(aa, axis=1, keepdims=True)
+    assert np.allclose(np.einsum("nij,nj->ni", r, axis), axis)  # the axis stays put
