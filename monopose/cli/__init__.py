@@ -43,6 +43,7 @@ app.command()(_predict.models)
 app.command("export-bvh")(_export.export_bvh)
 app.command("export-onnx")(_export.export_onnx)
 app.command("train")(_train.train_command)
+app.command("soup")(_train.soup_command)
 app.command("evaluate")(_evaluate.evaluate_command)
 
 _data.app.command("render")(_render)

@@ -15,7 +15,7 @@ import yaml
 
 from monopose.train.config import ConfigError, ExperimentConfig, load_config
 
-__all__ = ["train_command", "make_task_for"]
+__all__ = ["train_command", "soup_command", "make_task_for"]
 
 
 def make_task_for(task: str) -> Any:
@@ -93,3 +93,25 @@ def train_command(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
     _report(cfg, result)
+
+
+def soup_command(
+    weights: Annotated[list[Path], typer.Argument(
+        help="Exported weights (.safetensors with their .json beside) of one model, two or more.")],
+    out: Annotated[Path, typer.Option(help="Folder the averaged weights are written to.")],
+    name: Annotated[str | None, typer.Option(
+        help="File stem and card name (default: the first weights' model name).")] = None,
+    mix: Annotated[list[float] | None, typer.Option(
+        "--mix", min=0.0, help="One weight per input, in order (default: equal).")] = None,
+) -> None:
+    """Average the weights of several fine-tuning runs of one model into one (a model soup)."""
+    # heavy: torch and every family's models (the zoo registers their architectures)
+    import monopose.zoo  # noqa: F401
+    from monopose.train.soup import soup_weights  # heavy: torch
+
+    try:
+        path = soup_weights(weights, out, name=name, mix=mix)
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(f"averaged {len(weights)} weights into {path}")

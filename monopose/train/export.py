@@ -24,7 +24,7 @@ from monopose.models.weights_io import save_weights
 from monopose.train.checkpoints import CHECKPOINT_KEY, model_state, read_checkpoint
 from monopose.train.config import ExperimentConfig, config_from_dict, config_to_dict
 
-__all__ = ["export_run", "export_model", "export_checkpoint", "training_record"]
+__all__ = ["export_run", "export_model", "export_checkpoint", "training_record", "exported_stage"]
 
 
 def training_record(
@@ -65,7 +65,7 @@ def _pretraining(init_from: str | None) -> dict[str, Any] | None:
     if not init_from or not Path(init_from).is_file():
         return None
     if init_from.endswith(".safetensors"):
-        return _exported_stage(Path(init_from))
+        return exported_stage(Path(init_from))
     if not init_from.endswith(".ckpt"):
         return None
     try:
@@ -84,7 +84,7 @@ def _pretraining(init_from: str | None) -> dict[str, Any] | None:
     }
 
 
-def _exported_stage(weights: Path) -> dict[str, Any] | None:
+def exported_stage(weights: Path) -> dict[str, Any] | None:
     """The training record on the card of exported ``weights``, without its full config."""
     try:
         card = json.loads(weights.with_suffix(".json").read_text())["card"]
@@ -93,7 +93,7 @@ def _exported_stage(weights: Path) -> dict[str, Any] | None:
         return None
     stage: dict[str, Any] = {"weights": str(weights)}
     for key in ("experiment", "task", "data_sources", "steps", "wall_time_s", "date",
-                "init_from", "final_val_metrics", "pretraining"):
+                "init_from", "final_val_metrics", "pretraining", "soup"):
         if key in training:
             stage[key] = training[key]
     return stage
