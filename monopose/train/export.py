@@ -96,6 +96,9 @@ def exported_stage(weights: Path) -> dict[str, Any] | None:
                 "init_from", "final_val_metrics", "pretraining", "soup"):
         if key in training:
             stage[key] = training[key]
+    seed = (training.get("config") or {}).get("trainer", {}).get("seed")
+    if seed is not None:  # runs of one recipe differ by their seed: keep it with the stage
+        stage["seed"] = seed
     return stage
 
 

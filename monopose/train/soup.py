@@ -121,13 +121,17 @@ def soup_weights(ingredients: Sequence[str | Path], out_dir: str | Path,
     model.load_state_dict(average_states([m.state_dict() for m in modules], mix_t.tolist()))
     card = ModelCard.from_dict(infos[0]["card"]) if infos[0].get("card") else None
     sources = _union([_sources(info) for info in infos])
+    parts = [{**(exported_stage(p) or {"weights": str(p)}), "mix": round(float(w), 6)}
+             for p, w in zip(paths, mix_t.tolist(), strict=True)]
     record: dict[str, Any] = {
         "experiment": "soup",
         "task": (infos[0]["metadata"] or {}).get("task"),
         "data_sources": sources,
         "window": card.window if card else 1,
-        "soup": [{**(exported_stage(p) or {"weights": str(p)}), "mix": round(float(w), 6)}
-                 for p, w in zip(paths, mix_t.tolist(), strict=True)],
+        # the ingredients' own stages together (the stages before them are in each record)
+        "steps": sum(int(p.get("steps", 0)) for p in parts),
+        "wall_time_s": round(sum(float(p.get("wall_time_s", 0.0)) for p in parts), 1),
+        "soup": parts,
         "date": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
     }
     stem = name or (card.name if card else paths[0].stem)

@@ -14,8 +14,9 @@ re-recorded when world-landmark sizing began to remove the landmarks' size bias
 (``monopose.core.body_size.WORLD_LANDMARK_SIZE_SCALE``), and every model when photos began to
 get a second landmark look through the crop the first look's landmarks give
 (``BlazePoseDetector(refine_rois=True)``). ``mpm-lift-t1`` was re-recorded after its second
-posture stage (``monopose/train/configs/mpm-lift-t1-postures2.yaml``) and its third
-(``mpm-lift-t1-postures3.yaml``).
+posture stage (``monopose/train/configs/mpm-lift-t1-postures2.yaml``), its third
+(``mpm-lift-t1-postures3.yaml``) and when its weights became the average of three runs of that
+stage (``monopose soup``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ def _card_beside(weights: Path, training: dict) -> None:
 
 def test_a_stage_started_from_exported_weights_records_their_stages(tmp_path: Path) -> None:
     first = {"experiment": "stage-1", "task": "lift", "steps": 100, "wall_time_s": 60.0,
-             "pretraining": {"checkpoint": "runs/s0/last.ckpt", "steps": 50}, "config": {"x": 1}}
+             "pretraining": {"checkpoint": "runs/s0/last.ckpt", "steps": 50},
+             "config": {"x": 1, "trainer": {"seed": 3}}}
     _card_beside(tmp_path / "a.safetensors", first)
     init = str(tmp_path / "a.safetensors")
     cfg = config_from_dict({"name": "stage-2", "model": {"name": "mpm-lift-t1", "init_from": init}})
@@ -25,6 +26,7 @@ def test_a_stage_started_from_exported_weights_records_their_stages(tmp_path: Pa
     assert earlier["experiment"] == "stage-1" and earlier["steps"] == 100
     assert earlier["pretraining"] == {"checkpoint": "runs/s0/last.ckpt", "steps": 50}
     assert "config" not in earlier  # the stages, not every setting again
+    assert earlier["seed"] == 3  # but the seed that tells runs of one recipe apart
     # weights without a readable card: no record, no error
     (tmp_path / "b.safetensors").write_bytes(b"")
     cfg_b = config_from_dict({"name": "s", "model": {"name": "mpm-lift-t1",

@@ -73,6 +73,7 @@ def test_soup_of_two_runs_loads_as_their_mean_with_both_records(tmp_path: Path) 
     assert [p["experiment"] for p in parts] == ["run-a", "run-b"]
     assert [p["mix"] for p in parts] == [0.25, 0.75]
     assert all("config" not in p for p in parts)  # the records, not every setting again
+    assert card["training"]["steps"] == 10 + 20  # the ingredients' own steps together
 
 
 def test_soup_refuses_other_models_and_names_the_file(tmp_path: Path) -> None:
