@@ -104,11 +104,14 @@ def soup_weights(ingredients: Sequence[str | Path], out_dir: str | Path,
 
     Raises:
         FileNotFoundError: an ingredient (or its JSON) is missing.
-        ValueError: fewer than two ingredients, unreadable weights, or ingredients of another
-            architecture or config than the first (naming the file).
+        ValueError: fewer than two ingredients, a ``name`` with folders in it, unreadable
+            weights, or ingredients of another architecture or config than the first (naming
+            the file).
     """
     if len(ingredients) < 2:
         raise ValueError(f"ingredients: a soup needs at least two weights, got {len(ingredients)}")
+    if name is not None and (not name.strip() or Path(name).name != name or name in (".", "..")):
+        raise ValueError(f"name: expected a file stem without folders, got {name!r}")
     paths = [weights_paths(p)[0] for p in ingredients]
     modules, infos = zip(*(load_weights(p) for p in paths), strict=True)
     arch, config = infos[0]["architecture"], infos[0]["config"]

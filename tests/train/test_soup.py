@@ -83,6 +83,8 @@ def test_soup_refuses_other_models_and_names_the_file(tmp_path: Path) -> None:
         soup_weights([a, wider], tmp_path / "soup")
     with pytest.raises(ValueError, match="at least two"):
         soup_weights([a], tmp_path / "soup")
+    with pytest.raises(ValueError, match="name: expected a file stem"):
+        soup_weights([a, a], tmp_path / "soup", name="../elsewhere")
     b = _run(tmp_path, "run-b", 2, ["cmu"])
     b.with_suffix(".json").unlink()
     with pytest.raises(FileNotFoundError, match="run-b"):
