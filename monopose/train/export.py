@@ -96,9 +96,10 @@ def exported_stage(weights: Path) -> dict[str, Any] | None:
                 "init_from", "final_val_metrics", "pretraining", "soup"):
         if key in training:
             stage[key] = training[key]
-    seed = (training.get("config") or {}).get("trainer", {}).get("seed")
-    if seed is not None:  # runs of one recipe differ by their seed: keep it with the stage
-        stage["seed"] = seed
+    config = training.get("config")
+    trainer = config.get("trainer") if isinstance(config, dict) else None
+    if isinstance(trainer, dict) and trainer.get("seed") is not None:
+        stage["seed"] = trainer["seed"]  # runs of one recipe differ by their seed: keep it
     return stage
 
 
