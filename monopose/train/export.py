@@ -11,6 +11,7 @@ import dataclasses
 import datetime as dt
 import json
 import os
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,7 @@ from monopose.models.weights_io import save_weights
 from monopose.train.checkpoints import CHECKPOINT_KEY, model_state, read_checkpoint
 from monopose.train.config import ExperimentConfig, config_from_dict, config_to_dict
 
-__all__ = ["export_run", "export_model", "export_checkpoint", "training_record", "exported_stage"]
+__all__ = ["export_run", "export_model", "export_checkpoint", "training_record", "stage_record"]
 
 
 def training_record(
@@ -65,7 +66,7 @@ def _pretraining(init_from: str | None) -> dict[str, Any] | None:
     if not init_from or not Path(init_from).is_file():
         return None
     if init_from.endswith(".safetensors"):
-        return exported_stage(Path(init_from))
+        return _exported_stage(Path(init_from))
     if not init_from.endswith(".ckpt"):
         return None
     try:
@@ -84,13 +85,19 @@ def _pretraining(init_from: str | None) -> dict[str, Any] | None:
     }
 
 
-def exported_stage(weights: Path) -> dict[str, Any] | None:
+def _exported_stage(weights: Path) -> dict[str, Any] | None:
     """The training record on the card of exported ``weights``, without its full config."""
     try:
         card = json.loads(weights.with_suffix(".json").read_text())["card"]
         training = dict(card["training"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
+    return stage_record(weights, training)
+
+
+def stage_record(weights: Path, training: Mapping[str, Any]) -> dict[str, Any]:
+    """The parts of a card's ``training`` block that tell one stage from another (no config,
+    but the run's seed)."""
     stage: dict[str, Any] = {"weights": str(weights)}
     for key in ("experiment", "task", "data_sources", "steps", "wall_time_s", "date",
                 "init_from", "final_val_metrics", "pretraining", "soup"):

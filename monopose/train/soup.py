@@ -26,7 +26,7 @@ from torch import Tensor
 
 from monopose.models.card import ModelCard
 from monopose.models.weights_io import load_weights, weights_paths
-from monopose.train.export import export_model, exported_stage
+from monopose.train.export import export_model, stage_record
 
 __all__ = ["average_states", "soup_weights"]
 
@@ -41,11 +41,11 @@ def average_states(states: Sequence[Mapping[str, Tensor]],
 
     Returns:
         The averaged state dict (floating tensors in float32 math, cast back to their dtype;
-        other tensors taken from the first state, which all must equal).
+        integer tensors, counters, taken from the first state).
 
     Raises:
-        ValueError: no states, a bad ``mix``, or states that differ in names, shapes or
-            integer values (naming the tensor and the index of the state).
+        ValueError: no states, a bad ``mix``, or states that differ in tensor names or shapes
+            (naming the tensor and the index of the state).
     """
     if not states:
         raise ValueError("states: nothing to average")
@@ -123,9 +123,9 @@ def soup_weights(ingredients: Sequence[str | Path], out_dir: str | Path,
     model = modules[0]
     model.load_state_dict(average_states([m.state_dict() for m in modules], mix_t.tolist()))
     card = ModelCard.from_dict(infos[0]["card"]) if infos[0].get("card") else None
-    sources = _union([_sources(info) for info in infos])
-    parts = [{**(exported_stage(p) or {"weights": str(p)}), "mix": round(float(w), 6)}
-             for p, w in zip(paths, mix_t.tolist(), strict=True)]
+    sources = list(dict.fromkeys(s for info in infos for s in _sources(info)))  # union
+    parts = [{**stage_record(p, _training(info)), "mix": round(float(w), 6)}
+             for p, info, w in zip(paths, infos, mix_t.tolist(), strict=True)]
     record: dict[str, Any] = {
         "experiment": "soup",
         "task": (infos[0]["metadata"] or {}).get("task"),
@@ -152,8 +152,6 @@ def _sources(info: Mapping[str, Any]) -> list[str]:
     return list(card.get("training_data") or meta.get("data_sources") or [])
 
 
-def _union(lists: Sequence[Sequence[str]]) -> list[str]:
-    out: list[str] = []
-    for items in lists:
-        out.extend(s for s in items if s not in out)
-    return out
+def _training(info: Mapping[str, Any]) -> Mapping[str, Any]:
+    training = (info.get("card") or {}).get("training")
+    return training if isinstance(training, Mapping) else {}
