@@ -10,9 +10,9 @@ scale) unless a table says otherwise. Prints:
    threshold passed to the lifter as missing (MPM completes them), against every joint BlazePose
    places in the picture. MPJPE, P-MPJPE and median root error on each render set.
 2. **Test-time variants of the default lifter**: the 2D rolled by ±10° about the optical axis
-   and the 3D rolled back, averaged; a fit of the lifted pose to the 2D rays (reprojection,
-   distance to the lifted pose and bone lengths as soft terms); the root solved with per-joint
-   weights fitted on the ``--fit`` renders, from the trunk joints only, or with a Huber loss.
+   and the 3D rolled back, averaged; the root solved with per-joint weights fitted on the
+   ``--fit`` renders, from the trunk joints only, or with a Huber loss. (The fit of the lifted
+   pose to the 2D rays, measured here before, is now the product's placement: table 6.)
 3. **Body size from bone ratios**: a ridge regression of log skeleton size on the lifted
    pose's log size and log bone-length shares, fitted on the ``--fit`` renders, against the
    constant world-landmark size, on held-out renders and on the real photos.
@@ -20,10 +20,14 @@ scale) unless a table says otherwise. Prints:
    the true pose, with the detector's or the true 2D.
 5. **Weights** (``--weights-dirs``): the default lifter's shipped weights against other weights
    of the same model (e.g. a new training stage and its control), on the same people.
+6. **Placement** (:mod:`monopose.core.placement`): the product's ``"solve"`` and ``"ray_fit"``
+   placements, and the ray fit with other σs and iteration budgets, on the ``--fit`` renders
+   (where the shipped settings were chosen), the held-out sets and the real photos; with the
+   fit's cost per person, batched as the product runs it (a frame's people together) and alone.
 
 Usage:
     python benchmarks/bench_lift_variants.py --fit cache/capf2/renders/train_b \
-        --eval cache/capf2/renders/val cache/renders_postures [--tables 1 2 3 4]
+        --eval cache/capf2/renders/val cache/renders_postures [--tables 1 2 3 4 5 6]
         [--weights-dirs runs/a/export runs/b/export]
 """
 
@@ -33,6 +37,7 @@ import argparse
 import datetime as dt
 import platform
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -41,7 +46,9 @@ import torch
 
 from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size, skeleton_size_mm
 from monopose.core.geometry import place_in_camera
+from monopose.core.placement import ROOT_JOINT_WEIGHTS, place_poses
 from monopose.core.projection import pixels_to_normalized
+from monopose.core.ray_fit import RayFitSettings, fit_to_rays
 from monopose.core.skeleton import H36M17
 from monopose.eval.metrics import mpjpe_per_sample, p_mpjpe_per_sample
 from monopose.lifting.lifter import Lifter
@@ -91,7 +98,8 @@ def photo_people(lifter: Lifter, true_2d: bool) -> dict[str, np.ndarray] | None:
         kp, valid = np.stack([t.kp2d_px for t in truths]), np.ones((len(truths), 17), bool)
         sized = lifter.lift(kp, valid, intrinsics=intr)
     else:
-        est = Estimator(lifter.card.name if lifter.card else None)  # the product's default size
+        # the product's default size; the pose as lifted (tables place it themselves)
+        est = Estimator(lifter.card.name if lifter.card else None, placement="solve")
         people = []
         for t in truths:
             found = est.predict(t.path, intrinsics=t.intrinsics).frames[0].people
@@ -184,39 +192,6 @@ def normalised_2d(f: dict[str, np.ndarray]) -> np.ndarray:
     return np.where(f["valid"][..., None], xy, 0.0)
 
 
-def fit_to_rays(f: dict[str, np.ndarray], rel: np.ndarray, sigma_2d_mm: float = 60.0,
-                sigma_3d_mm: float = 100.0, sigma_bone_mm: float = 10.0) -> np.ndarray:
-    """``[N, 17, 3]``: each lifted pose moved towards its 2D rays: squared reprojection error
-    (mm at the person's depth) / σ2d² + squared change of each joint / σ3d² + squared change of
-    each bone length / σbone², minimised over the joints and the root position (L-BFGS)."""
-    xy = torch.tensor(normalised_2d(f))
-    w = torch.tensor(f["valid"], dtype=torch.float64)
-    rel0 = torch.tensor(rel)
-    child, parent = (list(c) for c in zip(*BONES, strict=True))
-    length0 = (rel0[:, child] - rel0[:, parent]).norm(dim=-1)
-    roots = np.stack([place_in_camera(f["kp_px"][i], rel[i], f["valid"][i],
-                                      f["intrinsics"][i])[0][0] for i in range(len(rel))])
-    delta = torch.zeros_like(rel0, requires_grad=True)
-    root = torch.tensor(roots, requires_grad=True)
-    opt = torch.optim.LBFGS([delta, root], max_iter=200, line_search_fn="strong_wolfe")
-
-    def loss() -> torch.Tensor:
-        opt.zero_grad()
-        pose = rel0 + delta - delta[:, :1]
-        cam = pose + root[:, None]
-        res = (cam[..., :2] / cam[..., 2:] - xy).norm(dim=-1) * root[:, None, 2]
-        length = (pose[:, child] - pose[:, parent]).norm(dim=-1)
-        total = ((res / sigma_2d_mm) ** 2 * w).sum() \
-            + (((delta - delta[:, :1]) / sigma_3d_mm) ** 2).sum() \
-            + (((length - length0) / sigma_bone_mm) ** 2).sum()
-        total.backward()
-        return total
-
-    opt.step(loss)
-    with torch.no_grad():
-        return (rel0 + delta - delta[:, :1]).numpy()
-
-
 def weighted_root(weights: np.ndarray, huber_mm: float | None = None
                   ) -> Callable[..., np.ndarray]:
     """A root solve: the linear least squares of monopose's perspective solve with per-joint
@@ -261,7 +236,6 @@ def variants_table(sets: dict[str, dict], lifter: Lifter, weights: np.ndarray) -
         "default": lambda f: scores(f, f["sized"]),
         f"2D rolled {ROLL_DEG} °, averaged": lambda f: scores(f, world_sized(
             f, rolled_lift(lifter, f))),
-        "fit to the 2D rays": lambda f: scores(f, fit_to_rays(f, f["sized"])),
         "root: per-joint weights": lambda f: scores(f, f["sized"], weighted_root(weights)),
         "root: trunk joints only": lambda f: scores(f, f["sized"], weighted_root(trunk)),
         "root: Huber, 50 mm": lambda f: scores(f, f["sized"], weighted_root(np.ones(17), 50.0)),
@@ -340,6 +314,73 @@ def weights_table(sets: dict[str, dict], model: str, weights_dirs: list[str]) ->
     return "\n".join(lines)
 
 
+# ----------------------------------------------------------------------------------------------
+# 6. placement
+
+PLACEMENT_ROWS: list[tuple[str, str, RayFitSettings | None]] = [
+    ("solve (before; temporal lifters on videos)", "solve", None),
+    ("solve, joints weighted by ROOT_JOINT_WEIGHTS (no fit)", "weighted", None),
+    ("ray fit, root from the fit (no weighted solve)", "fit_root", RayFitSettings()),
+    ("ray_fit (shipped)", "ray_fit", RayFitSettings()),
+    *[(f"ray_fit σ2d {a:g}, σ3d {b:g}, σbone {c:g}, {it} Gauss-Newton steps", "ray_fit",
+       RayFitSettings(a, b, c, it))
+      for a, b, c, it in [(60, 50, 10, 1), (60, 50, 10, 10), (100, 50, 10, 3),
+                          (40, 50, 10, 3), (60, 100, 10, 3), (60, 30, 10, 3), (60, 50, 30, 3),
+                          (60, 50, 3, 3)]]]
+
+
+def placed_scores(f: dict[str, np.ndarray], placement: str, settings: RayFitSettings | None
+                  ) -> tuple[str, float]:
+    """``("MPJPE / P-MPJPE / root", seconds)`` of the product's placement of ``f``'s people
+    (all of a set in one batch; no image size, every valid joint counts)."""
+    t0 = time.perf_counter()
+    if placement == "weighted":
+        abs_mm = np.stack([place_in_camera(f["kp_px"][i], f["sized"][i], f["valid"][i],
+                                           f["intrinsics"][i], joint_weights=ROOT_JOINT_WEIGHTS)[0]
+                           for i in range(len(f["gt"]))])
+        rel_mm = f["sized"]
+    elif placement == "fit_root":
+        solved, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
+                                        placement="solve")
+        rel_mm, root = fit_to_rays(normalised_2d(f), rel_mm, f["valid"], solved[:, 0], BONES,
+                                   settings)
+        abs_mm = rel_mm + root[:, None]
+    else:
+        abs_mm, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
+                                        placement=placement, settings=settings)
+    seconds = time.perf_counter() - t0
+    m = mpjpe_per_sample(rel_mm, f["gt"]).mean()
+    p = p_mpjpe_per_sample(rel_mm, f["gt"]).mean()
+    root = np.median(np.linalg.norm(abs_mm[:, 0] - f["gt_abs"][:, 0], axis=-1))
+    return f"{m:.1f} / {p:.1f} / {root:.0f}", seconds
+
+
+def alone_ms(f: dict[str, np.ndarray], settings: RayFitSettings | None, n: int = 30) -> float:
+    """ms per person of the ray fit run on one person at a time (the first ``n``)."""
+    t0 = time.perf_counter()
+    for i in range(min(n, len(f["gt"]))):
+        place_poses(f["kp_px"][i:i + 1], f["sized"][i:i + 1], f["valid"][i:i + 1],
+                    f["intrinsics"][i:i + 1], placement="ray_fit", settings=settings)
+    return 1000 * (time.perf_counter() - t0) / min(n, len(f["gt"]))
+
+
+def placement_table(sets: dict[str, dict]) -> str:
+    first = next(iter(sets.values()))
+    alone_ms(first, None, n=2)  # warm-up: torch's first call is not the fit's cost
+    lines = ["| placement | " + " | ".join(sets) + " | ms per person, batched / alone |",
+             "|---|" + "---|" * (len(sets) + 1)]
+    for label, placement, settings in PLACEMENT_ROWS:
+        cells, seconds = [], 0.0
+        for f in sets.values():
+            text, t = placed_scores(f, placement, settings)
+            cells.append(text)
+            seconds += t if f is first else 0.0
+        cost = (f"{1000 * seconds / len(first['gt']):.2f} / {alone_ms(first, settings):.1f}"
+                if placement == "ray_fit" else "")
+        lines.append(f"| {label} | " + " | ".join(cells) + f" | {cost} |")
+    return "\n".join(lines)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--fit", type=Path, required=True,
@@ -350,7 +391,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--score-thresholds", type=float, nargs="+",
                     default=[0.0, 0.1, 0.2, 0.3, 0.5])
     ap.add_argument("--tables", type=int, nargs="+", default=[1, 2, 3, 4],
-                    choices=[1, 2, 3, 4, 5])
+                    choices=[1, 2, 3, 4, 5, 6])
     ap.add_argument("--weights-dirs", nargs="+", default=[],
                     help="table 5: weights folders of the first model to compare")
     args = ap.parse_args(argv)
@@ -367,17 +408,20 @@ def main(argv: list[str] | None = None) -> int:
 
     for f in renders.values():  # from here on, the product's rule: every present joint
         f["sized"] = world_sized(f, f["base"])
-    if not {2, 3, 4, 5} & set(args.tables):
+    if not {2, 3, 4, 5, 6} & set(args.tables):
         return 0
     photos = {"real photos, true 2D": photo_people(lifter, True),
               "real photos, detector 2D": photo_people(lifter, False)}
     sets = {**renders, **{k: v for k, v in photos.items() if v is not None}}
     # the fit renders serve tables 2 and 3 only
-    fit = render_people(args.fit, lifter) if {2, 3} & set(args.tables) else {}
+    fit = render_people(args.fit, lifter) if {2, 3, 6} & set(args.tables) else {}
     if 2 in args.tables:
         print(f"## 2. Test-time variants of {args.models[0]} (MPJPE / P-MPJPE / median root, "
               "mm)\n")
-        print(variants_table(sets, lifter, joint_weights(fit)) + "\n", flush=True)
+        weights = joint_weights(fit)
+        print(f"Per-joint root weights fitted on {args.fit.name} (h36m17 order; "
+              f"monopose.core.placement.ROOT_JOINT_WEIGHTS): {np.round(weights, 2).tolist()}\n")
+        print(variants_table(sets, lifter, weights) + "\n", flush=True)
     if 3 in args.tables:
         print(f"## 3. Body size from bone ratios (fitted on {args.fit.name})\n")
         print(size_table(sets, fit_size_regression(fit)) + "\n", flush=True)
@@ -387,7 +431,12 @@ def main(argv: list[str] | None = None) -> int:
         print(root_sources_table(true_2d, detected) + "\n")
     if 5 in args.tables:
         print(f"## 5. Weights of {args.models[0]} (MPJPE / P-MPJPE / median root, mm)\n")
-        print(weights_table(sets, args.models[0], args.weights_dirs))
+        print(weights_table(sets, args.models[0], args.weights_dirs) + "\n", flush=True)
+    if 6 in args.tables:
+        fit["sized"] = world_sized(fit, fit["base"])
+        print(f"## 6. Placement of {args.models[0]}'s people (MPJPE / P-MPJPE / median root, "
+              "mm; the fit's cost per person)\n")
+        print(placement_table({f"{args.fit.name} (settings chosen here)": fit, **sets}))
     return 0
 
 

@@ -1,6 +1,7 @@
 """End-to-end speed of `Estimator` against MediaPipe's legacy pose pipeline, in one run.
 
     .venv/bin/python benchmarks/bench_pipeline.py [--model NAME] [--frames 120]
+        [--placement ray_fit|solve] [--with-solve]
 
 Without ``--model``, the product's defaults (a single-frame lifter for the photo, a temporal
 lifter for the video).
@@ -11,7 +12,9 @@ Measures, on this CPU and side by side (alternating rounds, medians):
 - the sample street video: monopose ``predict_video`` (tracking, all people) vs MediaPipe's
   video mode (one person, as it supports) over the same frames;
 - the lifter's share of monopose's time (the time inside ``Lifter.lift``; for MeTRAbs models the
-  time inside ``MetrabsEstimator.predict_boxes``: crops, landmark network, head, root solve).
+  time inside ``MetrabsEstimator.predict_boxes``: crops, landmark network, head, root solve);
+- with ``--with-solve``, a third photo column: the same estimator with ``placement="solve"``
+  (no ray fit), sharing the detector, timed in the same alternating rounds.
 Prints a markdown table.
 """
 
@@ -47,6 +50,9 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--frames", type=int, default=120)
+    parser.add_argument("--placement", default="ray_fit", help="the estimator's placement")
+    parser.add_argument("--with-solve", action="store_true",
+                        help="also time the photo with placement='solve' (same detector)")
     args = parser.parse_args()
 
     import mediapipe as mp
@@ -57,7 +63,10 @@ def main() -> None:
 
     photo = read_image(Path(__file__).resolve().parents[1] / "monopose" / "assets" /
                        "sample_person.jpg")
-    est = Estimator(model=args.model, num_threads=2)  # None: the product's defaults
+    # None: the product's defaults
+    est = Estimator(model=args.model, num_threads=2, placement=args.placement)
+    solve = (Estimator(model=args.model, num_threads=2, placement="solve", detector=est.detector)
+             if args.with_solve else None)
     # the 3D stage: the model's estimate of one frame's people (lifter, or crops + network +
     # root solve for MeTRAbs)
     timed = _Timed(est.model.predict)
@@ -66,9 +75,16 @@ def main() -> None:
     est.predict(photo)
     legacy.process(photo)
 
-    ours_ms, theirs_ms = [], []
+    ours_ms, theirs_ms, solve_ms = [], [], []
+    if solve is not None:
+        solve.predict(photo)
     timed.seconds = 0.0
     for _ in range(args.rounds):
+        if solve is not None:
+            t0 = time.perf_counter()
+            for _ in range(args.repeats):
+                solve.predict(photo)
+            solve_ms.append((time.perf_counter() - t0) / args.repeats * 1000)
         t0 = time.perf_counter()
         for _ in range(args.repeats):
             est.predict(photo)
@@ -126,6 +142,10 @@ def main() -> None:
     print("|---|---|---|---|---|")
     print(row("photo, 1 person (1080×720)", ours_ms, theirs_ms, photo_share))
     print(row("street video, tracking (768×576)", v_ours, v_theirs, video_share))
+    if solve_ms:
+        a, b = statistics.median(ours_ms), statistics.median(solve_ms)
+        print(f"\nphoto, placement {args.placement}: {a:.1f} ms; placement solve: {b:.1f} ms "
+              f"(same rounds; {a - b:+.1f} ms, ×{a / b:.2f})")
 
 
 if __name__ == "__main__":

@@ -13,8 +13,9 @@ skeleton size (sum of bone lengths) against the truth's. Two rows are added for 
   hip-centred), mapped to h36m17. It has no camera-space root, so its root error is "none".
 * ``mediapipe-world (learned map)``: the same landmarks mapped by the learned BlazePose → h36m17
   map (``monopose.detect.keypoint_map``), as monopose's detector maps its own.
-* ``<default model> (true 2D)``: the default lifter fed the ground-truth 2D, root placed by the
-  same least-squares solve as the pipeline: the lifter's error without the detector's.
+* ``<default model> (true 2D)``: the default lifter fed the ground-truth 2D, placed as the
+  pipeline places people (the ray fit): the lifter's error without the detector's; ``(true 2D,
+  solve)``: the same with the pose as lifted and the root by least squares.
 
 ``--weights-dirs`` scores candidate weights (e.g. a training run's ``export`` folder) the same
 way, in the same run: a row ``<model> @ <run>`` per listed lifter with weights there, and the
@@ -100,7 +101,8 @@ def load_truths(root: Path) -> list[Truth]:
 
 def monopose_method(spec: str, weights_dir: Path | None = None) -> Method:
     """``NAME``, ``NAME+world`` (body size from the detector's world landmarks), either with
-    ``+fixed`` (the detector's hand-written BlazePose → h36m17 map instead of the learned one);
+    ``+fixed`` (the detector's hand-written BlazePose → h36m17 map instead of the learned one)
+    and/or ``+solve`` (the pose as lifted, root by least squares, instead of the ray fit);
     a lifter's weights from ``weights_dir`` instead of the package's."""
     from monopose.detect.blazepose import BlazePoseDetector
     from monopose.lifting.lifter import Lifter
@@ -109,8 +111,11 @@ def monopose_method(spec: str, weights_dir: Path | None = None) -> Method:
     name, *options = spec.split("+")
     detector = BlazePoseDetector(keypoint_map="fixed") if "fixed" in options else None
     body_size = "world_landmarks" if "world" in options else "lifter"
-    lifter = None if weights_dir is None else Lifter(name, weights_dir, body_size=body_size)
-    est = Estimator(model=name, body_size=body_size, detector=detector, pose_model=lifter)
+    placement = "solve" if "solve" in options else "ray_fit"
+    lifter = None if weights_dir is None else Lifter(name, weights_dir, body_size=body_size,
+                                                     placement=placement)
+    est = Estimator(model=name, body_size=body_size, detector=detector, pose_model=lifter,
+                    placement=placement)
 
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
         people = est.predict(path, intrinsics=intrinsics).frames[0].people
@@ -146,9 +151,11 @@ def mediapipe_method(keypoint_map: str = "fixed") -> Method:
     return run
 
 
-def true_2d_method(name: str, truths: list[Truth], weights_dir: Path | None = None) -> Method:
-    """The lifter fed the ground-truth 2D of the realgt photos (and nothing else)."""
-    from monopose.core.geometry import reconstruct_absolute
+def true_2d_method(name: str, truths: list[Truth], weights_dir: Path | None = None,
+                   placement: str = "ray_fit") -> Method:
+    """The lifter fed the ground-truth 2D of the realgt photos (and nothing else), placed as
+    ``monopose lift`` places single poses."""
+    from monopose.core.placement import place_poses
     from monopose.lifting.lifter import Lifter
 
     lifter = Lifter(name, weights_dir)
@@ -157,9 +164,10 @@ def true_2d_method(name: str, truths: list[Truth], weights_dir: Path | None = No
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
         t = by_path[path]
         intr = np.asarray(t.intrinsics, dtype=np.float64)
-        rel = lifter.lift(t.kp2d_px[None], intrinsics=intr)[0]
-        abs_mm = reconstruct_absolute(t.kp2d_px, rel, intr)
-        return [Person3d(rel - rel[0], abs_mm, t.kp2d_px)]
+        rel = lifter.lift(t.kp2d_px[None], intrinsics=intr)
+        abs_mm, rel, _ = place_poses(t.kp2d_px[None], rel, np.ones((1, len(t.kp2d_px)), bool),
+                                     intr, placement=placement)
+        return [Person3d(rel[0] - rel[0, 0], abs_mm[0], t.kp2d_px)]
 
     return run
 
@@ -299,7 +307,8 @@ def main() -> None:
     parser.add_argument("--models", nargs="*", default=None,
                         help="monopose models (default: every lifter + metrabs-blazepose); "
                         "NAME+world sizes each body by the detector's world landmarks; "
-                        "+fixed uses the hand-written BlazePose → h36m17 map")
+                        "+fixed uses the hand-written BlazePose → h36m17 map; +solve places "
+                        "the pose as lifted (no ray fit)")
     parser.add_argument("--media", action="store_true", help="also check the media photos")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     parser.add_argument("--weights-dirs", nargs="*", type=Path, default=[],
@@ -316,7 +325,9 @@ def main() -> None:
         (n, lambda n=n: monopose_method(n), True) for n in names]
     plan += [(MEDIAPIPE, mediapipe_method, True),
              (f"{MEDIAPIPE} (learned map)", lambda: mediapipe_method("learned"), False),
-             (f"{DEFAULT_MODEL} (true 2D)", lambda: true_2d_method(DEFAULT_MODEL, truths), False)]
+             (f"{DEFAULT_MODEL} (true 2D)", lambda: true_2d_method(DEFAULT_MODEL, truths), False),
+             (f"{DEFAULT_MODEL} (true 2D, solve)",
+              lambda: true_2d_method(DEFAULT_MODEL, truths, placement="solve"), False)]
     for folder in args.weights_dirs:
         tag = folder.parent.name if folder.name == "export" else folder.name
         plan += [(f"{n} @ {tag}", lambda n=n, f=folder: monopose_method(n, f), True)

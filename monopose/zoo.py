@@ -64,7 +64,7 @@ def pose_model_from_module(
     module: nn.Module, card: ModelCard | None = None, *, flip: bool = True,
     body_size: str = "world_landmarks", num_aug: int = 1, min_presence: float = 0.0,
     detector: BlazePoseDetector | None = None, input_frame: str | None = None,
-    causal: bool = False,
+    causal: bool = False, placement: str = "ray_fit",
 ) -> PoseModel:
     """A built (trained or not) module behind the :class:`PoseModel` interface of its family.
 
@@ -83,6 +83,7 @@ def pose_model_from_module(
         input_frame: Lifters: overrides the card's ``input_frame``.
         causal: Window lifters: lift each video frame from past frames only (see
             :meth:`~monopose.lifting.lifter.Lifter.lift_sequence`).
+        placement: Lifters: ``"ray_fit"`` or ``"solve"`` (see :mod:`monopose.core.placement`).
     """
     architecture = str(getattr(module, "architecture", card.architecture if card else ""))
     family = _FAMILY_OF.get(architecture)
@@ -91,13 +92,13 @@ def pose_model_from_module(
                          f"family; expected one of {', '.join(_FAMILY_OF)}")
     return _BUILDERS[family](module, card, dict(
         flip=flip, body_size=body_size, num_aug=num_aug, min_presence=min_presence,
-        detector=detector, input_frame=input_frame, causal=causal))
+        detector=detector, input_frame=input_frame, causal=causal, placement=placement))
 
 
 def load_pose_model(
     name: str, weights_dir: str | os.PathLike[str] | None = None, *, flip: bool = True,
     body_size: str = "world_landmarks", num_aug: int = 1, min_presence: float = 0.0,
-    detector: BlazePoseDetector | None = None, causal: bool = False,
+    detector: BlazePoseDetector | None = None, causal: bool = False, placement: str = "ray_fit",
 ) -> PoseModel:
     """The trained model ``name`` behind the :class:`PoseModel` interface (options: see
     :func:`pose_model_from_module`; each family uses those that concern it).
@@ -109,17 +110,18 @@ def load_pose_model(
     module, card = load_model(name, weights_dir)
     return pose_model_from_module(module, card, flip=flip, body_size=body_size,
                                   num_aug=num_aug, min_presence=min_presence, detector=detector,
-                                  causal=causal)
+                                  causal=causal, placement=placement)
 
 
 def _lifter(module: nn.Module, card: ModelCard | None, o: dict) -> PoseModel:
     return Lifter.from_module(module, card, flip=o["flip"], body_size=o["body_size"],
-                              input_frame=o["input_frame"], causal=o["causal"])
+                              input_frame=o["input_frame"], causal=o["causal"],
+                              placement=o["placement"])
 
 
 def _context_lifter(module: nn.Module, card: ModelCard | None, o: dict) -> PoseModel:
     return ContextLifter.from_module(module, card, flip=o["flip"], body_size=o["body_size"],
-                                     input_frame=o["input_frame"])
+                                     input_frame=o["input_frame"], placement=o["placement"])
 
 
 def _metrabs(module: nn.Module, card: ModelCard | None, o: dict) -> PoseModel:

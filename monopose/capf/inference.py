@@ -153,7 +153,8 @@ class ContextLifter(Lifter):
         rel_mm = lift_with_context(frame.detections, self.module, flip=self.flip,
                                    valid=frame.valid, intrinsics=frame.intrinsics,
                                    input_frame=self.input_frame)
-        return place_people(frame, self._sized(rel_mm, frame.detections))
+        return place_people(frame, self._sized(rel_mm, frame.detections),
+                            placement=self.placement)
 
     def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None,
              layout: str = "h36m17", flip: bool | None = None, batch_size: int | None = None,

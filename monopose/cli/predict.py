@@ -68,7 +68,7 @@ def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], 
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
          tiles: str = "fallback", bvh: bool = False, tta: int = 1,
          body_size: str = "world_landmarks", world_up: str = "auto",
-         keypoint_map: str = "learned", causal: bool = False) -> int:
+         keypoint_map: str = "learned", causal: bool = False, placement: str = "ray_fit") -> int:
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.export.outputs import writers_for
     from monopose.pipeline.batch import collect_inputs, run_batch
@@ -91,7 +91,7 @@ def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], 
         return 2
     try:
         est = Estimator(model=model, tiles=tiles, num_aug=tta, body_size=body_size,
-                        keypoint_map=keypoint_map, causal=causal)
+                        keypoint_map=keypoint_map, causal=causal, placement=placement)
     except ValueError as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -161,11 +161,16 @@ def predict(
                                 help="Temporal models (e.g. mpm-lift-t27) on videos: lift each "
                                 "frame from it and earlier frames only, as a live stream must, "
                                 "instead of centred windows (a window per frame: slower)."),
+    placement: str = typer.Option("ray_fit", "--placement",
+                                  help="Lifters: how each person is placed in the camera: "
+                                  "ray_fit (the lifted pose and its position fitted together "
+                                  "to the 2D) or solve (the pose as lifted, its position by "
+                                  "least squares). Temporal models on videos use solve."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     raise typer.Exit(_run(paths, out, model or None, _parse_viz(viz), npz, intrinsics,
                           intrinsics_file, max_frames, tiles, bvh, tta, body_size, world_up,
-                          keypoint_map, causal))
+                          keypoint_map, causal, placement))
 
 
 def demo(
@@ -193,6 +198,10 @@ def lift(
     layout: str | None = typer.Option(None, help="Overrides the file's `layout` "
                                       "(h36m17, coco17, blazepose33)."),
     intrinsics: str | None = typer.Option(None, help="'fx,fy,cx,cy' (px) for absolute 3D."),
+    placement: str = typer.Option("ray_fit", "--placement",
+                                  help="With intrinsics, single poses: ray_fit (the lifted "
+                                  "pose and its position fitted together to the 2D) or solve "
+                                  "(the pose as lifted). Windows [N,T,J,2] use solve."),
 ) -> None:
     """Lift 2D keypoints you already have to root-relative (and absolute) 3D in mm."""
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
@@ -202,7 +211,7 @@ def lift(
     try:
         refuse_overwriting_inputs(out, [input_npz], "--out")
         summary = lift_file(input_npz, out, model or DEFAULT_MODEL, layout,
-                            _parse_intrinsics(intrinsics))
+                            _parse_intrinsics(intrinsics), placement)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -193,7 +193,7 @@ def reconstruct_absolute(
     valid: np.ndarray | None = ..., dist: np.ndarray | None = ..., *,
     image_size: np.ndarray | tuple[float, float] | None = ...,
     weak_perspective_min_joints: int = ..., regularization: float = ...,
-    return_details: Literal[False] = ...,
+    joint_weights: np.ndarray | None = ..., return_details: Literal[False] = ...,
 ) -> np.ndarray: ...
 
 
@@ -203,7 +203,7 @@ def reconstruct_absolute(
     valid: np.ndarray | None = ..., dist: np.ndarray | None = ..., *,
     image_size: np.ndarray | tuple[float, float] | None = ...,
     weak_perspective_min_joints: int = ..., regularization: float = ...,
-    return_details: Literal[True],
+    joint_weights: np.ndarray | None = ..., return_details: Literal[True],
 ) -> AbsoluteReconstruction: ...
 
 
@@ -217,6 +217,7 @@ def reconstruct_absolute(
     image_size: np.ndarray | tuple[float, float] | None = None,
     weak_perspective_min_joints: int = 4,
     regularization: float = 1e-9,
+    joint_weights: np.ndarray | None = None,
     return_details: bool = False,
 ) -> np.ndarray | AbsoluteReconstruction:
     """Place a root-relative 3D pose in camera space so that it reprojects onto 2D keypoints.
@@ -243,6 +244,7 @@ def reconstruct_absolute(
         image_size: optional ``(W, H)`` or ``[..., 2]`` px; joints outside the image are dropped.
         weak_perspective_min_joints: fewest usable joints for the perspective solve (≥ 2).
         regularization: Tikhonov weight (≥ 0), relative to the unit-diagonal normal matrix.
+        joint_weights: optional ``[J]`` weights (> 0) of the joints in the perspective solve.
         return_details: return an :class:`AbsoluteReconstruction` instead of the pose alone.
 
     Returns:
@@ -269,7 +271,8 @@ def reconstruct_absolute(
             "(valid, inside the image, undistortable); its position cannot be solved"
         )
     t_wp = _weak_perspective_translation(xy, rel, w, n)
-    t_persp = _perspective_translation(xy, rel, w, n, t_wp, regularization)
+    wp = _weighted(w, joint_weights)
+    t_persp = _perspective_translation(xy, rel, wp, wp.sum(axis=-1), t_wp, regularization)
     use_persp = n >= weak_perspective_min_joints
     trans = np.where(use_persp[..., None], t_persp, t_wp)
     depth = rel[..., 2] + trans[..., None, 2]
@@ -284,6 +287,17 @@ def reconstruct_absolute(
         return pose_abs
     method = np.where(use_persp, "perspective", "weak_perspective")
     return AbsoluteReconstruction(pose_abs, trans, method, n.astype(np.int64))
+
+
+def _weighted(w: np.ndarray, joint_weights: object | None) -> np.ndarray:
+    """``w [..., J]`` times the checked per-joint weights ``[J]`` of the perspective solve."""
+    if joint_weights is None:
+        return w
+    jw = _as_float(joint_weights, "joint_weights")
+    if jw.shape != w.shape[-1:] or not (np.isfinite(jw).all() and (jw > 0).all()):
+        raise ValueError(f"joint_weights: expected {w.shape[-1]} finite values > 0, got shape "
+                         f"{jw.shape}")
+    return w * jw
 
 
 def _solve_inputs(kp2d_px: object, pose3d_rel_mm: object, intrinsics: object,
@@ -405,7 +419,8 @@ def _perspective_translation(xy: np.ndarray, rel: np.ndarray, w: np.ndarray, n: 
 
 def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
                     intrinsics: np.ndarray, image_size_wh: tuple[int, int] | None = None,
-                    dist: np.ndarray | None = None) -> tuple[np.ndarray, str]:
+                    dist: np.ndarray | None = None, joint_weights: np.ndarray | None = None
+                    ) -> tuple[np.ndarray, str]:
     """One person's absolute camera-space pose ``[J, 3]`` mm and the ``root_method`` used.
 
     Solves (:func:`reconstruct_absolute`) with the valid joints inside the image
@@ -420,6 +435,7 @@ def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
         intrinsics: ``(fx, fy, cx, cy)`` px.
         image_size_wh: ``(W, H)`` px; None: every joint counts as inside.
         dist: optional ``(k1, k2, k3, p1, p2)`` lens distortion.
+        joint_weights: optional ``[J]`` weights of the joints in the perspective solve.
 
     Returns:
         ``(pose_3d_abs_mm [J, 3], method)``, method ``"perspective"``, ``"weak_perspective"``
@@ -439,7 +455,7 @@ def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
             continue
         try:
             solve = reconstruct_absolute(kp_px, rel_mm, intrinsics, valid=use, dist=dist,
-                                         return_details=True)
+                                         joint_weights=joint_weights, return_details=True)
         except ValueError:
             continue
         return solve.pose3d_abs_mm, str(solve.method)

@@ -20,6 +20,7 @@ from torch import nn
 
 from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size
 from monopose.core.normalize import normalize_keypoints, valid_mask
+from monopose.core.placement import check_placement
 from monopose.core.skeleton import convert_layout, get_layout
 from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
 from monopose.detect.keypoint_map import resolve_keypoint_map
@@ -66,6 +67,9 @@ class Lifter:
             (see :data:`BODY_SIZE_SOURCES`).
         causal: window models: :meth:`lift_sequence` lifts each frame from past frames only
             (live use) instead of centred windows.
+        placement: how :meth:`predict` places each person in the camera:
+            ``"ray_fit"`` (default: the lifted pose and its root fitted to the 2D rays) or
+            ``"solve"`` (the pose as lifted; see :mod:`monopose.core.placement`).
     """
 
     def __init__(
@@ -76,6 +80,7 @@ class Lifter:
         device: str | torch.device = "cpu",
         body_size: str = "world_landmarks",
         causal: bool = False,
+        placement: str = "ray_fit",
     ) -> None:
         # The lifters' own cards, so that a lifter loads by name without the model zoo.
         register_family(cards.ARCHITECTURES, cards.CARDS)
@@ -86,28 +91,30 @@ class Lifter:
                 f"it with `monopose predict --model {model_name}` or "
                 "monopose.zoo.load_pose_model")
         module, card = load_model(model_name, weights_dir)
-        self._setup(module, card, flip, device, body_size, causal)
+        self._setup(module, card, flip, device, body_size, causal, placement)
 
     @classmethod
     def from_module(
         cls, module: nn.Module, card: ModelCard | None = None, flip: bool = True,
         device: str | torch.device = "cpu", body_size: str = "world_landmarks",
-        input_frame: str | None = None, causal: bool = False,
+        input_frame: str | None = None, causal: bool = False, placement: str = "ray_fit",
     ) -> Lifter:
         """Wrap an already built module (it is switched to eval mode).
 
         ``input_frame`` overrides the card's (``"image"`` without a card)."""
         self = cls.__new__(cls)
-        self._setup(module, card, flip, device, body_size, causal)
+        self._setup(module, card, flip, device, body_size, causal, placement)
         if input_frame is not None:
             self.input_frame = input_frame
         return self
 
     def _setup(self, module: nn.Module, card: ModelCard | None, flip: bool,
-               device: str | torch.device, body_size: str, causal: bool = False) -> None:
+               device: str | torch.device, body_size: str, causal: bool = False,
+               placement: str = "ray_fit") -> None:
         if body_size not in BODY_SIZE_SOURCES:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
         self.body_size = body_size
+        self.placement = check_placement(placement)
         self.causal = bool(causal)
         self.device = torch.device(device)
         self.module = module.to(self.device).eval()
@@ -134,12 +141,13 @@ class Lifter:
 
     def predict(self, frame: FramePeople) -> PeoplePoses:
         """Lift one frame's people (flip test and virtual camera as configured), size each body
-        (``body_size``) and place it in the camera. A temporal lifter lifts each person as a
-        static window."""
+        (``body_size``) and place it in the camera (``placement``). A temporal lifter lifts
+        each person as a static window."""
         if len(frame) == 0:
             return PeoplePoses.empty()
         rel_mm = self.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics)
-        return place_people(frame, self._sized(rel_mm, frame.detections))
+        return place_people(frame, self._sized(rel_mm, frame.detections),
+                            placement=self.placement)
 
     def _sized(self, rel_mm: np.ndarray, detections: Sequence[PersonDetection]) -> np.ndarray:
         """``[N, 17, 3]`` mm rescaled by :meth:`size_factors`."""

@@ -8,7 +8,7 @@ feature maps), :class:`monopose.metrabs.inference.MetrabsEstimator` (the image).
 
 Conventions: joints are H36M-17, 2D in image pixels (pixel centres on integers), 3D in the
 camera's axes (x right, y down, z forward) in millimetres; root-relative poses have the pelvis
-at 0. Every person is placed in the camera by :func:`monopose.core.geometry.place_in_camera`
+at 0. Every person is placed in the camera by :func:`monopose.core.placement.place_poses`
 (or, for image models, by their own solve from their own 2D).
 """
 
@@ -21,7 +21,7 @@ from typing import Literal, Protocol, runtime_checkable
 import numpy as np
 from torch import nn
 
-from monopose.core.geometry import place_in_camera
+from monopose.core.placement import place_poses
 from monopose.detect.types import PersonDetection
 from monopose.models.card import ModelCard
 
@@ -157,18 +157,20 @@ class PoseModel(Protocol):
         ...
 
 
-def place_people(frame: FramePeople, rel_mm: np.ndarray, warnings: list[str] | None = None
-                 ) -> PeoplePoses:
+def place_people(frame: FramePeople, rel_mm: np.ndarray, warnings: list[str] | None = None,
+                 placement: str = "solve") -> PeoplePoses:
     """Lifted people of ``frame`` placed in its camera, one per detection.
 
     Args:
         rel_mm: ``[N, 17, 3]`` root-relative 3D of ``frame``'s people, mm.
+        placement: one of :data:`monopose.core.placement.PLACEMENTS`; with ``"ray_fit"`` the
+            returned root-relative poses are the fitted ones.
     """
     n = len(frame)
-    placed = [place_in_camera(frame.keypoints_px[i], rel_mm[i], frame.valid[i],
-                              frame.intrinsics, frame.image_size_wh) for i in range(n)]
-    abs_mm = np.stack([p[0] for p in placed]) if n else np.zeros((0, 17, 3))
-    return PeoplePoses(np.arange(n), np.asarray(frame.keypoints_px, dtype=np.float64),
-                       np.asarray(frame.keypoint_scores, dtype=np.float64),
-                       np.asarray(frame.valid, dtype=bool), rel_mm, abs_mm,
-                       [p[1] for p in placed], list(warnings or []))
+    kp_px = np.asarray(frame.keypoints_px, dtype=np.float64).reshape(n, 17, 2)
+    valid = np.asarray(frame.valid, dtype=bool)
+    abs_mm, rel_out, methods = place_poses(kp_px, rel_mm, valid, frame.intrinsics,
+                                           frame.image_size_wh, placement)
+    return PeoplePoses(np.arange(n), kp_px,
+                       np.asarray(frame.keypoint_scores, dtype=np.float64), valid, rel_out,
+                       abs_mm, methods, list(warnings or []))

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 
 from monopose.capf.features import KEYPOINT_SCORE_THRESHOLD as RENDER_TRAINED_SCORE_THRESHOLD
+from monopose.core.placement import check_placement
 from monopose.core.skeleton import get_conversion
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.tracking import PoseTracker, memory_frames_for
@@ -121,6 +122,11 @@ class Estimator:
         track_stride: Temporal lifters on videos: frames between a track's windows (each frame
             takes the nearest window's output; a frame costs ``1 / track_stride`` of a window).
             None: half the window.
+        placement: Lifters: how each person is placed in the camera: ``"ray_fit"`` (default:
+            the lifted pose and its root fitted together to the 2D rays, which moves the pose
+            too; chosen on rendered people, BENCHMARKS.md) or ``"solve"`` (the pose as lifted,
+            the root by least squares); see :mod:`monopose.core.placement`. Temporal lifters
+            on videos place their windows' frames by ``"solve"``.
         pose_model: Use this model for photos and videos instead of loading ``model``
             (``model`` then only names it).
         detector: Use this detector instead of a new ``BlazePoseDetector``.
@@ -138,6 +144,7 @@ class Estimator:
         keypoint_map: str = "learned",
         causal: bool = False,
         track_stride: int | None = None,
+        placement: str = "ray_fit",
         *,
         pose_model: PoseModel | None = None,
         detector: BlazePoseDetector | None = None,
@@ -146,6 +153,7 @@ class Estimator:
             torch.set_num_threads(num_threads)
         if body_size not in BODY_SIZE_SOURCES:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
+        check_placement(placement)
         if not 1 <= num_aug <= MAX_TTA:
             raise ValueError(f"num_aug (--tta): expected 1 to {MAX_TTA} crops, got {num_aug}")
         if tiles not in ("fallback", "always", "off"):
@@ -163,7 +171,7 @@ class Estimator:
                 videos and get_card(name).window > 1)
             # Image models share the detector: its landmark network computes crop features.
             return load_pose_model(name, flip=flip, body_size=body_size, num_aug=num_aug,
-                                   detector=self.detector, causal=causal)
+                                   detector=self.detector, causal=causal, placement=placement)
 
         self._load = load
         self.model: PoseModel = pose_model if pose_model is not None else load(self.model_name)

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from monopose.core.geometry import place_in_camera
+from monopose.core.placement import check_placement, place_poses
 from monopose.core.skeleton import H36M17, convert_layout, get_layout
 from monopose.io.schema import write_npz_atomic
 from monopose.models.interface import PoseModel
@@ -173,24 +173,6 @@ def load_keypoints_npz(path: Path, layout: str | None = None
     return np.where(valid[..., None], kp, 0.0), valid, lay.name, intr
 
 
-def _absolute(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray, intr: np.ndarray
-              ) -> tuple[np.ndarray, list[str]]:
-    """Place each pose (:func:`~monopose.core.geometry.place_in_camera`; no image size, so
-    every valid joint counts): ``[N, 17, 2]`` px, ``[N, 17, 3]`` mm, ``[N, 17]``, ``[N, 4]`` →
-    ``([N, 17, 3]`` float32 mm, NaN where failed; methods ``[N]``)."""
-    absolute = np.full(rel_mm.shape, np.nan, dtype=np.float32)
-    methods = []
-    for i in range(kp_px.shape[0]):
-        pose_mm, method = place_in_camera(kp_px[i], rel_mm[i], valid[i], intr[i])
-        pose = pose_mm.astype(np.float32)
-        if method != "failed" and np.isfinite(pose).all():  # float32 too: may overflow
-            absolute[i] = pose
-            methods.append(method)
-        else:
-            methods.append("failed")
-    return absolute, methods
-
-
 def keypoint_model(name: str) -> PoseModel:
     """The registered model ``name``, refused unless it lifts 2D keypoints alone.
 
@@ -207,8 +189,14 @@ def keypoint_model(name: str) -> PoseModel:
 
 
 def lift_file(input_path: Path, output_path: Path, model: str, layout: str | None = None,
-              intrinsics: tuple[float, float, float, float] | None = None) -> str:
+              intrinsics: tuple[float, float, float, float] | None = None,
+              placement: str = "ray_fit") -> str:
     """Lift the keypoints of ``input_path`` with ``model`` and write ``output_path``.
+
+    With intrinsics, each pose is placed in the camera (:func:`~monopose.core.placement.
+    place_poses`; no image size, so every valid joint counts) by ``placement``; single poses
+    ``[N, J, 2]`` then get the fitted root-relative poses too, windows ``[N, T, J, 2]`` are
+    placed at their centre frame by ``"solve"`` (their other frames have no absolute pose).
 
     Returns:
         A one-line summary for the user.
@@ -218,6 +206,7 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
             nothing is written then.
     """
     input_path = Path(input_path)
+    check_placement(placement)
     kp, valid, lay, intr = load_keypoints_npz(input_path, layout)
     if intrinsics is not None:
         intr = np.asarray(intrinsics, dtype=np.float64)
@@ -228,25 +217,30 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
         rel_mm = lifter.lift(kp17, valid17, intrinsics=intr)
     except ValueError as exc:
         raise ValueError(f"{input_path}: {exc}") from exc
-    rel = rel_mm.astype(np.float32)
-    broken = ~np.isfinite(rel).reshape(rel.shape[0], -1).all(axis=1)
+    broken = ~np.isfinite(rel_mm.astype(np.float32)).reshape(rel_mm.shape[0], -1).all(axis=1)
     if broken.any():
         raise ValueError(f"{input_path}: {model} gave non-finite 3D for {int(broken.sum())} "
                          f"pose(s) (first: {int(np.argmax(broken))}); nothing written")
-    out: dict[str, np.ndarray] = {
-        "pose_3d_rel_mm": rel,
-        "layout": np.array(H36M17.name),
-        "joint_names": np.array(H36M17.joint_names),
-    }
+    out: dict[str, np.ndarray] = {"layout": np.array(H36M17.name),
+                                  "joint_names": np.array(H36M17.joint_names)}
     failed = 0
     if intr is not None:
-        intr_n = np.broadcast_to(intr, (kp.shape[0], 4))
-        centre = (slice(None), kp17.shape[1] // 2) if kp17.ndim == 4 else (slice(None),)
-        absolute, methods = _absolute(kp17[centre], rel_mm[centre],
-                                      valid17[centre], intr_n)
+        windows = kp17.ndim == 4
+        centre = (slice(None), kp17.shape[1] // 2) if windows else (slice(None),)
+        absolute, placed_rel, methods = place_poses(
+            kp17[centre], rel_mm[centre], valid17[centre],
+            np.broadcast_to(intr, (kp.shape[0], 4)), placement="solve" if windows else placement)
+        if not windows:
+            rel_mm = placed_rel
+        absolute = absolute.astype(np.float32)
+        # float32 may overflow where float64 did not: such a pose counts as failed too
+        lost = ~np.isfinite(absolute).reshape(len(absolute), -1).all(axis=1)
+        methods = ["failed" if bad else m for m, bad in zip(methods, lost, strict=True)]
+        absolute[lost] = np.nan
         out["pose_3d_abs_mm"] = absolute
         out["root_method"] = np.array(methods)
         failed = methods.count("failed")
+    out["pose_3d_rel_mm"] = rel_mm.astype(np.float32)
     write_npz_atomic(Path(output_path), out)
     notes = []
     if intr is None:

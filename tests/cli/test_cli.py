@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 from typer.testing import CliRunner
 
@@ -121,6 +123,29 @@ def test_unknown_body_size_source_is_refused(tmp_path: Path) -> None:
                                  str(tmp_path / "o"), "--body-size", "guess"])
     assert result.exit_code == 2 and "body_size" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_placement_option(tmp_path: Path) -> None:
+    """--placement reaches the lifter (ray_fit by default); an unknown name is refused with
+    exit 2 and nothing written, by predict and by lift."""
+    from PIL import Image
+
+    from monopose.pipeline.estimator import Estimator
+
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "a.png"), "--out",
+                                 str(tmp_path / "o"), "--placement", "guess"])
+    assert result.exit_code == 2 and "placement: expected one of ray_fit, solve" in result.output
+    assert not (tmp_path / "o").exists()
+    np.savez(tmp_path / "kp.npz", keypoints_2d=np.zeros((1, 17, 2)))
+    result = runner.invoke(app, ["lift", str(tmp_path / "kp.npz"), "--out",
+                                 str(tmp_path / "out.npz"), "--placement", "guess"])
+    assert result.exit_code == 2 and "placement: expected one of" in result.output
+    assert not (tmp_path / "out.npz").exists()
+    detector = SimpleNamespace()
+    assert Estimator(detector=detector).model.placement == "ray_fit"  # type: ignore[arg-type]
+    assert Estimator(placement="solve", detector=detector  # type: ignore[arg-type]
+                     ).model.placement == "solve"
 
 
 def test_keypoint_map_option(tmp_path: Path) -> None:

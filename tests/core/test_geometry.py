@@ -173,6 +173,29 @@ def test_reconstruct_under_2d_noise() -> None:
     assert np.linalg.norm(plain[:, 0] - root, axis=-1).mean() > err.mean()
 
 
+def test_joint_weights_leave_exact_solves_alone_and_discount_bad_joints() -> None:
+    rng = np.random.default_rng(5)
+    B = 32
+    rel = _poses(rng, B)
+    root = _roots(rng, B, (3000.0, 6000.0))
+    kp = project_points(rel + root[:, None], H36M_INTR)
+    weights = np.linspace(1.0, 0.2, 17)
+    exact = reconstruct_absolute(kp, rel, H36M_INTR, joint_weights=weights)
+    np.testing.assert_allclose(exact[:, 0], root, rtol=1e-6)
+    # Joints 13..16 (an arm) lifted wrongly: weighting them down keeps the root nearer.
+    wrong = rel.copy()
+    wrong[:, 13:] += rng.normal(0.0, 150.0, (B, 4, 3))
+    plain = reconstruct_absolute(kp, wrong, H36M_INTR)[:, 0]
+    low = np.ones(17)
+    low[13:] = 0.05
+    weighted = reconstruct_absolute(kp, wrong, H36M_INTR, joint_weights=low)[:, 0]
+    assert np.linalg.norm(weighted - root, axis=-1).mean() < \
+        0.5 * np.linalg.norm(plain - root, axis=-1).mean()
+    for bad in (np.ones(16), np.r_[np.ones(16), 0.0], np.r_[np.ones(16), np.nan]):
+        with pytest.raises(ValueError, match="joint_weights"):
+            reconstruct_absolute(kp, rel, H36M_INTR, joint_weights=bad)
+
+
 def test_reconstruct_with_half_the_joints_outside_the_image() -> None:
     rng = np.random.default_rng(4)
     B = 32

@@ -16,7 +16,9 @@ get a second landmark look through the crop the first look's landmarks give
 (``BlazePoseDetector(refine_rois=True)``). ``mpm-lift-t1`` was re-recorded after its second
 posture stage (``monopose/train/configs/mpm-lift-t1-postures2.yaml``), its third
 (``mpm-lift-t1-postures3.yaml``) and when its weights became the average of three runs of that
-stage (``monopose soup``).
+stage (``monopose soup``). Every lifter was re-recorded when people began to be placed by
+the fit of the lifted pose to its 2D rays (``monopose.core.placement``, ``--placement
+ray_fit``).
 """
 
 from __future__ import annotations

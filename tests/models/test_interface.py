@@ -9,6 +9,7 @@ import pytest
 
 from monopose.core.camera import intrinsics_from_fov
 from monopose.core.geometry import place_in_camera, reconstruct_absolute
+from monopose.core.placement import place_poses
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.io.images import read_image
 from monopose.models.interface import MODEL_INPUTS, FramePeople, PeoplePoses, PoseModel
@@ -81,14 +82,21 @@ def test_keypoint_capabilities_follow_needs(name: str, frame: FramePeople) -> No
 
 
 def test_lifters_place_people_with_the_one_placement(frame: FramePeople) -> None:
-    model = load_pose_model("mpm-lift-t1", body_size="lifter")
-    out = model.predict(frame)
-    for k in range(len(out)):
-        want, method = place_in_camera(out.keypoints_2d_px[k], out.pose_3d_rel_mm[k],
-                                       out.keypoints_valid[k], frame.intrinsics,
+    solved = load_pose_model("mpm-lift-t1", body_size="lifter", placement="solve").predict(frame)
+    for k in range(len(solved)):
+        want, method = place_in_camera(solved.keypoints_2d_px[k], solved.pose_3d_rel_mm[k],
+                                       solved.keypoints_valid[k], frame.intrinsics,
                                        frame.image_size_wh)
-        np.testing.assert_array_equal(out.pose_3d_abs_mm[k], want)
-        assert out.root_method[k] == method
+        np.testing.assert_array_equal(solved.pose_3d_abs_mm[k], want)
+        assert solved.root_method[k] == method
+    # The default fits the same lifted people to their rays, as place_poses does.
+    fitted = load_pose_model("mpm-lift-t1", body_size="lifter").predict(frame)
+    abs_mm, rel_mm, methods = place_poses(frame.keypoints_px, solved.pose_3d_rel_mm,
+                                          frame.valid, frame.intrinsics, frame.image_size_wh)
+    np.testing.assert_array_equal(fitted.pose_3d_abs_mm, abs_mm)
+    np.testing.assert_array_equal(fitted.pose_3d_rel_mm, rel_mm)
+    assert fitted.root_method == methods
+    assert not np.allclose(fitted.pose_3d_rel_mm, solved.pose_3d_rel_mm, atol=0.1)
 
 
 def test_body_size_option_rescales_lifted_people(frame: FramePeople) -> None:

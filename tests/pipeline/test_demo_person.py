@@ -44,4 +44,5 @@ def test_world_landmark_sizing_removes_their_bias(person) -> None:
     world_mm = resolve_keypoint_map("learned").apply(1000.0 * detected[0].world_landmarks_m)
     want = WORLD_LANDMARK_SIZE_SCALE * skeleton_size_mm(world_mm)
     assert WORLD_LANDMARK_SIZE_SCALE > 1.0
-    np.testing.assert_allclose(skeleton_size_mm(p.pose_3d_rel_mm), want, rtol=1e-6)
+    # The ray fit keeps bone lengths as a soft term (σ 10 mm), so the size moves a little.
+    np.testing.assert_allclose(skeleton_size_mm(p.pose_3d_rel_mm), want, rtol=2e-3)

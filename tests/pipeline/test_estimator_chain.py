@@ -35,6 +35,7 @@ class _Lifter(Lifter):
     def __init__(self, rel: np.ndarray, body_size: str = "lifter") -> None:
         self.rel = rel
         self.body_size = body_size
+        self.placement = "solve"  # the answer as given, so the chain's geometry is exact
         self.window = 1
         self.card = None
         self.seen_valid: np.ndarray | None = None

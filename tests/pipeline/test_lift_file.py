@@ -67,6 +67,7 @@ def test_models_that_read_more_than_keypoints_are_refused(tmp_path: Path, model:
 
 def test_absolute_pose_uses_the_one_placement(tmp_path: Path) -> None:
     from monopose.core.geometry import place_in_camera
+    from monopose.core.placement import place_poses
 
     rng = np.random.default_rng(0)
     intr = np.array([1000.0, 1000.0, 640.0, 360.0])
@@ -76,11 +77,31 @@ def test_absolute_pose_uses_the_one_placement(tmp_path: Path) -> None:
     valid[2] = False
     valid[2, 0] = True  # one joint: no position
     np.savez(tmp_path / "kp.npz", keypoints_2d=kp, valid=valid, intrinsics=intr)
-    lift_file(tmp_path / "kp.npz", tmp_path / "out.npz", "baseline-t1")
-    out = np.load(tmp_path / "out.npz")
+    lift_file(tmp_path / "kp.npz", tmp_path / "solve.npz", "baseline-t1", placement="solve")
+    solved = np.load(tmp_path / "solve.npz")
     for i in range(3):
-        want, method = place_in_camera(kp[i], out["pose_3d_rel_mm"][i].astype(np.float64),
+        want, method = place_in_camera(kp[i], solved["pose_3d_rel_mm"][i].astype(np.float64),
                                        valid[i], intr)
-        assert out["root_method"][i] == method
-        np.testing.assert_allclose(out["pose_3d_abs_mm"][i], want, rtol=1e-3, atol=1.0)
-    assert out["root_method"][2] == "failed" and np.isnan(out["pose_3d_abs_mm"][2]).all()
+        assert solved["root_method"][i] == method
+        np.testing.assert_allclose(solved["pose_3d_abs_mm"][i], want, rtol=1e-3, atol=1.0)
+    assert solved["root_method"][2] == "failed" and np.isnan(solved["pose_3d_abs_mm"][2]).all()
+    # The default fits the lifted poses to their rays: root-relative poses change too.
+    lift_file(tmp_path / "kp.npz", tmp_path / "fit.npz", "baseline-t1")
+    fitted = np.load(tmp_path / "fit.npz")
+    want_abs, want_rel, methods = place_poses(
+        np.where(valid[..., None], kp, 0.0), solved["pose_3d_rel_mm"].astype(np.float64), valid,
+        intr)
+    np.testing.assert_allclose(fitted["pose_3d_abs_mm"], want_abs, rtol=1e-4, atol=0.1)
+    np.testing.assert_allclose(fitted["pose_3d_rel_mm"], want_rel, rtol=1e-4, atol=0.1)
+    assert list(fitted["root_method"]) == methods
+    moved = np.abs(fitted["pose_3d_rel_mm"][:2] - solved["pose_3d_rel_mm"][:2]).max()
+    assert moved > 1.0
+    # the unplaceable pose keeps the lifter's answer
+    np.testing.assert_array_equal(fitted["pose_3d_rel_mm"][2], solved["pose_3d_rel_mm"][2])
+
+
+def test_bad_placement_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    np.savez(tmp_path / "kp.npz", keypoints_2d=np.zeros((1, 17, 2)))
+    with pytest.raises(ValueError, match="placement: expected one of ray_fit, solve"):
+        lift_file(tmp_path / "kp.npz", tmp_path / "out.npz", "baseline-t1", placement="fit")
+    assert not (tmp_path / "out.npz").exists()
