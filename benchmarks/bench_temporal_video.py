@@ -9,13 +9,14 @@ matched people, root-relative:
 * MPJPE and P-MPJPE (mm);
 * MPJVE (mm/frame): velocity error over consecutive frames where the same person is matched
   to the same track in both;
+* the median root error (mm, camera space) of the matched people;
 * lifting ms per frame (the model's share of the run).
 
 Both models size people by themselves (``body_size="lifter"``): the pose is compared, not the
 size source.
 
     python benchmarks/bench_temporal_video.py --videos runs/temporal_videos \\
-        --models mpm-lift-t1 mpm-lift-t27 [--weights-dir DIR]
+        --models mpm-lift-t1 mpm-lift-t27 [--weights-dir DIR] [--placement ray_fit solve]
 """
 
 from __future__ import annotations
@@ -40,8 +41,9 @@ MIN_IOU = 0.5
 
 
 def matched_pairs(pred: Prediction, labels: dict[str, np.ndarray]
-                  ) -> list[tuple[int, int, int | None, np.ndarray, np.ndarray]]:
-    """``(frame, gt person, track id, predicted rel [17, 3], gt rel [17, 3])`` per match."""
+                  ) -> list[tuple[int, int, int | None, np.ndarray, np.ndarray, float]]:
+    """``(frame, gt person, track id, predicted rel [17, 3], gt rel [17, 3], root error mm)``
+    per match."""
     out = []
     for frame in pred.frames:
         rows = np.flatnonzero(labels["frame"] == frame.frame_index)
@@ -55,14 +57,16 @@ def matched_pairs(pred: Prediction, labels: dict[str, np.ndarray]
                 continue
             gt = labels["pose3d_cam_mm"][r].astype(np.float64)
             person = frame.people[k]
+            root_err = float(np.linalg.norm(np.asarray(person.pose_3d_abs_mm)[0] - gt[0]))
             out.append((frame.frame_index, int(labels["person_id"][r]), person.person_id,
-                        np.asarray(person.pose_3d_rel_mm, dtype=np.float64), gt - gt[:1]))
+                        np.asarray(person.pose_3d_rel_mm, dtype=np.float64), gt - gt[:1],
+                        root_err))
     return out
 
 
 def velocity_error(pairs: list) -> float:
     """MPJVE over consecutive matched frames of the same person and track."""
-    by_key = {(f, g): (t, p, q) for f, g, t, p, q in pairs}
+    by_key = {(f, g): (t, p, q) for f, g, t, p, q, _ in pairs}
     errs = []
     for (f, g), (t, p, q) in by_key.items():
         nxt = by_key.get((f + 1, g))
@@ -74,10 +78,13 @@ def velocity_error(pairs: list) -> float:
 
 def run_model(name: str, weights_dir: str | None, videos: list[Path], flip: bool = True,
               track_stride: int | None = None, body_size: str = "lifter",
-              score_threshold: float | None = None) -> dict[str, float]:
-    model = load_pose_model(name, weights_dir, body_size=body_size, flip=flip)
+              score_threshold: float | None = None, placement: str = "ray_fit"
+              ) -> dict[str, float]:
+    model = load_pose_model(name, weights_dir, body_size=body_size, flip=flip,
+                            placement=placement)
     est = Estimator(pose_model=model, body_size=body_size, num_threads=1,
-                    track_stride=track_stride, keypoint_score_threshold=score_threshold)
+                    track_stride=track_stride, keypoint_score_threshold=score_threshold,
+                    video_placement=placement)
     lift_s = 0.0
     # temporal lifters lift the tracks' windows (`lift`), others each frame's people
     method = "lift" if model.window > 1 else "predict"
@@ -107,6 +114,7 @@ def run_model(name: str, weights_dir: str | None, videos: list[Path], flip: bool
     vel = [velocity_error(ms) for ms in per_video.values()]
     return {"matched": float(len(preds)), "mpjpe": mpjpe(preds, gts),
             "p_mpjpe": p_mpjpe(preds, gts), "mpjve": float(np.nanmean(vel)),
+            "root": float(np.nanmedian([m[5] for ms in per_video.values() for m in ms])),
             "lift_ms_per_frame": 1000.0 * lift_s / max(frames, 1)}
 
 
@@ -124,6 +132,9 @@ def main() -> None:
     ap.add_argument("--body-size", choices=("lifter", "world_landmarks"), default="lifter",
                     help="size source (the product's default is world_landmarks; lifter keeps "
                     "the rows comparable with earlier runs)")
+    ap.add_argument("--placement", nargs="+", default=["ray_fit"], choices=["ray_fit", "solve"],
+                    help="placements to compare, one row each (single-frame models: the "
+                    "model's; temporal models: the Estimator's video_placement)")
     ap.add_argument("--score-threshold", type=float, nargs="*", default=[None],
                     help="keypoint score thresholds to compare (Estimator's "
                     "keypoint_score_threshold; default: the model's own rule)")
@@ -131,20 +142,24 @@ def main() -> None:
     videos = sorted(args.videos.glob("video-*.mp4"))
     print(f"# bench_temporal_video: {len(videos)} rendered videos; {dt.date.today()}; "
           f"{platform.machine()}, 1 torch thread; body size: {args.body_size}")
-    print("| model | matched people | MPJPE | P-MPJPE | MPJVE | lifting ms/frame |")
-    print("|---|---|---|---|---|---|")
+    print("| model | matched people | MPJPE | P-MPJPE | MPJVE | median root error | "
+          "lifting ms/frame |")
+    print("|---|---|---|---|---|---|---|")
     for name in args.models:
         weights = args.weights_dir if name in args.weights_for else None
         strides = args.track_stride if get_card(name).window > 1 else [0]
         for flip in (True, False) if args.also_without_flip else (True,):
-            for stride, thr in itertools.product(strides, args.score_threshold):
-                r = run_model(name, weights, videos, flip, stride or None, args.body_size, thr)
+            for stride, thr, place in itertools.product(strides, args.score_threshold,
+                                                        args.placement):
+                r = run_model(name, weights, videos, flip, stride or None, args.body_size, thr,
+                              place)
                 label = name + ("" if flip else " no flip") + (f" stride {stride}" if stride
                                                                else "")
                 label += "" if thr is None else f" score ≥ {thr:g}"
+                label += f", {place}"
                 print(f"| {label} | {r['matched']:.0f} | {r['mpjpe']:.1f} | "
-                      f"{r['p_mpjpe']:.1f} | {r['mpjve']:.2f} | {r['lift_ms_per_frame']:.2f} |",
-                      flush=True)
+                      f"{r['p_mpjpe']:.1f} | {r['mpjve']:.2f} | {r['root']:.0f} | "
+                      f"{r['lift_ms_per_frame']:.2f} |", flush=True)
 
 
 if __name__ == "__main__":

@@ -42,6 +42,10 @@ def evaluate_command(
     json_out: Annotated[Path | None, typer.Option(help="Also write the scores as JSON.")] = None,
     tta: Annotated[int, typer.Option(
         "--tta", min=1, max=8, help="MeTRAbs models: test-time augmentations.")] = 1,
+    placement: Annotated[str, typer.Option(
+        help="Lifters: solve scores the lifted poses (the standard protocol); ray_fit scores "
+        "them fitted to the centre frame's 2D rays, as predict and lift output them.")
+    ] = "solve",
 ) -> None:
     """Print MPJPE, P-MPJPE, N-MPJPE, PCK@150 and AUC per action and overall.
 
@@ -62,7 +66,7 @@ def evaluate_command(
             text, scores = _evaluate_lifter(
                 model, label, model_win, data, data_2d, split, sources, window, num_windows,
                 frame_step, seed, [c.strip() for c in conditions.split(",") if c.strip()],
-                per_action)
+                per_action, placement)
     except (FileNotFoundError, ValueError, NotImplementedError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
@@ -75,7 +79,7 @@ def evaluate_command(
 def _evaluate_lifter(model: PoseModel, label: str, model_win: int, data: Path,
                      data_2d: Path | None, split: str, sources: str | None, window: int,
                      num_windows: int, frame_step: int, seed: int, conditions: list[str],
-                     per_action: bool) -> tuple[str, dict]:
+                     per_action: bool, placement: str = "solve") -> tuple[str, dict]:
     """A keypoint lifter on mocap or Human3.6M windows: ``(report text, scores)``."""
     from monopose.eval import evaluate as lifter_eval  # heavy: torch
 
@@ -87,5 +91,5 @@ def _evaluate_lifter(model: PoseModel, label: str, model_win: int, data: Path,
         evalset = lifter_eval.mocap_eval_set(str(data), split, window_eval, num_windows,
                                              sources.split(",") if sources else None, seed)
     report = lifter_eval.evaluate_model(model, evalset, name=label, conditions=conditions,
-                                        window=model_win, seed=seed)
+                                        window=model_win, seed=seed, placement=placement)
     return lifter_eval.format_report(report, per_action=per_action), report.to_dict()

@@ -24,6 +24,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from monopose.core.placement import check_placement, place_poses
 from monopose.data.h36m import canonical_action, h36m_batch, load_h36m_sequences
 from monopose.data.sampler import MocapSampler, eval_config
 from monopose.eval import metrics as M
@@ -264,6 +265,7 @@ def evaluate_model(
     seed: int = 0,
     batch_size: int = 512,
     completion: bool = True,
+    placement: str = "solve",
 ) -> EvalReport:
     """Score ``model`` on ``data`` under ``conditions``.
 
@@ -278,7 +280,17 @@ def evaluate_model(
         seed: seed of the missing-joint masks.
         batch_size: windows per forward pass.
         completion: also score 3D completion when the model has ``complete_3d``.
+        placement: ``"solve"`` scores the lifted poses; ``"ray_fit"`` the poses
+            :func:`monopose.core.placement.place_poses` fits to the centre frame's 2D rays,
+            as ``monopose predict`` and ``lift`` output them (needs the data's intrinsics).
+
+    Raises:
+        ValueError: an unknown condition or placement, or ``"ray_fit"`` without intrinsics.
     """
+    check_placement(placement)
+    if placement == "ray_fit" and data.intrinsics is None:
+        raise ValueError("placement: 'ray_fit' fits the poses to their 2D rays and needs the "
+                         "evaluation data's intrinsics; these windows have none")
     pose_model = keypoint_lifter(model)
     window = window or (model_window(model) if isinstance(model, nn.Module)
                         else pose_model.window)
@@ -297,6 +309,10 @@ def evaluate_model(
             raise ValueError(f"conditions: unknown condition {cond!r}; expected gt2d, noisy2d "
                              "or missing<k>")
         pred = lift(model, kp, valid, batch_size, sub.intrinsics)[:, c]
+        if placement == "ray_fit" and sub.intrinsics is not None:
+            seen = ensure_some_valid(valid)[:, c]
+            _, pred, _ = place_poses(np.where(seen[..., None], kp[:, c], 0.0), pred, seen,
+                                     sub.intrinsics, placement="ray_fit")
         tables[cond] = _table(pred, gt, sub.groups)
     comp = None
     if completion and hasattr(pose_model.module, "complete_3d"):

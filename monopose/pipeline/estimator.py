@@ -125,8 +125,10 @@ class Estimator:
         placement: Lifters: how each person is placed in the camera: ``"ray_fit"`` (default:
             the lifted pose and its root fitted together to the 2D rays, which moves the pose
             too; chosen on rendered people, BENCHMARKS.md) or ``"solve"`` (the pose as lifted,
-            the root by least squares); see :mod:`monopose.core.placement`. Temporal lifters
-            on videos place their windows' frames by ``"solve"``.
+            the root by least squares); see :mod:`monopose.core.placement`.
+        video_placement: Temporal lifters on videos: how each frame's people are placed.
+            Default ``"solve"``: the ray fit follows each frame's 2D noise and makes the motion
+            10 % less smooth for 0.1 mm of P-MPJPE (BENCHMARKS.md).
         pose_model: Use this model for photos and videos instead of loading ``model``
             (``model`` then only names it).
         detector: Use this detector instead of a new ``BlazePoseDetector``.
@@ -145,6 +147,7 @@ class Estimator:
         causal: bool = False,
         track_stride: int | None = None,
         placement: str = "ray_fit",
+        video_placement: str = "solve",
         *,
         pose_model: PoseModel | None = None,
         detector: BlazePoseDetector | None = None,
@@ -154,6 +157,7 @@ class Estimator:
         if body_size not in BODY_SIZE_SOURCES:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
         check_placement(placement)
+        self.video_placement = check_placement(video_placement, "video_placement")
         if not 1 <= num_aug <= MAX_TTA:
             raise ValueError(f"num_aug (--tta): expected 1 to {MAX_TTA} crops, got {num_aug}")
         if tiles not in ("fallback", "always", "off"):
@@ -288,7 +292,8 @@ class Estimator:
             stride = None if self.causal else self.track_stride or max(1, model.window // 2)
             # a body's size from the detector's world landmarks, as in photos, one per track
             size = model.size_factors if isinstance(model, Lifter) else None
-            tracks = TrackLifting(model, stride=stride, causal=self.causal, size_factors=size)
+            tracks = TrackLifting(model, stride=stride, causal=self.causal, size_factors=size,
+                                  placement=self.video_placement)
         scale = working_scale(w, h)
         frames: list[FrameResult] = []
         warnings: list[str] = []

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from monopose.core.placement import check_placement
 from monopose.lifting.lifter import window_stride
 from monopose.models.interface import FramePeople, PeoplePoses, place_people
 
@@ -96,6 +97,8 @@ class TrackLifting:
             per frame (e.g. :meth:`monopose.lifting.lifter.Lifter.size_factors`); each person is
             scaled by the median factor of their track so far, so a body keeps its size from
             frame to frame. None: the model's own size.
+        placement: how each frame's people are placed in the camera (see
+            :mod:`monopose.core.placement`).
 
     Call :meth:`push` for each frame in order and :meth:`finish` after the last; both return the
     frames now complete, in order.
@@ -104,8 +107,9 @@ class TrackLifting:
     def __init__(self, model: TemporalLifter, stride: int | None = None,
                  causal: bool = False, batch: int = 8,
                  size_factors: Callable[[np.ndarray, Sequence[Any]], np.ndarray] | None = None,
-                 ) -> None:
+                 placement: str = "solve") -> None:
         self.model = model
+        self.placement = check_placement(placement)
         self.window = int(model.window)
         if self.window < 2:
             raise ValueError(f"model: a temporal lifter (window > 1) is needed, got window "
@@ -225,5 +229,6 @@ class TrackLifting:
             factors = self.size_factors(rel_mm, frame.people.detections)
             for k, (run, _) in enumerate(frame.places):
                 rel_mm[k] *= run.median_size(float(factors[k]))
-        poses = place_people(frame.people, rel_mm) if len(frame.people) else PeoplePoses.empty()
+        poses = (place_people(frame.people, rel_mm, placement=self.placement)
+                 if len(frame.people) else PeoplePoses.empty())
         return LiftedFrame(frame.index, frame.image_rgb, frame.people, poses)

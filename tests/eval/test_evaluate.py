@@ -53,6 +53,30 @@ def test_scores_of_a_perfect_and_an_offset_lifter(evalset):
     assert set(tab.per_action) == {"synth/action0", "synth/action1"}
 
 
+def test_ray_fit_placement_scores_the_poses_the_product_outputs(evalset):
+    """With ``placement="ray_fit"`` the lifted poses are fitted to the 2D before scoring: a
+    perfect lifter stays perfect, an offset one is pulled towards the truth."""
+    import dataclasses
+
+    c = evalset.window // 2
+    gt = torch.from_numpy(evalset.pose3d_rel_mm[:, c : c + 1] / 1000.0).float()
+    perfect = evaluate_model(_Oracle(gt), evalset, window=1, conditions=["gt2d"],
+                             placement="ray_fit")
+    assert perfect.conditions["gt2d"].frame_mean["mpjpe"] < 1.0
+    noisy = gt + 0.04 * torch.randn(gt.shape, generator=torch.Generator().manual_seed(0))
+    noisy[..., 0, :] = 0.0  # a lifter's error: every joint 40 mm off at random, root at 0
+    solve = evaluate_model(_Oracle(noisy), evalset, window=1, conditions=["gt2d"])
+    fitted = evaluate_model(_Oracle(noisy), evalset, window=1, conditions=["gt2d"],
+                            placement="ray_fit")
+    assert fitted.conditions["gt2d"].frame_mean["mpjpe"] < \
+        0.9 * solve.conditions["gt2d"].frame_mean["mpjpe"]
+    no_camera = dataclasses.replace(evalset, intrinsics=None)
+    with pytest.raises(ValueError, match="needs the evaluation data's intrinsics"):
+        evaluate_model(_Oracle(gt), no_camera, window=1, placement="ray_fit")
+    with pytest.raises(ValueError, match="placement: expected one of"):
+        evaluate_model(_Oracle(gt), evalset, window=1, placement="fit")
+
+
 def test_report_prints_all_metrics_conditions_and_actions(evalset):
     torch.manual_seed(0)
     model = create_model("mpm", dim=16, depth=1, heads=2, max_frames=3, decoder_depth=0)
@@ -113,6 +137,13 @@ def test_evaluate_command_prints_metrics(tmp_path, evalset, monkeypatch, make_co
     assert "N-MPJPE" in out.output and "missing6" in out.output
     bad = CliRunner().invoke(app, [str(tmp_path / "nope.ckpt"), "--data", str(tmp_path)])
     assert bad.exit_code == 2 and "nope.ckpt" in bad.output
+    fitted = CliRunner().invoke(app, [str(result.checkpoint), "--data", str(tmp_path),
+                                      "--window", "3", "--placement", "ray_fit"])
+    assert fitted.exit_code == 0, fitted.output
+    assert fitted.output != out.output  # the fitted poses score otherwise
+    wrong = CliRunner().invoke(app, [str(result.checkpoint), "--data", str(tmp_path),
+                                     "--window", "3", "--placement", "fit"])
+    assert wrong.exit_code == 2 and "placement: expected one of" in wrong.output
 
 
 def _write_h36m_npz(tmp_path, rng):

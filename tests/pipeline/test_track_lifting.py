@@ -137,6 +137,8 @@ def test_rejects_single_frame_models_and_strided_causal_lifting(lifter: Lifter) 
         TrackLifting(lifter, stride=3, causal=True)
     with pytest.raises(ValueError, match="stride"):
         TrackLifting(lifter, stride=10)
+    with pytest.raises(ValueError, match="placement: expected one of"):
+        TrackLifting(lifter, placement="fit")
 
 
 def test_videos_default_to_the_temporal_lifter_photos_to_the_single_frame_one() -> None:
@@ -154,6 +156,10 @@ def test_videos_default_to_the_temporal_lifter_photos_to_the_single_frame_one() 
     assert named.video_model is named.model
     flipped = Estimator(model=DEFAULT_VIDEO_MODEL, flip_test=True, num_threads=1)
     assert flipped.video_model.flip is True  # type: ignore[attr-defined]
+    # Photos are fitted to their rays; temporal lifters' video frames are solved (smoother).
+    assert est.model.placement == "ray_fit" and est.video_placement == "solve"  # type: ignore
+    with pytest.raises(ValueError, match="video_placement: expected one of"):
+        Estimator(video_placement="fit", num_threads=1)
 
 
 def test_a_body_keeps_one_size_along_its_track(lifter: Lifter) -> None:
@@ -173,3 +179,21 @@ def test_a_body_keeps_one_size_along_its_track(lifter: Lifter) -> None:
         ratios.append(np.linalg.norm(b) / np.linalg.norm(a))
         np.testing.assert_allclose(ratios[-1], np.median(per_frame[: f + 1]), rtol=1e-6)
     assert np.std(ratios[10:]) < np.std(per_frame[10:40])  # steadier than frame by frame
+
+
+def test_frames_are_placed_as_asked(lifter: Lifter) -> None:
+    """``placement="ray_fit"`` places each frame's people as place_people does: the lifted
+    poses of the default ("solve") fitted to that frame's 2D."""
+    from monopose.models.interface import place_people
+
+    tracks = _tracks()
+    _, solved = _stream(lifter)
+    _, fitted = _stream(lifter, placement="ray_fit")
+    moved = 0.0
+    for s, f in zip(solved, fitted, strict=True):
+        if not len(s.people):
+            continue
+        want = place_people(_frame(s.index, tracks), s.poses.pose_3d_rel_mm, placement="ray_fit")
+        np.testing.assert_allclose(f.poses.pose_3d_abs_mm, want.pose_3d_abs_mm, atol=1e-6)
+        moved = max(moved, float(np.abs(f.poses.pose_3d_rel_mm - s.poses.pose_3d_rel_mm).max()))
+    assert moved > 1.0
