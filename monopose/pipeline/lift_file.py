@@ -12,7 +12,9 @@ Input NPZ keys:
 Output NPZ keys: ``pose_3d_rel_mm`` ``[N, 17, 3]`` (``[N, T, 17, 3]`` for windows), ``layout``
 ("h36m17"), ``joint_names``; with intrinsics also ``pose_3d_abs_mm`` ``[N, 17, 3]`` and
 ``root_method`` ``[N]`` ("perspective", "weak_perspective", or "failed": that pose's position
-could not be solved and its ``pose_3d_abs_mm`` is NaN). No other value is ever NaN or infinite.
+could not be solved and its ``pose_3d_abs_mm`` is NaN) and ``placement`` ("ray_fit": the single
+poses were fitted to their 2D rays, ``pose_3d_rel_mm`` included; "solve": as lifted). No other
+value is ever NaN or infinite.
 """
 
 from __future__ import annotations
@@ -227,9 +229,10 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
     if intr is not None:
         windows = kp17.ndim == 4
         centre = (slice(None), kp17.shape[1] // 2) if windows else (slice(None),)
+        used = "solve" if windows else placement
         absolute, placed_rel, methods = place_poses(
             kp17[centre], rel_mm[centre], valid17[centre],
-            np.broadcast_to(intr, (kp.shape[0], 4)), placement="solve" if windows else placement)
+            np.broadcast_to(intr, (kp.shape[0], 4)), placement=used)
         if not windows:
             rel_mm = placed_rel
         absolute = absolute.astype(np.float32)
@@ -239,6 +242,7 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
         absolute[lost] = np.nan
         out["pose_3d_abs_mm"] = absolute
         out["root_method"] = np.array(methods)
+        out["placement"] = np.array(used)
         failed = methods.count("failed")
     out["pose_3d_rel_mm"] = rel_mm.astype(np.float32)
     write_npz_atomic(Path(output_path), out)

@@ -94,6 +94,7 @@ def test_absolute_pose_uses_the_one_placement(tmp_path: Path) -> None:
     np.testing.assert_allclose(fitted["pose_3d_abs_mm"], want_abs, rtol=1e-4, atol=0.1)
     np.testing.assert_allclose(fitted["pose_3d_rel_mm"], want_rel, rtol=1e-4, atol=0.1)
     assert list(fitted["root_method"]) == methods
+    assert str(fitted["placement"]) == "ray_fit" and str(solved["placement"]) == "solve"
     moved = np.abs(fitted["pose_3d_rel_mm"][:2] - solved["pose_3d_rel_mm"][:2]).max()
     assert moved > 1.0
     # the unplaceable pose keeps the lifter's answer
