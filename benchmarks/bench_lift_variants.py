@@ -322,6 +322,7 @@ PLACEMENT_ROWS: list[tuple[str, str, RayFitSettings | None]] = [
     ("solve, joints weighted by ROOT_JOINT_WEIGHTS (no fit)", "weighted", None),
     ("ray fit, root from the fit (no weighted solve)", "fit_root", RayFitSettings()),
     ("ray_fit (shipped)", "ray_fit", RayFitSettings()),
+    ("ray fit, root from the trunk joints only", "trunk_root", RayFitSettings()),
     *[(f"ray_fit σ2d {a:g}, σ3d {b:g}, σbone {c:g}, {it} Gauss-Newton steps", "ray_fit",
        RayFitSettings(a, b, c, it))
       for a, b, c, it in [(60, 50, 10, 1), (60, 50, 10, 10), (100, 50, 10, 3),
@@ -339,12 +340,18 @@ def placed_scores(f: dict[str, np.ndarray], placement: str, settings: RayFitSett
                                            f["intrinsics"][i], joint_weights=ROOT_JOINT_WEIGHTS)[0]
                            for i in range(len(f["gt"]))])
         rel_mm = f["sized"]
-    elif placement == "fit_root":
+    elif placement in ("fit_root", "trunk_root"):
         solved, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
                                         placement="solve")
         rel_mm, root = fit_to_rays(normalised_2d(f), rel_mm, f["valid"], solved[:, 0], BONES,
                                    settings)
         abs_mm = rel_mm + root[:, None]
+        if placement == "trunk_root":
+            trunk = np.full(17, 1e-6)
+            trunk[TRUNK] = 1.0
+            abs_mm = np.stack([place_in_camera(f["kp_px"][i], rel_mm[i], f["valid"][i],
+                                               f["intrinsics"][i], joint_weights=trunk)[0]
+                               for i in range(len(rel_mm))])
     else:
         abs_mm, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
                                         placement=placement, settings=settings)
