@@ -21,6 +21,7 @@ __all__ = [
     "AbsoluteReconstruction",
     "reconstruct_absolute",
     "place_in_camera",
+    "in_picture",
 ]
 
 
@@ -417,6 +418,15 @@ def _perspective_translation(xy: np.ndarray, rel: np.ndarray, w: np.ndarray, n: 
     return np.linalg.solve(ns, rs[..., None])[..., 0] / c
 
 
+def in_picture(kp_px: np.ndarray, image_size_wh: tuple[int, int]) -> np.ndarray:
+    """``[..., J]`` bool: keypoints ``[..., J, 2]`` px with ``0 <= x < W`` and ``0 <= y < H``
+    (False for NaN)."""
+    w, h = image_size_wh
+    with np.errstate(invalid="ignore"):
+        return np.asarray((kp_px[..., 0] >= 0) & (kp_px[..., 0] < w) & (kp_px[..., 1] >= 0)
+                          & (kp_px[..., 1] < h))
+
+
 def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
                     intrinsics: np.ndarray, image_size_wh: tuple[int, int] | None = None,
                     dist: np.ndarray | None = None, joint_weights: np.ndarray | None = None
@@ -445,11 +455,7 @@ def place_in_camera(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
     if image_size_wh is None:
         attempts = [valid]
     else:
-        w, h = image_size_wh
-        with np.errstate(invalid="ignore"):
-            inside = ((kp_px[:, 0] >= 0) & (kp_px[:, 0] < w) & (kp_px[:, 1] >= 0)
-                      & (kp_px[:, 1] < h))
-        attempts = [valid & inside, valid]
+        attempts = [valid & in_picture(kp_px, image_size_wh), valid]
     for use in attempts:
         if use.sum() < 2:
             continue

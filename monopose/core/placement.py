@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from monopose.core.geometry import place_in_camera
+from monopose.core.geometry import in_picture, place_in_camera
 from monopose.core.projection import pixels_to_normalized
 from monopose.core.ray_fit import RayFitSettings, fit_to_rays
 from monopose.core.skeleton import get_layout
@@ -86,11 +86,7 @@ def place_poses(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
     methods = [p[1] for p in placed]
     if placement == "solve" or n == 0:
         return abs_mm, rel, methods
-    use = ok.copy()
-    if image_size_wh is not None:
-        w, h = image_size_wh
-        with np.errstate(invalid="ignore"):
-            use &= ((kp[..., 0] >= 0) & (kp[..., 0] < w) & (kp[..., 1] >= 0) & (kp[..., 1] < h))
+    use = ok if image_size_wh is None else ok & in_picture(kp, image_size_wh)
     xy = pixels_to_normalized(np.where(use[..., None], kp, 0.0), intr)
     lay = get_layout(layout)
     rel_fit, _ = fit_to_rays(xy, rel, use, abs_mm[:, 0], lay.bones, settings)

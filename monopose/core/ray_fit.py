@@ -119,6 +119,9 @@ def _gauss_newton(xy: np.ndarray, rel0: np.ndarray, use: np.ndarray, root0: np.n
     def col(joint: int) -> int:  # first column of a joint (joint 0 is fixed at the origin)
         return 3 * (joint - 1)
 
+    def pose_of(q: np.ndarray) -> np.ndarray:  # [M, J, 3], joint 0 at the origin
+        return np.concatenate([np.zeros((m, 1, 3)), q[:, :root_col].reshape(m, -1, 3)], axis=1)
+
     # Linear rows: each usable joint's two ray residuals (p_j + T)_c − x̂_jc (p_j + T)_z.
     sw = np.sqrt(use.astype(np.float64)) / s.sigma_2d_mm
     a2d = np.zeros((m, n_joints, 2, n_par))
@@ -139,7 +142,7 @@ def _gauss_newton(xy: np.ndarray, rel0: np.ndarray, use: np.ndarray, root0: np.n
     length0 = np.linalg.norm(rel0[:, child] - rel0[:, parent], axis=-1)
     q = q0
     for _ in range(s.iterations):
-        pose = np.concatenate([np.zeros((m, 1, 3)), q[:, :root_col].reshape(m, -1, 3)], axis=1)
+        pose = pose_of(q)
         d = pose[:, child] - pose[:, parent]
         length = np.linalg.norm(d, axis=-1)
         unit = d / np.maximum(length, 1e-9)[..., None] / s.sigma_bone_mm
@@ -154,5 +157,4 @@ def _gauss_newton(xy: np.ndarray, rel0: np.ndarray, use: np.ndarray, root0: np.n
         normal = normal_lin + np.einsum("mki,mkj->mij", jac, jac)
         rhs = rhs_lin + np.einsum("mki,mk->mi", jac, target)
         q = np.linalg.solve(normal, rhs[..., None])[..., 0]
-    pose = np.concatenate([np.zeros((m, 1, 3)), q[:, :root_col].reshape(m, -1, 3)], axis=1)
-    return pose, q[:, root_col:]
+    return pose_of(q), q[:, root_col:]
