@@ -11,7 +11,7 @@ from collections.abc import Sequence
 import torch
 from torch import Tensor
 
-__all__ = ["mpjpe_loss", "bone_length_loss", "velocity_loss"]
+__all__ = ["mpjpe_loss", "bone_length_loss", "bone_vector_loss", "depth_weighted", "velocity_loss"]
 
 
 def mpjpe_loss(pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Tensor:
@@ -37,6 +37,30 @@ def bone_length_loss(
     lp = torch.linalg.vector_norm(pred[..., child, :] - pred[..., parent, :], dim=-1)
     lt = torch.linalg.vector_norm(target[..., child, :] - target[..., parent, :], dim=-1)
     return (lp - lt).abs().mean()
+
+
+def bone_vector_loss(
+    pred: Tensor, target: Tensor, bones: Sequence[tuple[int, int]]
+) -> Tensor:
+    """Mean Euclidean difference of the bone vectors (child − parent) of ``[..., J, 3]``.
+
+    Unlike MPJPE, which scores each joint from the root, this scores each limb's direction and
+    length where it hangs, so a forearm pointing the wrong way in depth costs the same at the
+    end of the arm as at the trunk.
+    """
+    child = torch.as_tensor([c for c, _ in bones], device=pred.device)
+    parent = torch.as_tensor([p for _, p in bones], device=pred.device)
+    return mpjpe_loss(pred[..., child, :] - pred[..., parent, :],
+                      target[..., child, :] - target[..., parent, :])
+
+
+def depth_weighted(pose: Tensor, depth_weight: float) -> Tensor:
+    """``[..., 3]`` with the last axis' depth (z) scaled by ``depth_weight``, so that an MPJPE
+    of the result counts depth errors ``depth_weight`` times."""
+    if depth_weight == 1.0:
+        return pose
+    scale = pose.new_tensor([1.0, 1.0, depth_weight])
+    return pose * scale
 
 
 def velocity_loss(pred: Tensor, target: Tensor) -> Tensor:

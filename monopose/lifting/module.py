@@ -15,7 +15,13 @@ import torch
 from torch import Tensor, nn
 
 from monopose.core.skeleton import get_layout
-from monopose.lifting.losses import bone_length_loss, mpjpe_loss, velocity_loss
+from monopose.lifting.losses import (
+    bone_length_loss,
+    bone_vector_loss,
+    depth_weighted,
+    mpjpe_loss,
+    velocity_loss,
+)
 from monopose.lifting.masking import (
     BODY_PARTS,
     COMPLETION_PARTS,
@@ -51,8 +57,12 @@ class LiftingModule(TrainingModule):
         pred_mm = self.predict_mm(batch)
         gt_mm = batch["pose3d"] * 1000.0
         w = self.cfg.loss
-        out = {"mpjpe": mpjpe_loss(pred_mm, gt_mm)}
+        out = {"mpjpe": mpjpe_loss(depth_weighted(pred_mm, w.depth_weight),
+                                   depth_weighted(gt_mm, w.depth_weight))}
         loss = w.mpjpe * out["mpjpe"]
+        if w.bone_vector > 0:
+            out["bone_vector"] = bone_vector_loss(pred_mm, gt_mm, _BONES)
+            loss = loss + w.bone_vector * out["bone_vector"]
         if w.bone > 0:
             out["bone"] = bone_length_loss(pred_mm, gt_mm, _BONES)
             loss = loss + w.bone * out["bone"]

@@ -96,7 +96,11 @@ class LossSection:
 
     Attributes:
         mpjpe: Weight of the 3D MPJPE of the lifted pose.
+        depth_weight: Lifting: the factor on the depth (z) part of that MPJPE's error (1: plain
+            MPJPE; the depth is along the model's camera axis, the virtual camera's where the
+            input frame is ``virtual_camera``).
         bone: Weight of the bone-length error (mm).
+        bone_vector: Lifting: weight of the bone-vector error (mm, each bone's child − parent).
         velocity: Weight of the error of frame-to-frame differences (mm, only for T > 1).
         mask2d: MPM pre-training: weight of the masked-2D reconstruction MPJPE (normalised units
             times 1000, so it is on a scale comparable to mm).
@@ -112,7 +116,9 @@ class LossSection:
     """
 
     mpjpe: float = 1.0
+    depth_weight: float = 1.0
     bone: float = 0.0
+    bone_vector: float = 0.0
     velocity: float = 0.0
     mask2d: float = 5.0
     mask3d: float = 2.0
@@ -243,6 +249,8 @@ class ExperimentConfig:
             )
         if not self.data.sources:
             raise ConfigError("data.sources: expected at least one source")
+        if not self.loss.depth_weight > 0:
+            raise ConfigError(f"loss.depth_weight: expected > 0, got {self.loss.depth_weight}")
 
 
 def _is_instance(value: Any, tp: Any) -> tuple[bool, Any]:

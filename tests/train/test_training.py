@@ -182,3 +182,33 @@ def test_completion_term_trains_mpm_completion_while_lifting(make_config, source
     bad = make_config(**{"trainer.max_steps": 1, "loss.complete3d": 1.0})
     with pytest.raises(ValueError, match="complete_3d"):
         train(bad, source_factory=source_factory, export=False)
+
+
+def test_depth_weight_and_bone_vector_terms_enter_the_lifting_loss(make_config, synthetic_source):
+    """loss.depth_weight scales the depth part of the lifting MPJPE and loss.bone_vector adds
+    the bone-vector error, each to the total; the plain recipe has neither."""
+    from monopose.core.skeleton import get_layout
+    from monopose.lifting.losses import bone_vector_loss
+    from monopose.lifting.module import build_module
+
+    batch = batch_to_tensors(synthetic_source(1).sample_batch(32, np.random.default_rng(3)))
+    parts = {}
+    for key, overrides in {"plain": {}, "depth": {"loss.depth_weight": 3.0},
+                           "bones": {"loss.bone_vector": 2.0}}.items():
+        cfg = make_config(**overrides)
+        torch.manual_seed(0)
+        module = build_module(build_lifter(cfg), cfg)
+        with torch.no_grad():
+            parts[key] = module.losses(batch)
+            pred_mm = module.predict_mm(batch)
+    gt_mm = batch["pose3d"] * 1000.0
+    err = (pred_mm - gt_mm).numpy()
+    err[..., 2] *= 3.0
+    assert float(parts["depth"]["mpjpe"]) == pytest.approx(
+        np.linalg.norm(err, axis=-1).mean(), rel=1e-5)
+    assert float(parts["depth"]["mpjpe"]) > float(parts["plain"]["mpjpe"])
+    assert "bone_vector" not in parts["plain"]
+    want = float(bone_vector_loss(pred_mm, gt_mm, get_layout("h36m17").bones))
+    assert float(parts["bones"]["bone_vector"]) == pytest.approx(want, rel=1e-5)
+    assert float(parts["bones"]["loss"]) == pytest.approx(
+        float(parts["plain"]["loss"]) + 2.0 * want, rel=1e-5)
