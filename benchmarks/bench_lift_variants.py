@@ -19,7 +19,9 @@ scale) unless a table says otherwise. Prints:
 4. **Where a real photo's root error comes from**: each photo's root placed from the lifted or
    the true pose, with the detector's or the true 2D.
 5. **Weights** (``--weights-dirs``): the default lifter's shipped weights against other weights
-   of the same model (e.g. a new training stage and its control), on the same people.
+   of the same model (e.g. a new training stage and its control), on the same people, placed
+   by ``--placement`` (``solve``, as the tables before the ray fit, or the product's
+   ``ray_fit``).
 6. **Placement** (:mod:`monopose.core.placement`): the product's ``"solve"`` and ``"ray_fit"``
    placements, and the ray fit with other σs and iteration budgets, on the ``--fit`` renders
    (where the shipped settings were chosen), the held-out sets and the real photos; with the
@@ -28,7 +30,7 @@ scale) unless a table says otherwise. Prints:
 Usage:
     python benchmarks/bench_lift_variants.py --fit cache/capf2/renders/train_b \
         --eval cache/capf2/renders/val cache/renders_postures [--tables 1 2 3 4 5 6]
-        [--weights-dirs runs/a/export runs/b/export]
+        [--weights-dirs runs/a/export runs/b/export] [--placement solve|ray_fit]
 """
 
 from __future__ import annotations
@@ -46,7 +48,7 @@ import torch
 
 from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size, skeleton_size_mm
 from monopose.core.geometry import place_in_camera
-from monopose.core.placement import ROOT_JOINT_WEIGHTS, place_poses
+from monopose.core.placement import PLACEMENTS, ROOT_JOINT_WEIGHTS, place_poses
 from monopose.core.projection import pixels_to_normalized
 from monopose.core.ray_fit import RayFitSettings, fit_to_rays
 from monopose.core.skeleton import H36M17
@@ -301,14 +303,15 @@ def root_sources_table(true_2d: dict[str, np.ndarray], detected: dict[str, np.nd
     return "\n".join(lines)
 
 
-def weights_table(sets: dict[str, dict], model: str, weights_dirs: list[str]) -> str:
+def weights_table(sets: dict[str, dict], model: str, weights_dirs: list[str],
+                  placement: str = "solve") -> str:
     """MPJPE / P-MPJPE / root of ``model`` with each weights folder (shipped first), default
-    size, on every set."""
+    size, on every set, placed by ``placement``."""
     lines = ["| weights | " + " | ".join(sets) + " |", "|---|" + "---|" * len(sets)]
     for folder in [None, *weights_dirs]:
         lifter = Lifter(model, folder, body_size="lifter")
-        cells = [scores(f, world_sized(f, lifter.lift(f["kp_px"], f["valid"],
-                                                      intrinsics=f["intrinsics"])))
+        cells = [placed_scores({**f, "sized": world_sized(f, lifter.lift(
+                     f["kp_px"], f["valid"], intrinsics=f["intrinsics"]))}, placement, None)[0]
                  for f in sets.values()]
         lines.append(f"| {folder or 'shipped'} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
@@ -401,6 +404,9 @@ def main(argv: list[str] | None = None) -> int:
                     choices=[1, 2, 3, 4, 5, 6])
     ap.add_argument("--weights-dirs", nargs="+", default=[],
                     help="table 5: weights folders of the first model to compare")
+    ap.add_argument("--placement", choices=PLACEMENTS, default="solve",
+                    help="table 5: how the lifted people are placed (default: solve, as the "
+                         "tables before the ray fit)")
     args = ap.parse_args(argv)
     torch.set_num_threads(1)
     lifters = {m: Lifter(m, body_size="lifter") for m in args.models}
@@ -437,8 +443,10 @@ def main(argv: list[str] | None = None) -> int:
         print("## 4. Root error of the real photos (mm) by its sources\n")
         print(root_sources_table(true_2d, detected) + "\n")
     if 5 in args.tables:
-        print(f"## 5. Weights of {args.models[0]} (MPJPE / P-MPJPE / median root, mm)\n")
-        print(weights_table(sets, args.models[0], args.weights_dirs) + "\n", flush=True)
+        print(f"## 5. Weights of {args.models[0]}, placed by {args.placement} (MPJPE / P-MPJPE / "
+              "median root, mm)\n")
+        print(weights_table(sets, args.models[0], args.weights_dirs, args.placement) + "\n",
+              flush=True)
     if 6 in args.tables:
         fit["sized"] = world_sized(fit, fit["base"])
         print(f"## 6. Placement of {args.models[0]}'s people (MPJPE / P-MPJPE / median root, "
