@@ -39,7 +39,8 @@ _BONES = get_layout("h36m17").bones
 
 
 class LiftingModule(TrainingModule):
-    """Supervised 2D→3D lifting (MPJPE in mm, optional bone-length and velocity terms).
+    """Supervised 2D→3D lifting (MPJPE in mm, its depth part optionally weighted more; optional
+    bone-length, bone-vector, velocity and 3D-completion terms).
 
     Args:
         model: the lifter (with ``architecture`` and ``config`` attributes, as registry models).
