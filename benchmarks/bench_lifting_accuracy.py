@@ -24,6 +24,7 @@ from pathlib import Path
 
 import torch
 
+from monopose.core.placement import PLACEMENTS
 from monopose.eval.evaluate import (
     DEFAULT_CONDITIONS,
     EvalReport,
@@ -77,7 +78,7 @@ def main() -> None:
     ap.add_argument("--pretrain-ckpt", default="runs/mpm-pretrain/checkpoints/last.ckpt",
                     help="also score the pre-trained MPM itself (single frame), if present")
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: torch default)")
-    ap.add_argument("--placement", default="solve", choices=["solve", "ray_fit"],
+    ap.add_argument("--placement", default="solve", choices=PLACEMENTS,
                     help="score the lifted poses (solve) or the poses fitted to the 2D rays")
     ap.add_argument("--json", type=Path, default=None, help="also write all scores as JSON")
     args = ap.parse_args()

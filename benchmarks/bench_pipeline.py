@@ -26,6 +26,8 @@ import statistics
 import time
 from pathlib import Path
 
+from monopose.core.placement import PLACEMENTS
+
 SHARED = Path(os.environ.get("MONOPOSE_SHARED", Path(__file__).resolve().parents[1] / ".." /
                              "shared"))
 
@@ -50,7 +52,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--repeats", type=int, default=10)
     parser.add_argument("--frames", type=int, default=120)
-    parser.add_argument("--placement", default="ray_fit", help="the estimator's placement")
+    parser.add_argument("--placement", default="ray_fit", choices=PLACEMENTS,
+                        help="the estimator's placement")
     parser.add_argument("--with-solve", action="store_true",
                         help="also time the photo with placement='solve' (same detector)")
     args = parser.parse_args()

@@ -28,14 +28,19 @@ def mpjpe_loss(pred: Tensor, target: Tensor, mask: Tensor | None = None) -> Tens
     return (err * w).sum() / w.sum().clamp_min(1.0)
 
 
+def _bone_vectors(pose: Tensor, bones: Sequence[tuple[int, int]]) -> Tensor:
+    """``[..., B, 3]``: child − parent of each ``(child, parent)`` pair of ``pose [..., J, 3]``."""
+    child = torch.as_tensor([c for c, _ in bones], device=pose.device)
+    parent = torch.as_tensor([p for _, p in bones], device=pose.device)
+    return pose[..., child, :] - pose[..., parent, :]
+
+
 def bone_length_loss(
     pred: Tensor, target: Tensor, bones: Sequence[tuple[int, int]]
 ) -> Tensor:
     """Mean absolute bone-length difference over ``(child, parent)`` pairs of ``[..., J, 3]``."""
-    child = torch.as_tensor([c for c, _ in bones], device=pred.device)
-    parent = torch.as_tensor([p for _, p in bones], device=pred.device)
-    lp = torch.linalg.vector_norm(pred[..., child, :] - pred[..., parent, :], dim=-1)
-    lt = torch.linalg.vector_norm(target[..., child, :] - target[..., parent, :], dim=-1)
+    lp = torch.linalg.vector_norm(_bone_vectors(pred, bones), dim=-1)
+    lt = torch.linalg.vector_norm(_bone_vectors(target, bones), dim=-1)
     return (lp - lt).abs().mean()
 
 
@@ -48,10 +53,7 @@ def bone_vector_loss(
     length where it hangs, so a forearm pointing the wrong way in depth costs the same at the
     end of the arm as at the trunk.
     """
-    child = torch.as_tensor([c for c, _ in bones], device=pred.device)
-    parent = torch.as_tensor([p for _, p in bones], device=pred.device)
-    return mpjpe_loss(pred[..., child, :] - pred[..., parent, :],
-                      target[..., child, :] - target[..., parent, :])
+    return mpjpe_loss(_bone_vectors(pred, bones), _bone_vectors(target, bones))
 
 
 def depth_weighted(pose: Tensor, depth_weight: float) -> Tensor:
