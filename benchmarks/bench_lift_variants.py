@@ -50,7 +50,7 @@ from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size, 
 from monopose.core.geometry import place_in_camera
 from monopose.core.placement import PLACEMENTS, ROOT_JOINT_WEIGHTS, place_poses
 from monopose.core.projection import pixels_to_normalized
-from monopose.core.ray_fit import RayFitSettings, fit_to_rays
+from monopose.core.ray_fit import RayFitSettings, bone_lengths, fit_to_rays
 from monopose.core.skeleton import H36M17
 from monopose.eval.metrics import mpjpe_per_sample, p_mpjpe_per_sample
 from monopose.lifting.lifter import Lifter
@@ -326,11 +326,26 @@ PLACEMENT_ROWS: list[tuple[str, str, RayFitSettings | None]] = [
     ("ray fit, root from the fit (no weighted solve)", "fit_root", RayFitSettings()),
     ("ray_fit (shipped)", "ray_fit", RayFitSettings()),
     ("ray fit, root from the trunk joints only", "trunk_root", RayFitSettings()),
+    ("ray_fit, bones held to the mean of each left/right pair", "symmetric_mean",
+     RayFitSettings()),
+    ("ray_fit, bones held to the longer of each left/right pair", "symmetric_max",
+     RayFitSettings()),
     *[(f"ray_fit σ2d {a:g}, σ3d {b:g}, σbone {c:g}, {it} Gauss-Newton steps", "ray_fit",
        RayFitSettings(a, b, c, it))
       for a, b, c, it in [(60, 50, 10, 1), (60, 50, 10, 10), (100, 50, 10, 3),
                           (40, 50, 10, 3), (60, 100, 10, 3), (60, 30, 10, 3), (60, 50, 30, 3),
                           (60, 50, 3, 3)]]]
+
+
+def symmetric_bone_lengths(rel: np.ndarray, how: str) -> np.ndarray:
+    """``[N, B]`` mm: each bone of ``rel [N, 17, 3]`` held to the mean (``how="mean"``) or the
+    longer (``"max"``) of itself and its mirror bone (a limb turned towards the camera comes out
+    of a lifter short; its twin on the other side may not)."""
+    lengths = bone_lengths(rel, BONES)
+    perm = H36M17.flip_permutation
+    index = {bone: k for k, bone in enumerate(BONES)}
+    mirror = lengths[:, [index[(int(perm[c]), int(perm[p]))] for c, p in BONES]]
+    return 0.5 * (lengths + mirror) if how == "mean" else np.maximum(lengths, mirror)
 
 
 def placed_scores(f: dict[str, np.ndarray], placement: str, settings: RayFitSettings | None
@@ -343,6 +358,14 @@ def placed_scores(f: dict[str, np.ndarray], placement: str, settings: RayFitSett
                                            f["intrinsics"][i], joint_weights=ROOT_JOINT_WEIGHTS)[0]
                            for i in range(len(f["gt"]))])
         rel_mm = f["sized"]
+    elif placement.startswith("symmetric_"):
+        solved, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
+                                        placement="solve")
+        rel_mm, _ = fit_to_rays(normalised_2d(f), rel_mm, f["valid"], solved[:, 0], BONES,
+                                settings, symmetric_bone_lengths(rel_mm, placement[10:]))
+        abs_mm = np.stack([place_in_camera(f["kp_px"][i], rel_mm[i], f["valid"][i],
+                                           f["intrinsics"][i], joint_weights=ROOT_JOINT_WEIGHTS)[0]
+                           for i in range(len(rel_mm))])
     elif placement in ("fit_root", "trunk_root"):
         solved, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
                                         placement="solve")

@@ -7,13 +7,14 @@ joint and the root together, minimising per person
 
     Σ_valid |(p_j + T)_xy − x̂_j (p_j + T)_z|² / σ_2d²       (off its ray, mm at its depth)
     + Σ_joints |p_j − p⁰_j|² / σ_3d²                         (away from the lifted pose)
-    + Σ_bones (|p_c − p_p| − |p⁰_c − p⁰_p|)² / σ_bone²       (bone lengths changed)
+    + Σ_bones (|p_c − p_p| − L_b)² / σ_bone²                 (bone lengths changed)
 
 over the root-relative joints ``p_j`` (the root joint stays at 0) and the root ``T``, where
-``x̂_j`` is the joint's normalised image position and ``p⁰`` the lifted pose. The first two
-terms are linear in ``(p, T)`` (the residual of the first is the MeTRAbs root solve's, per
-joint), so Gauss-Newton on the bone term converges in two or three steps; all people of a frame
-are solved at once, about 1 ms per person on one CPU core.
+``x̂_j`` is the joint's normalised image position, ``p⁰`` the lifted pose and ``L_b`` its bone
+lengths (or lengths given). The first two terms are linear in ``(p, T)`` (the residual of the
+first is the MeTRAbs root solve's, per joint), so Gauss-Newton on the bone term converges in
+two or three steps; all people of a frame are solved at once, about 1 ms per person on one CPU
+core.
 
 The σs (``RayFitSettings``) were chosen on rendered people the lifters were not trained on
 (``benchmarks/bench_lift_variants.py --tables 6``, BENCHMARKS.md "Placement: the lifted pose
@@ -27,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["RayFitSettings", "fit_to_rays"]
+__all__ = ["RayFitSettings", "bone_lengths", "fit_to_rays"]
 
 # The root's own prior (mm): so weak it never competes with the 2D, it only keeps the normal
 # equations regular for people whose usable joints barely spread.
@@ -61,11 +62,13 @@ class RayFitSettings:
 
 def fit_to_rays(normalized_xy: np.ndarray, rel_mm: np.ndarray, use: np.ndarray,
                 root_mm: np.ndarray, bones: Sequence[tuple[int, int]],
-                settings: RayFitSettings | None = None) -> tuple[np.ndarray, np.ndarray]:
+                settings: RayFitSettings | None = None,
+                bone_lengths_mm: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``N`` people's lifted poses and roots to their 2D rays.
 
-    People whose root is not finite or not in front of the camera, or who have fewer than 2
-    usable joints, are returned unchanged; so is anyone the fit would move behind the camera.
+    People whose root is not finite or not in front of the camera, who have fewer than 2
+    usable joints or a bone length that is not finite, are returned unchanged; so is anyone the
+    fit would move behind the camera.
 
     Args:
         normalized_xy: ``[N, J, 2]`` undistorted normalised image coordinates ``(X/Z, Y/Z)``
@@ -75,6 +78,8 @@ def fit_to_rays(normalized_xy: np.ndarray, rel_mm: np.ndarray, use: np.ndarray,
         root_mm: ``[N, 3]`` the roots found so far (mm), e.g. the solve's.
         bones: ``(child, parent)`` joint index pairs whose lengths are kept.
         settings: the σs and steps; default :class:`RayFitSettings`.
+        bone_lengths_mm: ``[N, B]`` the length each entry of ``bones`` is held to (mm);
+            default: the lifted pose's own.
 
     Returns:
         ``(rel_mm [N, J, 3], root_mm [N, 3])``: the fitted root-relative poses (joint 0 at
@@ -92,13 +97,20 @@ def fit_to_rays(normalized_xy: np.ndarray, rel_mm: np.ndarray, use: np.ndarray,
         raise ValueError(f"fit_to_rays: expected normalized_xy [N, J, 2], use [N, J] and root_mm "
                          f"[N, 3] for rel_mm {rel_in.shape}, got {xy_in.shape}, {use_in.shape}, "
                          f"{root_in.shape}")
+    lengths = (bone_lengths(rel_in, bones) if bone_lengths_mm is None
+               else np.asarray(bone_lengths_mm, dtype=np.float64))
+    if lengths.shape != (n, len(bones)):
+        raise ValueError(f"bone_lengths_mm: expected [N, B] = [{n}, {len(bones)}], got "
+                         f"{lengths.shape}")
     fit = (np.isfinite(root_in).all(axis=1) & (root_in[:, 2] > 0)
-           & np.isfinite(rel_in).reshape(n, -1).all(axis=1) & (use_in.sum(axis=1) >= 2))
+           & np.isfinite(rel_in).reshape(n, -1).all(axis=1) & (use_in.sum(axis=1) >= 2)
+           & np.isfinite(lengths).all(axis=1))
     rel_out, root_out = rel_in.copy(), root_in.copy()
     if not fit.any():
         return rel_out, root_out
     rel_fit, root_fit = _gauss_newton(np.where(use_in[fit, :, None], xy_in[fit], 0.0),
-                                      rel_in[fit], use_in[fit], root_in[fit], bones, s)
+                                      rel_in[fit], use_in[fit], root_in[fit], bones,
+                                      lengths[fit], s)
     depth = rel_fit[..., 2] + root_fit[:, None, 2]
     ok = (np.isfinite(rel_fit).reshape(len(rel_fit), -1).all(axis=1)
           & np.isfinite(root_fit).all(axis=1) & ((depth > 0) | ~use_in[fit]).all(axis=1))
@@ -107,11 +119,20 @@ def fit_to_rays(normalized_xy: np.ndarray, rel_mm: np.ndarray, use: np.ndarray,
     return rel_out, root_out
 
 
+def bone_lengths(rel_mm: np.ndarray, bones: Sequence[tuple[int, int]]) -> np.ndarray:
+    """``[..., B]`` mm: the length of each ``(child, parent)`` bone of ``rel_mm [..., J, 3]``."""
+    pose = np.asarray(rel_mm, dtype=np.float64)
+    child = [c for c, _ in bones]
+    parent = [p for _, p in bones]
+    return np.linalg.norm(pose[..., child, :] - pose[..., parent, :], axis=-1)
+
+
 def _gauss_newton(xy: np.ndarray, rel0: np.ndarray, use: np.ndarray, root0: np.ndarray,
-                  bones: Sequence[tuple[int, int]], s: RayFitSettings
+                  bones: Sequence[tuple[int, int]], length0: np.ndarray, s: RayFitSettings
                   ) -> tuple[np.ndarray, np.ndarray]:
     """The minimisation of :func:`fit_to_rays` for ``M`` people that can be fitted (arrays as
-    there). Unknowns ``q [M, 3 (J - 1) + 3]``: joints 1..J-1, then the root."""
+    there; ``length0 [M, B]`` the lengths the bones are held to). Unknowns
+    ``q [M, 3 (J - 1) + 3]``: joints 1..J-1, then the root."""
     m, n_joints = rel0.shape[:2]
     n_par = 3 * n_joints
     root_col = n_par - 3
@@ -139,7 +160,6 @@ def _gauss_newton(xy: np.ndarray, rel0: np.ndarray, use: np.ndarray, root0: np.n
 
     child = np.array([c for c, _ in bones])
     parent = np.array([p for _, p in bones])
-    length0 = np.linalg.norm(rel0[:, child] - rel0[:, parent], axis=-1)
     q = q0
     for _ in range(s.iterations):
         pose = pose_of(q)

@@ -14,7 +14,7 @@ from monopose.core.placement import (
     place_poses,
 )
 from monopose.core.projection import pixels_to_normalized
-from monopose.core.ray_fit import RayFitSettings, fit_to_rays
+from monopose.core.ray_fit import RayFitSettings, bone_lengths, fit_to_rays
 from monopose.core.skeleton import H36M17
 
 INTR = np.array([1000.0, 1000.0, 640.0, 360.0])
@@ -89,6 +89,48 @@ def test_people_that_cannot_be_fitted_come_back_unchanged() -> None:
     np.testing.assert_array_equal(fit_root[1], roots_in[1])
     assert np.isnan(fit_root[2]).all()
     assert not np.allclose(fit_rel[0], noisy[0])
+
+
+def test_bone_lengths_are_those_of_each_bone() -> None:
+    rel, _ = _people(n=3, seed=5)
+    np.testing.assert_allclose(bone_lengths(rel, BONES), _bone_lengths(rel))
+    np.testing.assert_allclose(bone_lengths(rel[0], BONES), _bone_lengths(rel[0]))
+
+
+def test_given_bone_lengths_pull_the_fit_towards_them() -> None:
+    true_rel, roots = _people(n=6, seed=6)
+    kp = project_points(true_rel + roots[:, None], INTR)
+    flat = true_rel.copy()
+    flat[..., 2] *= 0.5  # a lifter that flattens depth: every bone with depth comes out short
+    use = np.ones((6, 17), bool)
+    start = np.stack([place_in_camera(kp[i], flat[i], use[i], INTR)[0][0] for i in range(6)])
+    xy = pixels_to_normalized(kp, INTR)
+    settings = RayFitSettings(sigma_2d_mm=10.0, iterations=10)
+    own_rel, _ = fit_to_rays(xy, flat, use, start, BONES, settings)
+    given_rel, _ = fit_to_rays(xy, flat, use, start, BONES, settings,
+                               bone_lengths(true_rel, BONES))
+    truth = _bone_lengths(true_rel)
+    assert (np.abs(_bone_lengths(given_rel) - truth).mean()
+            < 0.5 * np.abs(_bone_lengths(own_rel) - truth).mean())
+    assert (np.linalg.norm(given_rel - true_rel, axis=-1).mean()
+            < np.linalg.norm(own_rel - true_rel, axis=-1).mean())
+
+
+def test_people_with_unknown_bone_lengths_come_back_unchanged() -> None:
+    rel, roots = _people(n=2, seed=7)
+    kp = project_points(rel + roots[:, None], INTR)
+    noisy = rel + 30.0
+    noisy[:, 0] = 0.0
+    lengths = bone_lengths(rel, BONES)
+    lengths[1, 4] = np.nan
+    fit_rel, fit_root = fit_to_rays(pixels_to_normalized(kp, INTR), noisy,
+                                    np.ones((2, 17), bool), roots, BONES, None, lengths)
+    np.testing.assert_array_equal(fit_rel[1], noisy[1])
+    np.testing.assert_array_equal(fit_root[1], roots[1])
+    assert not np.allclose(fit_rel[0], noisy[0])
+    with pytest.raises(ValueError, match="bone_lengths_mm"):
+        fit_to_rays(pixels_to_normalized(kp, INTR), noisy, np.ones((2, 17), bool), roots, BONES,
+                    None, lengths[:, :5])
 
 
 def test_bad_settings_and_shapes_are_refused() -> None:
