@@ -2,12 +2,15 @@
 
     .venv/bin/python benchmarks/bench_viewpoint.py [--models mpm-lift-t1 ...] [--n 1500]
         [--pitches -15 0 15 30 45] [--distances 2 3 4 6 10 20] [--json out.json]
+        [--weights-dirs DIR ...]
 
 Held-out mocap frames (the cache's ``test`` split, ``--n`` drawn at random, each turned to a
 random heading about the vertical) are seen by a camera at a chosen distance from the pelvis
 (m) that looks at it, pitched down by a chosen angle (negative looks up): the pelvis is on the
 optical axis, so nothing but the distance and the pitch changes between cells. The 2D is the
-exact projection (focal 1,000 px); every model lifts it with those intrinsics. Per cell:
+exact projection (focal 1,000 px); every model lifts it with those intrinsics.
+``--weights-dirs`` adds the first model with the weights of each folder (e.g. a training run's
+``export``), in the same run. Per cell:
 root-relative MPJPE and P-MPJPE in the camera frame (mm), the mean angle of the best rigid
 rotation from prediction to truth (degrees) and the mean ratio of predicted to true skeleton size
 (sum of bone lengths; the lifter's own size, ``body_size="lifter"``): the parts of MPJPE that
@@ -86,6 +89,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--weights-dirs", nargs="+", default=[],
+                    help="also the first model with the weights of each folder")
     args = ap.parse_args(argv)
     if args.n < 1:
         ap.error(f"--n: expected >= 1, got {args.n}")
@@ -102,8 +107,10 @@ def main(argv: list[str] | None = None) -> int:
     print(f"# bench_viewpoint: {platform.node()}, {platform.machine()}, {now:%Y-%m-%d %H:%M} UTC, "
           f"{len(pick)} held-out frames of {source.name}, {args.threads} torch threads\n")
     results = []
-    for model in args.models:
-        lifter = Lifter(model, body_size="lifter")
+    plan = [(m, Lifter(m, body_size="lifter")) for m in args.models]
+    plan += [(f"{args.models[0]} @ {folder}", Lifter(args.models[0], folder, body_size="lifter"))
+             for folder in args.weights_dirs]
+    for model, lifter in plan:
         print(f"## {model}: MPJPE / P-MPJPE (mm) / best rotation (deg) / size ratio\n")
         print("| pitch (deg) | " + " | ".join(f"{d:g} m" for d in args.distances) + " |")
         print("|---|" + "---|" * len(args.distances))

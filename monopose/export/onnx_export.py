@@ -203,6 +203,9 @@ def export_onnx(
     if pose_model.needs != "keypoints":
         raise ValueError(f"model: {name!r} reads the detector's feature maps; only keypoint "
                          "lifters and image models export to ONNX")
+    if getattr(module, "size_input", False):
+        raise ValueError(f"model: {name!r} also takes each window's angular size "
+                         "(size_input), which the exported graph has no input for")
     window = _window(module)
     wrapper = MillimetreOutput(module).eval()
     rng = np.random.default_rng(seed)

@@ -90,7 +90,9 @@ def batch_to_tensors(
 
     Returns:
         ``kp2d [B, T, J, 2]`` (normalised), ``valid [B, T, J]`` bool, ``kp2d_gt [B, T, J, 2]``
-        (GT 2D normalised over all joints), ``pose3d [B, T, J, 3]`` root-relative metres.
+        (GT 2D normalised over all joints), ``pose3d [B, T, J, 3]`` root-relative metres and,
+        where the intrinsics are known, ``angular_size [B]`` (the normalisation scale in focal
+        lengths; :class:`~monopose.lifting.mpm.MPMLifter`'s ``size_input``).
     """
     kp_gt = np.asarray(batch.keypoints_2d_gt_px, dtype=np.float64)
     if use_gt_2d:
@@ -111,9 +113,16 @@ def batch_to_tensors(
         pose_rel_m = np.einsum("bxy,btjy->btjx", rot, pose_rel_m)
     elif input_frame != "image":
         raise ValueError(f"input_frame: expected one of {INPUT_FRAMES}, got {input_frame!r}")
-    norm, _, _ = normalize_keypoints(kp, ok)
+    norm, _, scale = normalize_keypoints(kp, ok)
     norm_gt, _, _ = normalize_keypoints(kp_gt)
+    out = {}
+    if input_frame == "virtual_camera":  # the scale is in focal lengths already
+        out["angular_size"] = torch.from_numpy(scale.astype(np.float32))
+    elif getattr(batch, "intrinsics", None) is not None:
+        fx = np.asarray(batch.intrinsics, dtype=np.float64)[:, 0]
+        out["angular_size"] = torch.from_numpy((scale / fx).astype(np.float32))
     return {
+        **out,
         "kp2d": torch.from_numpy(norm.astype(np.float32)),
         "valid": torch.from_numpy(ok),
         "kp2d_gt": torch.from_numpy(norm_gt.astype(np.float32)),

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
+from typing import cast
 
 import numpy as np
 import torch
@@ -298,36 +299,52 @@ class Lifter:
                       batch_size: int | None, intrinsics: np.ndarray | None) -> np.ndarray:
         """:meth:`_run` in the lifter's input frame: ``[N, T, J, 2]`` px -> ``[N, T, J, 3]`` mm
         in the camera."""
-        if self.input_frame != "virtual_camera" or intrinsics is None:
-            return self._run(windows_px, ok, flip, batch_size)
+        if intrinsics is None:
+            return self._run(windows_px, ok, flip, batch_size, None)
         intr = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64),
                                (windows_px.shape[0], 4))
+        if self.input_frame != "virtual_camera":
+            return self._run(windows_px, ok, flip, batch_size, intr[:, 0])
         turned, rot = to_virtual_camera(windows_px, ok, intr)
-        return from_virtual_camera(self._run(turned, ok, flip, batch_size), rot)
+        focal = np.ones(len(turned))  # the virtual camera's coordinates are in focal lengths
+        return from_virtual_camera(self._run(turned, ok, flip, batch_size, focal), rot)
 
-    def _run(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool, batch_size: int | None
-             ) -> np.ndarray:
-        """``[N, T, J, 2]`` px in the model layout -> ``[N, T, J, 3]`` mm."""
+    def _run(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool, batch_size: int | None,
+             focal: np.ndarray | None) -> np.ndarray:
+        """``[N, T, J, 2]`` px in the model layout -> ``[N, T, J, 3]`` mm; ``focal [N]`` in the
+        keypoints' unit (None: unknown) gives a ``size_input`` model each window's angular
+        size."""
         if batch_size is None:
             batch_size = max(1, 1024 // windows_px.shape[1])
         if not ok.reshape(ok.shape[0], -1).any(axis=1).all():
             raise ValueError("keypoints: a pose/window has no valid joint")
-        norm, _, _ = normalize_keypoints(windows_px, ok)
+        norm, _, scale = normalize_keypoints(windows_px, ok)
+        sizes = (torch.as_tensor(scale / focal, dtype=torch.float32, device=self.device)
+                 if focal is not None and getattr(self.module, "size_input", False) else None)
         results = []
         with torch.inference_mode():
             for start in range(0, norm.shape[0], max(1, batch_size)):
                 x = torch.as_tensor(norm[start : start + batch_size], dtype=torch.float32,
                                     device=self.device)
                 v = torch.as_tensor(ok[start : start + batch_size], device=self.device)
+                size = None if sizes is None else sizes[start : start + batch_size]
                 if flip:  # one forward pass for the input and its mirror (half the overhead)
-                    both = self.module(torch.cat([x, self._mirror(x)]),
-                                       torch.cat([v, v[..., self._perm]]))
+                    both = self._forward(torch.cat([x, self._mirror(x)]),
+                                         torch.cat([v, v[..., self._perm]]),
+                                         None if size is None else torch.cat([size, size]))
                     y, y_flip = both[: len(x)], both[len(x):]
                     y = 0.5 * (y + self._mirror(y_flip))
                 else:
-                    y = self.module(x, v)
+                    y = self._forward(x, v, size)
                 results.append(y.to("cpu", torch.float64).numpy())
         return np.concatenate(results, axis=0) * 1000.0
+
+    def _forward(self, x: torch.Tensor, valid: torch.Tensor, size: torch.Tensor | None
+                 ) -> torch.Tensor:
+        """The module on one batch; the angular size only for a model that takes it."""
+        if size is None:
+            return cast(torch.Tensor, self.module(x, valid))
+        return cast(torch.Tensor, self.module(x, valid, size))
 
     def _mirror(self, pose: torch.Tensor) -> torch.Tensor:
         """Negate x and swap left/right joints of ``[..., J, D]``."""

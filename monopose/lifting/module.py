@@ -52,6 +52,8 @@ class LiftingModule(TrainingModule):
 
     def predict_mm(self, batch: dict[str, Any]) -> Tensor:
         """``[B, T, J, 3]`` root-relative mm."""
+        if getattr(self.model, "size_input", False):
+            return self.model(batch["kp2d"], batch["valid"], batch.get("angular_size")) * 1000.0
         return self.model(batch["kp2d"], batch["valid"]) * 1000.0
 
     def losses(self, batch: dict[str, Any]) -> dict[str, Tensor]:

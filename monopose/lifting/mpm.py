@@ -52,7 +52,12 @@ from monopose.models.common import (
 )
 from monopose.models.layers import TransformerBlock
 
-__all__ = ["STBlock", "PoseDecoder", "MPMLifter"]
+__all__ = ["ANGULAR_SIZE_REF", "STBlock", "PoseDecoder", "MPMLifter"]
+
+# A window's angular size is the half side of its 2D box in focal lengths (the scale of
+# :func:`monopose.core.normalize.normalize_keypoints` in the virtual camera): about 0.2 for an
+# adult standing 4-5 m away. The size input is its log relative to this.
+ANGULAR_SIZE_REF = 0.2
 
 
 class STBlock(nn.Module):
@@ -119,6 +124,10 @@ class MPMLifter(nn.Module):
         dropout: dropout in attention and MLP.
         drop_path: largest stochastic-depth rate in the shared encoder.
         root: root joint index (exactly zero in 3D outputs).
+        size_input: also take each window's angular size (:data:`ANGULAR_SIZE_REF`): the
+            normalised 2D alone cannot tell how strong the perspective is (a near camera
+            distorts, a far one hardly). Its embedding starts at zero, so weights trained
+            without it lift the same until fine-tuned.
     """
 
     architecture: ClassVar[str] = "mpm"
@@ -135,6 +144,7 @@ class MPMLifter(nn.Module):
         dropout: float = 0.0,
         drop_path: float = 0.1,
         root: int = 0,
+        size_input: bool = False,
     ) -> None:
         super().__init__()
         if max_frames < 1:
@@ -142,13 +152,18 @@ class MPMLifter(nn.Module):
         self.config: dict[str, Any] = dict(
             num_joints=num_joints, dim=dim, depth=depth, heads=heads, mlp_ratio=mlp_ratio,
             max_frames=max_frames, decoder_depth=decoder_depth, dropout=dropout,
-            drop_path=drop_path, root=root,
+            drop_path=drop_path, root=root, size_input=size_input,
         )
         self.num_joints = num_joints
         self.root = root
         self.max_frames: int | None = max_frames
         self.embed_2d = JointTokenEmbedding(2, dim, num_joints)  # its mask token = 2D mask token
         self.embed_3d = JointTokenEmbedding(3, dim, num_joints)  # its mask token = 3D mask token
+        self.size_input = bool(size_input)
+        self.embed_size = nn.Linear(1, dim) if size_input else None
+        if self.embed_size is not None:
+            nn.init.zeros_(self.embed_size.weight)
+            nn.init.zeros_(self.embed_size.bias)
         # A single-frame model has no temporal attention and no temporal mask token (nothing
         # would train them); a window model has both.
         temporal = max_frames > 1
@@ -168,12 +183,16 @@ class MPMLifter(nn.Module):
 
     # -- public API ---------------------------------------------------------------------------
 
-    def forward(self, keypoints_2d: Tensor, valid: Tensor | None = None) -> Tensor:
+    def forward(self, keypoints_2d: Tensor, valid: Tensor | None = None,
+                angular_size: Tensor | None = None) -> Tensor:
         """Lift ``keypoints_2d [B, T, J, 2]`` (normalised) with ``valid [B, T, J]`` (bool; False =
         missing, replaced by the 2D mask token) to root-relative 3D ``[B, T, J, 3]`` in metres
-        (root exactly 0; every frame predicted)."""
+        (root exactly 0; every frame predicted). ``angular_size [B]``: each window's
+        normalisation scale in focal lengths (used with ``size_input``; None: the reference
+        size :data:`ANGULAR_SIZE_REF`)."""
         ok = check_lifter_inputs(keypoints_2d, valid, self.num_joints, self.max_frames)
-        latent = self._encode(self.embed_2d(keypoints_2d, ok), None)
+        tokens = self._with_size(self.embed_2d(keypoints_2d, ok), angular_size)
+        latent = self._encode(tokens, None)
         return make_root_relative(self._decode(latent, self.decoder_3d), self.root)
 
     def complete_3d(
@@ -249,6 +268,21 @@ class MPMLifter(nn.Module):
         return recon_2d, recon_3d, lifted
 
     # -- internals ----------------------------------------------------------------------------
+
+    def _with_size(self, tokens: Tensor, angular_size: Tensor | None) -> Tensor:
+        """``tokens [B, T, J, C]`` plus the embedding of the windows' log angular size (a
+        model without ``size_input`` ignores it)."""
+        if self.embed_size is None:
+            return tokens
+        b = tokens.shape[0]
+        if angular_size is None:
+            log_size = torch.zeros(b, 1, dtype=tokens.dtype, device=tokens.device)
+        else:
+            size = angular_size.to(tokens.dtype).reshape(-1, 1)
+            if size.shape[0] != b:
+                raise ValueError(f"angular_size: expected [{b}], got {tuple(angular_size.shape)}")
+            log_size = torch.log(size.clamp_min(1e-4) / ANGULAR_SIZE_REF)
+        return tokens + self.embed_size(log_size)[:, None, None, :]
 
     def _time_slice(self, table: Tensor, t: int) -> Tensor:
         """Centred ``t`` rows of a ``[max_frames, C]`` positional table, shaped ``[1, t, 1, C]``."""

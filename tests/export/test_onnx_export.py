@@ -79,3 +79,10 @@ def test_trained_weights_parity_if_present(tmp_path: Path) -> None:
         pytest.skip("no trained baseline-t1 weights yet")
     res = export_onnx("baseline-t1", tmp_path / "b.onnx")
     assert res.trained and res.max_rel_error is not None and res.max_rel_error < 1e-4
+
+
+def test_a_size_input_lifter_is_refused_by_name(tmp_path: Path) -> None:
+    module = create_model("mpm-lift-t1", dim=32, depth=1, heads=4, size_input=True).eval()
+    with pytest.raises(ValueError, match="angular size"):
+        export_onnx(module, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

@@ -212,3 +212,23 @@ def test_depth_weight_and_bone_vector_terms_enter_the_lifting_loss(make_config, 
     assert float(parts["bones"]["bone_vector"]) == pytest.approx(want, rel=1e-5)
     assert float(parts["bones"]["loss"]) == pytest.approx(
         float(parts["plain"]["loss"]) + 2.0 * want, rel=1e-5)
+
+
+def test_a_size_input_lifter_trains_its_size_embedding(tmp_path, synthetic_source):
+    """With ``model.config.size_input`` the training batches' angular size reaches the model:
+    the loss depends on it and its embedding gets a gradient."""
+    from monopose.lifting.module import build_module
+    from tests.train.conftest import tiny_config
+
+    cfg = tiny_config(tmp_path, arch="mpm", **{"model.config.size_input": True,
+                                                "data.input_frame": "virtual_camera"})
+    torch.manual_seed(0)
+    module = build_module(build_lifter(cfg), cfg)
+    batch = batch_to_tensors(synthetic_source(1).sample_batch(32, np.random.default_rng(4)),
+                             input_frame="virtual_camera")
+    module.losses(batch)["loss"].backward()
+    assert float(module.model.embed_size.weight.grad.abs().sum()) > 0
+    with torch.no_grad():
+        module.model.embed_size.weight.fill_(1.0)
+        far = {**batch, "angular_size": batch["angular_size"] / 4}
+        assert not torch.allclose(module.predict_mm(batch), module.predict_mm(far))
