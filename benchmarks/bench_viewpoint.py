@@ -35,13 +35,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from monopose.core.camera import project_points
-from monopose.core.geometry import procrustes_align
-from monopose.core.ray_fit import bone_lengths
-from monopose.core.skeleton import H36M17
-from monopose.data.synthetic.poses import PoseSource
-from monopose.eval.metrics import mpjpe_per_sample, p_mpjpe_per_sample
-from monopose.lifting.lifter import Lifter
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the benchmarks' shared metrics
+
+from benchmarks.realphoto_metrics import bone_length_sum_mm, rotation_angle_deg  # noqa: E402
+from monopose.core.camera import project_points  # noqa: E402
+from monopose.data.synthetic.poses import PoseSource  # noqa: E402
+from monopose.eval.metrics import mpjpe_per_sample, p_mpjpe_per_sample  # noqa: E402
+from monopose.lifting.lifter import Lifter  # noqa: E402
 
 INTRINSICS = np.array([1000.0, 1000.0, 960.0, 540.0])  # fx, fy, cx, cy (px)
 # world (x, y, z up) -> a level camera looking along world +y (x right, y down, z forward)
@@ -64,17 +64,13 @@ def camera_rotations(heading_rad: np.ndarray, pitch_deg: float) -> np.ndarray:
 
 def rotation_angles_deg(pred_mm: np.ndarray, gt_mm: np.ndarray) -> np.ndarray:
     """``[N]`` angle of the best rigid rotation of each ``pred [N, J, 3]`` onto ``gt``."""
-    out = np.empty(len(pred_mm))
-    for i in range(len(pred_mm)):
-        _, tf = procrustes_align(pred_mm[i], gt_mm[i], scale=False, return_transform=True)
-        out[i] = np.degrees(np.arccos(np.clip((np.trace(tf.rotation) - 1.0) / 2.0, -1.0, 1.0)))
-    return out
+    return np.array([rotation_angle_deg(p, g) for p, g in zip(pred_mm, gt_mm, strict=True)])
 
 
 def size_mm(poses_mm: np.ndarray) -> np.ndarray:
     """``[N]`` sum of the h36m17 bone lengths of ``poses_mm [N, 17, 3]``: a size that ignores
     posture."""
-    return bone_lengths(poses_mm, H36M17.bones).sum(axis=-1)
+    return np.array([bone_length_sum_mm(p) for p in poses_mm])
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -115,16 +115,16 @@ def batch_to_tensors(
         raise ValueError(f"input_frame: expected one of {INPUT_FRAMES}, got {input_frame!r}")
     norm, _, scale = normalize_keypoints(kp, ok)
     norm_gt, _, _ = normalize_keypoints(kp_gt)
-    out = {}
-    if input_frame == "virtual_camera":  # the scale is in focal lengths already
-        out["angular_size"] = torch.from_numpy(scale.astype(np.float32))
-    elif getattr(batch, "intrinsics", None) is not None:
-        fx = np.asarray(batch.intrinsics, dtype=np.float64)[:, 0]
-        out["angular_size"] = torch.from_numpy((scale / fx).astype(np.float32))
-    return {
-        **out,
+    tensors = {
         "kp2d": torch.from_numpy(norm.astype(np.float32)),
         "valid": torch.from_numpy(ok),
         "kp2d_gt": torch.from_numpy(norm_gt.astype(np.float32)),
         "pose3d": torch.from_numpy(pose_rel_m.astype(np.float32)),
     }
+    # the scale in focal lengths (the virtual camera's coordinates are in focal lengths already)
+    focal = (1.0 if input_frame == "virtual_camera" else None
+             if getattr(batch, "intrinsics", None) is None
+             else np.asarray(batch.intrinsics, dtype=np.float64)[:, 0])
+    if focal is not None:
+        tensors["angular_size"] = torch.from_numpy((scale / focal).astype(np.float32))
+    return tensors
