@@ -4,15 +4,19 @@ Mocap is 98 % standing, so a mean over all held-out frames says little about peo
 Each posture (``monopose.data.postures``) gets its own fixed set: up to ``--n`` frames of the
 held-out splits in that posture, spread evenly, seen by the evaluation cameras
 (``eval_config``) with detector-like 2D noise; every model lifts the same inputs (flip test,
-one torch thread).
+one torch thread). ``--floor-sits N`` adds a set of people sitting and kneeling on the floor,
+which the mocap does not have: N held-out frames' upper bodies on legs laid out on the floor
+(``monopose.data.floor_sits``, the training step of ``floor_sit_prob``; so it measures what that
+step teaches, not how real people sit).
 
     .venv/bin/python benchmarks/bench_postures.py --models mpm-lift-t1 \
-        --candidate runs/mpm-lift-t1-postures/export
+        --candidate runs/mpm-lift-t1-postures/export [--floor-sits 600]
 """
 
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import datetime as dt
 import platform
 
@@ -45,13 +49,28 @@ def posture_sets(sampler: MocapSampler, labels: np.ndarray, n: int, seed: int
     return out
 
 
+def floor_sit_set(cache: MocapCache, splits: list[str], n: int, seed: int
+                  ) -> tuple[np.ndarray, ...]:
+    """Like a :func:`posture_sets` entry: ``n`` held-out frames, spread evenly, each sat on the
+    floor (``floor_sit_prob = 1``) and seen by the evaluation cameras."""
+    cfg = dataclasses.replace(eval_config("detector"), floor_sit_prob=1.0)
+    sampler = MocapSampler(cache, splits, 1, cfg, seed=seed)
+    pick = np.unique(np.linspace(0, len(sampler.starts) - 1, num=min(n, len(sampler.starts)))
+                     .round().astype(np.int64))
+    batch = sampler.make_batch(sampler.starts[pick], np.random.default_rng(seed))
+    gt = batch.pose_3d_cam_mm[:, 0].astype(np.float64)
+    return batch.keypoints_2d_px[:, 0], batch.valid_2d[:, 0], batch.intrinsics, gt - gt[:, :1]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--cache", default="cache/mocap")
     ap.add_argument("--n", type=int, default=600, help="frames per posture (at most)")
     ap.add_argument("--models", nargs="+", default=["mpm-lift-t1"])
-    ap.add_argument("--candidate", default=None, help="a weights folder: its first model is "
-                    "scored as another row (e.g. a training run's export)")
+    ap.add_argument("--candidate", nargs="*", default=[], help="weights folders: the first "
+                    "model is scored with each as another row (e.g. training runs' exports)")
+    ap.add_argument("--floor-sits", type=int, default=0, metavar="N",
+                    help="also score N held-out upper bodies sat on the floor (0: not)")
     ap.add_argument("--splits", default="val,test", help="held-out splits, comma-separated "
                     "(neither is trained on; the test split alone has 29 frames not standing)")
     ap.add_argument("--seed", type=int, default=0)
@@ -63,13 +82,14 @@ def main() -> None:
     labels = posture_of(cache.poses_mm[held_out.starts])
     shares = posture_shares(labels)
     sets = posture_sets(held_out, labels, args.n, args.seed)
+    if args.floor_sits > 0:
+        sets["floor sits"] = floor_sit_set(cache, splits, args.floor_sits, args.seed)
     print(f"# bench_postures: {' + '.join(splits)}, {dt.date.today()}, "
           f"{platform.processor() or platform.machine()}, 1 torch thread")
     print(f"# {len(held_out.starts)} frames: " + ", ".join(
         f"{name} {100 * share:.2f} %" for name, share in shares.items()))
     rows = [(name, None) for name in args.models]
-    if args.candidate:
-        rows.append((args.models[0], args.candidate))
+    rows += [(args.models[0], weights) for weights in args.candidate]
     header = " | ".join(f"{name} ({len(sets[name][0])})" for name in sets)
     print(f"| model | {header} |")
     print("|---|" + "---|" * len(sets))

@@ -70,6 +70,10 @@ def render(
         "", "--postures",
         help="Only mocap frames of these postures, comma-separated: standing, low, floor, "
              "lying (docs/sampler.md). Default: all."),
+    floor_sits: bool = typer.Option(
+        False, "--floor-sits",
+        help="Sit every pose on the floor: its upper body on legs laid out sitting or "
+             "kneeling (docs/sampler.md, 'Floor sits'), which the mocap does not have."),
 ) -> None:
     """Render N synthetic people (mocap motion on random anny bodies) with exact 3D labels.
 
@@ -80,7 +84,10 @@ def render(
     from monopose.data.synthetic.generate import write_dataset
 
     with _exit_on(FileNotFoundError, ValueError, ImportError):
-        rep = write_dataset(out, n, _poses(mocap, split, postures), size=size, seed=seed,
+        poses = _poses(mocap, split, postures)
+        if floor_sits:
+            poses = poses.sat_on_floor(seed)
+        rep = write_dataset(out, n, poses, size=size, seed=seed,
                             split=split, workers=workers, shard_size=shard_size,
                             cache_dir=anny_cache)
     typer.echo(f"{rep.out_dir}: {rep.num_samples} samples in {rep.num_shards} shards "

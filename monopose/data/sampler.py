@@ -5,7 +5,9 @@ de-duplicated single-frame index):
 
 1. optional horizontal flip of the world motion (mirror x, swap left/right joints);
 2. optional limb turns (:mod:`monopose.data.limb_turns`: an arm or leg swung as a rigid chain
-   about its shoulder or hip, for poses the mocap rarely has), then bone-length augmentation:
+   about its shoulder or hip, for poses the mocap rarely has), optional floor sits
+   (:mod:`monopose.data.floor_sits`: the upper body on legs laid out on the floor, sitting or
+   kneeling, which the mocap almost never has), then bone-length augmentation:
    one factor per symmetric bone group (left and right alike, both torso halves alike, so the
    derived joints keep their place) times a global scale, applied along the tree from the
    pelvis; constant over the window. The global scale is a mixture of
@@ -37,6 +39,7 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17
 from monopose.data.camera_mix import CAMERA_KINDS, draw_cameras, draw_uniform, project_views
+from monopose.data.floor_sits import sit_on_floor
 from monopose.data.limb_turns import turn_limbs
 from monopose.data.mocap_store import MocapCache
 from monopose.data.postures import POSTURES, posture_of
@@ -251,6 +254,8 @@ class MocapSampler:
         # 2. limb turns and bone lengths
         if cfg.limb_turn_prob > 0:  # no draw otherwise: earlier configurations stay as they were
             world, _ = turn_limbs(world, rng, cfg.limb_turn_prob, cfg.limb_turn_max_deg)
+        if cfg.floor_sit_prob > 0:  # likewise
+            world, _ = sit_on_floor(world, rng, cfg.floor_sit_prob)
         world, global_scale = self._scale_bones(world, rng, cfg)
 
         # 3. cameras

@@ -110,6 +110,9 @@ class SamplerConfig:
     # chain about its shoulder or hip with this probability, by up to limb_turn_max_deg
     limb_turn_prob: float = 0.0
     limb_turn_max_deg: float = 60.0
+    # floor sits (monopose.data.floor_sits): a window's upper body on legs laid out on the floor
+    # (sitting, kneeling) with this probability
+    floor_sit_prob: float = 0.0
     # truncation
     truncation_prob: float = 0.05
     truncation_zoom: tuple[float, float] = (1.3, 2.5)
@@ -137,7 +140,7 @@ class SamplerConfig:
               "global_scale_range", "child_scale_range", "truncation_zoom", "noise_level_range")
     _PROBS = ("ring_prob", "random_camera_prob", "eye_level_prob", "chest_level_prob",
               "low_angle_prob", "high_angle_prob", "child_prob", "distortion_prob", "flip_prob",
-              "truncation_prob", "limb_turn_prob")
+              "truncation_prob", "limb_turn_prob", "floor_sit_prob")
 
     def __post_init__(self) -> None:
         if self.sources is not None:

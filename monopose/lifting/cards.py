@@ -53,6 +53,14 @@ CARDS = (
         "window, every 9 frames.",
     ),
     ModelCard(
+        name="mpm-lift-t1-floor", input_frame=_VC, architecture="mpm",
+        config=dict(MPM_T1_CONFIG), window=1, training_data=_DATA,
+        description="mpm-lift-t1 fine-tuned once more with a tenth of its mocap poses sat on the "
+        "floor (sitting, kneeling; monopose.data.floor_sits): for photos of people on the "
+        "floor. Better on rendered floor sitters, the same on other people; not the default, "
+        "which is chosen by the real photos (BENCHMARKS.md).",
+    ),
+    ModelCard(
         name="mpm-lift-t1-scratch", input_frame=_VC, architecture="mpm",
         config=dict(MPM_T1_CONFIG), window=1, training_data=_DATA,
         description="Ablation: the mpm-lift-t1 network trained for lifting without "

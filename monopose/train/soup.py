@@ -24,6 +24,7 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from monopose.models.architectures import same_network
 from monopose.models.card import ModelCard
 from monopose.models.weights_io import load_weights, weights_paths
 from monopose.train.export import export_model, stage_record
@@ -116,7 +117,7 @@ def soup_weights(ingredients: Sequence[str | Path], out_dir: str | Path,
     modules, infos = zip(*(load_weights(p) for p in paths), strict=True)
     arch, config = infos[0]["architecture"], infos[0]["config"]
     for path, info in zip(paths[1:], infos[1:], strict=True):
-        if info["architecture"] != arch or info["config"] != config:
+        if not same_network(info["architecture"], info["config"], arch, config):
             raise ValueError(f"{path}: architecture {info['architecture']!r} with another config "
                              f"than {paths[0]} ({arch!r}); only one model's runs can be averaged")
     mix_t = _normalised_mix(mix, len(paths))

@@ -92,6 +92,18 @@ def test_soup_refuses_other_models_and_names_the_file(tmp_path: Path) -> None:
     assert not (tmp_path / "soup").exists()  # nothing written on a refusal
 
 
+def test_soup_takes_weights_saved_before_a_keyword_with_its_default(tmp_path: Path) -> None:
+    # the same network, its config written out in full by a newer release
+    a = _run(tmp_path, "run-a", 1, ["cmu"])
+    b = _run(tmp_path, "run-b", 2, ["cmu"], config={**MPM_SMALL, "size_input": False})
+    out = soup_weights([a, b], tmp_path / "soup")
+    assert out.is_file()
+    # but a keyword away from its default is another network
+    c = _run(tmp_path, "run-c", 3, ["cmu"], config={**MPM_SMALL, "size_input": True})
+    with pytest.raises(ValueError, match="run-c.*another config"):
+        soup_weights([a, c], tmp_path / "soup2")
+
+
 def test_cli_soup_writes_the_average_and_reports_bad_input(tmp_path: Path) -> None:
     runner = CliRunner()
     a = _run(tmp_path, "run-a", 1, ["cmu"])

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
+from monopose.data.floor_sits import sit_on_floor
 from monopose.data.mocap_cache import MocapCache
 from monopose.data.postures import POSTURES, posture_of
 
@@ -69,6 +70,15 @@ class PoseSource:
         ids = [f"{cache.clip_source[k]}/{cache.clip_name[k]}/{cache.clip_action[k]}/"
                f"{int(cache.frame_index[f])}" for k, f in zip(c, frames, strict=True)]
         return cls(cache.poses_mm[frames], ids, name=name)
+
+    def sat_on_floor(self, seed: int) -> PoseSource:
+        """Every pose's upper body on legs laid out on the floor (sitting or kneeling,
+        :func:`monopose.data.floor_sits.sit_on_floor`), drawn from ``seed``; ids end in
+        ``/floor-sit``."""
+        sat, _ = sit_on_floor(self.poses_mm[:, None].astype(np.float64),
+                              np.random.default_rng(seed), prob=1.0)
+        return PoseSource(sat[:, 0], [f"{i}/floor-sit" for i in self.ids],
+                          name=f"{self.name}:floor-sits")
 
     def digest(self) -> str:
         h = hashlib.sha1(np.ascontiguousarray(self.poses_mm).tobytes())
