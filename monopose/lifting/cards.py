@@ -53,7 +53,7 @@ CARDS = (
         "window, every 9 frames.",
     ),
     ModelCard(
-        name="mpm-lift-t1-floor", input_frame=_VC, architecture="mpm",
+        name="mpm-lift-t1-floorsit", input_frame=_VC, architecture="mpm",
         config=dict(MPM_T1_CONFIG), window=1, training_data=_DATA,
         description="mpm-lift-t1 fine-tuned once more with a tenth of its mocap poses sat on the "
         "floor (sitting, kneeling; monopose.data.floor_sits): for photos of people on the "

@@ -18,7 +18,7 @@ posture stage (``monopose/train/configs/mpm-lift-t1-postures2.yaml``), its third
 (``mpm-lift-t1-postures3.yaml``) and when its weights became the average of three runs of that
 stage (``monopose soup``). Every lifter was re-recorded when people began to be placed by
 the fit of the lifted pose to its 2D rays (``monopose.core.placement``, ``--placement
-ray_fit``). ``mpm-lift-t1-floor`` was recorded when it was registered.
+ray_fit``). ``mpm-lift-t1-floorsit`` was recorded when it was registered.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ from pathlib import Path
 import numpy as np
 
 GOLDEN = Path(__file__).resolve().parent / "predict_sample_person.json"
-MODELS = ("baseline-t1", "poseformer-t1", "mpm-lift-t1", "mpm-lift-t27", "mpm-lift-t1-floor",
+MODELS = ("baseline-t1", "poseformer-t1", "mpm-lift-t1", "mpm-lift-t27", "mpm-lift-t1-floorsit",
           "mpm-lift-t1-scratch",
           "capf-blazepose-t1", "poseformer-ctxfree-synth", "metrabs-blazepose")
 VIDEO_FRAMES = 6
