@@ -17,6 +17,9 @@ skeleton size (sum of bone lengths) against the truth's. Two rows are added for 
   pipeline places people (the ray fit): the lifter's error without the detector's; ``(true 2D,
   solve)``: the same with the pose as lifted and the root by least squares.
 
+``--true-joints l_knee ...`` adds, per lifter, the detector's 2D with those joints set to the
+truth, lifted as the true-2D row lifts: what the detector's error at them costs.
+
 ``--weights-dirs`` scores candidate weights (e.g. a training run's ``export`` folder) the same
 way, in the same run: a row ``<model> @ <run>`` per listed lifter with weights there, and the
 default's true-2D row.
@@ -155,7 +158,6 @@ def true_2d_method(name: str, truths: list[Truth], weights_dir: Path | None = No
                    placement: str = "ray_fit") -> Method:
     """The lifter fed the ground-truth 2D of the realgt photos (and nothing else), placed as
     ``monopose lift`` places single poses."""
-    from monopose.core.placement import place_poses
     from monopose.lifting.lifter import Lifter
 
     lifter = Lifter(name, weights_dir)
@@ -163,11 +165,52 @@ def true_2d_method(name: str, truths: list[Truth], weights_dir: Path | None = No
 
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
         t = by_path[path]
-        intr = np.asarray(t.intrinsics, dtype=np.float64)
-        rel = lifter.lift(t.kp2d_px[None], intrinsics=intr)
-        abs_mm, rel, _ = place_poses(t.kp2d_px[None], rel, np.ones((1, len(t.kp2d_px)), bool),
-                                     intr, placement=placement)
-        return [Person3d(rel[0] - rel[0, 0], abs_mm[0], t.kp2d_px)]
+        return [_lift_placed(lifter, t.kp2d_px, t.intrinsics, placement)]
+
+    return run
+
+
+def _lift_placed(lifter, kp2d_px: np.ndarray, intrinsics: Intrinsics,  # type: ignore[no-untyped-def]
+                 placement: str = "ray_fit") -> Person3d:
+    """One person's ``[17, 2]`` 2D lifted (the lifter's own size) and placed as ``monopose
+    lift`` places single poses."""
+    from monopose.core.placement import place_poses
+
+    intr = np.asarray(intrinsics, dtype=np.float64)
+    rel = lifter.lift(kp2d_px[None], intrinsics=intr)
+    abs_mm, rel, _ = place_poses(kp2d_px[None], rel, np.ones((1, len(kp2d_px)), bool), intr,
+                                 placement=placement)
+    return Person3d(rel[0] - rel[0, 0], abs_mm[0], kp2d_px)
+
+
+def true_joints_method(name: str, truths: list[Truth], joints: list[str],
+                       weights_dir: Path | None = None) -> Method:
+    """The detector's 2D of the person nearest each truth, with ``joints`` (h36m17 names) set to
+    the true 2D, lifted by ``name`` as :func:`true_2d_method` lifts: what the detector's error
+    at those joints costs."""
+    from monopose.core.skeleton import H36M17
+    from monopose.lifting.lifter import Lifter
+    from monopose.pipeline.estimator import Estimator
+
+    unknown = sorted(set(joints) - set(H36M17.joint_names))
+    if unknown:
+        raise SystemExit(f"--true-joints: unknown h36m17 joints {unknown}; expected some of "
+                         f"{', '.join(H36M17.joint_names)}")
+    idx = [H36M17.index(j) for j in joints]
+    lifter = Lifter(name, weights_dir)
+    est = Estimator(model=name, pose_model=lifter)
+    by_path = {t.path: t for t in truths}
+
+    def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
+        t = by_path[path]
+        people = est.predict(path, intrinsics=intrinsics).frames[0].people
+        found = nearest_person([Person3d(p.pose_3d_rel_mm, None, p.keypoints_2d_px)
+                                for p in people], t)
+        if found is None or found.kp2d_px is None:
+            return []
+        kp = np.array(found.kp2d_px, dtype=np.float64)
+        kp[idx] = t.kp2d_px[idx]
+        return [_lift_placed(lifter, kp, t.intrinsics)]
 
     return run
 
@@ -314,6 +357,10 @@ def main() -> None:
     parser.add_argument("--weights-dirs", nargs="*", type=Path, default=[],
                         help="also score the --models lifters (and the default's true-2D row) "
                         "with the weights in each of these folders, e.g. runs/<run>/export")
+    parser.add_argument("--true-joints", nargs="*", default=[], metavar="JOINT",
+                        help="also lift the detector's 2D with these h36m17 joints (e.g. l_knee) "
+                        "set to the truth, by each plain lifter of --models and the default: "
+                        "what the detector's error there costs")
     args = parser.parse_args()
 
     from monopose.pipeline.estimator import DEFAULT_MODEL
@@ -328,6 +375,12 @@ def main() -> None:
              (f"{DEFAULT_MODEL} (true 2D)", lambda: true_2d_method(DEFAULT_MODEL, truths), False),
              (f"{DEFAULT_MODEL} (true 2D, solve)",
               lambda: true_2d_method(DEFAULT_MODEL, truths, placement="solve"), False)]
+    if args.true_joints:
+        lifters = list(dict.fromkeys([DEFAULT_MODEL] + [n.split("+")[0] for n in names]))
+        swapped = ", ".join(args.true_joints)
+        plan += [(f"{n} (detector 2D, true {swapped})",
+                  lambda n=n: true_joints_method(n, truths, args.true_joints), False)
+                 for n in lifters if n != METRABS_DEFAULT]
     for folder in args.weights_dirs:
         tag = folder.parent.name if folder.name == "export" else folder.name
         plan += [(f"{n} @ {tag}", lambda n=n, f=folder: monopose_method(n, f), True)

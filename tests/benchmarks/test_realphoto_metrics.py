@@ -101,3 +101,13 @@ def test_per_joint_table_lists_every_joint_and_method() -> None:
     assert len(table) == 2 + 17
     assert table[2 + 10] == f"| {H36M17.joint_names[10]} | 10 | - |"
     assert table[-1].startswith("| r_wrist | 16 |")
+
+
+def test_realgt_true_joints_refuses_unknown_joint_names(monkeypatch) -> None:
+    from pathlib import Path
+
+    monkeypatch.syspath_prepend(str(Path(__file__).resolve().parents[2] / "benchmarks"))
+    from bench_realgt import true_joints_method
+
+    with pytest.raises(SystemExit, match="--true-joints: unknown h36m17 joints \\['kneee'\\]"):
+        true_joints_method("mpm-lift-t1", [], ["l_knee", "kneee"])
