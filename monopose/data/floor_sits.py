@@ -1,7 +1,7 @@
 """Floor sits: people sitting and kneeling on the floor, built from the mocap's upper bodies.
 
-The mocap has almost nobody on the floor: its ``floor`` posture (``monopose.data.postures``) is
-mostly jumps with the legs tucked, 0.1 % of the frames. Photos often show people sitting on the
+The mocap has nobody sitting on the floor: its ``floor`` posture (``monopose.data.postures``,
+0.2 % of the training frames) is mostly jumps with the legs tucked. Photos often show people sitting on the
 floor, seen from above. A floor sit keeps a window's upper body (spine, thorax, head, arms, as
 captured), leans the trunk to a drawn angle, puts the pelvis just over the floor and lays the
 legs out in one of the usual ways of sitting on the floor (:data:`SIT_KINDS`):
@@ -128,7 +128,7 @@ def _lift_arms(pose: np.ndarray, clearance_mm: float) -> np.ndarray:
             continue
         reach = arm[low, -1]  # shoulder → wrist
         axis = _unit(np.cross(reach, _UP))  # turning about it moves the hand up
-        flat = np.linalg.norm(axis, axis=-1) < 0.5  # hand straight below: swing forward-out
+        flat = np.linalg.norm(axis, axis=-1) < 0.5  # hand straight below: any level axis
         axis[flat] = np.array([1.0, 0.0, 0.0])
         chosen = np.zeros(low.sum())
         todo = np.ones(low.sum(), dtype=bool)
@@ -180,7 +180,10 @@ def sit_on_floor(world_mm: np.ndarray, rng: np.random.Generator, prob: float
                         rng.uniform(*_PELVIS_SIT_MM, w))
     # kneeling upright: the hips a near-vertical thigh over the knees
     kneel = kind == SIT_KINDS.index("kneel")
-    thigh_mm = np.linalg.norm(first[:, [1, 4]] - first[:, [2, 5]], axis=-1)  # [W, 2]
+    lengths = np.stack([np.stack([np.linalg.norm(first[:, h] - first[:, k], axis=-1),
+                                  np.linalg.norm(first[:, k] - first[:, a], axis=-1)], axis=-1)
+                        for h, k, a in _LEGS], axis=1)  # [W, 2 legs, 2]: thigh, shin
+    thigh_mm = lengths[..., 0]
     tilt = np.deg2rad(rng.uniform(0.0, 30.0, w))
     pelvis_z[kneel] = (np.mean(_KNEE_ON_FLOOR_MM)
                        + thigh_mm[kneel].min(axis=1) * np.cos(tilt[kneel]) - 10.0)
@@ -190,9 +193,6 @@ def sit_on_floor(world_mm: np.ndarray, rng: np.random.Generator, prob: float
     offset = first[:, list(_HIPS)] - first[:, _PELVIS : _PELVIS + 1]  # [W, 2, 3]
     hips = (pelvis_at[:, None] + outward * np.linalg.norm(offset, axis=-1, keepdims=True))
 
-    lengths = np.stack([np.stack([np.linalg.norm(first[:, h] - first[:, k], axis=-1),
-                                  np.linalg.norm(first[:, k] - first[:, a], axis=-1)], axis=-1)
-                        for h, k, a in _LEGS], axis=1)  # [W, 2 legs, 2]
     legs = _lay_legs(kind, hips, lengths, forward, outward, rng)
 
     # the trunk: leaned to a drawn angle from vertical about the hip axis (positive: forward)
