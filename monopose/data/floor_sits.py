@@ -1,10 +1,10 @@
 """Floor sits: people sitting and kneeling on the floor, built from the mocap's upper bodies.
 
 The mocap has nobody sitting on the floor: its ``floor`` posture (``monopose.data.postures``,
-0.2 % of the training frames) is mostly jumps with the legs tucked. Photos often show people sitting on the
-floor, seen from above. A floor sit keeps a window's upper body (spine, thorax, head, arms, as
-captured), leans the trunk to a drawn angle, puts the pelvis just over the floor and lays the
-legs out in one of the usual ways of sitting on the floor (:data:`SIT_KINDS`):
+0.2 % of the training frames) is mostly jumps with the legs tucked. Photos often show people
+sitting on the floor, seen from above. A floor sit keeps a window's upper body (spine, thorax,
+head, arms, as captured), leans the trunk to a drawn angle, puts the pelvis just over the floor
+and lays the legs out in one of the usual ways of sitting on the floor (:data:`SIT_KINDS`):
 
 * ``long``: both legs stretched out, knees nearly straight, heels on the floor;
 * ``bent``: knees up, feet flat on the floor in front;
