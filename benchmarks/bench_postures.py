@@ -40,13 +40,18 @@ def posture_sets(sampler: MocapSampler, labels: np.ndarray, n: int, seed: int
         starts = sampler.starts[labels == k]
         if len(starts) == 0:
             continue
-        pick = np.unique(np.linspace(0, len(starts) - 1, num=min(n, len(starts))).round()
-                         .astype(np.int64))
-        batch = sampler.make_batch(starts[pick], np.random.default_rng(seed))
-        gt = batch.pose_3d_cam_mm[:, 0].astype(np.float64)
-        out[name] = (batch.keypoints_2d_px[:, 0], batch.valid_2d[:, 0], batch.intrinsics,
-                     gt - gt[:, :1])
+        out[name] = _spread_set(sampler, starts, n, seed)
     return out
+
+
+def _spread_set(sampler: MocapSampler, starts: np.ndarray, n: int, seed: int
+                ) -> tuple[np.ndarray, ...]:
+    """Up to ``n`` of ``starts``, spread evenly, as one :func:`posture_sets` entry."""
+    pick = np.unique(np.linspace(0, len(starts) - 1, num=min(n, len(starts))).round()
+                     .astype(np.int64))
+    batch = sampler.make_batch(starts[pick], np.random.default_rng(seed))
+    gt = batch.pose_3d_cam_mm[:, 0].astype(np.float64)
+    return batch.keypoints_2d_px[:, 0], batch.valid_2d[:, 0], batch.intrinsics, gt - gt[:, :1]
 
 
 def floor_sit_set(cache: MocapCache, splits: list[str], n: int, seed: int
@@ -55,11 +60,7 @@ def floor_sit_set(cache: MocapCache, splits: list[str], n: int, seed: int
     floor (``floor_sit_prob = 1``) and seen by the evaluation cameras."""
     cfg = dataclasses.replace(eval_config("detector"), floor_sit_prob=1.0)
     sampler = MocapSampler(cache, splits, 1, cfg, seed=seed)
-    pick = np.unique(np.linspace(0, len(sampler.starts) - 1, num=min(n, len(sampler.starts)))
-                     .round().astype(np.int64))
-    batch = sampler.make_batch(sampler.starts[pick], np.random.default_rng(seed))
-    gt = batch.pose_3d_cam_mm[:, 0].astype(np.float64)
-    return batch.keypoints_2d_px[:, 0], batch.valid_2d[:, 0], batch.intrinsics, gt - gt[:, :1]
+    return _spread_set(sampler, sampler.starts, n, seed)
 
 
 def main() -> None:
