@@ -77,6 +77,31 @@ def capf_features(
                            for k, v in rep.__dict__.items()}))
 
 
+@app.command("detect")
+def detect(
+    renders: list[Path] = typer.Argument(..., help="Render set folders (monopose data render)."),  # noqa: B008
+    threads: int = typer.Option(1, min=1, help="Detector threads."),
+) -> None:
+    """Run the detector on rendered people and keep its 2D beside the labels
+    (`detections.npz` in each folder): training pairs with the detector's real errors
+    (config keys data.detected_renders, data.detected_share)."""
+    # heavy: LiteRT behind it; monopose --help stays fast
+    from monopose.data.detected_renders import detect_renders
+
+    failed = 0
+    for folder in renders:
+        try:
+            rep = detect_renders(folder, num_threads=threads)
+        except (FileNotFoundError, ValueError) as exc:
+            typer.echo(f"error: {exc}", err=True)
+            failed += 1
+            continue
+        state = "up to date" if rep.reused else f"{rep.seconds:.0f} s"
+        typer.echo(f"{rep.path}: {rep.found}/{rep.samples} with a person ({state})")
+    if failed:
+        raise typer.Exit(code=1)
+
+
 @app.command("metrabs-crops")
 def metrabs_crops(
     renders: list[Path] = typer.Argument(..., help="Folders of rendered shards."),  # noqa: B008

@@ -18,6 +18,7 @@ import numpy as np
 import torch
 from torch import nn
 
+from monopose.data.detected_renders import DetectedRenders, MixedSource
 from monopose.data.sampler import MocapSampler, SamplerConfig
 from monopose.lifting import cards
 from monopose.lifting.datamodule import BatchSource, PoseDataModule, SampledStream, StreamSpec
@@ -41,7 +42,9 @@ SourceFactory = Callable[[DataSection, str, int, int], BatchSource]
 
 
 def mocap_source(data: DataSection, split: str, window: int, seed: int) -> BatchSource:
-    """The data layer's ``MocapSampler`` on ``data.cache`` restricted to ``data.sources``."""
+    """The data layer's ``MocapSampler`` on ``data.cache`` restricted to ``data.sources``; for
+    the training split, mixed with the detector's 2D on rendered people where
+    ``data.detected_renders`` and ``data.detected_share`` say so."""
     kwargs = dict(data.sampler)
     names = {f.name for f in dataclasses.fields(SamplerConfig)}
     unknown = sorted(set(kwargs) - names)
@@ -53,8 +56,13 @@ def mocap_source(data: DataSection, split: str, window: int, seed: int) -> Batch
     cache = Path(data.cache)
     if not cache.exists():
         raise FileNotFoundError(f"data.cache: mocap cache not found at {cache}")
-    return MocapSampler(cache, split=split, window=window, config=SamplerConfig(**kwargs),
-                        seed=seed)
+    sampler = MocapSampler(cache, split=split, window=window, config=SamplerConfig(**kwargs),
+                           seed=seed)
+    if split != "train" or not data.detected_renders or data.detected_share <= 0:
+        return sampler
+    if window != 1:
+        raise ConfigError(f"data.detected_renders: single frames only, got a window of {window}")
+    return MixedSource(sampler, DetectedRenders(data.detected_renders), data.detected_share)
 
 
 def build_lifter(cfg: ExperimentConfig) -> nn.Module:

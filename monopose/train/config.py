@@ -77,6 +77,11 @@ class DataSection:
         input_frame: ``image`` (the lifter sees the 2D as in the picture) or ``virtual_camera``
             (2D and 3D as seen by a camera turned towards the person: perspective-aware lifting,
             see ``monopose.core.virtual_camera``); exported with the weights.
+        detected_renders: Render sets with the detector's 2D (``monopose data detect``) whose
+            pairs are mixed into the training batches (single frames only; see
+            ``monopose.data.detected_renders``).
+        detected_share: Expected fraction of each training batch drawn from
+            ``detected_renders`` (0: none; validation batches stay mocap).
     """
 
     cache: str = "cache/mocap"
@@ -88,6 +93,8 @@ class DataSection:
     val_batch_size: int = 256
     num_workers: int = 0
     input_frame: str = "image"
+    detected_renders: list[str] = field(default_factory=list)
+    detected_share: float = 0.0
 
 
 @dataclass
@@ -251,6 +258,12 @@ class ExperimentConfig:
             raise ConfigError("data.sources: expected at least one source")
         if not self.loss.depth_weight > 0:
             raise ConfigError(f"loss.depth_weight: expected > 0, got {self.loss.depth_weight}")
+        if not 0.0 <= self.data.detected_share <= 1.0:
+            raise ConfigError(f"data.detected_share: expected a fraction in [0, 1], got "
+                              f"{self.data.detected_share}")
+        if self.data.detected_share > 0 and not self.data.detected_renders:
+            raise ConfigError("data.detected_share: set, but data.detected_renders names no "
+                              "render set")
 
 
 def _is_instance(value: Any, tp: Any) -> tuple[bool, Any]:
