@@ -30,6 +30,7 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17
 from monopose.data.sample import PoseBatch, concat_batches
+from monopose.detect.keypoint_map import resolve_keypoint_map
 from monopose.io.files import atomic_write
 
 __all__ = ["DETECTIONS_FILE", "DetectionReport", "detect_renders", "DetectedRenders",
@@ -165,8 +166,6 @@ class DetectedRenders:
 
     def __init__(self, folders: Sequence[str | Path], keypoint_map: str = "learned",
                  flip_prob: float = 0.5) -> None:
-        from monopose.detect.keypoint_map import resolve_keypoint_map
-
         kmap = resolve_keypoint_map(keypoint_map)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in (
             "kp", "gt", "valid", "pose", "intr", "size", "ids")}
