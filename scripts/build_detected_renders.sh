@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Builds the render sets whose detector 2D the lifter configs with data.detected_renders mix into
-# training (mpm-lift-t1-detected.yaml): 18,000 people from the train split of the mocap, rendered
-# (monopose data render) and passed through BlazePose once (monopose data detect, which writes
-# detections.npz into each folder). About 6 min of rendering and 10 min of detection on 2 cores.
-# Both steps resume: complete shards and a complete detections.npz are kept.
+# training (mpm-lift-t1-detected.yaml, mpm-lift-t1-floorsit-detected.yaml): 18,000 people from
+# the train split of the mocap, rendered (monopose data render) and passed through BlazePose once
+# (monopose data detect, which writes detections.npz into each folder). About 6 min of
+# rendering and 10 min of detection on 2 cores. Both steps resume: complete shards and a
+# complete detections.npz are kept.
 #
 # Usage (from anywhere):   scripts/build_detected_renders.sh
 # Environment: MONOPOSE (the command, default .venv/bin/monopose), CACHE (mocap cache, default
