@@ -56,9 +56,11 @@ CARDS = (
         name="mpm-lift-t1-floorsit", input_frame=_VC, architecture="mpm",
         config=dict(MPM_T1_CONFIG), window=1, training_data=_DATA,
         description="mpm-lift-t1 fine-tuned once more with a tenth of its mocap poses sat on the "
-        "floor (sitting, kneeling; monopose.data.floor_sits): for photos of people on the "
-        "floor. Better on rendered floor sitters, the same on other people; not the default, "
-        "which is chosen by the real photos (BENCHMARKS.md).",
+        "floor (sitting, kneeling; monopose.data.floor_sits) and a quarter of its pairs from "
+        "the detector's own 2D on rendered people, floor sitters among them "
+        "(monopose.data.detected_renders); the average of two seeds. For photos of people on "
+        "the floor: better on rendered floor sitters; not the default, which is chosen by the "
+        "real photos (BENCHMARKS.md).",
     ),
     ModelCard(
         name="mpm-lift-t1-scratch", input_frame=_VC, architecture="mpm",

@@ -18,7 +18,9 @@ posture stage (``monopose/train/configs/mpm-lift-t1-postures2.yaml``), its third
 (``mpm-lift-t1-postures3.yaml``) and when its weights became the average of three runs of that
 stage (``monopose soup``). Every lifter was re-recorded when people began to be placed by
 the fit of the lifted pose to its 2D rays (``monopose.core.placement``, ``--placement
-ray_fit``). ``mpm-lift-t1-floorsit`` was recorded when it was registered.
+ray_fit``). ``mpm-lift-t1-floorsit`` was recorded when it was registered, and again when its
+weights became the average of two runs trained with the detector's own 2D on rendered people
+(``monopose/train/configs/mpm-lift-t1-floorsit-detected.yaml``).
 """
 
 from __future__ import annotations
