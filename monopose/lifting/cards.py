@@ -42,7 +42,9 @@ CARDS = (
         name="mpm-lift-t1", input_frame=_VC, architecture="mpm", config=MPM_T1_CONFIG, window=1,
         training_data=_DATA,
         description="MPM pretrained by masked 2D and 3D pose modelling, fine-tuned for "
-        "lifting; single frame; also completes 3D poses.",
+        "lifting, then with a quarter of its pairs from the detector's own 2D on rendered "
+        "people (monopose.data.detected_renders; the average of three seeds); single frame; "
+        "also completes 3D poses.",
     ),
     ModelCard(
         name="mpm-lift-t27", input_frame=_VC, architecture="mpm",
