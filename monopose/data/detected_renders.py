@@ -70,6 +70,11 @@ def _complete(path: Path, expected: int) -> bool:
         return False
 
 
+def _shard_samples(path: Path) -> int:
+    with np.load(path, allow_pickle=False) as z:
+        return len(z["ids"])
+
+
 def detect_renders(render_dir: str | Path, num_threads: int = 1,
                    progress: bool = True) -> DetectionReport:
     """Run BlazePose on every image of a render set; write ``<render_dir>/detections.npz``.
@@ -91,16 +96,19 @@ def detect_renders(render_dir: str | Path, num_threads: int = 1,
     shards = sorted(folder.glob("shard-*.npz"))
     if not shards:
         raise FileNotFoundError(f"render_dir: no shard-*.npz in {folder}")
-    loaded = [read_shard(p) for p in shards]
-    n = sum(len(s) for s in loaded)
+    n = sum(_shard_samples(p) for p in shards)  # labels only: the images stay on disk
     target = folder / DETECTIONS_FILE
     if _complete(target, n):
         with np.load(target, allow_pickle=False) as z:
             return DetectionReport(target, n, int(z["found"].sum()), 0.0, True)
     det = BlazePoseDetector(num_threads=num_threads, tiles="off")
     out: dict[str, list[Any]] = {k: [] for k in ("kp33_px", "visibility33", "presence33", "found")}
-    for k, shard in enumerate(loaded):
+    batches, visible = [], []  # one shard's images in memory at a time; its labels kept
+    for k, shard_path in enumerate(shards):
+        shard = read_shard(shard_path)
         b = shard.batch
+        batches.append(b)
+        visible.append(shard.visible)
         for i in range(len(shard)):
             kp33, vis, pres = np.zeros((33, 2)), np.zeros(33), np.zeros(33)
             people = det.detect(shard.image(i))
@@ -115,9 +123,9 @@ def detect_renders(render_dir: str | Path, num_threads: int = 1,
             out["presence33"].append(pres)
             out["found"].append(bool(people))
         if progress:
-            print(f"{folder.name}: shard {k + 1}/{len(loaded)}, "
+            print(f"{folder.name}: shard {k + 1}/{len(shards)}, "
                   f"{sum(out['found'])}/{len(out['found'])} found", flush=True)
-    batch = concat_batches([s.batch for s in loaded])
+    batch = concat_batches(batches)
     arrays: dict[str, np.ndarray] = {
         "kp33_px": np.asarray(out["kp33_px"], np.float32),
         "visibility33": np.asarray(out["visibility33"], np.float32),
@@ -125,8 +133,7 @@ def detect_renders(render_dir: str | Path, num_threads: int = 1,
         "found": np.asarray(out["found"], bool),
         "kp_gt_px": batch.keypoints_2d_gt_px[:, 0].astype(np.float32),
         "inside": batch.valid_2d[:, 0].astype(bool),
-        "visible": np.concatenate([s.visible.reshape(len(s), -1)[:, :17] for s in loaded]
-                                  ).astype(bool),
+        "visible": np.concatenate(visible).astype(bool),
         "pose3d_cam_mm": batch.pose_3d_cam_mm[:, 0].astype(np.float32),
         "intrinsics": batch.intrinsics.astype(np.float32),
         "image_size_px": batch.image_size_px.astype(np.float32),
