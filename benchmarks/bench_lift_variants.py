@@ -54,7 +54,6 @@ from monopose.core.ray_fit import RayFitSettings, bone_lengths, fit_to_rays
 from monopose.core.skeleton import H36M17
 from monopose.eval.metrics import mpjpe_per_sample, p_mpjpe_per_sample
 from monopose.lifting.lifter import Lifter
-from monopose.pipeline.estimator import h36m_scores_from_blazepose
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_realgt import SHARED, load_truths  # noqa: E402
@@ -73,14 +72,10 @@ ROLL_DEG = (-10.0, 0.0, 10.0)
 
 
 def render_people(folder: Path, lifter: Lifter) -> dict[str, np.ndarray]:
-    """Renders the detector found: :func:`bench_world_landmarks.features` plus ``score``
-    ``[N, 17]`` (visibility × presence, a derived joint taking its lowest source, as the
-    Estimator scores them)."""
+    """Renders the detector found: :func:`bench_world_landmarks.features` (``score [N, 17]``
+    among them)."""
     z = detections(folder, WORK, None)
-    ok = usable(z)[0]
-    f = features(z, lifter, ok)
-    f["score"] = h36m_scores_from_blazepose(z["visibility33"][ok] * z["presence33"][ok])
-    return f
+    return features(z, lifter, usable(z)[0])
 
 
 def photo_people(lifter: Lifter, true_2d: bool) -> dict[str, np.ndarray] | None:
@@ -98,6 +93,7 @@ def photo_people(lifter: Lifter, true_2d: bool) -> dict[str, np.ndarray] | None:
     gt_abs = np.stack([t.abs_mm for t in truths])
     if true_2d:
         kp, valid = np.stack([t.kp2d_px for t in truths]), np.ones((len(truths), 17), bool)
+        score = None
         sized = lifter.lift(kp, valid, intrinsics=intr)
     else:
         # the product's default size; the pose as lifted (tables place it themselves)
@@ -109,9 +105,11 @@ def photo_people(lifter: Lifter, true_2d: bool) -> dict[str, np.ndarray] | None:
                 np.linalg.norm(p.keypoints_2d_px - t.kp2d_px, axis=1).mean())))
         kp = np.stack([p.keypoints_2d_px for p in people])
         valid = np.stack([p.keypoints_valid for p in people])
+        score = np.stack([p.keypoint_scores for p in people])
         sized = np.stack([p.pose_3d_rel_mm for p in people])
     return {"gt_abs": gt_abs, "gt": gt_abs - gt_abs[:, :1], "sized": sized, "kp_px": kp,
-            "valid": valid, "intrinsics": intr, "base": lifter.lift(kp, valid, intrinsics=intr)}
+            "valid": valid, "intrinsics": intr, "score": score,
+            "base": lifter.lift(kp, valid, intrinsics=intr, scores=score)}
 
 
 # ----------------------------------------------------------------------------------------------
@@ -161,7 +159,8 @@ def occluded_joints_table(sets: dict[str, dict], lifters: dict[str, Lifter],
             cells = []
             for f in sets.values():
                 valid = f["valid"] & (f["score"] >= thr)
-                rel = world_sized(f, lifter.lift(f["kp_px"], valid, intrinsics=f["intrinsics"]))
+                rel = world_sized(f, lifter.lift(f["kp_px"], valid, intrinsics=f["intrinsics"],
+                                                 scores=f.get("score")))
                 cells.append(f"{100 * (1 - valid.mean()):.1f} %, "
                              + scores({**f, "valid": valid}, rel))
             lines.append(f"| {mname} | {thr:g} | " + " | ".join(cells) + " |")
@@ -180,7 +179,7 @@ def rolled_lift(lifter: Lifter, f: dict[str, np.ndarray], angles_deg=ROLL_DEG) -
     for a in np.deg2rad(angles_deg):
         rot = np.array([[np.cos(a), -np.sin(a)], [np.sin(a), np.cos(a)]])
         kp = np.einsum("ij,nkj->nki", rot, f["kp_px"] - centre) + centre
-        rel = lifter.lift(kp, f["valid"], intrinsics=f["intrinsics"])
+        rel = lifter.lift(kp, f["valid"], intrinsics=f["intrinsics"], scores=f.get("score"))
         back = np.eye(3)
         back[:2, :2] = rot.T
         out.append(np.einsum("ij,nkj->nki", back, rel))
@@ -311,7 +310,8 @@ def weights_table(sets: dict[str, dict], model: str, weights_dirs: list[str],
     for folder in [None, *weights_dirs]:
         lifter = Lifter(model, folder, body_size="lifter")
         cells = [placed_scores({**f, "sized": world_sized(f, lifter.lift(
-                     f["kp_px"], f["valid"], intrinsics=f["intrinsics"]))}, placement, None)[0]
+                     f["kp_px"], f["valid"], intrinsics=f["intrinsics"],
+                     scores=f.get("score")))}, placement, None)[0]
                  for f in sets.values()]
         lines.append(f"| {folder or 'shipped'} | " + " | ".join(cells) + " |")
     return "\n".join(lines)

@@ -34,7 +34,7 @@ from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size, 
 from monopose.core.geometry import place_in_camera
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.skeleton import convert_layout
-from monopose.detect.keypoint_map import resolve_keypoint_map
+from monopose.detect.keypoint_map import h36m_scores_from_blazepose, resolve_keypoint_map
 from monopose.eval.metrics import mpjpe, p_mpjpe
 from monopose.lifting.lifter import Lifter
 
@@ -48,19 +48,21 @@ DEPTH_BANDS_MM = (0, 3000, 4000, 5000, 6000, 1e9)
 
 def features(z: dict[str, np.ndarray], lifter: Lifter, ok: np.ndarray) -> dict[str, np.ndarray]:
     """Per person: truth, the lifter's pose (its own size and world-landmark size), the world
-    landmarks in h36m17, normalised 2D and visibility."""
+    landmarks in h36m17, normalised 2D, visibility and ``score`` (visibility × presence, a
+    derived joint taking its lowest source, as the Estimator scores them)."""
     kmap = resolve_keypoint_map("learned")
     gt_abs = z["pose3d_cam_mm"][ok].astype(np.float64)
     kp = kmap.apply(z["kp33"][ok])
     valid = kmap.valid(z["presence33"][ok] >= 0.5)
-    base = lifter.lift(kp, valid, intrinsics=z["intrinsics"][ok])
+    score = h36m_scores_from_blazepose(z["visibility33"][ok] * z["presence33"][ok])
+    base = lifter.lift(kp, valid, intrinsics=z["intrinsics"][ok], scores=score)
     wl = kmap.apply(z["world33_m"][ok] * 1000.0)
     wl = wl - wl[:, :1]
     sized, _ = rescale_to_size(base, wl * WORLD_LANDMARK_SIZE_SCALE)  # as the default sizes
     norm, _, _ = normalize_keypoints(kp[:, None], valid[:, None])
     vis = kmap.apply(z["visibility33"][ok][..., None])[..., 0]
     return {"gt_abs": gt_abs, "gt": gt_abs - gt_abs[:, :1], "base": base, "sized": sized,
-            "wl": wl, "kp_px": kp, "valid": valid, "kp": norm[:, 0], "vis": vis,
+            "wl": wl, "kp_px": kp, "valid": valid, "kp": norm[:, 0], "vis": vis, "score": score,
             "intrinsics": z["intrinsics"][ok].astype(np.float64)}
 
 

@@ -24,7 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from monopose.core.skeleton import get_conversion, get_layout
+from monopose.core.skeleton import get_layout
+from monopose.detect.keypoint_map import h36m_scores_from_blazepose
 from monopose.detect.types import FeatureMap, PersonDetection
 
 __all__ = [
@@ -49,7 +50,6 @@ FLIP_PERMUTATION = np.asarray(get_layout("h36m17").flip_permutation)
 # least this many joints are kept (the best-scoring ones) so the person can still be placed.
 KEYPOINT_SCORE_THRESHOLD = 0.3
 MIN_VALID_JOINTS = 6
-_BLAZE_TO_H36M_USES = np.abs(get_conversion("blazepose33", "h36m17").weights) > 0  # [17, 33]
 
 
 @dataclass(frozen=True)
@@ -192,7 +192,7 @@ def lifter_validity(det: PersonDetection,
     takes the lowest score of its keypoints); the best ``MIN_VALID_JOINTS`` are kept if fewer
     pass. The same rule as the Estimator's, so training and inference agree."""
     s33 = np.asarray(det.visibility, np.float64) * np.asarray(det.presence, np.float64)
-    scores = np.where(_BLAZE_TO_H36M_USES, s33[None, :], np.inf).min(axis=-1)
+    scores = h36m_scores_from_blazepose(s33)
     valid = np.asarray(det.valid_h36m, dtype=bool) & (scores >= threshold)
     if valid.sum() < MIN_VALID_JOINTS:
         valid = np.argsort(-scores).argsort() < MIN_VALID_JOINTS

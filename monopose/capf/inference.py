@@ -158,11 +158,12 @@ class ContextLifter(Lifter):
 
     def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None,
              layout: str = "h36m17", flip: bool | None = None, batch_size: int | None = None,
-             intrinsics: np.ndarray | None = None) -> np.ndarray:
+             intrinsics: np.ndarray | None = None, scores: np.ndarray | None = None
+             ) -> np.ndarray:
         """:meth:`Lifter.lift` for a context-free module; a context model refuses (it needs the
         detector's feature maps)."""
         if needs_context(self.module):
             name = self.card.name if self.card is not None else "this model"
             raise ValueError(f"model: {name!r} reads the detector's feature maps, not 2D "
                              f"keypoints alone; use it with `monopose predict --model {name}`")
-        return super().lift(keypoints_2d_px, valid, layout, flip, batch_size, intrinsics)
+        return super().lift(keypoints_2d_px, valid, layout, flip, batch_size, intrinsics, scores)

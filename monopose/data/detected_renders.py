@@ -12,7 +12,8 @@ output on them is a training pair with exactly those errors.
   presence, whether a person was found, and the labels. Written whole; a complete file is kept.
 * :class:`DetectedRenders` loads one or more such sets and draws :class:`PoseBatch` es whose
   ``keypoints_2d_px`` is the detector's, through the same keypoint map and validity rule as
-  ``monopose predict`` (a random half mirrored, image and labels alike).
+  ``monopose predict`` (a random half mirrored, image and labels alike), with the detector's
+  confidence per joint in ``scores_2d``.
 * :class:`MixedSource` draws a share of every batch from one source and the rest from another
   (the training configs' ``data.detected_renders`` and ``data.detected_share``).
 """
@@ -30,7 +31,7 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17
 from monopose.data.sample import PoseBatch, concat_batches
-from monopose.detect.keypoint_map import resolve_keypoint_map
+from monopose.detect.keypoint_map import h36m_scores_from_blazepose, resolve_keypoint_map
 from monopose.io.files import atomic_write
 
 __all__ = ["DETECTIONS_FILE", "DetectionReport", "detect_renders", "DetectedRenders",
@@ -175,7 +176,7 @@ class DetectedRenders:
                  flip_prob: float = 0.5) -> None:
         kmap = resolve_keypoint_map(keypoint_map)
         parts: dict[str, list[np.ndarray]] = {k: [] for k in (
-            "kp", "gt", "valid", "pose", "intr", "size", "ids")}
+            "kp", "gt", "valid", "score", "pose", "intr", "size", "ids")}
         for folder in folders:
             path = Path(folder) / DETECTIONS_FILE
             if not path.is_file():
@@ -189,6 +190,8 @@ class DetectedRenders:
             parts["kp"].append(kp[keep])
             parts["gt"].append(d["kp_gt_px"][keep])
             parts["valid"].append(kmap.valid(d["presence33"][keep] >= 0.5) & d["inside"][keep])
+            parts["score"].append(h36m_scores_from_blazepose(
+                d["visibility33"][keep] * d["presence33"][keep]))
             parts["pose"].append(d["pose3d_cam_mm"][keep])
             parts["intr"].append(d["intrinsics"][keep])
             parts["size"].append(d["image_size_px"][keep])
@@ -199,6 +202,7 @@ class DetectedRenders:
         self.keypoints_2d_px = cat["kp"].astype(np.float32)
         self.keypoints_2d_gt_px = cat["gt"].astype(np.float32)
         self.valid_2d = cat["valid"]
+        self.scores_2d = cat["score"].astype(np.float32)
         self.pose_3d_cam_mm = cat["pose"].astype(np.float32)
         self.intrinsics = cat["intr"].astype(np.float32)
         self.image_size_px = cat["size"].astype(np.float32)
@@ -213,7 +217,7 @@ class DetectedRenders:
         idx = rng.integers(len(self), size=batch_size)
         kp, gt = self.keypoints_2d_px[idx].copy(), self.keypoints_2d_gt_px[idx].copy()
         valid, pose = self.valid_2d[idx].copy(), self.pose_3d_cam_mm[idx].copy()
-        intr = self.intrinsics[idx].copy()
+        intr, scores = self.intrinsics[idx].copy(), self.scores_2d[idx].copy()
         flip = rng.random(batch_size) < self.flip_prob
         if flip.any():
             # mirror the image: u -> W - u and cx -> W - cx match X -> -X through the projection
@@ -224,12 +228,13 @@ class DetectedRenders:
             intr[flip, 2] = width[:, 0] - intr[flip, 2]
             kp[flip], gt[flip] = kp[flip][:, _FLIP], gt[flip][:, _FLIP]
             valid[flip], pose[flip] = valid[flip][:, _FLIP], pose[flip][:, _FLIP]
+            scores[flip] = scores[flip][:, _FLIP]
         kp[~valid] = 0.0
         return PoseBatch(
             keypoints_2d_px=kp[:, None], keypoints_2d_gt_px=gt[:, None], valid_2d=valid[:, None],
             pose_3d_cam_mm=pose[:, None], intrinsics=intr,
             image_size_px=self.image_size_px[idx].copy(),
-            ids=[self.ids[i] for i in idx])
+            ids=[self.ids[i] for i in idx], scores_2d=scores[:, None])
 
 
 class MixedSource:

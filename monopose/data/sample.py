@@ -31,6 +31,10 @@ class PoseBatch:
         dist: ``[B, 5]`` float32 distortion ``(k1, k2, k3, p1, p2)`` used for the projection.
         licence: ``B`` strings naming the data licence (``"cmu"``, ``"bandai"``, ``"h36m"``, ...).
         layout: Joint layout name.
+        scores_2d: ``[B, T, J]`` float32 the detector's confidence in each keypoint
+            (BlazePose's visibility × presence per h36m17 joint,
+            :func:`~monopose.detect.keypoint_map.h36m_scores_from_blazepose`); None: ones (2D
+            that no detector scored, such as the sampler's).
     """
 
     keypoints_2d_px: np.ndarray
@@ -43,6 +47,7 @@ class PoseBatch:
     dist: np.ndarray | None = None
     licence: list[str] = field(default_factory=list)
     layout: str = "h36m17"
+    scores_2d: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         kp = np.asarray(self.keypoints_2d_px)
@@ -66,6 +71,11 @@ class PoseBatch:
             self.dist = np.zeros((b, 5), np.float32)
         elif np.shape(self.dist) != (b, 5):
             raise ValueError(f"dist: expected shape {(b, 5)}, got {np.shape(self.dist)}")
+        if self.scores_2d is None:
+            self.scores_2d = np.ones((b, t, j), np.float32)
+        elif np.shape(self.scores_2d) != (b, t, j):
+            raise ValueError(f"scores_2d: expected shape {(b, t, j)}, "
+                             f"got {np.shape(self.scores_2d)}")
         if not self.licence:
             self.licence = [i.split("/", 1)[0] for i in self.ids]
 

@@ -29,7 +29,7 @@ from monopose.io.files import write_json_atomic
 
 __all__ = ["SUPPORT", "KeypointMap", "KeypointMapSpec", "DEFAULT_KEYPOINT_MAP",
            "fixed_keypoint_map", "fit_keypoint_map", "load_keypoint_map", "save_keypoint_map",
-           "resolve_keypoint_map", "LEARNED_MAP_PATH"]
+           "resolve_keypoint_map", "LEARNED_MAP_PATH", "h36m_scores_from_blazepose"]
 
 LEARNED_MAP_PATH = Path(__file__).with_name("blazepose_h36m17_map.json")
 
@@ -99,6 +99,17 @@ class KeypointMap:
         """``[..., 33]`` bool keypoint presence → ``[..., 17]`` joint validity."""
         pr = np.asarray(present, dtype=bool)
         return ~(self.uses & ~pr[..., None, :]).any(axis=-1)
+
+
+# the keypoints each h36m17 joint is made of in the fixed conversion: its score is their lowest
+_BLAZE_TO_H36M_USES = np.abs(get_conversion("blazepose33", "h36m17").weights) > 0  # [17, 33]
+
+
+def h36m_scores_from_blazepose(scores_33: np.ndarray) -> np.ndarray:
+    """``[..., 33]`` BlazePose keypoint scores → ``[..., 17]``: a derived joint gets the lowest
+    score of the keypoints it is made of (the same rule for the pipeline and for training)."""
+    s = np.asarray(scores_33, dtype=np.float64)[..., None, :]
+    return np.where(_BLAZE_TO_H36M_USES, s, np.inf).min(axis=-1)
 
 
 def fixed_keypoint_map() -> KeypointMap:

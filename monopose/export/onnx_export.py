@@ -9,6 +9,8 @@ The exported graph takes
 * ``keypoints_2d``: ``[B, T, 17, 2]`` float32, normalised as the models take them
   (:func:`monopose.core.normalize.normalize_keypoints`: window-wise box centre, half longer side);
 * ``valid``: ``[B, T, 17]`` bool (False = missing joint);
+* ``scores``: ``[B, T, 17]`` float32, the detector's confidence per keypoint in [0, 1] (only for
+  lifters that read it, ``score_input``; ones where unknown);
 
 and returns ``pose_3d_mm``: ``[B, T, 17, 3]`` float32 root-relative 3D in **millimetres** (the
 models output metres; the ×1000 is inside the graph). ``B`` is dynamic; ``T`` is the model's window
@@ -48,18 +50,23 @@ __all__ = ["MillimetreOutput", "OnnxExport", "export_onnx", "random_normalised_p
 
 DEFAULT_OPSET = 17
 INPUT_NAMES = ("keypoints_2d", "valid")
+SCORES_INPUT = "scores"  # only lifters with score_input have it
 OUTPUT_NAME = "pose_3d_mm"
 
 
 class MillimetreOutput(nn.Module):
-    """A lifter with millimetre output: ``forward(keypoints_2d, valid) = lifter(...) * 1000``."""
+    """A lifter with millimetre output: ``forward(keypoints_2d, valid[, scores]) = lifter(...) *
+    1000`` (``scores`` for a lifter with ``score_input``)."""
 
     def __init__(self, lifter: nn.Module) -> None:
         super().__init__()
         self.lifter = lifter
 
-    def forward(self, keypoints_2d: torch.Tensor, valid: torch.Tensor) -> torch.Tensor:
-        return self.lifter(keypoints_2d, valid) * 1000.0
+    def forward(self, keypoints_2d: torch.Tensor, valid: torch.Tensor,
+                scores: torch.Tensor | None = None) -> torch.Tensor:
+        if scores is None:
+            return self.lifter(keypoints_2d, valid) * 1000.0
+        return self.lifter(keypoints_2d, valid, scores=scores) * 1000.0
 
 
 @dataclass
@@ -162,10 +169,17 @@ def onnx_session(model_bytes_or_path: bytes | str | Path, threads: int | None = 
     return ort.InferenceSession(src, sess_options=opts, providers=["CPUExecutionProvider"])
 
 
-def run_onnx(session, keypoints_2d: np.ndarray, valid: np.ndarray) -> np.ndarray:  # noqa: ANN001
-    """Run an exported lifter: ``[B, T, 17, 2]`` normalised, ``[B, T, 17]`` bool → mm."""
-    return session.run([OUTPUT_NAME], {"keypoints_2d": np.ascontiguousarray(
-        keypoints_2d, dtype=np.float32), "valid": np.ascontiguousarray(valid, dtype=bool)})[0]
+def run_onnx(session, keypoints_2d: np.ndarray, valid: np.ndarray,  # noqa: ANN001
+             scores: np.ndarray | None = None) -> np.ndarray:
+    """Run an exported lifter: ``[B, T, 17, 2]`` normalised, ``[B, T, 17]`` bool → mm.
+    ``scores [B, T, 17]``: the keypoints' confidence, for a graph with a ``scores`` input (None:
+    ones)."""
+    feed = {"keypoints_2d": np.ascontiguousarray(keypoints_2d, dtype=np.float32),
+            "valid": np.ascontiguousarray(valid, dtype=bool)}
+    if SCORES_INPUT in {i.name for i in session.get_inputs()}:
+        feed[SCORES_INPUT] = np.ascontiguousarray(
+            np.ones(np.shape(valid)) if scores is None else scores, dtype=np.float32)
+    return session.run([OUTPUT_NAME], feed)[0]
 
 
 def export_onnx(
@@ -209,16 +223,24 @@ def export_onnx(
     window = _window(module)
     wrapper = MillimetreOutput(module).eval()
     rng = np.random.default_rng(seed)
-    kp, valid = random_normalised_poses(2, window, rng)
+    with_scores = bool(getattr(module, "score_input", False))
+    names = [*INPUT_NAMES, SCORES_INPUT] if with_scores else list(INPUT_NAMES)
+
+    def inputs(batch: int) -> tuple[torch.Tensor, ...]:
+        kp, valid = random_normalised_poses(batch, window, rng)
+        out: tuple[torch.Tensor, ...] = (torch.from_numpy(kp), torch.from_numpy(valid))
+        if with_scores:  # confidences spread over [0, 1], so the check sees the embedding work
+            out += (torch.from_numpy(rng.uniform(0.0, 1.0, valid.shape).astype(np.float32)),)
+        return out
+
     buf = io.BytesIO()
     with torch.no_grad(), _warnings.catch_warnings():
         # Tracing warns about Python-side shape checks; they are constant for a fixed window.
         _warnings.simplefilter("ignore")
         torch.onnx.export(
-            wrapper, (torch.from_numpy(kp), torch.from_numpy(valid)), buf,  # type: ignore[arg-type]
-            input_names=list(INPUT_NAMES), output_names=[OUTPUT_NAME],
-            dynamic_axes={"keypoints_2d": {0: "batch"}, "valid": {0: "batch"},
-                          OUTPUT_NAME: {0: "batch"}},
+            wrapper, inputs(2), buf,  # type: ignore[arg-type]
+            input_names=names, output_names=[OUTPUT_NAME],
+            dynamic_axes={**{n: {0: "batch"} for n in names}, OUTPUT_NAME: {0: "batch"}},
             opset_version=opset, dynamo=False, do_constant_folding=True)
     data = _with_metadata(buf.getvalue(), name, window, trained)
     result = _new_result(out, name, window, trained)
@@ -227,10 +249,10 @@ def export_onnx(
 
         def runs() -> Iterator[tuple[list[np.ndarray], list[np.ndarray]]]:
             for batch in (1, max(2, num_check - 1)):
-                kp, valid = random_normalised_poses(batch, window, rng)
+                x = inputs(batch)
                 with torch.inference_mode():
-                    ref = wrapper(torch.from_numpy(kp), torch.from_numpy(valid)).numpy()
-                yield [run_onnx(session, kp, valid)], [ref]
+                    ref = wrapper(*x).numpy()
+                yield [run_onnx(session, *(t.numpy() for t in x))], [ref]
 
         _check_parity(result, runs(), rtol)
     atomic_write(out, lambda fh: fh.write(data))

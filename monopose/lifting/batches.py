@@ -92,9 +92,14 @@ def batch_to_tensors(
         ``kp2d [B, T, J, 2]`` (normalised), ``valid [B, T, J]`` bool, ``kp2d_gt [B, T, J, 2]``
         (GT 2D normalised over all joints), ``pose3d [B, T, J, 3]`` root-relative metres and,
         where the intrinsics are known, ``angular_size [B]`` (the normalisation scale in focal
-        lengths; :class:`~monopose.lifting.mpm.MPMLifter`'s ``size_input``).
+        lengths; :class:`~monopose.lifting.mpm.MPMLifter`'s ``size_input``) and ``scores [B, T,
+        J]`` (the detector's confidence per keypoint, ones for the exact 2D or 2D without scores;
+        ``score_input``).
     """
     kp_gt = np.asarray(batch.keypoints_2d_gt_px, dtype=np.float64)
+    scores = getattr(batch, "scores_2d", None)
+    if use_gt_2d or scores is None:
+        scores = np.ones(kp_gt.shape[:-1], dtype=np.float32)
     if use_gt_2d:
         kp = kp_gt
         ok = np.ones(kp.shape[:-1], dtype=bool) if valid is None else valid
@@ -120,6 +125,7 @@ def batch_to_tensors(
         "valid": torch.from_numpy(ok),
         "kp2d_gt": torch.from_numpy(norm_gt.astype(np.float32)),
         "pose3d": torch.from_numpy(pose_rel_m.astype(np.float32)),
+        "scores": torch.from_numpy(np.asarray(scores, dtype=np.float32)),
     }
     # the scale in focal lengths (the virtual camera's coordinates are in focal lengths already)
     focal = (1.0 if input_frame == "virtual_camera" else None

@@ -146,7 +146,8 @@ class Lifter:
         each person as a static window."""
         if len(frame) == 0:
             return PeoplePoses.empty()
-        rel_mm = self.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics)
+        rel_mm = self.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics,
+                           scores=frame.keypoint_scores)
         return place_people(frame, self._sized(rel_mm, frame.detections),
                             placement=self.placement)
 
@@ -179,6 +180,7 @@ class Lifter:
         flip: bool | None = None,
         batch_size: int | None = None,
         intrinsics: np.ndarray | None = None,
+        scores: np.ndarray | None = None,
     ) -> np.ndarray:
         """Lift single poses or windows.
 
@@ -195,29 +197,36 @@ class Lifter:
                 with ``input_frame == "virtual_camera"`` use them to lift in a camera turned
                 towards each person and rotate the 3D back; without them the person is taken
                 to stand on the optical axis. Other lifters ignore them.
+            scores: the detector's confidence per keypoint in [0, 1], shaped as ``valid``
+                (h36m17 keypoints only). Lifters with ``score_input`` use them (None: fully
+                confident); others ignore them.
 
         Returns:
             ``[N, 17, 3]`` or ``[N, T, 17, 3]`` root-relative 3D in mm (h36m17, root = 0).
 
         Raises:
-            ValueError: on a wrong shape or joint count, NaN in a valid joint, or a pose/window
-                without any valid joint.
+            ValueError: on a wrong shape or joint count, NaN in a valid joint, a pose/window
+                without any valid joint, or scores that are not finite, not shaped as the
+                keypoints' joints, or given with a layout other than h36m17.
         """
         kp = np.asarray(keypoints_2d_px, dtype=np.float64)
         if kp.ndim not in (3, 4) or kp.shape[-1] != 2:
             raise ValueError(f"keypoints_2d_px: expected [N, J, 2] or [N, T, J, 2], got {kp.shape}")
         single = kp.ndim == 3
         windows, ok = self._to_canonical(kp, valid, layout)
+        conf = self._scores(scores, kp.shape[:-1], layout)
         if single:
             windows, ok = windows[:, None], ok[:, None]
+            conf = None if conf is None else conf[:, None]
             if self.window > 1:
                 windows = np.repeat(windows, self.window, axis=1)
                 ok = np.repeat(ok, self.window, axis=1)
+                conf = None if conf is None else np.repeat(conf, self.window, axis=1)
         elif self.max_frames is not None and windows.shape[1] > self.max_frames:
             raise ValueError(f"keypoints_2d_px: windows of at most {self.max_frames} frames, got "
                              f"{windows.shape[1]} (use lift_sequence for long tracks)")
         out = self._run_in_frame(windows, ok, self.flip if flip is None else flip, batch_size,
-                                 intrinsics)
+                                 intrinsics, conf)
         if single:
             return out[:, out.shape[1] // 2]
         return out
@@ -295,25 +304,41 @@ class Lifter:
         out, ok_out, _ = convert_layout(kp, src.name, self.layout.name, ok)
         return out, ok_out
 
+    def _scores(self, scores: np.ndarray | None, shape: tuple[int, ...], layout: str
+                ) -> np.ndarray | None:
+        """The keypoint scores a ``score_input`` model reads (checked), else None."""
+        if scores is None:
+            return None
+        conf = np.asarray(scores, dtype=np.float64)
+        if conf.shape != tuple(shape):
+            raise ValueError(f"scores: expected shape {tuple(shape)} (the keypoints' joints), "
+                             f"got {conf.shape}")
+        if layout != _CANONICAL:
+            raise ValueError(f"scores: only for {_CANONICAL} keypoints, got layout {layout!r}")
+        if not np.isfinite(conf).all():
+            raise ValueError("scores: NaN or inf")
+        return conf if getattr(self.module, "score_input", False) else None
+
     def _run_in_frame(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool,
-                      batch_size: int | None, intrinsics: np.ndarray | None) -> np.ndarray:
+                      batch_size: int | None, intrinsics: np.ndarray | None,
+                      scores: np.ndarray | None = None) -> np.ndarray:
         """:meth:`_run` in the lifter's input frame: ``[N, T, J, 2]`` px -> ``[N, T, J, 3]`` mm
         in the camera."""
         if intrinsics is None:
-            return self._run(windows_px, ok, flip, batch_size, None)
+            return self._run(windows_px, ok, flip, batch_size, None, scores)
         intr = np.broadcast_to(np.asarray(intrinsics, dtype=np.float64),
                                (windows_px.shape[0], 4))
         if self.input_frame != "virtual_camera":
-            return self._run(windows_px, ok, flip, batch_size, intr[:, 0])
+            return self._run(windows_px, ok, flip, batch_size, intr[:, 0], scores)
         turned, rot = to_virtual_camera(windows_px, ok, intr)
         focal = np.ones(len(turned))  # the virtual camera's coordinates are in focal lengths
-        return from_virtual_camera(self._run(turned, ok, flip, batch_size, focal), rot)
+        return from_virtual_camera(self._run(turned, ok, flip, batch_size, focal, scores), rot)
 
     def _run(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool, batch_size: int | None,
-             focal: np.ndarray | None) -> np.ndarray:
+             focal: np.ndarray | None, scores: np.ndarray | None = None) -> np.ndarray:
         """``[N, T, J, 2]`` px in the model layout -> ``[N, T, J, 3]`` mm; ``focal [N]`` in the
         keypoints' unit (None: unknown) gives a ``size_input`` model each window's angular
-        size."""
+        size; ``scores [N, T, J]`` a ``score_input`` model each keypoint's confidence."""
         if batch_size is None:
             batch_size = max(1, 1024 // windows_px.shape[1])
         if not ok.reshape(ok.shape[0], -1).any(axis=1).all():
@@ -321,6 +346,8 @@ class Lifter:
         norm, _, scale = normalize_keypoints(windows_px, ok)
         sizes = (torch.as_tensor(scale / focal, dtype=torch.float32, device=self.device)
                  if focal is not None and getattr(self.module, "size_input", False) else None)
+        conf = (None if scores is None
+                else torch.as_tensor(scores, dtype=torch.float32, device=self.device))
         results = []
         with torch.inference_mode():
             for start in range(0, norm.shape[0], max(1, batch_size)):
@@ -328,23 +355,25 @@ class Lifter:
                                     device=self.device)
                 v = torch.as_tensor(ok[start : start + batch_size], device=self.device)
                 size = None if sizes is None else sizes[start : start + batch_size]
+                s = None if conf is None else conf[start : start + batch_size]
                 if flip:  # one forward pass for the input and its mirror (half the overhead)
                     both = self._forward(torch.cat([x, self._mirror(x)]),
                                          torch.cat([v, v[..., self._perm]]),
-                                         None if size is None else torch.cat([size, size]))
+                                         None if size is None else torch.cat([size, size]),
+                                         None if s is None else torch.cat([s, s[..., self._perm]]))
                     y, y_flip = both[: len(x)], both[len(x):]
                     y = 0.5 * (y + self._mirror(y_flip))
                 else:
-                    y = self._forward(x, v, size)
+                    y = self._forward(x, v, size, s)
                 results.append(y.to("cpu", torch.float64).numpy())
         return np.concatenate(results, axis=0) * 1000.0
 
-    def _forward(self, x: torch.Tensor, valid: torch.Tensor, size: torch.Tensor | None
-                 ) -> torch.Tensor:
-        """The module on one batch; the angular size only for a model that takes it."""
-        if size is None:
-            return cast(torch.Tensor, self.module(x, valid))
-        return cast(torch.Tensor, self.module(x, valid, size))
+    def _forward(self, x: torch.Tensor, valid: torch.Tensor, size: torch.Tensor | None,
+                 scores: torch.Tensor | None = None) -> torch.Tensor:
+        """The module on one batch; the angular size and the scores only for a model that
+        takes them (they are None otherwise)."""
+        extra = {k: v for k, v in (("angular_size", size), ("scores", scores)) if v is not None}
+        return cast(torch.Tensor, self.module(x, valid, **extra))
 
     def _mirror(self, pose: torch.Tensor) -> torch.Tensor:
         """Negate x and swap left/right joints of ``[..., J, D]``."""

@@ -51,10 +51,14 @@ class LiftingModule(TrainingModule):
         return int(batch["kp2d"].shape[0])
 
     def predict_mm(self, batch: dict[str, Any]) -> Tensor:
-        """``[B, T, J, 3]`` root-relative mm."""
+        """``[B, T, J, 3]`` root-relative mm (with the angular size and the keypoint scores for
+        a model that takes them)."""
+        extra = {}
         if getattr(self.model, "size_input", False):
-            return self.model(batch["kp2d"], batch["valid"], batch.get("angular_size")) * 1000.0
-        return self.model(batch["kp2d"], batch["valid"]) * 1000.0
+            extra["angular_size"] = batch.get("angular_size")
+        if getattr(self.model, "score_input", False):
+            extra["scores"] = batch.get("scores")
+        return self.model(batch["kp2d"], batch["valid"], **extra) * 1000.0
 
     def losses(self, batch: dict[str, Any]) -> dict[str, Tensor]:
         pred_mm = self.predict_mm(batch)

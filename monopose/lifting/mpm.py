@@ -128,6 +128,12 @@ class MPMLifter(nn.Module):
             normalised 2D alone cannot tell how strong the perspective is (a near camera
             distorts, a far one hardly). Its embedding starts at zero, so weights trained
             without it lift the same until fine-tuned.
+        score_input: also take the detector's confidence in each keypoint (``scores [B, T, J]``
+            in [0, 1], BlazePose's visibility × presence): a hidden knee that the detector guesses
+            errs several times more than a seen one (BENCHMARKS.md). Each joint token gets an
+            embedding of ``1 - score`` (and its square) that starts at zero and is zero for a
+            score of 1, so weights trained without it lift the same, and a pose without scores
+            lifts as a fully confident one.
     """
 
     architecture: ClassVar[str] = "mpm"
@@ -145,6 +151,7 @@ class MPMLifter(nn.Module):
         drop_path: float = 0.1,
         root: int = 0,
         size_input: bool = False,
+        score_input: bool = False,
     ) -> None:
         super().__init__()
         if max_frames < 1:
@@ -152,7 +159,7 @@ class MPMLifter(nn.Module):
         self.config: dict[str, Any] = dict(
             num_joints=num_joints, dim=dim, depth=depth, heads=heads, mlp_ratio=mlp_ratio,
             max_frames=max_frames, decoder_depth=decoder_depth, dropout=dropout,
-            drop_path=drop_path, root=root, size_input=size_input,
+            drop_path=drop_path, root=root, size_input=size_input, score_input=score_input,
         )
         self.num_joints = num_joints
         self.root = root
@@ -164,6 +171,11 @@ class MPMLifter(nn.Module):
         if self.embed_size is not None:
             nn.init.zeros_(self.embed_size.weight)
             nn.init.zeros_(self.embed_size.bias)
+        self.score_input = bool(score_input)
+        # no bias: a fully confident keypoint (the sampler's 2D) keeps its token exactly
+        self.embed_score = nn.Linear(2, dim, bias=False) if score_input else None
+        if self.embed_score is not None:
+            nn.init.zeros_(self.embed_score.weight)
         # A single-frame model has no temporal attention and no temporal mask token (nothing
         # would train them); a window model has both.
         temporal = max_frames > 1
@@ -184,14 +196,16 @@ class MPMLifter(nn.Module):
     # -- public API ---------------------------------------------------------------------------
 
     def forward(self, keypoints_2d: Tensor, valid: Tensor | None = None,
-                angular_size: Tensor | None = None) -> Tensor:
+                angular_size: Tensor | None = None, scores: Tensor | None = None) -> Tensor:
         """Lift ``keypoints_2d [B, T, J, 2]`` (normalised) with ``valid [B, T, J]`` (bool; False =
         missing, replaced by the 2D mask token) to root-relative 3D ``[B, T, J, 3]`` in metres
         (root exactly 0; every frame predicted). ``angular_size [B]``: each window's
         normalisation scale in focal lengths (used with ``size_input``; None: the reference
-        size :data:`ANGULAR_SIZE_REF`)."""
+        size :data:`ANGULAR_SIZE_REF`). ``scores [B, T, J]``: the detector's confidence per
+        keypoint (used with ``score_input``; None: every keypoint fully confident)."""
         ok = check_lifter_inputs(keypoints_2d, valid, self.num_joints, self.max_frames)
         tokens = self._with_size(self.embed_2d(keypoints_2d, ok), angular_size)
+        tokens = self._with_scores(tokens, ok, scores)
         latent = self._encode(tokens, None)
         return make_root_relative(self._decode(latent, self.decoder_3d), self.root)
 
@@ -283,6 +297,18 @@ class MPMLifter(nn.Module):
                 raise ValueError(f"angular_size: expected [{b}], got {tuple(angular_size.shape)}")
             log_size = torch.log(size.clamp_min(1e-4) / ANGULAR_SIZE_REF)
         return tokens + self.embed_size(log_size)[:, None, None, :]
+
+    def _with_scores(self, tokens: Tensor, ok: Tensor, scores: Tensor | None) -> Tensor:
+        """``tokens [B, T, J, C]`` plus the embedding of each keypoint's doubt ``1 - score``
+        (zero for missing joints, whose token is the mask token; a model without
+        ``score_input`` ignores the scores)."""
+        if self.embed_score is None or scores is None:
+            return tokens
+        if tuple(scores.shape) != tuple(tokens.shape[:3]):
+            raise ValueError(f"scores: expected {list(tokens.shape[:3])}, "
+                             f"got {list(scores.shape)}")
+        doubt = torch.where(ok, 1.0 - scores.to(tokens.dtype).clamp(0.0, 1.0), 0.0)
+        return tokens + self.embed_score(torch.stack([doubt, doubt * doubt], dim=-1))
 
     def _time_slice(self, table: Tensor, t: int) -> Tensor:
         """Centred ``t`` rows of a ``[max_frames, C]`` positional table, shaped ``[1, t, 1, C]``."""

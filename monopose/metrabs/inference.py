@@ -209,7 +209,8 @@ class MetrabsEstimator:
             warnings)
 
     def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None, *,
-             intrinsics: np.ndarray | None = None) -> np.ndarray:
+             intrinsics: np.ndarray | None = None, scores: np.ndarray | None = None
+             ) -> np.ndarray:
         """Refused: MeTRAbs reads photos, not 2D keypoints."""
         name = self.card.name if self.card is not None else "metrabs"
         raise ValueError(f"model: {name!r} is an image model (MeTRAbs): it reads photos, not 2D "

@@ -129,13 +129,16 @@ class PoseModel(Protocol):
         ...
 
     def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None, *,
-             intrinsics: np.ndarray | None = None) -> np.ndarray:
+             intrinsics: np.ndarray | None = None, scores: np.ndarray | None = None
+             ) -> np.ndarray:
         """Root-relative 3D of 2D keypoints alone (models with ``needs == "keypoints"``).
 
         Args:
             keypoints_2d_px: ``[N, 17, 2]`` poses or ``[N, T, 17, 2]`` windows, H36M-17 px.
             valid: ``[N, 17]`` / ``[N, T, 17]`` bool; None = all valid.
             intrinsics: ``(4,)`` or ``[N, 4]`` ``(fx, fy, cx, cy)`` px, or None.
+            scores: shaped as ``valid``, the detector's confidence per keypoint in [0, 1], for
+                models that read it; None = fully confident.
 
         Returns:
             ``[N, 17, 3]`` / ``[N, T, 17, 3]`` mm, root-relative.

@@ -19,8 +19,8 @@ import torch
 
 from monopose.capf.features import KEYPOINT_SCORE_THRESHOLD as RENDER_TRAINED_SCORE_THRESHOLD
 from monopose.core.placement import check_placement
-from monopose.core.skeleton import get_conversion
 from monopose.detect.blazepose import BlazePoseDetector
+from monopose.detect.keypoint_map import h36m_scores_from_blazepose
 from monopose.detect.tracking import PoseTracker, memory_frames_for
 from monopose.detect.types import PersonDetection
 from monopose.io.images import read_image
@@ -59,8 +59,6 @@ MAX_WORKING_SIDE_PX = 1280
 # Lifters need a few joints to place a person: the best-scoring ones are kept if fewer pass.
 MIN_LIFTER_JOINTS = 6
 
-_BLAZE_TO_H36M_USES = np.abs(get_conversion("blazepose33", "h36m17").weights) > 0  # [17, 33]
-
 
 @contextmanager
 def _one_torch_thread() -> Iterator[None]:
@@ -75,13 +73,6 @@ def _one_torch_thread() -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(before)
-
-
-def h36m_scores_from_blazepose(scores_33: np.ndarray) -> np.ndarray:
-    """``[..., 33]`` BlazePose keypoint scores → ``[..., 17]``: a derived joint gets the lowest
-    score of the keypoints it is made of."""
-    s = np.asarray(scores_33, dtype=np.float64)[..., None, :]
-    return np.where(_BLAZE_TO_H36M_USES, s, np.inf).min(axis=-1)
 
 
 class Estimator:

@@ -8,6 +8,10 @@ Input NPZ keys:
         count as missing. A joint marked valid must be finite; infinity never means missing.
     intrinsics: optional ``(4,)`` or ``[N, 4]`` (fx, fy, cx, cy) px, finite with fx, fy > 0, for
         the absolute pose.
+    scores: optional, shaped as ``valid``: the detector's confidence in each keypoint, in [0, 1]
+        (BlazePose's visibility × presence), for the layouts ``h36m17`` and ``blazepose33``
+        (a derived joint takes its keypoints' lowest score). Lifters that read scores use them;
+        without them every keypoint counts as fully confident.
 
 Output NPZ keys: ``pose_3d_rel_mm`` ``[N, 17, 3]`` (``[N, T, 17, 3]`` for windows), ``layout``
 ("h36m17"), ``joint_names``; with intrinsics also ``pose_3d_abs_mm`` ``[N, 17, 3]`` and
@@ -27,11 +31,13 @@ import numpy as np
 
 from monopose.core.placement import check_placement, place_poses
 from monopose.core.skeleton import H36M17, convert_layout, get_layout
+from monopose.detect.keypoint_map import h36m_scores_from_blazepose
 from monopose.io.schema import write_npz_atomic
 from monopose.models.interface import PoseModel
 from monopose.zoo import load_pose_model
 
-__all__ = ["MAX_ABS_PX", "lift_file", "load_keypoints_npz", "keypoint_model"]
+__all__ = ["MAX_ABS_PX", "lift_file", "load_keypoints_npz", "load_keypoint_scores",
+           "keypoint_model"]
 
 # Keypoints beyond this are not pixel coordinates (and overflow float32 on the way to the model).
 MAX_ABS_PX = 1e6
@@ -175,6 +181,32 @@ def load_keypoints_npz(path: Path, layout: str | None = None
     return np.where(valid[..., None], kp, 0.0), valid, lay.name, intr
 
 
+def load_keypoint_scores(path: Path, shape: tuple[int, ...], layout: str) -> np.ndarray | None:
+    """The file's optional ``scores`` (module docstring) for ``shape`` (``keypoints_2d``'s
+    ``[N, J]`` or ``[N, T, J]`` in ``layout``), as h36m17 joint scores; None without the key.
+
+    Raises:
+        ValueError: naming the file: scores of another shape, outside [0, 1], or for a layout
+            other than h36m17 and blazepose33.
+    """
+    path = Path(path)
+    with _open_npz(path) as data:
+        if "scores" not in data.files:
+            return None
+        scores = _member(data, "scores", path, "iuf").astype(np.float64)
+    if scores.shape != tuple(shape):
+        raise ValueError(f"{path}: scores must have shape {tuple(shape)} (as valid), "
+                         f"got {scores.shape}")
+    if not (np.isfinite(scores) & (scores >= 0.0) & (scores <= 1.0)).all():
+        raise ValueError(f"{path}: scores must be confidences in [0, 1]")
+    if layout == H36M17.name:
+        return scores
+    if layout == "blazepose33":
+        return h36m_scores_from_blazepose(scores)
+    raise ValueError(f"{path}: scores are read for the layouts h36m17 and blazepose33, "
+                     f"not {layout}; remove them or give h36m17 keypoints")
+
+
 def keypoint_model(name: str) -> PoseModel:
     """The registered model ``name``, refused unless it lifts 2D keypoints alone.
 
@@ -210,13 +242,14 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
     input_path = Path(input_path)
     check_placement(placement)
     kp, valid, lay, intr = load_keypoints_npz(input_path, layout)
+    scores = load_keypoint_scores(input_path, valid.shape, lay)
     if intrinsics is not None:
         intr = np.asarray(intrinsics, dtype=np.float64)
     kp17, valid17, _ = convert_layout(kp, lay, H36M17.name, valid)
     lifter = keypoint_model(model)
     try:
         # Perspective-aware lifters turn each pose towards a virtual camera with these.
-        rel_mm = lifter.lift(kp17, valid17, intrinsics=intr)
+        rel_mm = lifter.lift(kp17, valid17, intrinsics=intr, scores=scores)
     except ValueError as exc:
         raise ValueError(f"{input_path}: {exc}") from exc
     broken = ~np.isfinite(rel_mm.astype(np.float32)).reshape(rel_mm.shape[0], -1).all(axis=1)

@@ -98,6 +98,24 @@ def test_absent_keypoints_make_their_joints_missing_and_zero(tmp_path):
     assert (batch.keypoints_2d_px[:, 0, knee] == 0).all()
 
 
+def test_pairs_carry_the_detectors_scores_through_the_mirror(tmp_path):
+    """A doubtful left knee (its BlazePose keypoint's visibility 0.2) scores 0.2 as the left knee
+    of an unmirrored pair and as the right knee of a mirrored one; other joints score 1."""
+    visibility = np.ones((6, 33))
+    visibility[:, 25] = 0.2  # BlazePose 25: left knee
+    raw = _write_detections(tmp_path / "a", 6, visibility33=visibility)
+    batch = DetectedRenders([tmp_path / "a"], flip_prob=0.5).sample_batch(
+        200, np.random.default_rng(2))
+    ids = np.array([int(i.rsplit("/", 1)[1]) for i in batch.ids])
+    mirrored = np.abs(batch.intrinsics[:, 2] - raw["intrinsics"][ids, 2]) > 1e-3
+    assert 0 < mirrored.sum() < len(ids)
+    lk, rk = H36M17.index("l_knee"), H36M17.index("r_knee")
+    scores = batch.scores_2d[:, 0]
+    want = np.ones_like(scores)
+    want[~mirrored, lk], want[mirrored, rk] = 0.2, 0.2
+    np.testing.assert_allclose(scores, want, atol=1e-6)
+
+
 def test_lost_people_are_not_training_pairs(tmp_path):
     arrays = _write_detections(tmp_path / "a", 6)
     found = arrays["found"].copy()

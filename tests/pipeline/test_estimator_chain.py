@@ -16,10 +16,11 @@ import pytest
 from monopose.core.camera import project_points
 from monopose.core.geometry import place_in_camera
 from monopose.core.skeleton import H36M17
+from monopose.detect.keypoint_map import h36m_scores_from_blazepose
 from monopose.io.results import CameraInfo
 from monopose.lifting.lifter import Lifter
 from monopose.models.interface import FramePeople, PeoplePoses
-from monopose.pipeline.estimator import Estimator, h36m_scores_from_blazepose
+from monopose.pipeline.estimator import Estimator
 
 
 def _true_pose(root_mm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -106,3 +106,43 @@ def test_bad_placement_is_refused_before_anything_is_written(tmp_path: Path) -> 
     with pytest.raises(ValueError, match="placement: expected one of ray_fit, solve"):
         lift_file(tmp_path / "kp.npz", tmp_path / "out.npz", "baseline-t1", placement="fit")
     assert not (tmp_path / "out.npz").exists()
+
+
+def test_keypoint_scores_are_read_checked_and_given_to_the_lifter(tmp_path: Path,
+                                                                  monkeypatch) -> None:
+    import monopose.pipeline.lift_file as lift_file_module
+    from monopose.pipeline.lift_file import load_keypoint_scores
+
+    kp = project_points(_standing_pose_mm(), INTRINSICS)[None]
+    scores = np.ones((1, 17))
+    scores[0, 5] = 0.25
+    np.savez(tmp_path / "in.npz", keypoints_2d=kp, scores=scores)
+
+    class Spy:
+        needs = "keypoints"
+        seen: list = []
+
+        def lift(self, kp2d, valid, *, intrinsics=None, scores=None):  # noqa: ANN001, ANN202
+            Spy.seen.append(scores)
+            return np.zeros((*kp2d.shape[:-1], 3))
+
+    monkeypatch.setattr(lift_file_module, "keypoint_model", lambda name: Spy())
+    lift_file(tmp_path / "in.npz", tmp_path / "out.npz", "any")
+    np.testing.assert_array_equal(Spy.seen[-1], scores)
+    np.savez(tmp_path / "none.npz", keypoints_2d=kp)
+    lift_file(tmp_path / "none.npz", tmp_path / "out2.npz", "any")
+    assert Spy.seen[-1] is None  # no scores: fully confident
+
+    # BlazePose's 33 scores become h36m17's: a derived joint takes its keypoints' lowest
+    blaze = np.ones((1, 33))
+    blaze[0, 25] = 0.3  # the left knee keypoint
+    np.savez(tmp_path / "b.npz", keypoints_2d=np.zeros((1, 33, 2)), scores=blaze)
+    mapped = load_keypoint_scores(tmp_path / "b.npz", (1, 33), "blazepose33")
+    assert mapped.shape == (1, 17) and mapped[0, 5] == pytest.approx(0.3)
+    assert (np.delete(mapped[0], 5) == 1.0).all()
+    for name, arr, layout, words in (("s.npz", np.ones((1, 16)), "h36m17", "shape"),
+                                     ("r.npz", np.full((1, 17), 1.5), "h36m17", r"\[0, 1\]"),
+                                     ("c.npz", np.ones((1, 17)), "coco17", "h36m17 and")):
+        np.savez(tmp_path / name, keypoints_2d=np.zeros((1, 17, 2)), scores=arr)
+        with pytest.raises(ValueError, match=f"{name}.*{words}"):
+            load_keypoint_scores(tmp_path / name, (1, 17), layout)

@@ -236,3 +236,22 @@ def test_a_size_input_lifter_trains_its_size_embedding(tmp_path, synthetic_sourc
         module.model.embed_size.weight.fill_(1.0)
         far = {**batch, "angular_size": batch["angular_size"] / 4}
         assert not torch.allclose(module.predict_mm(batch), module.predict_mm(far))
+
+
+def test_a_score_input_lifter_trains_its_score_embedding(tmp_path, synthetic_source):
+    """With ``model.config.score_input`` the training batches' keypoint scores reach the model:
+    doubtful keypoints give its embedding a gradient and change the prediction."""
+    from monopose.lifting.module import build_module
+    from tests.train.conftest import tiny_config
+
+    cfg = tiny_config(tmp_path, arch="mpm", **{"model.config.score_input": True})
+    torch.manual_seed(0)
+    module = build_module(build_lifter(cfg), cfg)
+    batch = batch_to_tensors(synthetic_source(1).sample_batch(32, np.random.default_rng(4)))
+    assert (batch["scores"] == 1.0).all()  # the sampler's 2D: no detector, fully confident
+    doubtful = {**batch, "scores": torch.rand(batch["scores"].shape)}
+    module.losses(doubtful)["loss"].backward()
+    assert float(module.model.embed_score.weight.grad.abs().sum()) > 0
+    with torch.no_grad():
+        module.model.embed_score.weight.fill_(1.0)
+        assert not torch.allclose(module.predict_mm(batch), module.predict_mm(doubtful))
