@@ -325,6 +325,7 @@ PLACEMENT_ROWS: list[tuple[str, str, RayFitSettings | None]] = [
     ("solve, joints weighted by ROOT_JOINT_WEIGHTS (no fit)", "weighted", None),
     ("ray fit, root from the fit (no weighted solve)", "fit_root", RayFitSettings()),
     ("ray_fit (shipped)", "ray_fit", RayFitSettings()),
+    ("ray_fit, joints weighted by the detector's scores", "ray_fit_scored", RayFitSettings()),
     ("ray fit, root from the trunk joints only", "trunk_root", RayFitSettings()),
     ("ray_fit, bones held to the mean of each left/right pair", "symmetric_mean",
      RayFitSettings()),
@@ -378,6 +379,10 @@ def placed_scores(f: dict[str, np.ndarray], placement: str, settings: RayFitSett
             abs_mm = np.stack([place_in_camera(f["kp_px"][i], rel_mm[i], f["valid"][i],
                                                f["intrinsics"][i], joint_weights=trunk)[0]
                                for i in range(len(rel_mm))])
+    elif placement == "ray_fit_scored":
+        abs_mm, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
+                                        placement="ray_fit", settings=settings,
+                                        scores=f.get("score"))
     else:
         abs_mm, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
                                         placement=placement, settings=settings)
@@ -427,7 +432,7 @@ def main(argv: list[str] | None = None) -> int:
                     choices=[1, 2, 3, 4, 5, 6])
     ap.add_argument("--weights-dirs", nargs="+", default=[],
                     help="table 5: weights folders of the first model to compare")
-    ap.add_argument("--placement", choices=PLACEMENTS, default="solve",
+    ap.add_argument("--placement", choices=[*PLACEMENTS, "ray_fit_scored"], default="solve",
                     help="table 5: how the lifted people are placed (default: solve, as the "
                          "tables before the ray fit)")
     args = ap.parse_args(argv)

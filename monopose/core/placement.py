@@ -54,7 +54,7 @@ def check_placement(placement: str, name: str = "placement") -> str:
 def place_poses(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
                 intrinsics: np.ndarray, image_size_wh: tuple[int, int] | None = None,
                 placement: str = "ray_fit", layout: str = "h36m17",
-                settings: RayFitSettings | None = None
+                settings: RayFitSettings | None = None, scores: np.ndarray | None = None
                 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Place ``N`` lifted people of one image (or of images with their own intrinsics).
 
@@ -68,6 +68,8 @@ def place_poses(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
         layout: the joints' layout (the ray fit keeps its bones and, for h36m17, weights the
             joints of its last root solve by :data:`ROOT_JOINT_WEIGHTS`).
         settings: the ray fit's σs; default :class:`~monopose.core.ray_fit.RayFitSettings`.
+        scores: ``[N, J]`` the detector's confidence per joint in [0, 1]: with ``"ray_fit"``,
+            each joint's weight in the fit and in its last root solve; None: equal weights.
 
     Returns:
         ``(pose_3d_abs_mm [N, J, 3], pose_3d_rel_mm [N, J, 3], root_methods [N])``: absolute
@@ -89,12 +91,15 @@ def place_poses(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
     use = ok if image_size_wh is None else ok & in_picture(kp, image_size_wh)
     xy = pixels_to_normalized(np.where(use[..., None], kp, 0.0), intr)
     lay = get_layout(layout)
-    rel_fit, _ = fit_to_rays(xy, rel, use, abs_mm[:, 0], lay.bones, settings)
-    weights = ROOT_JOINT_WEIGHTS if lay.name == "h36m17" else None
+    conf = None if scores is None else np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
+    rel_fit, _ = fit_to_rays(xy, rel, use, abs_mm[:, 0], lay.bones, settings, confidence=conf)
+    base = ROOT_JOINT_WEIGHTS if lay.name == "h36m17" else np.ones(rel.shape[1])
     abs_out, rel_out = abs_mm.copy(), rel.copy()
     for i in range(n):
         if methods[i] == "failed":
             continue
+        weights = (None if conf is None and lay.name != "h36m17"
+                   else base if conf is None else base * np.maximum(conf[i], 1e-3))
         pose_mm, method = place_in_camera(kp[i], rel_fit[i], ok[i], intr[i], image_size_wh,
                                           joint_weights=weights)
         if method != "failed":  # else the solved placement of the lifted pose stays

@@ -63,7 +63,8 @@ class RayFitSettings:
 def fit_to_rays(normalized_xy: np.ndarray, rel_mm: np.ndarray, use: np.ndarray,
                 root_mm: np.ndarray, bones: Sequence[tuple[int, int]],
                 settings: RayFitSettings | None = None,
-                bone_lengths_mm: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+                bone_lengths_mm: np.ndarray | None = None,
+                confidence: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Fit ``N`` people's lifted poses and roots to their 2D rays.
 
     People whose root is not finite or not in front of the camera, who have fewer than 2
@@ -80,6 +81,8 @@ def fit_to_rays(normalized_xy: np.ndarray, rel_mm: np.ndarray, use: np.ndarray,
         settings: the σs and steps; default :class:`RayFitSettings`.
         bone_lengths_mm: ``[N, B]`` the length each entry of ``bones`` is held to (mm);
             default: the lifted pose's own.
+        confidence: ``[N, J]`` in [0, 1], each usable joint's weight in the 2D term (the
+            detector's score: a guessed, hidden joint pulls the pose less); default: ones.
 
     Returns:
         ``(rel_mm [N, J, 3], root_mm [N, 3])``: the fitted root-relative poses (joint 0 at
@@ -102,6 +105,10 @@ def fit_to_rays(normalized_xy: np.ndarray, rel_mm: np.ndarray, use: np.ndarray,
     if lengths.shape != (n, len(bones)):
         raise ValueError(f"bone_lengths_mm: expected [N, B] = [{n}, {len(bones)}], got "
                          f"{lengths.shape}")
+    conf = (np.ones((n, j)) if confidence is None
+            else np.clip(np.asarray(confidence, dtype=np.float64), 0.0, 1.0))
+    if conf.shape != (n, j) or not np.isfinite(conf).all():
+        raise ValueError(f"confidence: expected finite [N, J] = [{n}, {j}], got {conf.shape}")
     fit = (np.isfinite(root_in).all(axis=1) & (root_in[:, 2] > 0)
            & np.isfinite(rel_in).reshape(n, -1).all(axis=1) & (use_in.sum(axis=1) >= 2)
            & np.isfinite(lengths).all(axis=1))
@@ -109,7 +116,7 @@ def fit_to_rays(normalized_xy: np.ndarray, rel_mm: np.ndarray, use: np.ndarray,
     if not fit.any():
         return rel_out, root_out
     rel_fit, root_fit = _gauss_newton(np.where(use_in[fit, :, None], xy_in[fit], 0.0),
-                                      rel_in[fit], use_in[fit], root_in[fit], bones,
+                                      rel_in[fit], use_in[fit] * conf[fit], root_in[fit], bones,
                                       lengths[fit], s)
     depth = rel_fit[..., 2] + root_fit[:, None, 2]
     ok = (np.isfinite(rel_fit).reshape(len(rel_fit), -1).all(axis=1)
@@ -131,7 +138,8 @@ def _gauss_newton(xy: np.ndarray, rel0: np.ndarray, use: np.ndarray, root0: np.n
                   bones: Sequence[tuple[int, int]], length0: np.ndarray, s: RayFitSettings
                   ) -> tuple[np.ndarray, np.ndarray]:
     """The minimisation of :func:`fit_to_rays` for ``M`` people that can be fitted (arrays as
-    there; ``length0 [M, B]`` the lengths the bones are held to). Unknowns
+    there; ``use [M, J]`` each joint's 2D weight, 0 for unusable ones; ``length0 [M, B]`` the
+    lengths the bones are held to). Unknowns
     ``q [M, 3 (J - 1) + 3]``: joints 1..J-1, then the root."""
     m, n_joints = rel0.shape[:2]
     n_par = 3 * n_joints

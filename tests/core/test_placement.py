@@ -249,3 +249,27 @@ def test_gauss_newton_reaches_the_minimum_of_the_stated_objective() -> None:
                                                                    "ftol": 1e-15}).fun
     assert ours < objective(start)
     assert ours <= best * (1 + 1e-3) + 1e-6
+
+
+def test_a_doubtful_joint_pulls_the_fit_less() -> None:
+    """A knee whose 2D is 80 px off: with full confidence the fit drags the pose (and the root)
+    towards it; scored 0.05 it hardly moves them. Ones are the same as no scores."""
+    true_rel, roots = _people(n=1, seed=6)
+    kp = project_points(true_rel + roots[:, None], INTR)
+    knee = H36M17.index("l_knee")
+    wrong = kp.copy()
+    wrong[0, knee, 1] -= 80.0
+    valid = np.ones((1, 17), bool)
+    sure = np.ones((1, 17))
+    doubt = sure.copy()
+    doubt[0, knee] = 0.05
+    abs_none, rel_none, _ = place_poses(wrong, true_rel, valid, INTR)
+    abs_sure, rel_sure, _ = place_poses(wrong, true_rel, valid, INTR, scores=sure)
+    np.testing.assert_allclose(abs_sure, abs_none, atol=1e-6)
+    abs_doubt, rel_doubt, _ = place_poses(wrong, true_rel, valid, INTR, scores=doubt)
+    knee_moved = np.linalg.norm(rel_sure[0, knee] - true_rel[0, knee])
+    assert np.linalg.norm(rel_doubt[0, knee] - true_rel[0, knee]) < 0.3 * knee_moved
+    assert np.linalg.norm(abs_doubt[0, 0] - roots[0]) < np.linalg.norm(abs_sure[0, 0] - roots[0])
+    with pytest.raises(ValueError, match="confidence"):
+        fit_to_rays(pixels_to_normalized(kp, INTR), true_rel, valid, roots, BONES,
+                    confidence=np.ones((1, 16)))

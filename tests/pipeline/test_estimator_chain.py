@@ -41,12 +41,15 @@ class _Lifter(Lifter):
         self.card = None
         self.seen_valid: np.ndarray | None = None
         self.seen_intrinsics: np.ndarray | None = None
+        self.seen_scores: np.ndarray | None = None
 
     def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None,
              layout: str = "h36m17", flip: bool | None = None, batch_size: int | None = None,
-             intrinsics: np.ndarray | None = None) -> np.ndarray:
+             intrinsics: np.ndarray | None = None, scores: np.ndarray | None = None
+             ) -> np.ndarray:
         assert valid is not None
         self.seen_valid = valid.copy()
+        self.seen_scores = None if scores is None else np.asarray(scores).copy()
         self.seen_intrinsics = None if intrinsics is None else np.asarray(intrinsics)
         return np.repeat(self.rel[None], len(keypoints_2d_px), axis=0)
 
@@ -99,8 +102,12 @@ def test_occluded_keypoints_reach_the_lifter_and_absent_ones_do_not() -> None:
     rel, _ = _true_pose(np.array([0.0, 0.0, 4000.0]))
     scores = np.ones(33)
     scores[27] = 0.05  # left ankle: BlazePose places it but thinks it hidden
-    valid = _valid_seen(scores, _Lifter(rel))
+    lifter = _Lifter(rel)
+    valid = _valid_seen(scores, lifter)
     assert valid.all()  # keypoint lifters read BlazePose's guess of hidden joints
+    # ... with the detector's doubt about it, for lifters that read scores
+    assert lifter.seen_scores is not None and lifter.seen_scores.shape == (1, 17)
+    assert lifter.seen_scores[0, 6] == pytest.approx(0.05) and lifter.seen_scores[0, 3] == 1.0
     present = np.ones(17, bool)
     present[6] = False  # the left ankle outside the picture
     valid = _valid_seen(scores, _Lifter(rel), present)
