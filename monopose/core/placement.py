@@ -93,13 +93,14 @@ def place_poses(kp_px: np.ndarray, rel_mm: np.ndarray, valid: np.ndarray,
     lay = get_layout(layout)
     conf = None if scores is None else np.clip(np.asarray(scores, dtype=np.float64), 0.0, 1.0)
     rel_fit, _ = fit_to_rays(xy, rel, use, abs_mm[:, 0], lay.bones, settings, confidence=conf)
-    base = ROOT_JOINT_WEIGHTS if lay.name == "h36m17" else np.ones(rel.shape[1])
+    base = ROOT_JOINT_WEIGHTS if lay.name == "h36m17" else None
     abs_out, rel_out = abs_mm.copy(), rel.copy()
     for i in range(n):
         if methods[i] == "failed":
             continue
-        weights = (None if conf is None and lay.name != "h36m17"
-                   else base if conf is None else base * np.maximum(conf[i], 1e-3))
+        # a joint scored 0 still counts a little: the solve needs its joints' spread
+        weights = base if conf is None else \
+            (1.0 if base is None else base) * np.maximum(conf[i], 1e-3)
         pose_mm, method = place_in_camera(kp[i], rel_fit[i], ok[i], intr[i], image_size_wh,
                                           joint_weights=weights)
         if method != "failed":  # else the solved placement of the lifted pose stays
