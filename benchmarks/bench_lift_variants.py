@@ -379,13 +379,11 @@ def placed_scores(f: dict[str, np.ndarray], placement: str, settings: RayFitSett
             abs_mm = np.stack([place_in_camera(f["kp_px"][i], rel_mm[i], f["valid"][i],
                                                f["intrinsics"][i], joint_weights=trunk)[0]
                                for i in range(len(rel_mm))])
-    elif placement == "ray_fit_scored":
+    else:  # "ray_fit_scored": the product's ray fit, each joint weighted by its score
+        scored = placement == "ray_fit_scored"
         abs_mm, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
-                                        placement="ray_fit", settings=settings,
-                                        scores=f.get("score"))
-    else:
-        abs_mm, rel_mm, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
-                                        placement=placement, settings=settings)
+                                        placement="ray_fit" if scored else placement,
+                                        settings=settings, scores=f["score"] if scored else None)
     seconds = time.perf_counter() - t0
     m = mpjpe_per_sample(rel_mm, f["gt"]).mean()
     p = p_mpjpe_per_sample(rel_mm, f["gt"]).mean()

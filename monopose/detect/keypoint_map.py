@@ -101,8 +101,15 @@ class KeypointMap:
         return ~(self.uses & ~pr[..., None, :]).any(axis=-1)
 
 
+def fixed_keypoint_map() -> KeypointMap:
+    """The hand-written conversion of :mod:`monopose.core.skeleton` as a :class:`KeypointMap`."""
+    conv = get_conversion("blazepose33", "h36m17")
+    return KeypointMap(conv.weights, np.abs(conv.weights) > 0, "fixed",
+                       {"source": "monopose.core.skeleton (hand-written midpoints)"})
+
+
 # the keypoints each h36m17 joint is made of in the fixed conversion: its score is their lowest
-_BLAZE_TO_H36M_USES = np.abs(get_conversion("blazepose33", "h36m17").weights) > 0  # [17, 33]
+_BLAZE_TO_H36M_USES = fixed_keypoint_map().uses  # [17, 33]
 
 
 def h36m_scores_from_blazepose(scores_33: np.ndarray) -> np.ndarray:
@@ -110,13 +117,6 @@ def h36m_scores_from_blazepose(scores_33: np.ndarray) -> np.ndarray:
     score of the keypoints it is made of (the same rule for the pipeline and for training)."""
     s = np.asarray(scores_33, dtype=np.float64)[..., None, :]
     return np.where(_BLAZE_TO_H36M_USES, s, np.inf).min(axis=-1)
-
-
-def fixed_keypoint_map() -> KeypointMap:
-    """The hand-written conversion of :mod:`monopose.core.skeleton` as a :class:`KeypointMap`."""
-    conv = get_conversion("blazepose33", "h36m17")
-    return KeypointMap(conv.weights, np.abs(conv.weights) > 0, "fixed",
-                       {"source": "monopose.core.skeleton (hand-written midpoints)"})
 
 
 def _support_mask() -> np.ndarray:
