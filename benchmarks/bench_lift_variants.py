@@ -108,7 +108,7 @@ def photo_people(lifter: Lifter, true_2d: bool) -> dict[str, np.ndarray] | None:
         score = np.stack([p.keypoint_scores for p in people])
         sized = np.stack([p.pose_3d_rel_mm for p in people])
     return {"gt_abs": gt_abs, "gt": gt_abs - gt_abs[:, :1], "sized": sized, "kp_px": kp,
-            "valid": valid, "intrinsics": intr, "score": score,
+            "valid": valid, "intrinsics": intr, "score": score, "own_size": np.array(true_2d),
             "base": lifter.lift(kp, valid, intrinsics=intr, scores=score)}
 
 
@@ -140,9 +140,14 @@ def scores(f: dict[str, np.ndarray], rel: np.ndarray,
 
 def world_sized(f: dict[str, np.ndarray], rel: np.ndarray) -> np.ndarray:
     """``rel`` at the default's size (world landmarks × the shipped scale) where the world
-    landmarks are known (renders), else at the size ``f["sized"]`` already has (photos)."""
-    ref = f["wl"] * WORLD_LANDMARK_SIZE_SCALE if "wl" in f else f["sized"]
-    return rescale_to_size(rel, ref)[0]
+    landmarks are known (renders); for photos from the true 2D, as lifted (each lifter's own
+    size, as ``bench_realgt``'s true-2D rows); else at the size ``f["sized"]`` already has
+    (photos through the pipeline, sized by their world landmarks)."""
+    if "wl" in f:
+        return rescale_to_size(rel, f["wl"] * WORLD_LANDMARK_SIZE_SCALE)[0]
+    if bool(f.get("own_size", False)):
+        return rel
+    return rescale_to_size(rel, f["sized"])[0]
 
 
 # ----------------------------------------------------------------------------------------------

@@ -104,15 +104,19 @@ def load_truths(root: Path) -> list[Truth]:
 
 def monopose_method(spec: str, weights_dir: Path | None = None) -> Method:
     """``NAME``, ``NAME+world`` (body size from the detector's world landmarks), either with
-    ``+fixed`` (the detector's hand-written BlazePose → h36m17 map instead of the learned one)
-    and/or ``+solve`` (the pose as lifted, root by least squares, instead of the ray fit);
-    a lifter's weights from ``weights_dir`` instead of the package's."""
+    ``+fixed`` (the detector's hand-written BlazePose → h36m17 map instead of the learned one),
+    ``+mirror`` (the detector's flip test, ``BlazePoseDetector(mirror_test=True)``) and/or
+    ``+solve`` (the pose as lifted, root by least squares, instead of the ray fit); a lifter's
+    weights from ``weights_dir`` instead of the package's."""
     from monopose.detect.blazepose import BlazePoseDetector
     from monopose.lifting.lifter import Lifter
     from monopose.pipeline.estimator import Estimator
 
     name, *options = spec.split("+")
-    detector = BlazePoseDetector(keypoint_map="fixed") if "fixed" in options else None
+    detector = None
+    if "fixed" in options or "mirror" in options:
+        detector = BlazePoseDetector(keypoint_map="fixed" if "fixed" in options else "learned",
+                                     mirror_test="mirror" in options)
     body_size = "world_landmarks" if "world" in options else "lifter"
     placement = "solve" if "solve" in options else "ray_fit"
     lifter = None if weights_dir is None else Lifter(name, weights_dir, body_size=body_size,
