@@ -37,20 +37,12 @@ from monopose.detect.types import RotatedRect
 from monopose.lifting.lifter import Lifter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_detector_errors import GROUPS  # noqa: E402
 from bench_lift_variants import placed_scores, world_sized  # noqa: E402
 from bench_realgt import SHARED, load_truths  # noqa: E402
 from bench_world_landmarks import features  # noqa: E402
 from fit_keypoint_map import person_size, usable  # noqa: E402
 
-GROUPS = {
-    "hips": ("pelvis", "r_hip", "l_hip"),
-    "trunk, head": ("spine", "thorax", "neck_nose", "head_top"),
-    "shoulders": ("l_shoulder", "r_shoulder"),
-    "elbows": ("l_elbow", "r_elbow"),
-    "wrists": ("l_wrist", "r_wrist"),
-    "knees": ("l_knee", "r_knee"),
-    "ankles": ("l_ankle", "r_ankle"),
-}
 KINDS = ("as shipped", "mirrored crop", "average of both")
 
 
