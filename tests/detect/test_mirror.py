@@ -156,3 +156,17 @@ def test_detector_mirror_test_on_a_real_photo(standing_photo):
     assert np.median(diff) < 0.02 * size
     assert diff.max() > 0.0
     np.testing.assert_array_equal(flipped[0].world_landmarks_m.shape, (33, 3))
+
+
+def test_feature_maps_are_the_crops_own_with_the_flip_test(detector, standing_photo):
+    from monopose.detect import BlazePoseDetector
+
+    roi = detector.detect(standing_photo)[0].roi
+    flipped = BlazePoseDetector(num_threads=1, mirror_test=True)
+    plain = detector.landmarks_for_roi(standing_photo, roi, with_features=True)
+    both = flipped.landmarks_for_roi(standing_photo, roi, with_features=True)
+    assert plain.feature_maps.keys() == both.feature_maps.keys()
+    for name, fmap in plain.feature_maps.items():
+        np.testing.assert_array_equal(both.feature_maps[name].data, fmap.data)
+    # while the landmarks are the average of the crop's and the mirror's
+    assert not np.allclose(both.landmarks.keypoints_px, plain.landmarks.keypoints_px)
