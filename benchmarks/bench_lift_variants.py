@@ -52,6 +52,7 @@ from monopose.core.placement import PLACEMENTS, ROOT_JOINT_WEIGHTS, place_poses
 from monopose.core.projection import pixels_to_normalized
 from monopose.core.ray_fit import RayFitSettings, bone_lengths, fit_to_rays
 from monopose.core.skeleton import H36M17
+from monopose.detect.keypoint_map import KeypointMapSpec
 from monopose.eval.metrics import mpjpe_per_sample, p_mpjpe_per_sample
 from monopose.lifting.lifter import Lifter
 
@@ -71,11 +72,12 @@ ROLL_DEG = (-10.0, 0.0, 10.0)
 # people: the same dictionary for renders and real photos
 
 
-def render_people(folder: Path, lifter: Lifter) -> dict[str, np.ndarray]:
+def render_people(folder: Path, lifter: Lifter, keypoint_map: KeypointMapSpec = "learned"
+                  ) -> dict[str, np.ndarray]:
     """Renders the detector found: :func:`bench_world_landmarks.features` (``score [N, 17]``
-    among them)."""
+    among them), h36m17 made by ``keypoint_map``."""
     z = detections(folder, WORK, None)
-    return features(z, lifter, usable(z)[0])
+    return features(z, lifter, usable(z)[0], keypoint_map)
 
 
 def photo_people(lifter: Lifter, true_2d: bool) -> dict[str, np.ndarray] | None:

@@ -29,9 +29,9 @@ from monopose.core.skeleton import H36M17
 from monopose.data.synthetic.generate import read_shard
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.keypoint_map import resolve_keypoint_map
-from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, LandmarkResult, decode_landmarks
+from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, LandmarkResult
 from monopose.detect.litert_model import LiteRTModel
-from monopose.detect.mirror import average_landmarks, decode_mirrored
+from monopose.detect.mirror import average_landmarks, landmark_answers
 from monopose.detect.roi import crop_image
 from monopose.detect.types import RotatedRect
 from monopose.lifting.lifter import Lifter
@@ -56,15 +56,9 @@ class RecordingDetector(BlazePoseDetector):
     def _landmarks_with(self, model: LiteRTModel, image: np.ndarray, roi: RotatedRect,
                         with_features: bool) -> LandmarkResult:
         crop = crop_image(image, roi, (CROP_SIZE, CROP_SIZE), border="replicate")
-        outs = []
-        for c in (crop, np.ascontiguousarray(crop[:, ::-1])):
-            model.run((c.astype(np.float32) * np.float32(1.0 / 255.0))[None])
-            outs.append((float(model.get("Identity_1").reshape(-1)[0]),
-                         np.array(model.get("Identity")[0]), np.array(model.get("Identity_3")[0]),
-                         np.array(model.get("Identity_4")[0])))
-        first = decode_landmarks(outs[0][1], outs[0][2], outs[0][3], roi)
-        self.passes.append((first, decode_mirrored(outs[1][1], outs[1][2], outs[1][3], roi)))
-        return LandmarkResult(outs[0][0], first, {})
+        (presence, own), (_, mirrored) = landmark_answers(model, crop, roi, mirror=True)
+        self.passes.append((own, mirrored))
+        return LandmarkResult(presence, own, {})
 
 
 def combine(a: LandmarkOutput, b: LandmarkOutput, kind: str) -> LandmarkOutput:

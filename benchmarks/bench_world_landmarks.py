@@ -34,7 +34,11 @@ from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size, 
 from monopose.core.geometry import place_in_camera
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.skeleton import convert_layout
-from monopose.detect.keypoint_map import h36m_scores_from_blazepose, resolve_keypoint_map
+from monopose.detect.keypoint_map import (
+    KeypointMapSpec,
+    h36m_scores_from_blazepose,
+    resolve_keypoint_map,
+)
 from monopose.eval.metrics import mpjpe, p_mpjpe
 from monopose.lifting.lifter import Lifter
 
@@ -46,11 +50,13 @@ REALGT = Path(__file__).resolve().parents[2] / "shared" / "realgt"
 DEPTH_BANDS_MM = (0, 3000, 4000, 5000, 6000, 1e9)
 
 
-def features(z: dict[str, np.ndarray], lifter: Lifter, ok: np.ndarray) -> dict[str, np.ndarray]:
+def features(z: dict[str, np.ndarray], lifter: Lifter, ok: np.ndarray,
+             keypoint_map: KeypointMapSpec = "learned") -> dict[str, np.ndarray]:
     """Per person: truth, the lifter's pose (its own size and world-landmark size), the world
     landmarks in h36m17, normalised 2D, visibility and ``score`` (visibility × presence, a
-    derived joint taking its lowest source, as the Estimator scores them)."""
-    kmap = resolve_keypoint_map("learned")
+    derived joint taking its lowest source, as the Estimator scores them); h36m17 made by
+    ``keypoint_map`` (the product's by default)."""
+    kmap = resolve_keypoint_map(keypoint_map)
     gt_abs = z["pose3d_cam_mm"][ok].astype(np.float64)
     kp = kmap.apply(z["kp33"][ok])
     valid = kmap.valid(z["presence33"][ok] >= 0.5)

@@ -22,6 +22,7 @@ import argparse
 import datetime as dt
 import platform
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -32,7 +33,6 @@ from monopose.detect.keypoint_map import KeypointMap, resolve_keypoint_map
 from monopose.lifting.lifter import Lifter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-import bench_world_landmarks  # noqa: E402
 from bench_detector_errors import GROUPS  # noqa: E402
 from bench_lift_variants import placed_scores, render_people, world_sized  # noqa: E402
 from fit_keypoint_map import person_size, usable  # noqa: E402
@@ -45,30 +45,26 @@ BODY = [BLAZEPOSE33.index(n) for n in ("l_shoulder", "r_shoulder", "l_elbow", "r
 # the joints a convention places (the correction moves only these)
 CONVENTION = [H36M17.index(n) for n in ("pelvis", "r_hip", "l_hip", "spine", "thorax",
                                         "neck_nose", "head_top", "l_shoulder", "r_shoulder")]
+CONVENTION_MASK = np.isin(np.arange(17), CONVENTION).astype(np.float64)[:, None]  # [17, 1]
 
 
+@dataclass(frozen=True)
 class ResidualMap(KeypointMap):
     """The learned affine map plus an MLP's correction of :data:`CONVENTION` joints in 2D
     (3D points, such as world landmarks, get the affine map alone)."""
 
-    net: torch.nn.Module
+    net: torch.nn.Module | None = None
 
     def apply(self, points: np.ndarray) -> np.ndarray:
         p = np.asarray(points, dtype=np.float64)
         out = super().apply(p)
-        if p.shape[-1] != 2:
+        if p.shape[-1] != 2 or self.net is None:
             return out
         flat, mapped = p.reshape(-1, 33, 2), out.reshape(-1, 17, 2)
         x, centre, scale = normalised(flat, mapped)
         with torch.no_grad():
             res = self.net(torch.as_tensor(x, dtype=torch.float32)).numpy().reshape(-1, 17, 2)
-        return (mapped + res * mask() * scale).reshape(out.shape)
-
-
-def mask() -> np.ndarray:
-    m = np.zeros((17, 1))
-    m[CONVENTION] = 1.0
-    return m
+        return (mapped + res * CONVENTION_MASK * scale).reshape(out.shape)
 
 
 def normalised(kp33: np.ndarray, mapped: np.ndarray
@@ -113,7 +109,7 @@ def fit(train: dict[str, np.ndarray], steps: int, hidden: int, seed: int = 0
     torch.nn.init.zeros_(net[-1].bias)
     x, base, gt = (torch.as_tensor(train[k], dtype=torch.float32) for k in ("x", "mapped", "gt"))
     weight = torch.as_tensor(train["joint_ok"], dtype=torch.float32)
-    m = torch.as_tensor(mask(), dtype=torch.float32)
+    m = torch.as_tensor(CONVENTION_MASK, dtype=torch.float32)
     opt = torch.optim.AdamW(net.parameters(), lr=1e-3, weight_decay=1e-4)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, steps)
     gen = torch.Generator().manual_seed(seed)
@@ -138,7 +134,7 @@ def table_2d(net: torch.nn.Module, sets: list[str]) -> str:
         with torch.no_grad():
             res = net(torch.as_tensor(d["x"], dtype=torch.float32)).numpy().reshape(-1, 17, 2)
         for label, pred in (("affine (shipped)", d["mapped"]),
-                            ("affine + correction", d["mapped"] + res * mask())):
+                            ("affine + correction", d["mapped"] + res * CONVENTION_MASK)):
             err = (np.linalg.norm(pred - d["gt"], axis=-1) * d["scale"][:, None]
                    / d["size"][:, None] * 100)
             ok = d["joint_ok"]
@@ -155,12 +151,10 @@ def table_3d(kmap: ResidualMap, sets: list[str]) -> str:
     lines = ["| set | map | MPJPE / P-MPJPE / median root |", "|---|---|---|"]
     for label, km in (("affine (shipped)", resolve_keypoint_map("learned")),
                       ("affine + correction", kmap)):
-        # bench_world_landmarks.features maps the detections with this
-        bench_world_landmarks.resolve_keypoint_map = lambda _name, km=km: km  # type: ignore
         for name in sets:
             folder = next(p for p in (Path("cache") / name, Path("cache/capf2/renders") / name)
                           if (p / "index.json").is_file())
-            f = render_people(folder, lifter)
+            f = render_people(folder, lifter, km)
             f["sized"] = world_sized(f, f["base"])
             lines.append(f"| {name} | {label} | {placed_scores(f, 'ray_fit', None)[0]} |")
     return "\n".join(lines)
@@ -224,8 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Fitted on {len(train['x'])} people (mirrored included), {args.steps} steps.\n")
     net = fit(train, args.steps, args.hidden)
     affine = resolve_keypoint_map("learned")
-    kmap = ResidualMap(affine.weights, affine.uses, "learned+correction")
-    object.__setattr__(kmap, "net", net)  # a frozen dataclass
+    kmap = ResidualMap(affine.weights, affine.uses, "learned+correction", net=net)
     print("## 2D error, % of the person's size (mean)\n\n" + table_2d(net, args.eval) + "\n")
     print("## The default lifter's 3D on held-out renders\n\n" + table_3d(kmap, args.eval) + "\n")
     print("## The whole pipeline on photos\n\n" + photo_tables(kmap))

@@ -29,7 +29,8 @@ from monopose.detect.types import RotatedRect
 if TYPE_CHECKING:
     from monopose.detect.litert_model import LiteRTModel
 
-__all__ = ["MIRROR_PERMUTATION", "decode_mirrored", "average_landmarks", "landmark_pass"]
+__all__ = ["MIRROR_PERMUTATION", "decode_mirrored", "average_landmarks", "landmark_answers",
+           "landmark_pass"]
 
 # The network's 39 outputs for a mirrored crop: the 33 body landmarks swap sides, the two
 # alignment points and the four unused outputs keep their places.
@@ -82,29 +83,41 @@ def average_landmarks(a: LandmarkOutput, b: LandmarkOutput) -> LandmarkOutput:
         world_m=0.5 * (a.world_m + b.world_m))
 
 
-def landmark_pass(model: LiteRTModel, crop_rgb: np.ndarray, roi: RotatedRect,
-                  mirror: bool = False) -> tuple[float, LandmarkOutput]:
-    """Run the landmark network on a crop of ``roi`` and decode it into image pixels.
+def landmark_answers(model: LiteRTModel, crop_rgb: np.ndarray, roi: RotatedRect,
+                     mirror: bool = False) -> list[tuple[float, LandmarkOutput]]:
+    """Run the landmark network on a crop of ``roi`` (and on its mirror) and decode each answer
+    into image pixels.
 
     Args:
         model: the landmark network.
         crop_rgb: ``[256, 256, 3]`` uint8, the crop of ``roi``.
-        mirror: also run the crop mirrored left–right and average the two answers. The
-            mirrored crop runs first, so the network's activations afterwards are the crop's own
-            (read by feature-map users).
+        mirror: also run the crop mirrored left–right. The mirrored crop runs first, so the
+            network's activations afterwards are the crop's own (read by feature-map users).
+
+    Returns:
+        ``[(presence score, landmarks)]``: the crop's own answer first, then the mirror's
+        mapped back onto the crop (:func:`decode_mirrored`) with ``mirror``.
+    """
+    runs = [(np.ascontiguousarray(crop_rgb[:, ::-1]), decode_mirrored)] if mirror else []
+    runs.append((crop_rgb, decode_landmarks))
+    answers = []
+    for crop, decode in runs:
+        model.run((crop.astype(np.float32) * np.float32(1.0 / 255.0))[None])
+        outputs = (model.get("Identity")[0], model.get("Identity_3")[0], model.get("Identity_4")[0])
+        answers.append((float(model.get("Identity_1").reshape(-1)[0]), decode(*outputs, roi)))
+    return answers[::-1]
+
+
+def landmark_pass(model: LiteRTModel, crop_rgb: np.ndarray, roi: RotatedRect,
+                  mirror: bool = False) -> tuple[float, LandmarkOutput]:
+    """:func:`landmark_answers`, averaged with ``mirror``.
 
     Returns:
         ``(presence score, landmarks)``: the network's probability that a person is in the crop
         (the mean of both runs with ``mirror``) and the decoded landmarks.
     """
-    runs = [np.ascontiguousarray(crop_rgb[:, ::-1]), crop_rgb] if mirror else [crop_rgb]
-    presences, answers = [], []
-    for k, crop in enumerate(runs):
-        model.run((crop.astype(np.float32) * np.float32(1.0 / 255.0))[None])
-        outputs = (model.get("Identity")[0], model.get("Identity_3")[0], model.get("Identity_4")[0])
-        decode = decode_mirrored if mirror and k == 0 else decode_landmarks
-        presences.append(float(model.get("Identity_1").reshape(-1)[0]))
-        answers.append(decode(*outputs, roi))
-    if not mirror:
-        return presences[0], answers[0]
-    return 0.5 * (presences[0] + presences[1]), average_landmarks(answers[0], answers[1])
+    answers = landmark_answers(model, crop_rgb, roi, mirror)
+    if len(answers) == 1:
+        return answers[0]
+    (p_own, own), (p_mirror, mirrored) = answers
+    return 0.5 * (p_own + p_mirror), average_landmarks(own, mirrored)
