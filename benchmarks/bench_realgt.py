@@ -105,18 +105,23 @@ def load_truths(root: Path) -> list[Truth]:
 def monopose_method(spec: str, weights_dir: Path | None = None) -> Method:
     """``NAME``, ``NAME+world`` (body size from the detector's world landmarks), either with
     ``+fixed`` (the detector's hand-written BlazePose → h36m17 map instead of the learned one),
-    ``+mirror`` (the detector's flip test, ``BlazePoseDetector(mirror_test=True)``) and/or
+    ``+mirror`` (the detector's flip test, ``BlazePoseDetector(mirror_test=True)``),
+    ``+full`` (the full landmark network only; without it, the product's default: BlazePose
+    Heavy's final look where fetched, ``monopose fetch-models``) and/or
     ``+solve`` (the pose as lifted, root by least squares, instead of the ray fit); a lifter's
     weights from ``weights_dir`` instead of the package's."""
     from monopose.detect.blazepose import BlazePoseDetector
+    from monopose.detect.heavy import resolve_landmark_model
     from monopose.lifting.lifter import Lifter
     from monopose.pipeline.estimator import Estimator
 
     name, *options = spec.split("+")
     detector = None
-    if "fixed" in options or "mirror" in options:
+    if {"fixed", "mirror", "heavy", "full"} & set(options):
         detector = BlazePoseDetector(keypoint_map="fixed" if "fixed" in options else "learned",
-                                     mirror_test="mirror" in options)
+                                     mirror_test="mirror" in options, landmark_model=(
+                                         "full" if "full" in options
+                                         else resolve_landmark_model("auto")))
     body_size = "world_landmarks" if "world" in options else "lifter"
     placement = "solve" if "solve" in options else "ray_fit"
     lifter = None if weights_dir is None else Lifter(name, weights_dir, body_size=body_size,
@@ -355,7 +360,8 @@ def main() -> None:
                         help="monopose models (default: every lifter + metrabs-blazepose); "
                         "NAME+world sizes each body by the detector's world landmarks; "
                         "+fixed uses the hand-written BlazePose → h36m17 map; +solve places "
-                        "the pose as lifted (no ray fit)")
+                        "the pose as lifted (no ray fit); +mirror the detector's flip test; "
+                        "+full the full landmark network only (not BlazePose Heavy)")
     parser.add_argument("--media", action="store_true", help="also check the media photos")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     parser.add_argument("--weights-dirs", nargs="*", type=Path, default=[],

@@ -31,6 +31,7 @@ from monopose.detect.keypoint_map import (
     KeypointMap,
     fit_keypoint_map,
     fixed_keypoint_map,
+    load_keypoint_map,
     save_keypoint_map,
 )
 
@@ -38,13 +39,17 @@ LIMBS = [H36M17.index(n) for n in ("l_knee", "r_knee", "l_elbow", "r_elbow", "l_
                                    "r_ankle", "l_wrist", "r_wrist")]
 
 
-def detections(render_dir: Path, work: Path, limit: int | None) -> dict[str, np.ndarray]:
-    """Raw detector keypoints and labels of a render set (cached in ``work``)."""
-    cache = work / f"detections-{render_dir.name}-{limit}.npz"
+def detections(render_dir: Path, work: Path, limit: int | None,
+               landmark_model: str = "full") -> dict[str, np.ndarray]:
+    """Raw detector keypoints and labels of a render set (cached in ``work``), the keypoints
+    from the ``landmark_model`` network (``BlazePoseDetector(landmark_model=...)``)."""
+    suffix = "" if landmark_model == "full" else f"-{landmark_model}"
+    cache = work / f"detections-{render_dir.name}-{limit}{suffix}.npz"
     if cache.is_file():
         with np.load(cache) as z:
             return {k: z[k] for k in z.files}
-    det = BlazePoseDetector(num_threads=1, tiles="off", keypoint_map="fixed")
+    det = BlazePoseDetector(num_threads=1, tiles="off", keypoint_map="fixed",
+                            landmark_model=landmark_model)
     out: dict[str, list] = {k: [] for k in ("kp33", "gt", "inside", "visible", "found",
                                             "world33_m", "visibility33", "presence33",
                                             "pose3d_cam_mm", "intrinsics")}
@@ -141,24 +146,32 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--work", type=Path, default=Path("runs/keypoint_map"))
     ap.add_argument("--save", type=Path, default=None, help="write the learned map here")
     ap.add_argument("--json", type=Path, default=None)
+    ap.add_argument("--landmarks", choices=("full", "heavy"), default="full",
+                    help="the landmark network whose keypoints are mapped")
+    ap.add_argument("--compare", type=Path, default=None,
+                    help="also score this saved map (e.g. the shipped one) on the eval set")
     ap.add_argument("--lifter", default=None,
                     help="also lift the eval people's 2D through both maps with this model")
     args = ap.parse_args(argv)
 
-    parts = [detections(p, args.work, args.limit) for p in args.fit]
+    parts = [detections(p, args.work, args.limit, args.landmarks) for p in args.fit]
     fit = {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
-    ev = detections(args.eval, args.work, None)
+    ev = detections(args.eval, args.work, None, args.landmarks)
     ok, joint_ok = usable(fit)
     learned = fit_keypoint_map(
         np.nan_to_num(fit["kp33"][ok]), fit["gt"][ok], joint_ok[ok], person_size(fit["gt"][ok]),
         ridge=args.ridge,
         provenance={"data": "rendered people (anny bodies, mocap train split, Human3.6M joint "
-                            "placement), BlazePose full landmark model, tiles off",
+                            f"placement), BlazePose {args.landmarks} landmark model, tiles off",
                     "render_sets": [str(p) for p in args.fit], "samples": int(ok.sum()),
                     "ridge": args.ridge, "date": dt.date.today().isoformat(),
                     "command": "python benchmarks/fit_keypoint_map.py " + " ".join(
                         sys.argv[1:] if argv is None else argv)})
     rows = {"fixed": score(fixed_keypoint_map(), ev), "learned": score(learned, ev)}
+    if args.compare is not None:
+        shipped = score(load_keypoint_map(args.compare), ev)
+        print(f"{args.compare} on the eval set: {shipped['mean_error_pct'][0]:.3f} % against "
+              f"{rows['learned']['mean_error_pct'][0]:.3f} % refitted here")
     if args.save:
         learned.provenance["eval"] = {"set": str(args.eval), "mean_error_pct":
                                       {k: v["mean_error_pct"][0] for k, v in rows.items()}}

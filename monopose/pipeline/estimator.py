@@ -20,6 +20,7 @@ import torch
 from monopose.capf.features import KEYPOINT_SCORE_THRESHOLD as RENDER_TRAINED_SCORE_THRESHOLD
 from monopose.core.placement import check_placement
 from monopose.detect.blazepose import BlazePoseDetector
+from monopose.detect.heavy import NOT_FETCHED_NOTE, resolve_landmark_model
 from monopose.detect.keypoint_map import h36m_scores_from_blazepose
 from monopose.detect.tracking import PoseTracker, memory_frames_for
 from monopose.detect.types import PersonDetection
@@ -120,6 +121,13 @@ class Estimator:
         video_placement: Temporal lifters on videos: how each frame's people are placed.
             Default ``"solve"``: the ray fit follows each frame's 2D noise and makes the motion
             10 % less smooth for 0.1 mm of P-MPJPE (BENCHMARKS.md).
+        landmark_model: Photos: the landmark network that gives each person's keypoints:
+            ``"full"`` (the one that finds people), ``"heavy"`` (BlazePose GHUM Heavy's final
+            look, :mod:`monopose.detect.heavy`; ``monopose fetch-models`` fetches it) or
+            ``"auto"`` (default: heavy where fetched, else full, said in each photo's
+            warnings; models trained on the detector's outputs of rendered people, such as
+            CA-PF and MeTRAbs, keep the full network they were trained with). Videos track
+            with the full network.
         pose_model: Use this model for photos and videos instead of loading ``model``
             (``model`` then only names it).
         detector: Use this detector instead of a new ``BlazePoseDetector``.
@@ -139,6 +147,7 @@ class Estimator:
         track_stride: int | None = None,
         placement: str = "ray_fit",
         video_placement: str = "solve",
+        landmark_model: str = "auto",
         *,
         pose_model: PoseModel | None = None,
         detector: BlazePoseDetector | None = None,
@@ -158,8 +167,17 @@ class Estimator:
                                            else DEFAULT_VIDEO_MODEL)
         self.causal = causal
         self.track_stride = track_stride
+        # Models trained on the detector's outputs of rendered people keep the network they
+        # were trained with: heavy keypoints make them worse (BENCHMARKS.md, "BlazePose Heavy").
+        card = get_card(self.model_name) if pose_model is None else pose_model.card
+        own_full = card is not None and card.trained_on == RENDERED_PEOPLE
+        chosen = resolve_landmark_model("full" if own_full and landmark_model == "auto"
+                                        else landmark_model)
+        # said in every photo's warnings: the user asked for the default and got less
+        self._landmark_note = (NOT_FETCHED_NOTE if detector is None and landmark_model == "auto"
+                               and not own_full and chosen == "full" else None)
         self.detector = detector if detector is not None else BlazePoseDetector(
-            num_threads=num_threads or 2, keypoint_map=keypoint_map)
+            num_threads=num_threads or 2, keypoint_map=keypoint_map, landmark_model=chosen)
 
         def load(name: str, videos: bool = False) -> PoseModel:
             flip = flip_test if flip_test is not None else not (
@@ -222,9 +240,12 @@ class Estimator:
         people = to_full_resolution(self._estimate_people(
             self.model, detections, small_camera, small, warnings), scale)
         frame = FrameResult(frame_index=0, time_s=None, people=people)
+        if self._landmark_note is not None:
+            warnings.append(self._landmark_note)
         return Prediction(input_path=str(source) if source else "<array>", kind="image",
                           model=self.model_name, camera=camera, frames=[frame],
-                          warnings=warnings)
+                          warnings=warnings,
+                          landmarks=getattr(self.detector, "landmark_model", None))
 
     # ------------------------------------------------------------------ videos
     def predict_video(
@@ -329,6 +350,7 @@ class Estimator:
             raise ValueError(f"{video.path}: no frame could be read (an empty or undecodable "
                              "video)")
         return Prediction(input_path=str(video.path), kind="video", model=self._video_model_name,
+                          landmarks="full",
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
 
     # ------------------------------------------------------------------ internals

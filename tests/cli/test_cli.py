@@ -162,3 +162,19 @@ def test_keypoint_map_option(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
     assert Estimator(keypoint_map="fixed").detector.keypoint_map.name == "fixed"
     assert Estimator().detector.keypoint_map.name == "learned"
+
+
+def test_landmarks_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """--landmarks: an unknown network is refused by name, a heavy network not fetched says how
+    to fetch it; exit 2 and nothing written either way."""
+    from PIL import Image
+
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
+    args = ["predict", str(tmp_path / "a.png"), "--out", str(tmp_path / "o"), "--landmarks"]
+    result = runner.invoke(app, [*args, "guess"])
+    assert result.exit_code == 2
+    assert "landmark_model: expected one of auto, full, heavy" in result.output
+    monkeypatch.setenv("MONOPOSE_MODELS_DIR", str(tmp_path / "empty"))
+    result = runner.invoke(app, [*args, "heavy"])
+    assert result.exit_code == 2 and "monopose fetch-models" in result.output
+    assert not (tmp_path / "o").exists()

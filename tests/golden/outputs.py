@@ -73,10 +73,12 @@ def reduce(result: dict) -> list[list[dict]]:
 
 
 def run_predict(model: str, inputs: list[Path], out: Path) -> dict[str, list[list[dict]]]:
-    """Run the CLI as a user would; ``{input stem: reduced frames}``."""
+    """Run the CLI as a user would; ``{input stem: reduced frames}``. With the full landmark
+    network, so that the outputs do not depend on whether BlazePose Heavy was fetched
+    (``tests/detect/test_heavy.py`` covers the heavy look)."""
     cli = [sys.executable, "-c", "from monopose.cli import main; main()"]
-    subprocess.run([*cli, "predict", *map(str, inputs), "--model", model, "--out", str(out)],
-                   check=True, capture_output=True)
+    subprocess.run([*cli, "predict", *map(str, inputs), "--model", model, "--out", str(out),
+                    "--landmarks", "full"], check=True, capture_output=True)
     return {p.stem: reduce(json.loads((out / f"{p.stem}.json").read_text())) for p in inputs}
 
 
