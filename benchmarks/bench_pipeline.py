@@ -56,6 +56,9 @@ def main() -> None:
                         help="the estimator's placement")
     parser.add_argument("--with-solve", action="store_true",
                         help="also time the photo with placement='solve' (same detector)")
+    parser.add_argument("--with-full", action="store_true",
+                        help="also time the photo with landmark_model='full' (no BlazePose "
+                        "Heavy look)")
     args = parser.parse_args()
 
     import mediapipe as mp
@@ -70,6 +73,8 @@ def main() -> None:
     est = Estimator(model=args.model, num_threads=2, placement=args.placement)
     solve = (Estimator(model=args.model, num_threads=2, placement="solve", detector=est.detector)
              if args.with_solve else None)
+    full = (Estimator(model=args.model, num_threads=2, placement=args.placement,
+                      landmark_model="full") if args.with_full else None)
     # the 3D stage: the model's estimate of one frame's people (lifter, or crops + network +
     # root solve for MeTRAbs)
     timed = _Timed(est.model.predict)
@@ -78,11 +83,18 @@ def main() -> None:
     est.predict(photo)
     legacy.process(photo)
 
-    ours_ms, theirs_ms, solve_ms = [], [], []
+    ours_ms, theirs_ms, solve_ms, full_ms = [], [], [], []
     if solve is not None:
         solve.predict(photo)
+    if full is not None:
+        full.predict(photo)
     timed.seconds = 0.0
     for _ in range(args.rounds):
+        if full is not None:
+            t0 = time.perf_counter()
+            for _ in range(args.repeats):
+                full.predict(photo)
+            full_ms.append((time.perf_counter() - t0) / args.repeats * 1000)
         if solve is not None:
             t0 = time.perf_counter()
             for _ in range(args.repeats):
@@ -138,13 +150,18 @@ def main() -> None:
         return (f"| {name} | {a:.1f} ms ({1000 / a:.1f} fps) | {b:.1f} ms ({1000 / b:.1f} fps) "
                 f"| {b / a:.2f}× | {share * 100:.0f}% |")
 
-    print(f"models: {est.model_name} (photo), {pred.model} (video); video: {len(frames)} frames "
-          f"of {video.name}, {people} person-frames")
+    print(f"models: {est.model_name} (photo, landmarks {est.detector.landmark_model}), "
+          f"{pred.model} (video); video: {len(frames)} frames of {video.name}, {people} "
+          "person-frames")
     print("| input | monopose (all people, 3D) | MediaPipe legacy (1 person, 2D+world) "
           "| monopose fps / MediaPipe fps | lifter share |")
     print("|---|---|---|---|---|")
     print(row("photo, 1 person (1080×720)", ours_ms, theirs_ms, photo_share))
     print(row("street video, tracking (768×576)", v_ours, v_theirs, video_share))
+    if full_ms:
+        a, b, c = (statistics.median(x) for x in (ours_ms, full_ms, theirs_ms))
+        print(f"\nphoto, landmarks {est.detector.landmark_model}: {a:.1f} ms; landmarks full: "
+              f"{b:.1f} ms (same rounds; ×{a / b:.2f}); MediaPipe / full: {c / b:.2f}×")
     if solve_ms:
         a, b = statistics.median(ours_ms), statistics.median(solve_ms)
         print(f"\nphoto, placement {args.placement}: {a:.1f} ms; placement solve: {b:.1f} ms "
