@@ -200,6 +200,11 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=600, help="Images per set.")
     ap.add_argument("--work", type=Path, default=Path("runs/heavy"),
                     help="Where the detections are kept for reruns.")
+    ap.add_argument("--models", nargs="*", default=[],
+                    help="Also lift both networks' 2D with these registered lifters.")
+    ap.add_argument("--weights-dirs", nargs="*", type=Path, default=[],
+                    help="Also lift both networks' 2D with mpm-lift-t1 weights from these "
+                    "folders (e.g. runs/<run>/export).")
     args = ap.parse_args(argv)
     now = dt.datetime.now(dt.UTC)
     print(f"# bench_heavy_landmarks: {platform.node()}, {platform.machine()}, "
@@ -224,6 +229,13 @@ def main(argv: list[str] | None = None) -> int:
     print(table_2d(sets) + "\n")
     print("## The default lifter's 3D from each 2D (mm; world-landmark size, ray fit)\n")
     print(table_3d(sets, Lifter("mpm-lift-t1", body_size="lifter")) + "\n")
+    others = [(name, Lifter(name, body_size="lifter")) for name in args.models] + [
+        (f"mpm-lift-t1 ({d})", Lifter("mpm-lift-t1", d, body_size="lifter"))
+        for d in args.weights_dirs]
+    pair = {name: {k: kinds[k] for k in (FULL, HEAVY)} for name, kinds in sets.items()}
+    for name, lifter in others:
+        print(f"## {name}'s 3D from each 2D (mm; world-landmark size, ray fit)\n")
+        print(table_3d(pair, lifter) + "\n")
     print("## The world landmarks' size\n")
     print(size_table(sets) + "\n")
     print("## Real photos: 2D error (px)\n")

@@ -81,17 +81,20 @@ def capf_features(
 def detect(
     renders: list[Path] = typer.Argument(..., help="Render set folders (monopose data render)."),  # noqa: B008
     threads: int = typer.Option(1, min=1, help="Detector threads."),
+    landmarks: str = typer.Option("full", "--landmarks",
+                                  help="The landmark network: full (detections.npz) or heavy "
+                                  "(BlazePose Heavy's final look, detections-heavy.npz)."),
 ) -> None:
     """Run the detector on rendered people and keep its 2D beside the labels
     (`detections.npz` in each folder): training pairs with the detector's real errors
-    (config keys data.detected_renders, data.detected_share)."""
+    (config keys data.detected_renders, data.detected_share, data.detected_landmarks)."""
     # heavy: LiteRT behind it; monopose --help stays fast
     from monopose.data.detected_renders import detect_renders
 
     failed = 0
     for folder in renders:
         try:
-            rep = detect_renders(folder, num_threads=threads)
+            rep = detect_renders(folder, num_threads=threads, landmark_model=landmarks)
         except (FileNotFoundError, ValueError) as exc:
             typer.echo(f"error: {exc}", err=True)
             failed += 1

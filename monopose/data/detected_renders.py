@@ -31,11 +31,12 @@ import numpy as np
 
 from monopose.core.skeleton import H36M17
 from monopose.data.sample import PoseBatch, concat_batches
+from monopose.detect.heavy import check_landmark_model
 from monopose.detect.keypoint_map import h36m_scores_from_blazepose, resolve_keypoint_map
 from monopose.io.files import atomic_write
 
-__all__ = ["DETECTIONS_FILE", "DetectionReport", "detect_renders", "DetectedRenders",
-           "MixedSource", "lost_people"]
+__all__ = ["DETECTIONS_FILE", "DetectionReport", "detect_renders", "detections_file",
+           "DetectedRenders", "MixedSource", "lost_people"]
 
 DETECTIONS_FILE = "detections.npz"
 # A person whose median limb error is over this fraction of the true 2D box diagonal is someone
@@ -63,6 +64,14 @@ class DetectionReport:
     reused: bool
 
 
+def detections_file(landmark_model: str = "full") -> str:
+    """The file name of a render set's detections by the ``landmark_model`` network
+    (``BlazePoseDetector(landmark_model=...)``): :data:`DETECTIONS_FILE` for the full one,
+    ``detections-heavy.npz`` for BlazePose Heavy's final look."""
+    check_landmark_model(landmark_model)
+    return DETECTIONS_FILE if landmark_model == "full" else f"detections-{landmark_model}.npz"
+
+
 def _complete(path: Path, expected: int) -> bool:
     try:
         with np.load(path, allow_pickle=False) as z:
@@ -77,8 +86,9 @@ def _shard_samples(path: Path) -> int:
 
 
 def detect_renders(render_dir: str | Path, num_threads: int = 1,
-                   progress: bool = True) -> DetectionReport:
-    """Run BlazePose on every image of a render set; write ``<render_dir>/detections.npz``.
+                   progress: bool = True, landmark_model: str = "full") -> DetectionReport:
+    """Run BlazePose on every image of a render set; write ``<render_dir>/detections.npz``
+    (``detections-heavy.npz`` with ``landmark_model="heavy"``, :func:`detections_file`).
 
     Per sample (N in the set): ``kp33_px [N, 33, 2]``, ``visibility33``, ``presence33
     [N, 33]``, ``found [N]`` (a person was detected; the one nearest the true 2D is kept), and
@@ -98,11 +108,11 @@ def detect_renders(render_dir: str | Path, num_threads: int = 1,
     if not shards:
         raise FileNotFoundError(f"render_dir: no shard-*.npz in {folder}")
     n = sum(_shard_samples(p) for p in shards)  # labels only: the images stay on disk
-    target = folder / DETECTIONS_FILE
+    target = folder / detections_file(landmark_model)
     if _complete(target, n):
         with np.load(target, allow_pickle=False) as z:
             return DetectionReport(target, n, int(z["found"].sum()), 0.0, True)
-    det = BlazePoseDetector(num_threads=num_threads, tiles="off")
+    det = BlazePoseDetector(num_threads=num_threads, tiles="off", landmark_model=landmark_model)
     out: dict[str, list[Any]] = {k: [] for k in ("kp33_px", "visibility33", "presence33", "found")}
     batches, visible = [], []  # one shard's images in memory at a time; its labels kept
     for k, shard_path in enumerate(shards):
@@ -166,23 +176,27 @@ class DetectedRenders:
             ``monopose predict``); a joint is valid where its keypoints are present (presence
             ≥ 0.5) and it is inside the image.
         flip_prob: share of samples mirrored left–right (image x, 3D x, joints swapped).
+        landmark_model: whose detections to read: ``"full"`` (``detections.npz``) or
+            ``"heavy"`` (``detections-heavy.npz``; :func:`detections_file`).
 
     Raises:
-        FileNotFoundError: a folder without ``detections.npz`` (run ``monopose data detect``).
+        FileNotFoundError: a folder without the detections file (run ``monopose data detect``).
         ValueError: no usable person in any folder.
     """
 
     def __init__(self, folders: Sequence[str | Path], keypoint_map: str = "learned",
-                 flip_prob: float = 0.5) -> None:
+                 flip_prob: float = 0.5, landmark_model: str = "full") -> None:
         kmap = resolve_keypoint_map(keypoint_map)
+        name = detections_file(landmark_model)
+        flag = "" if landmark_model == "full" else f" --landmarks {landmark_model}"
         parts: dict[str, list[np.ndarray]] = {k: [] for k in (
             "kp", "gt", "valid", "score", "pose", "intr", "size", "ids")}
         for folder in folders:
-            path = Path(folder) / DETECTIONS_FILE
+            path = Path(folder) / name
             if not path.is_file():
                 raise FileNotFoundError(
-                    f"data.detected_renders: no {DETECTIONS_FILE} in {folder} "
-                    f"(run `monopose data detect {folder}`)")
+                    f"data.detected_renders: no {name} in {folder} "
+                    f"(run `monopose data detect{flag} {folder}`)")
             with np.load(path, allow_pickle=False) as z:
                 d = {k: z[k] for k in z.files}
             kp = kmap.apply(d["kp33_px"])

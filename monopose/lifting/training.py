@@ -62,7 +62,9 @@ def mocap_source(data: DataSection, split: str, window: int, seed: int) -> Batch
         return sampler
     if window != 1:
         raise ConfigError(f"data.detected_renders: single frames only, got a window of {window}")
-    return MixedSource(sampler, DetectedRenders(data.detected_renders), data.detected_share)
+    return MixedSource(sampler, DetectedRenders(data.detected_renders,
+                                                landmark_model=data.detected_landmarks),
+                       data.detected_share)
 
 
 def build_lifter(cfg: ExperimentConfig) -> nn.Module:

@@ -82,6 +82,8 @@ class DataSection:
             ``monopose.data.detected_renders``).
         detected_share: Expected fraction of each training batch drawn from
             ``detected_renders`` (0: none; validation batches stay mocap).
+        detected_landmarks: Whose detections of ``detected_renders`` to read: ``full`` or
+            ``heavy`` (BlazePose Heavy's final look; ``monopose data detect --landmarks``).
     """
 
     cache: str = "cache/mocap"
@@ -95,6 +97,7 @@ class DataSection:
     input_frame: str = "image"
     detected_renders: list[str] = field(default_factory=list)
     detected_share: float = 0.0
+    detected_landmarks: str = "full"
 
 
 @dataclass
@@ -261,6 +264,9 @@ class ExperimentConfig:
         if not 0.0 <= self.data.detected_share <= 1.0:
             raise ConfigError(f"data.detected_share: expected a fraction in [0, 1], got "
                               f"{self.data.detected_share}")
+        if self.data.detected_landmarks not in ("full", "heavy"):
+            raise ConfigError(f"data.detected_landmarks: expected full or heavy, got "
+                              f"{self.data.detected_landmarks!r}")
         if self.data.detected_share > 0 and not self.data.detected_renders:
             raise ConfigError("data.detected_share: set, but data.detected_renders names no "
                               "render set")

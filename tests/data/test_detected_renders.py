@@ -236,3 +236,21 @@ def test_training_configs_mix_detected_pairs_into_training_batches_only(tiny_moc
                                                  "detected_renders": ["r"]}})
     with pytest.raises(ConfigError, match="names no render set"):
         config_from_dict({"name": "x", "data": {"detected_share": 0.2}})
+
+
+def test_each_landmark_network_has_its_own_detections_file(tmp_path):
+    """Heavy detections sit beside the full network's, are read only when asked for, and a
+    missing heavy file names the command that makes it."""
+    from monopose.data.detected_renders import detections_file
+
+    assert detections_file("full") == DETECTIONS_FILE
+    assert detections_file("heavy") == "detections-heavy.npz"
+    with pytest.raises(ValueError, match="landmark_model"):
+        detections_file("huge")
+    full = _write_detections(tmp_path / "a", 5)
+    with pytest.raises(FileNotFoundError, match=r"monopose data detect --landmarks heavy .*a"):
+        DetectedRenders([tmp_path / "a"], landmark_model="heavy")
+    (tmp_path / "a" / DETECTIONS_FILE).rename(tmp_path / "a" / "detections-heavy.npz")
+    _write_detections(tmp_path / "a", 3, seed=1)  # a different full file beside it
+    assert len(DetectedRenders([tmp_path / "a"], landmark_model="heavy")) == len(full["ids"])
+    assert len(DetectedRenders([tmp_path / "a"])) == 3

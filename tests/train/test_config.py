@@ -65,3 +65,11 @@ def test_shipped_configs_load(path):
     assert set(cfg.data.sources) <= {"cmu", "bandai"}
     if cfg.export.name:  # a later stage of a model's training is named after it
         assert cfg.export.name == cfg.name or cfg.name.startswith(f"{cfg.export.name}-")
+
+
+def test_detected_landmarks_is_checked():
+    assert config_from_dict({"name": "x"}).data.detected_landmarks == "full"
+    assert config_from_dict({"name": "x", "data": {"detected_landmarks": "heavy"}}
+                            ).data.detected_landmarks == "heavy"
+    with pytest.raises(ConfigError, match="data.detected_landmarks: expected full or heavy"):
+        config_from_dict({"name": "x", "data": {"detected_landmarks": "huge"}})
