@@ -41,7 +41,7 @@ from monopose.detect.types import PersonDetection
 from monopose.lifting.lifter import Lifter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from bench_mirror_landmarks import table_2d, table_3d  # noqa: E402
+from bench_mirror_landmarks import sample_photo_ms, table_2d, table_3d  # noqa: E402
 from bench_realgt import SHARED, load_truths  # noqa: E402
 from fit_keypoint_map import usable  # noqa: E402
 
@@ -176,22 +176,12 @@ def table_photos(detectors: dict[str, BlazePoseDetector]) -> str:
 
 
 def timing_line(repeats: int = 10) -> str:
-    """ms per photo on the package's sample photo, each variant on one thread, alternated so
-    that all see the same machine load."""
-    photo = Path(__file__).resolve().parents[1] / "monopose" / "assets" / "sample_person.jpg"
-    detectors = {k: BlazePoseDetector(num_threads=1, tiles="off", **v)
-                 for k, v in VARIANTS.items()}
-    spent = dict.fromkeys(detectors, 0.0)
-    for det in detectors.values():
-        det.detect(photo)  # warm-up
-    for _ in range(repeats):
-        for name, det in detectors.items():
-            t0 = time.perf_counter()
-            det.detect(photo)
-            spent[name] += time.perf_counter() - t0
-    base = spent[next(iter(spent))]
+    """ms per photo on the package's sample photo, each variant on one thread."""
+    ms = sample_photo_ms({k: BlazePoseDetector(num_threads=1, tiles="off", **v)
+                          for k, v in VARIANTS.items()}, repeats)
+    base = ms[FULL]
     return f"Sample photo, one thread, {repeats} runs each: " + ", ".join(
-        f"{name} {1000 * s / repeats:.1f} ms ({s / base:.2f}×)" for name, s in spent.items())
+        f"{name} {t:.1f} ms ({t / base:.2f}×)" for name, t in ms.items())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -171,22 +171,28 @@ def table_photos(det: RecordingDetector) -> str:
     return "\n".join(lines)
 
 
-def timing_line(repeats: int = 20) -> str:
-    """ms per photo of the detector on the package's sample photo (whole-image pass, no tiles:
-    ``monopose predict``'s first look), plain and with the flip test, alternated so that both
-    see the same machine load."""
+def sample_photo_ms(detectors: dict[str, BlazePoseDetector], repeats: int) -> dict[str, float]:
+    """ms per photo of each detector on the package's sample photo, after a warm-up, alternated
+    so that all see the same machine load."""
     photo = Path(__file__).resolve().parents[1] / "monopose" / "assets" / "sample_person.jpg"
-    detectors = {mirror: BlazePoseDetector(num_threads=1, tiles="off", mirror_test=mirror)
-                 for mirror in (False, True)}
-    spent = {False: 0.0, True: 0.0}
+    spent = dict.fromkeys(detectors, 0.0)
     for det in detectors.values():
         det.detect(photo)  # warm-up
     for _ in range(repeats):
-        for mirror, det in detectors.items():
+        for name, det in detectors.items():
             t0 = time.perf_counter()
             det.detect(photo)
-            spent[mirror] += time.perf_counter() - t0
-    plain, flipped = (1000 * spent[k] / repeats for k in (False, True))
+            spent[name] += time.perf_counter() - t0
+    return {name: 1000 * s / repeats for name, s in spent.items()}
+
+
+def timing_line(repeats: int = 20) -> str:
+    """ms per photo of the detector (whole-image pass, no tiles: ``monopose predict``'s first
+    look), one thread, plain and with the flip test."""
+    ms = sample_photo_ms({mirror: BlazePoseDetector(num_threads=1, tiles="off",
+                                                    mirror_test=mirror)
+                          for mirror in (False, True)}, repeats)
+    plain, flipped = ms[False], ms[True]
     return (f"Sample photo, one thread, {repeats} runs each: {plain:.1f} ms as shipped, "
             f"{flipped:.1f} ms with mirror_test ({flipped / plain:.2f}×).")
 
