@@ -43,8 +43,9 @@ CARDS = (
         training_data=_DATA,
         description="MPM pretrained by masked 2D and 3D pose modelling, fine-tuned for "
         "lifting, then with a quarter of its pairs from the detector's own 2D on rendered "
-        "people (monopose.data.detected_renders; the average of three seeds); single frame; "
-        "also completes 3D poses.",
+        "people: the keypoints of BlazePose Heavy's final look, which monopose predict gives "
+        "photos (monopose.data.detected_renders; the average of two seeds); single frame; also "
+        "completes 3D poses.",
     ),
     ModelCard(
         name="mpm-lift-t27", input_frame=_VC, architecture="mpm",
