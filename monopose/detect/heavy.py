@@ -35,14 +35,16 @@ from monopose.detect.types import RotatedRect
 if TYPE_CHECKING:
     from monopose.detect.litert_model import LiteRTModel
 
-__all__ = ["HEAVY_FILE_NAME", "HEAVY_PACKAGE_URL", "HEAVY_SHA256", "LANDMARK_MODELS",
-           "MODELS_DIR_ENV", "NOT_FETCHED_NOTE", "check_landmark_model", "fetch_heavy_model",
-           "find_heavy_model", "heavy_look", "heavy_model_path", "resolve_landmark_model"]
+__all__ = ["HEAVY_FILE_NAME", "HEAVY_PACKAGE_URL", "HEAVY_SHA256", "HEAVY_SIZE_BYTES",
+           "LANDMARK_MODELS", "MODELS_DIR_ENV", "NOT_FETCHED_NOTE", "check_landmark_model",
+           "fetch_heavy_model", "find_heavy_model", "heavy_look", "heavy_model_path",
+           "resolve_landmark_model"]
 
 LANDMARK_MODELS: tuple[str, ...] = ("full", "heavy")
 HEAVY_FILE_NAME = "pose_landmark_heavy.tflite"
 HEAVY_PACKAGE_URL = "https://registry.npmjs.org/@mediapipe/pose/-/pose-0.5.1675469404.tgz"
 HEAVY_SHA256 = "59e42d71bcd44cbdbabc419f0ff76686595fd265419566bd4009ef703ea8e1fe"
+HEAVY_SIZE_BYTES = 27_709_200  # checked on every load; the hash only when fetching
 # Where fetched model files live: this variable, else a folder inside the installed package.
 MODELS_DIR_ENV = "MONOPOSE_MODELS_DIR"
 _PACKAGE_MEMBER = f"package/{HEAVY_FILE_NAME}"
@@ -66,8 +68,12 @@ def resolve_landmark_model(name: str) -> str:
         ValueError: naming ``landmark_model`` and the choices, for any other name.
     """
     if name == "auto":
-        return "heavy" if heavy_model_path().is_file() else "full"
+        return "heavy" if _looks_fetched(heavy_model_path()) else "full"
     return check_landmark_model(name)
+
+
+def _looks_fetched(path: Path) -> bool:
+    return path.is_file() and path.stat().st_size == HEAVY_SIZE_BYTES
 
 
 def heavy_model_path() -> Path:
@@ -82,12 +88,14 @@ def find_heavy_model() -> Path:
     """The fetched heavy file.
 
     Raises:
-        FileNotFoundError: naming the path looked at and the command that fetches it.
+        FileNotFoundError: naming the path looked at and the command that fetches it, also
+            when the file there does not have the heavy file's size (a broken copy).
     """
     path = heavy_model_path()
-    if not path.is_file():
+    if not _looks_fetched(path):
         raise FileNotFoundError(
-            f"landmark model 'heavy': {path} not found; run `monopose fetch-models` once "
+            f"landmark model 'heavy': {path} not found or incomplete; run `monopose "
+            f"fetch-models` once "
             f"(it takes {HEAVY_FILE_NAME} from the npm registry's @mediapipe/pose package), "
             f"or use landmark_model='full'")
     return path

@@ -15,6 +15,7 @@ import pytest
 from monopose.detect import heavy
 from monopose.detect.heavy import (
     HEAVY_FILE_NAME,
+    HEAVY_SIZE_BYTES,
     MODELS_DIR_ENV,
     check_landmark_model,
     fetch_heavy_model,
@@ -143,7 +144,12 @@ def test_auto_takes_heavy_where_fetched_and_says_so_where_not(
     assert NOT_FETCHED_NOTE in pred.warnings and pred.to_json()["landmarks"] == "full"
     pred = Estimator(landmark_model="full").predict(blank)
     assert NOT_FETCHED_NOTE not in pred.warnings and pred.to_json()["landmarks"] == "full"
-    (tmp_path / HEAVY_FILE_NAME).write_bytes(b"")  # present: auto means heavy
+    (tmp_path / HEAVY_FILE_NAME).write_bytes(b"")  # a broken copy is not the heavy network
+    assert resolve_landmark_model("auto") == "full"
+    with pytest.raises(FileNotFoundError, match="not found or incomplete"):
+        find_heavy_model()
+    with (tmp_path / HEAVY_FILE_NAME).open("wb") as f:  # the right size: taken as fetched
+        f.truncate(HEAVY_SIZE_BYTES)
     assert resolve_landmark_model("auto") == "heavy"
     monkeypatch.delenv(MODELS_DIR_ENV)
     try:
