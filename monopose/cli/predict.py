@@ -254,6 +254,19 @@ def models() -> None:
     console.print(table)
     for licence, note in notes.items():
         console.print(f"[bold]{licence}[/bold]: {note}")
+    console.print(_landmark_networks_line(), soft_wrap=True)
+
+
+def _landmark_networks_line() -> str:
+    """Which BlazePose landmark networks photos can use here (Apache-2.0 both)."""
+    # heavy: the monopose.detect package loads LiteRT; `monopose --help` stays fast
+    from monopose.detect.heavy import heavy_model_path, resolve_landmark_model
+
+    heavy = (f"fetched ({heavy_model_path()}), the default for photos"
+             if resolve_landmark_model("auto") == "heavy"
+             else "not fetched: run `monopose fetch-models` (photos use full until then)")
+    return ("BlazePose landmark networks (Apache-2.0): full, from the mediapipe wheel; "
+            f"heavy, {heavy}.")
 
 
 def fetch_models() -> None:

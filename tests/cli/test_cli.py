@@ -32,6 +32,15 @@ def test_models_lists_every_registered_model_with_licence() -> None:
     for card in list_models():
         assert card.name in result.output
     assert "commercial" in result.output
+    assert "BlazePose landmark networks (Apache-2.0)" in result.output
+
+
+def test_models_says_whether_blazepose_heavy_is_fetched(tmp_path: Path,
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("MONOPOSE_MODELS_DIR", str(tmp_path))
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0 and "heavy, not fetched: run `monopose fetch-models`" in (
+        " ".join(result.output.split()))
 
 
 def test_predict_rejects_bad_options_and_missing_inputs(tmp_path: Path) -> None:
