@@ -31,12 +31,9 @@ import numpy as np
 from monopose.core.skeleton import H36M17
 from monopose.data.synthetic.generate import read_shard
 from monopose.detect.blazepose import BlazePoseDetector
-from monopose.detect.heavy import find_heavy_model
+from monopose.detect.heavy import find_heavy_model, heavy_landmarks
 from monopose.detect.keypoint_map import resolve_keypoint_map
-from monopose.detect.landmarks import CROP_SIZE
 from monopose.detect.litert_model import LiteRTModel
-from monopose.detect.mirror import landmark_pass
-from monopose.detect.roi import crop_image
 from monopose.detect.types import PersonDetection
 from monopose.lifting.lifter import Lifter
 
@@ -55,14 +52,6 @@ VARIANTS: dict[str, dict] = {
 }
 KEYS = ("kp33", "world33_m", "visibility33", "presence33", "gt", "inside", "visible", "found",
         "pose3d_cam_mm", "intrinsics", "heavy_world33_m")
-
-
-def heavy_world_m(model: LiteRTModel, image: np.ndarray, person: PersonDetection,
-                  mirror_test: bool) -> np.ndarray:
-    """``[33, 3]`` m: the heavy network's own world landmarks through the person's kept crop
-    (the product averages them with the full network's)."""
-    crop = crop_image(image, person.roi, (CROP_SIZE, CROP_SIZE), border="replicate")
-    return landmark_pass(model, crop, person.roi, mirror_test)[1].world_m
 
 
 def nearest(people: list[PersonDetection], gt_px: np.ndarray) -> PersonDetection | None:
@@ -106,7 +95,7 @@ def render_set(detectors: dict[str, BlazePoseDetector], folder: Path, limit: int
                                       else person.world_landmarks_m)
                 z["heavy_world33_m"].append(
                     np.full((33, 3), np.nan) if person is None or det.landmark_model != "heavy"
-                    else heavy_world_m(heavy, image, person, det.mirror_test))
+                    else heavy_landmarks(heavy, image, person.roi, det.mirror_test).world_m)
                 z["visibility33"].append(np.zeros(33) if person is None else person.visibility)
                 z["presence33"].append(np.zeros(33) if person is None else person.presence)
             n += 1

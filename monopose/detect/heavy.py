@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from monopose.detect.landmarks import CROP_SIZE, LandmarkResult
+from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, LandmarkResult
 from monopose.detect.mirror import landmark_pass
 from monopose.detect.roi import crop_image
 from monopose.detect.types import RotatedRect
@@ -37,7 +37,8 @@ if TYPE_CHECKING:
 
 __all__ = ["HEAVY_FILE_NAME", "HEAVY_PACKAGE_URL", "HEAVY_SHA256", "HEAVY_SIZE_BYTES",
            "LANDMARK_MODELS", "MODELS_DIR_ENV", "NOT_FETCHED_NOTE", "check_landmark_model",
-           "fetch_heavy_model", "find_heavy_model", "heavy_look", "heavy_model_path",
+           "fetch_heavy_model", "find_heavy_model", "heavy_landmarks", "heavy_look",
+           "heavy_model_path",
            "resolve_landmark_model"]
 
 LANDMARK_MODELS: tuple[str, ...] = ("full", "heavy")
@@ -149,18 +150,24 @@ def fetch_heavy_model(url: str = HEAVY_PACKAGE_URL, dest: Path | None = None,
     return target
 
 
+def heavy_landmarks(model: LiteRTModel, image: np.ndarray, roi: RotatedRect,
+                    mirror_test: bool) -> LandmarkOutput:
+    """The heavy network's own answer through ``roi`` of an RGB uint8 ``[H, W, 3]`` image (with
+    the flip test when asked)."""
+    crop = crop_image(image, roi, (CROP_SIZE, CROP_SIZE), border="replicate")
+    return landmark_pass(model, crop, roi, mirror_test)[1]
+
+
 def heavy_look(model: LiteRTModel, image: np.ndarray, roi: RotatedRect, result: LandmarkResult,
                mirror_test: bool) -> LandmarkResult:
-    """The heavy network's keypoints through the kept ``roi`` of an RGB uint8 ``[H, W, 3]``
-    image (with the flip test when asked).
+    """The heavy network's keypoints through the kept ``roi`` (:func:`heavy_landmarks`).
 
     The full network's look through the same crop (``result``) keeps its presence and feature
     maps, which the detector's rules and the image models were tuned on. The world landmarks
     (metres, the evidence of body size) are the mean of both networks': with the heavy
     network's alone the default lifter's root error on rendered people is 3–5 % worse than with
     the full network's, with the mean it is the same (BENCHMARKS.md, "BlazePose Heavy")."""
-    crop = crop_image(image, roi, (CROP_SIZE, CROP_SIZE), border="replicate")
-    _, heavy = landmark_pass(model, crop, roi, mirror_test)
+    heavy = heavy_landmarks(model, image, roi, mirror_test)
     world_m = 0.5 * (heavy.world_m + result.landmarks.world_m)
     return LandmarkResult(result.presence_score, replace(heavy, world_m=world_m),
                           result.feature_maps)
