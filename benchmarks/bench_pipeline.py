@@ -1,7 +1,7 @@
 """End-to-end speed of `Estimator` against MediaPipe's legacy pose pipeline, in one run.
 
     .venv/bin/python benchmarks/bench_pipeline.py [--model NAME] [--frames 120]
-        [--placement ray_fit|solve] [--with-solve]
+        [--placement ray_fit|solve] [--with-solve] [--with-full] [--with-heavy-video]
 
 Without ``--model``, the product's defaults (a single-frame lifter for the photo, a temporal
 lifter for the video).
@@ -59,6 +59,9 @@ def main() -> None:
     parser.add_argument("--with-full", action="store_true",
                         help="also time the photo with landmark_model='full' (no BlazePose "
                         "Heavy look)")
+    parser.add_argument("--with-heavy-video", action="store_true",
+                        help="also time the video with landmark_model='heavy' (BlazePose Heavy's "
+                        "look at every tracked person), in the same rounds")
     args = parser.parse_args()
 
     import mediapipe as mp
@@ -122,7 +125,10 @@ def main() -> None:
     for f in frames:
         writer.write(f[..., ::-1])
     writer.release()
-    v_ours, v_theirs, people = [], [], 0
+    v_ours, v_theirs, v_heavy, people = [], [], [], 0
+    heavy = (Estimator(model=args.model, num_threads=2, placement=args.placement,
+                       landmark_model="heavy", detector=est.detector)
+             if args.with_heavy_video else None)
     # temporal lifters lift the tracks' windows (`lift`), others each frame's people (`predict`)
     video_model = est.video_model
     method = "lift" if video_model.window > 1 else "predict"
@@ -137,6 +143,10 @@ def main() -> None:
         pred = est.predict_video(tmp)
         v_ours.append((time.perf_counter() - t0) / len(frames) * 1000)
         people = pred.num_people
+        if heavy is not None:
+            t0 = time.perf_counter()
+            heavy.predict_video(tmp)
+            v_heavy.append((time.perf_counter() - t0) / len(frames) * 1000)
         tracker = mp.solutions.pose.Pose(static_image_mode=False, model_complexity=1)
         t0 = time.perf_counter()
         for f in frames:
@@ -162,6 +172,11 @@ def main() -> None:
         a, b, c = (statistics.median(x) for x in (ours_ms, full_ms, theirs_ms))
         print(f"\nphoto, landmarks {est.detector.landmark_model}: {a:.1f} ms; landmarks full: "
               f"{b:.1f} ms (same rounds; ×{a / b:.2f}); MediaPipe / full: {c / b:.2f}×")
+    if v_heavy:
+        a, b, c = (statistics.median(x) for x in (v_ours, v_heavy, v_theirs))
+        print(f"\nstreet video, landmarks full: {a:.1f} ms/frame; landmarks heavy: {b:.1f} "
+              f"ms/frame (same rounds; ×{b / a:.2f}); monopose heavy fps / MediaPipe fps: "
+              f"{c / b:.2f}×")
     if solve_ms:
         a, b = statistics.median(ours_ms), statistics.median(solve_ms)
         print(f"\nphoto, placement {args.placement}: {a:.1f} ms; placement solve: {b:.1f} ms "

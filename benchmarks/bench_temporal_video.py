@@ -78,13 +78,13 @@ def velocity_error(pairs: list) -> float:
 
 def run_model(name: str, weights_dir: str | None, videos: list[Path], flip: bool = True,
               track_stride: int | None = None, body_size: str = "lifter",
-              score_threshold: float | None = None, placement: str = "ray_fit"
-              ) -> dict[str, float]:
+              score_threshold: float | None = None, placement: str = "ray_fit",
+              landmarks: str = "full") -> dict[str, float]:
     model = load_pose_model(name, weights_dir, body_size=body_size, flip=flip,
                             placement=placement)
     est = Estimator(pose_model=model, body_size=body_size, num_threads=1,
                     track_stride=track_stride, keypoint_score_threshold=score_threshold,
-                    video_placement=placement)
+                    video_placement=placement, landmark_model=landmarks)
     lift_s = 0.0
     # temporal lifters lift the tracks' windows (`lift`), others each frame's people
     method = "lift" if model.window > 1 else "predict"
@@ -138,6 +138,9 @@ def main() -> None:
     ap.add_argument("--score-threshold", type=float, nargs="*", default=[None],
                     help="keypoint score thresholds to compare (Estimator's "
                     "keypoint_score_threshold; default: the model's own rule)")
+    ap.add_argument("--landmarks", nargs="+", default=["full"], choices=["full", "heavy"],
+                    help="landmark networks to compare, one row each (heavy: BlazePose GHUM "
+                    "Heavy's look at every tracked person, `monopose fetch-models`)")
     args = ap.parse_args()
     videos = sorted(args.videos.glob("video-*.mp4"))
     print(f"# bench_temporal_video: {len(videos)} rendered videos; {dt.date.today()}; "
@@ -149,14 +152,14 @@ def main() -> None:
         weights = args.weights_dir if name in args.weights_for else None
         strides = args.track_stride if get_card(name).window > 1 else [0]
         for flip in (True, False) if args.also_without_flip else (True,):
-            for stride, thr, place in itertools.product(strides, args.score_threshold,
-                                                        args.placement):
+            for stride, thr, place, marks in itertools.product(
+                    strides, args.score_threshold, args.placement, args.landmarks):
                 r = run_model(name, weights, videos, flip, stride or None, args.body_size, thr,
-                              place)
+                              place, marks)
                 label = name + ("" if flip else " no flip") + (f" stride {stride}" if stride
                                                                else "")
                 label += "" if thr is None else f" score ≥ {thr:g}"
-                label += f", {place}"
+                label += f", {place}" + ("" if marks == "full" else ", heavy")
                 print(f"| {label} | {r['matched']:.0f} | {r['mpjpe']:.1f} | "
                       f"{r['p_mpjpe']:.1f} | {r['mpjve']:.2f} | {r['root']:.0f} | "
                       f"{r['lift_ms_per_frame']:.2f} |", flush=True)

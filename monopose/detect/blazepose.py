@@ -26,7 +26,7 @@ import numpy as np
 from monopose.core.skeleton import convert_layout
 from monopose.detect.anchors import ssd_anchors
 from monopose.detect.duplicates import DUPLICATE_KEYPOINT_FRAC, is_duplicate
-from monopose.detect.heavy import check_landmark_model, find_heavy_model, heavy_look
+from monopose.detect.heavy import HeavyLook, check_landmark_model, find_heavy_model
 from monopose.detect.keypoint_map import (
     DEFAULT_KEYPOINT_MAP,
     KeypointMapSpec,
@@ -78,16 +78,8 @@ from monopose.detect.tiles import (
 from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
 from monopose.io.images import ImageInput, load_image
 
-__all__ = [
-    "DETECTOR_MODEL",
-    "LANDMARK_MODEL",
-    "DEFAULT_FEATURE_MAPS",
-    "TURNED_MIN_PRESENCE",
-    "FeatureMapInfo",
-    "LandmarkResult",
-    "find_mediapipe_model",
-    "BlazePoseDetector",
-]
+__all__ = ["DETECTOR_MODEL", "LANDMARK_MODEL", "DEFAULT_FEATURE_MAPS", "TURNED_MIN_PRESENCE",
+           "FeatureMapInfo", "LandmarkResult", "find_mediapipe_model", "BlazePoseDetector"]
 
 DETECTOR_SIZE = 224
 
@@ -203,7 +195,7 @@ class BlazePoseDetector:
         self._detector = LiteRTModel(self.detector_path, self.num_threads, preserve_all=False)
         self._landmark = LiteRTModel(self.landmark_path, self.num_threads, preserve_all=False)
         self._landmark_features: LiteRTModel | None = None  # built on first feature request
-        self._heavy = (LiteRTModel(find_heavy_model(), self.num_threads, preserve_all=False)
+        self._heavy = (HeavyLook(find_heavy_model(), self.num_threads, self.mirror_test)
                        if self.landmark_model == "heavy" else None)
         # single-threaded copies for batches of crops, built on first use
         self._landmark_pool: LiteRTPool | None = None
@@ -443,6 +435,13 @@ class BlazePoseDetector:
             detector_box_xyxy_px=None if detection is None else detection.box_xyxy_px,
         )
 
+    def final_looks(self, rgb: np.ndarray, rois: list[RotatedRect],
+                    results: list[LandmarkResult]) -> list[LandmarkResult]:
+        """The kept people's final landmarks: the heavy network's look through each ROI
+        (:class:`~monopose.detect.heavy.HeavyLook`), or ``results`` as they are with the full
+        network."""
+        return results if self._heavy is None else self._heavy.looks(rgb, rois, results)
+
     # ----------------------------------------------------------------- full pipeline
     def detect(self, image: ImageInput, with_features: bool = False,
                tiles: TileSpec | None = None, min_presence: float | None = None
@@ -480,9 +479,8 @@ class BlazePoseDetector:
             again = self.landmarks_for_rois(rgb, again_rois, with_features)
             kept = [(det, *keep_refined(roi, res, roi2, res2, threshold))
                     for (det, roi, res), roi2, res2 in zip(kept, again_rois, again, strict=True)]
-        if self._heavy is not None:
-            kept = [(det, roi, heavy_look(self._heavy, rgb, roi, res, self.mirror_test))
-                    for det, roi, res in kept]
+        finals = self.final_looks(rgb, [k[1] for k in kept], [k[2] for k in kept])
+        kept = [(det, roi, res) for (det, roi, _), res in zip(kept, finals, strict=True)]
         for det, roi, res in kept:
             person = self.make_person(res, roi, (w, h), det)
             box = landmark_roi(res).bounding_box_xyxy_px

@@ -24,6 +24,7 @@ from scipy.optimize import linear_sum_assignment
 
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.duplicates import is_duplicate
+from monopose.detect.landmarks import LandmarkResult
 from monopose.detect.recrop import best_turn, is_upside_down, landmark_roi
 from monopose.detect.ssd import iou_xyxy
 from monopose.detect.tiles import TileSpec, body_extent_px, inside_fraction, resolve_tiles
@@ -115,13 +116,18 @@ class PoseTracker:
             is kept as lost (from where it last was), so its id can come back; otherwise it
             is forgotten.
         with_features: Also return feature maps (see :meth:`BlazePoseDetector.detect`).
+        final_look: Give each tracked person the detector's final look
+            (:meth:`BlazePoseDetector.final_look`: BlazePose GHUM Heavy's keypoints where the
+            detector has it). The full network still finds, follows and crops every person, so
+            the tracks are the same; only the keypoints (and world landmarks) change.
     """
 
     def __init__(self, detector: BlazePoseDetector, redetect_every: int = 10,
                  match_iou: float = 0.3, memory_frames: int = 15,
                  with_features: bool = False, tile_every: int = TILE_EVERY,
                  tiles: TileSpec = "auto", tile_every_large: int = TILE_EVERY_LARGE,
-                 large_fraction: float = 0.35, revive_duplicates: bool = True) -> None:
+                 large_fraction: float = 0.35, revive_duplicates: bool = True,
+                 final_look: bool = False) -> None:
         if redetect_every < 1:
             raise ValueError(f"redetect_every: expected >= 1, got {redetect_every}")
         if tile_every < 0:
@@ -142,6 +148,7 @@ class PoseTracker:
         self.memory_frames = int(memory_frames)
         self.revive_duplicates = bool(revive_duplicates)
         self.with_features = with_features
+        self.final_look = bool(final_look)
         self.reset()
 
     def reset(self) -> None:
@@ -164,7 +171,7 @@ class PoseTracker:
         None when the network doubts a person is there."""
         results = self.detector.landmarks_for_rois(rgb, rois, self.with_features)
         h, w = rgb.shape[:2]
-        out: list[tuple[PersonDetection, RotatedRect] | None] = []
+        found: list[tuple[LandmarkResult, RotatedRect, int, Detection | None] | None] = []
         for res, roi, tid, det in zip(results, rois, track_ids, detections, strict=True):
             if det is not None and self.detector.turn_rois and is_upside_down(roi):
                 # a new person in a detector crop upside down (bent over): the surest turn,
@@ -172,12 +179,17 @@ class PoseTracker:
                 roi, res = best_turn(
                     lambda r: self.detector.landmarks_for_roi(rgb, r, self.with_features),
                     roi, res, self.detector.min_presence)
-            if res.presence_score < self.detector.min_presence:
-                out.append(None)
-                continue
-            person = self.detector.make_person(res, roi, (w, h), det, tid)
-            out.append((person, landmark_roi(res)))
-        return out
+            found.append(None if res.presence_score < self.detector.min_presence
+                         else (res, roi, tid, det))
+        kept = [f for f in found if f is not None]
+        lms = [res for res, _, _, _ in kept]
+        # the next crops follow the full network's landmarks, as without the final look
+        nexts = [landmark_roi(res) for res in lms]
+        if self.final_look:
+            lms = self.detector.final_looks(rgb, [roi for _, roi, _, _ in kept], lms)
+        people = iter([(self.detector.make_person(lm, roi, (w, h), det, tid), nxt)
+                       for lm, (_, roi, tid, det), nxt in zip(lms, kept, nexts, strict=True)])
+        return [None if f is None else next(people) for f in found]
 
     def update(self, image: ImageInput) -> list[PersonDetection]:
         """Process the next frame.

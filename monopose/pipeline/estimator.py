@@ -127,7 +127,8 @@ class Estimator:
             ``"auto"`` (default: heavy where fetched, else full, said in each photo's
             warnings; models trained on the detector's outputs of rendered people, such as
             CA-PF and MeTRAbs, keep the full network they were trained with). Videos track
-            with the full network.
+            with the full network; asked for by name, ``"heavy"`` also gives every tracked
+            person the heavy network's keypoints (2.5× the time per frame, BENCHMARKS.md).
         pose_model: Use this model for photos and videos instead of loading ``model``
             (``model`` then only names it).
         detector: Use this detector instead of a new ``BlazePoseDetector``.
@@ -178,6 +179,9 @@ class Estimator:
                                and not own_full and chosen == "full" else None)
         self.detector = detector if detector is not None else BlazePoseDetector(
             num_threads=num_threads or 2, keypoint_map=keypoint_map, landmark_model=chosen)
+        # videos take the final look only when asked for by name (`auto` tracks with full)
+        detector_heavy = getattr(self.detector, "landmark_model", "full") == "heavy"
+        self.video_final_look = detector_heavy and landmark_model == "heavy"
 
         def load(name: str, videos: bool = False) -> PoseModel:
             flip = flip_test if flip_test is not None else not (
@@ -295,7 +299,8 @@ class Estimator:
                                     else Path(intrinsics_file), None, fov_deg)
         model = self.video_model
         tracker = PoseTracker(self.detector, with_features=model.needs == "features",
-                              memory_frames=memory_frames_for(fps))
+                              memory_frames=memory_frames_for(fps),
+                              final_look=self.video_final_look)
         # Temporal lifters lift each track's windows as its frames arrive (frames come out a few
         # frames late, with their final 3D); single-frame models lift each frame as it comes.
         tracks = None
@@ -350,7 +355,7 @@ class Estimator:
             raise ValueError(f"{video.path}: no frame could be read (an empty or undecodable "
                              "video)")
         return Prediction(input_path=str(video.path), kind="video", model=self._video_model_name,
-                          landmarks="full",
+                          landmarks="heavy" if self.video_final_look else "full",
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
 
     # ------------------------------------------------------------------ internals

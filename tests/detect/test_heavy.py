@@ -173,3 +173,61 @@ def test_models_trained_on_the_full_networks_outputs_keep_it(
         assert pred.warnings == [] and pred.landmarks == "full"
     with pytest.raises(FileNotFoundError, match="fetch-models"):
         Estimator(model="capf-blazepose-t1", landmark_model="heavy")
+
+
+def test_tracked_people_get_the_final_look_on_the_same_tracks(heavy_detector,
+                                                               standing_photo) -> None:
+    """A tracker with the final look follows the same crops and ids as one without it (the
+    full network still tracks); only the keypoints change, to the heavy network's own answer
+    through the person's crop."""
+    from monopose.detect.heavy import heavy_landmarks
+    from monopose.detect.tracking import PoseTracker
+
+    plain, looked = PoseTracker(heavy_detector), PoseTracker(heavy_detector, final_look=True)
+    for _ in range(3):
+        (a,), (b,) = plain.update(standing_photo), looked.update(standing_photo)
+        assert a.track_id == b.track_id
+        np.testing.assert_allclose(b.roi.center_px, a.roi.center_px)
+        assert b.presence_score == pytest.approx(a.presence_score)
+        shift_px = np.linalg.norm(b.keypoints_px - a.keypoints_px, axis=1)
+        assert shift_px.max() > 0.5
+        assert np.median(shift_px) < 0.03 * np.ptp(a.keypoints_px[:, 1])
+        own = heavy_landmarks(heavy_detector._heavy.model, standing_photo, b.roi, False)
+        np.testing.assert_allclose(own.keypoints_px, b.keypoints_px, atol=1e-3)
+
+
+def test_videos_take_the_heavy_look_only_when_asked_by_name(
+        heavy_detector, standing_photo, tmp_path: Path) -> None:
+    """``landmark_model="heavy"`` gives tracked people the heavy keypoints and says so in the
+    result; the default (``auto``) tracks videos with the full network."""
+    import cv2
+
+    from monopose.pipeline.estimator import Estimator
+
+    video = tmp_path / "clip.avi"
+    small = cv2.resize(standing_photo, (540, 360))
+    writer = cv2.VideoWriter(str(video), cv2.VideoWriter_fourcc(*"MJPG"), 10.0, (540, 360))
+    for _ in range(3):
+        writer.write(small[..., ::-1])
+    writer.release()
+    asked = Estimator(model="mpm-lift-t1", landmark_model="heavy", detector=heavy_detector)
+    auto = Estimator(model="mpm-lift-t1", detector=heavy_detector)
+    got, plain = asked.predict_video(video), auto.predict_video(video)
+    assert got.to_json()["landmarks"] == "heavy" and plain.to_json()["landmarks"] == "full"
+    a, b = plain.frames[-1].people[0], got.frames[-1].people[0]
+    assert not np.allclose(a.keypoints_2d_px, b.keypoints_2d_px, atol=0.5)
+
+
+def test_each_of_several_people_gets_the_heavy_answer_through_their_own_crop(
+        heavy_detector, standing_photo) -> None:
+    """Two people in one image: each person's keypoints are what the heavy network answers
+    through that person's kept crop, in the detector's order (not the other's)."""
+    from monopose.detect.heavy import heavy_landmarks
+
+    pair = np.ascontiguousarray(np.concatenate([standing_photo, standing_photo[:, ::-1]],
+                                               axis=1))
+    people = heavy_detector.detect(pair)
+    assert len(people) == 2
+    for person in people:
+        own = heavy_landmarks(heavy_detector._heavy.model, pair, person.roi, False)
+        np.testing.assert_allclose(own.keypoints_px, person.keypoints_px, atol=1e-3)
