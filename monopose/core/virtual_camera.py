@@ -19,7 +19,8 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["look_at_rotations", "to_virtual_camera", "turn_keypoints", "from_virtual_camera"]
+__all__ = ["camera_up", "look_at_rotations", "to_virtual_camera", "turn_keypoints",
+           "from_virtual_camera"]
 
 
 def look_at_rotations(rays: np.ndarray) -> np.ndarray:
@@ -111,3 +112,10 @@ def from_virtual_camera(points_virtual: np.ndarray, rotation: np.ndarray) -> np.
     rot = rot.reshape(rot.shape[:-2] + (1,) * (extra - 1) + (3, 3)) if extra > 1 else rot
     # X_camera = R^T X_virtual, i.e. row vectors times R.
     return pts @ rot
+
+
+def camera_up(rotation: np.ndarray) -> np.ndarray:
+    """The image's up direction (the camera's ``-y``) seen by the virtual camera
+    ``rotation [..., 3, 3]``: ``[..., 3]`` unit vectors, ``(0, -1, 0)`` for a camera that
+    already looks at the person. Where the camera is held level, this is the world's up."""
+    return -np.asarray(rotation, dtype=np.float64)[..., :, 1]

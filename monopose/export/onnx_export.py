@@ -11,6 +11,9 @@ The exported graph takes
 * ``valid``: ``[B, T, 17]`` bool (False = missing joint);
 * ``scores``: ``[B, T, 17]`` float32, the detector's confidence per keypoint in [0, 1] (only for
   lifters that read it, ``score_input``; ones where unknown);
+* ``camera_up``: ``[B, 3]`` float32, the image's up seen by the lifter's virtual camera
+  (:func:`monopose.core.virtual_camera.camera_up`; only for lifters that read it, ``up_input``;
+  ``(0, -1, 0)`` where the 2D was not turned);
 
 and returns ``pose_3d_mm``: ``[B, T, 17, 3]`` float32 root-relative 3D in **millimetres** (the
 models output metres; the ×1000 is inside the graph). ``B`` is dynamic; ``T`` is the model's window
@@ -39,6 +42,7 @@ from torch import nn
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.rotations import axis_rotation
 from monopose.core.skeleton import H36M17
+from monopose.core.virtual_camera import camera_up, look_at_rotations
 from monopose.export.ik import DEFAULT_BONE_LENGTHS_MM, REST_DIRECTIONS
 from monopose.io.files import atomic_write, check_writable
 from monopose.metrabs.model import BLAZEPOSE_LEVELS
@@ -51,22 +55,24 @@ __all__ = ["MillimetreOutput", "OnnxExport", "export_onnx", "random_normalised_p
 DEFAULT_OPSET = 17
 INPUT_NAMES = ("keypoints_2d", "valid")
 SCORES_INPUT = "scores"  # only lifters with score_input have it
+UP_INPUT = "camera_up"  # only lifters with up_input have it
 OUTPUT_NAME = "pose_3d_mm"
 
 
 class MillimetreOutput(nn.Module):
-    """A lifter with millimetre output: ``forward(keypoints_2d, valid[, scores]) = lifter(...) *
-    1000`` (``scores`` for a lifter with ``score_input``)."""
+    """A lifter with millimetre output: ``forward(keypoints_2d, valid, *extra) = lifter(...) *
+    1000``, where ``extra`` are the lifter's keyword inputs named by ``extra_inputs`` (``scores``
+    for a lifter with ``score_input``, ``camera_up`` for one with ``up_input``)."""
 
-    def __init__(self, lifter: nn.Module) -> None:
+    def __init__(self, lifter: nn.Module, extra_inputs: tuple[str, ...] = ()) -> None:
         super().__init__()
         self.lifter = lifter
+        self.extra_inputs = extra_inputs
 
     def forward(self, keypoints_2d: torch.Tensor, valid: torch.Tensor,
-                scores: torch.Tensor | None = None) -> torch.Tensor:
-        if scores is None:
-            return self.lifter(keypoints_2d, valid) * 1000.0
-        return self.lifter(keypoints_2d, valid, scores=scores) * 1000.0
+                *extra: torch.Tensor) -> torch.Tensor:
+        kwargs = dict(zip(self.extra_inputs, extra, strict=True))
+        return self.lifter(keypoints_2d, valid, **kwargs) * 1000.0
 
 
 @dataclass
@@ -170,16 +176,37 @@ def onnx_session(model_bytes_or_path: bytes | str | Path, threads: int | None = 
 
 
 def run_onnx(session, keypoints_2d: np.ndarray, valid: np.ndarray,  # noqa: ANN001
-             scores: np.ndarray | None = None) -> np.ndarray:
+             scores: np.ndarray | None = None, camera_up: np.ndarray | None = None
+             ) -> np.ndarray:
     """Run an exported lifter: ``[B, T, 17, 2]`` normalised, ``[B, T, 17]`` bool → mm.
     ``scores [B, T, 17]``: the keypoints' confidence, for a graph with a ``scores`` input (None:
-    ones)."""
+    ones). ``camera_up [B, 3]``: the image's up seen by the lifter's camera, for a graph with a
+    ``camera_up`` input (None: ``(0, -1, 0)``, a camera looking straight at the person)."""
     feed = {"keypoints_2d": np.ascontiguousarray(keypoints_2d, dtype=np.float32),
             "valid": np.ascontiguousarray(valid, dtype=bool)}
-    if SCORES_INPUT in {i.name for i in session.get_inputs()}:
+    names = {i.name for i in session.get_inputs()}
+    if SCORES_INPUT in names:
         feed[SCORES_INPUT] = np.ascontiguousarray(
             np.ones(np.shape(valid)) if scores is None else scores, dtype=np.float32)
+    if UP_INPUT in names:
+        up = (np.tile([0.0, -1.0, 0.0], (len(keypoints_2d), 1)) if camera_up is None
+              else camera_up)
+        feed[UP_INPUT] = np.ascontiguousarray(up, dtype=np.float32)
     return session.run([OUTPUT_NAME], feed)[0]
+
+
+def _check_inputs(batch: int, window: int, rng: np.random.Generator, with_scores: bool,
+                  with_up: bool) -> tuple[torch.Tensor, ...]:
+    """Plausible inputs of an exported lifter: keypoints, valid, then the optional ones."""
+    kp, valid = random_normalised_poses(batch, window, rng)
+    out: tuple[torch.Tensor, ...] = (torch.from_numpy(kp), torch.from_numpy(valid))
+    if with_scores:  # confidences spread over [0, 1], so the check sees the embedding work
+        out += (torch.from_numpy(rng.uniform(0.0, 1.0, valid.shape).astype(np.float32)),)
+    if with_up:  # the up of cameras turned up to 35° towards people anywhere in the picture
+        turn = rng.uniform(-0.7, 0.7, (batch, 2))
+        up = camera_up(look_at_rotations(np.c_[turn, np.ones(batch)]))
+        out += (torch.from_numpy(up.astype(np.float32)),)
+    return out
 
 
 def export_onnx(
@@ -221,17 +248,15 @@ def export_onnx(
         raise ValueError(f"model: {name!r} also takes each window's angular size "
                          "(size_input), which the exported graph has no input for")
     window = _window(module)
-    wrapper = MillimetreOutput(module).eval()
-    rng = np.random.default_rng(seed)
     with_scores = bool(getattr(module, "score_input", False))
-    names = [*INPUT_NAMES, SCORES_INPUT] if with_scores else list(INPUT_NAMES)
+    with_up = bool(getattr(module, "up_input", False))
+    extra = (SCORES_INPUT,) * with_scores + (UP_INPUT,) * with_up
+    wrapper = MillimetreOutput(module, extra).eval()
+    rng = np.random.default_rng(seed)
+    names = [*INPUT_NAMES, *extra]
 
     def inputs(batch: int) -> tuple[torch.Tensor, ...]:
-        kp, valid = random_normalised_poses(batch, window, rng)
-        out: tuple[torch.Tensor, ...] = (torch.from_numpy(kp), torch.from_numpy(valid))
-        if with_scores:  # confidences spread over [0, 1], so the check sees the embedding work
-            out += (torch.from_numpy(rng.uniform(0.0, 1.0, valid.shape).astype(np.float32)),)
-        return out
+        return _check_inputs(batch, window, rng, with_scores, with_up)
 
     buf = io.BytesIO()
     with torch.no_grad(), _warnings.catch_warnings():
@@ -252,7 +277,8 @@ def export_onnx(
                 x = inputs(batch)
                 with torch.inference_mode():
                     ref = wrapper(*x).numpy()
-                yield [run_onnx(session, *(t.numpy() for t in x))], [ref]
+                yield [run_onnx(session, *(t.numpy() for t in x[:2]),
+                                **{n: t.numpy() for n, t in zip(extra, x[2:], strict=True)})], [ref]
 
         _check_parity(result, runs(), rtol)
     atomic_write(out, lambda fh: fh.write(data))

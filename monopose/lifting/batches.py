@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from monopose.core.normalize import normalize_keypoints
-from monopose.core.virtual_camera import to_virtual_camera, turn_keypoints
+from monopose.core.virtual_camera import camera_up, to_virtual_camera, turn_keypoints
 
 __all__ = ["batch_to_tensors", "occlude_random_joints", "ensure_some_valid", "INPUT_FRAMES"]
 
@@ -94,7 +94,8 @@ def batch_to_tensors(
         where the intrinsics are known, ``angular_size [B]`` (the normalisation scale in focal
         lengths; :class:`~monopose.lifting.mpm.MPMLifter`'s ``size_input``) and ``scores [B, T,
         J]`` (the detector's confidence per keypoint, ones for the exact 2D or 2D without scores;
-        ``score_input``).
+        ``score_input``) and ``camera_up [B, 3]`` (the image's up seen by the lifter's camera;
+        ``up_input``).
     """
     kp_gt = np.asarray(batch.keypoints_2d_gt_px, dtype=np.float64)
     scores = getattr(batch, "scores_2d", None)
@@ -110,12 +111,14 @@ def batch_to_tensors(
     kp = np.where(ok[..., None], kp, 0.0)  # NaN in hidden joints must not reach the normaliser
     pose = np.asarray(batch.pose_3d_cam_mm, dtype=np.float64)
     pose_rel_m = (pose - pose[..., ROOT : ROOT + 1, :]) / 1000.0
+    up = np.broadcast_to(np.array([0.0, -1.0, 0.0]), (kp.shape[0], 3))
     if input_frame == "virtual_camera":
         intrinsics = np.asarray(batch.intrinsics, dtype=np.float64)
         kp, rot = to_virtual_camera(kp, ok, intrinsics)
         # The GT 2D and the 3D target are seen by the same virtual camera as the input.
         kp_gt = turn_keypoints(kp_gt, intrinsics, rot)
         pose_rel_m = np.einsum("bxy,btjy->btjx", rot, pose_rel_m)
+        up = camera_up(rot)
     elif input_frame != "image":
         raise ValueError(f"input_frame: expected one of {INPUT_FRAMES}, got {input_frame!r}")
     norm, _, scale = normalize_keypoints(kp, ok)
@@ -126,6 +129,7 @@ def batch_to_tensors(
         "kp2d_gt": torch.from_numpy(norm_gt.astype(np.float32)),
         "pose3d": torch.from_numpy(pose_rel_m.astype(np.float32)),
         "scores": torch.from_numpy(np.asarray(scores, dtype=np.float32)),
+        "camera_up": torch.from_numpy(np.ascontiguousarray(up, dtype=np.float32)),
     }
     # the scale in focal lengths (the virtual camera's coordinates are in focal lengths already)
     focal = (1.0 if input_frame == "virtual_camera" else None

@@ -23,7 +23,7 @@ from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size
 from monopose.core.normalize import normalize_keypoints, valid_mask
 from monopose.core.placement import check_placement
 from monopose.core.skeleton import convert_layout, get_layout
-from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
+from monopose.core.virtual_camera import camera_up, from_virtual_camera, to_virtual_camera
 from monopose.detect.keypoint_map import resolve_keypoint_map
 from monopose.detect.types import PersonDetection
 from monopose.lifting import cards
@@ -130,6 +130,7 @@ class Lifter:
         self.window = card.window if card is not None else int(max_frames or 1)
         self.max_frames: int | None = None if max_frames is None else int(max_frames)
         self._perm = torch.as_tensor(self.layout.flip_permutation, device=self.device)
+        self._flip_x = torch.tensor([-1.0, 1.0, 1.0], device=self.device)  # a mirrored up
         # Perspective-aware lifters see the 2D from a camera turned towards the person.
         self.input_frame = card.input_frame if card is not None else "image"
 
@@ -332,13 +333,16 @@ class Lifter:
             return self._run(windows_px, ok, flip, batch_size, intr[:, 0], scores)
         turned, rot = to_virtual_camera(windows_px, ok, intr)
         focal = np.ones(len(turned))  # the virtual camera's coordinates are in focal lengths
-        return from_virtual_camera(self._run(turned, ok, flip, batch_size, focal, scores), rot)
+        return from_virtual_camera(self._run(turned, ok, flip, batch_size, focal, scores,
+                                             camera_up(rot)), rot)
 
     def _run(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool, batch_size: int | None,
-             focal: np.ndarray | None, scores: np.ndarray | None = None) -> np.ndarray:
+             focal: np.ndarray | None, scores: np.ndarray | None = None,
+             up: np.ndarray | None = None) -> np.ndarray:
         """``[N, T, J, 2]`` px in the model layout -> ``[N, T, J, 3]`` mm; ``focal [N]`` in the
         keypoints' unit (None: unknown) gives a ``size_input`` model each window's angular
-        size; ``scores [N, T, J]`` a ``score_input`` model each keypoint's confidence."""
+        size; ``scores [N, T, J]`` a ``score_input`` model each keypoint's confidence; ``up
+        [N, 3]`` an ``up_input`` model the image's up in its camera (None: straight ahead)."""
         if batch_size is None:
             batch_size = max(1, 1024 // windows_px.shape[1])
         if not ok.reshape(ok.shape[0], -1).any(axis=1).all():
@@ -348,6 +352,8 @@ class Lifter:
                  if focal is not None and getattr(self.module, "size_input", False) else None)
         conf = (None if scores is None
                 else torch.as_tensor(scores, dtype=torch.float32, device=self.device))
+        ups = (torch.as_tensor(up, dtype=torch.float32, device=self.device)
+               if up is not None and getattr(self.module, "up_input", False) else None)
         results = []
         with torch.inference_mode():
             for start in range(0, norm.shape[0], max(1, batch_size)):
@@ -356,23 +362,27 @@ class Lifter:
                 v = torch.as_tensor(ok[start : start + batch_size], device=self.device)
                 size = None if sizes is None else sizes[start : start + batch_size]
                 s = None if conf is None else conf[start : start + batch_size]
+                u = None if ups is None else ups[start : start + batch_size]
                 if flip:  # one forward pass for the input and its mirror (half the overhead)
                     both = self._forward(torch.cat([x, self._mirror(x)]),
                                          torch.cat([v, v[..., self._perm]]),
                                          None if size is None else torch.cat([size, size]),
-                                         None if s is None else torch.cat([s, s[..., self._perm]]))
+                                         None if s is None else torch.cat([s, s[..., self._perm]]),
+                                         None if u is None else torch.cat([u, u * self._flip_x]))
                     y, y_flip = both[: len(x)], both[len(x):]
                     y = 0.5 * (y + self._mirror(y_flip))
                 else:
-                    y = self._forward(x, v, size, s)
+                    y = self._forward(x, v, size, s, u)
                 results.append(y.to("cpu", torch.float64).numpy())
         return np.concatenate(results, axis=0) * 1000.0
 
     def _forward(self, x: torch.Tensor, valid: torch.Tensor, size: torch.Tensor | None,
-                 scores: torch.Tensor | None = None) -> torch.Tensor:
-        """The module on one batch; the angular size and the scores only for a model that
-        takes them (they are None otherwise)."""
-        extra = {k: v for k, v in (("angular_size", size), ("scores", scores)) if v is not None}
+                 scores: torch.Tensor | None = None, up: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        """The module on one batch; the angular size, the scores and the image's up only for a
+        model that takes them (they are None otherwise)."""
+        extra = {k: v for k, v in (("angular_size", size), ("scores", scores),
+                                   ("camera_up", up)) if v is not None}
         return cast(torch.Tensor, self.module(x, valid, **extra))
 
     def _mirror(self, pose: torch.Tensor) -> torch.Tensor:

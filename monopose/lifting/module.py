@@ -58,6 +58,8 @@ class LiftingModule(TrainingModule):
             extra["angular_size"] = batch.get("angular_size")
         if getattr(self.model, "score_input", False):
             extra["scores"] = batch.get("scores")
+        if getattr(self.model, "up_input", False):
+            extra["camera_up"] = batch.get("camera_up")
         return self.model(batch["kp2d"], batch["valid"], **extra) * 1000.0
 
     def losses(self, batch: dict[str, Any]) -> dict[str, Tensor]:

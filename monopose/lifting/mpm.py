@@ -134,6 +134,12 @@ class MPMLifter(nn.Module):
             embedding of ``1 - score`` (and its square) that starts at zero and is zero for a
             score of 1, so weights trained without it lift the same, and a pose without scores
             lifts as a fully confident one.
+        up_input: also take the image's up direction seen by the virtual camera
+            (``camera_up [B, 3]``, unit; :func:`~monopose.core.virtual_camera.camera_up`): the
+            virtual camera that looks at the person forgets where the person was in the
+            picture, and with it how the photo's camera was held (most are near level). Its
+            embedding starts at zero, so weights trained without it lift the same until
+            fine-tuned.
     """
 
     architecture: ClassVar[str] = "mpm"
@@ -152,6 +158,7 @@ class MPMLifter(nn.Module):
         root: int = 0,
         size_input: bool = False,
         score_input: bool = False,
+        up_input: bool = False,
     ) -> None:
         super().__init__()
         if max_frames < 1:
@@ -160,6 +167,7 @@ class MPMLifter(nn.Module):
             num_joints=num_joints, dim=dim, depth=depth, heads=heads, mlp_ratio=mlp_ratio,
             max_frames=max_frames, decoder_depth=decoder_depth, dropout=dropout,
             drop_path=drop_path, root=root, size_input=size_input, score_input=score_input,
+            up_input=up_input,
         )
         self.num_joints = num_joints
         self.root = root
@@ -171,6 +179,11 @@ class MPMLifter(nn.Module):
         if self.embed_size is not None:
             nn.init.zeros_(self.embed_size.weight)
             nn.init.zeros_(self.embed_size.bias)
+        self.up_input = bool(up_input)
+        self.embed_up = nn.Linear(3, dim) if up_input else None
+        if self.embed_up is not None:
+            nn.init.zeros_(self.embed_up.weight)
+            nn.init.zeros_(self.embed_up.bias)
         self.score_input = bool(score_input)
         # no bias: a fully confident keypoint (the sampler's 2D) keeps its token exactly
         self.embed_score = nn.Linear(2, dim, bias=False) if score_input else None
@@ -196,15 +209,19 @@ class MPMLifter(nn.Module):
     # -- public API ---------------------------------------------------------------------------
 
     def forward(self, keypoints_2d: Tensor, valid: Tensor | None = None,
-                angular_size: Tensor | None = None, scores: Tensor | None = None) -> Tensor:
+                angular_size: Tensor | None = None, scores: Tensor | None = None,
+                camera_up: Tensor | None = None) -> Tensor:
         """Lift ``keypoints_2d [B, T, J, 2]`` (normalised) with ``valid [B, T, J]`` (bool; False =
         missing, replaced by the 2D mask token) to root-relative 3D ``[B, T, J, 3]`` in metres
         (root exactly 0; every frame predicted). ``angular_size [B]``: each window's
         normalisation scale in focal lengths (used with ``size_input``; None: the reference
         size :data:`ANGULAR_SIZE_REF`). ``scores [B, T, J]``: the detector's confidence per
-        keypoint (used with ``score_input``; None: every keypoint fully confident)."""
+        keypoint (used with ``score_input``; None: every keypoint fully confident).
+        ``camera_up [B, 3]``: the image's up seen by the virtual camera (used with ``up_input``;
+        None: ``(0, -1, 0)``, a camera looking straight at the person)."""
         ok = check_lifter_inputs(keypoints_2d, valid, self.num_joints, self.max_frames)
         tokens = self._with_size(self.embed_2d(keypoints_2d, ok), angular_size)
+        tokens = self._with_up(tokens, camera_up)
         tokens = self._with_scores(tokens, ok, scores)
         latent = self._encode(tokens, None)
         return make_root_relative(self._decode(latent, self.decoder_3d), self.root)
@@ -297,6 +314,20 @@ class MPMLifter(nn.Module):
                 raise ValueError(f"angular_size: expected [{b}], got {tuple(angular_size.shape)}")
             log_size = torch.log(size.clamp_min(1e-4) / ANGULAR_SIZE_REF)
         return tokens + self.embed_size(log_size)[:, None, None, :]
+
+    def _with_up(self, tokens: Tensor, camera_up: Tensor | None) -> Tensor:
+        """``tokens [B, T, J, C]`` plus the embedding of the image's up in the virtual camera
+        (a model without ``up_input`` ignores it)."""
+        if self.embed_up is None:
+            return tokens
+        b = tokens.shape[0]
+        if camera_up is None:
+            up = tokens.new_tensor([0.0, -1.0, 0.0]).expand(b, 3)
+        else:
+            up = camera_up.to(tokens.dtype)
+            if tuple(up.shape) != (b, 3):
+                raise ValueError(f"camera_up: expected [{b}, 3], got {tuple(camera_up.shape)}")
+        return tokens + self.embed_up(up)[:, None, None, :]
 
     def _with_scores(self, tokens: Tensor, ok: Tensor, scores: Tensor | None) -> Tensor:
         """``tokens [B, T, J, C]`` plus the embedding of each keypoint's doubt ``1 - score``

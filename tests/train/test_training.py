@@ -255,3 +255,24 @@ def test_a_score_input_lifter_trains_its_score_embedding(tmp_path, synthetic_sou
     with torch.no_grad():
         module.model.embed_score.weight.fill_(1.0)
         assert not torch.allclose(module.predict_mm(batch), module.predict_mm(doubtful))
+
+
+def test_an_up_input_lifter_trains_its_up_embedding(tmp_path, synthetic_source):
+    """With ``model.config.up_input`` the training batches' image up (seen by the virtual
+    camera) reaches the model: the loss depends on it and its embedding gets a gradient."""
+    from monopose.lifting.module import build_module
+    from tests.train.conftest import tiny_config
+
+    cfg = tiny_config(tmp_path, arch="mpm", **{"model.config.up_input": True,
+                                                "data.input_frame": "virtual_camera"})
+    torch.manual_seed(0)
+    module = build_module(build_lifter(cfg), cfg)
+    batch = batch_to_tensors(synthetic_source(1).sample_batch(32, np.random.default_rng(4)),
+                             input_frame="virtual_camera")
+    assert batch["camera_up"].shape == (32, 3)
+    module.losses(batch)["loss"].backward()
+    assert float(module.model.embed_up.weight.grad.abs().sum()) > 0
+    with torch.no_grad():
+        module.model.embed_up.weight.fill_(1.0)
+        level = {**batch, "camera_up": torch.tensor([[0.0, -1.0, 0.0]]).expand(32, 3)}
+        assert not torch.allclose(module.predict_mm(batch), module.predict_mm(level))
