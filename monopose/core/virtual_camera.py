@@ -19,7 +19,11 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["camera_up", "look_at_rotations", "to_virtual_camera", "turn_keypoints",
+# The image's up in its own camera (OpenCV: y points down): what a lifter is told where the 2D
+# was not turned, as :func:`camera_up` gives for a camera already looking at the person.
+IMAGE_UP: tuple[float, float, float] = (0.0, -1.0, 0.0)
+
+__all__ = ["IMAGE_UP", "camera_up", "look_at_rotations", "to_virtual_camera", "turn_keypoints",
            "from_virtual_camera"]
 
 

@@ -24,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monopose.core.virtual_camera import IMAGE_UP
+
 __all__ = ["ANKLE_HEIGHT_MM", "WorldFrame", "estimate_world_frame", "up_from_bodies",
            "floor_from_feet"]
 
@@ -41,7 +43,7 @@ MAX_FLOOR_TILT_DEG = 25.0
 _OUTLIER_DEG = 35.0
 
 _PELVIS, _R_HIP, _R_ANKLE, _L_HIP, _L_ANKLE, _THORAX = 0, 1, 3, 4, 6, 8
-_CAMERA_UP = np.array([0.0, -1.0, 0.0])  # OpenCV y points down
+_CAMERA_UP = np.array(IMAGE_UP)  # OpenCV y points down
 
 
 @dataclass(frozen=True)

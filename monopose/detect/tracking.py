@@ -117,7 +117,7 @@ class PoseTracker:
             is forgotten.
         with_features: Also return feature maps (see :meth:`BlazePoseDetector.detect`).
         final_look: Give each tracked person the detector's final look
-            (:meth:`BlazePoseDetector.final_look`: BlazePose GHUM Heavy's keypoints where the
+            (:meth:`BlazePoseDetector.final_looks`: BlazePose GHUM Heavy's keypoints where the
             detector has it). The full network still finds, follows and crops every person, so
             the tracks are the same; only the keypoints (and world landmarks) change.
     """

@@ -42,7 +42,7 @@ from torch import nn
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.rotations import axis_rotation
 from monopose.core.skeleton import H36M17
-from monopose.core.virtual_camera import camera_up, look_at_rotations
+from monopose.core.virtual_camera import IMAGE_UP, camera_up, look_at_rotations
 from monopose.export.ik import DEFAULT_BONE_LENGTHS_MM, REST_DIRECTIONS
 from monopose.io.files import atomic_write, check_writable
 from monopose.metrabs.model import BLAZEPOSE_LEVELS
@@ -189,7 +189,7 @@ def run_onnx(session, keypoints_2d: np.ndarray, valid: np.ndarray,  # noqa: ANN0
         feed[SCORES_INPUT] = np.ascontiguousarray(
             np.ones(np.shape(valid)) if scores is None else scores, dtype=np.float32)
     if UP_INPUT in names:
-        up = (np.tile([0.0, -1.0, 0.0], (len(keypoints_2d), 1)) if camera_up is None
+        up = (np.tile(IMAGE_UP, (len(keypoints_2d), 1)) if camera_up is None
               else camera_up)
         feed[UP_INPUT] = np.ascontiguousarray(up, dtype=np.float32)
     return session.run([OUTPUT_NAME], feed)[0]

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 
 from monopose.core.normalize import normalize_keypoints
-from monopose.core.virtual_camera import camera_up, to_virtual_camera, turn_keypoints
+from monopose.core.virtual_camera import IMAGE_UP, camera_up, to_virtual_camera, turn_keypoints
 
 __all__ = ["batch_to_tensors", "occlude_random_joints", "ensure_some_valid", "INPUT_FRAMES"]
 
@@ -111,7 +111,7 @@ def batch_to_tensors(
     kp = np.where(ok[..., None], kp, 0.0)  # NaN in hidden joints must not reach the normaliser
     pose = np.asarray(batch.pose_3d_cam_mm, dtype=np.float64)
     pose_rel_m = (pose - pose[..., ROOT : ROOT + 1, :]) / 1000.0
-    up = np.broadcast_to(np.array([0.0, -1.0, 0.0]), (kp.shape[0], 3))
+    up = np.broadcast_to(np.array(IMAGE_UP), (kp.shape[0], 3))
     if input_frame == "virtual_camera":
         intrinsics = np.asarray(batch.intrinsics, dtype=np.float64)
         kp, rot = to_virtual_camera(kp, ok, intrinsics)

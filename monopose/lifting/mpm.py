@@ -44,6 +44,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor, nn
 
+from monopose.core.virtual_camera import IMAGE_UP
 from monopose.lifting.poseformer import JointTokenEmbedding
 from monopose.models.common import (
     check_lifter_inputs,
@@ -322,7 +323,7 @@ class MPMLifter(nn.Module):
             return tokens
         b = tokens.shape[0]
         if camera_up is None:
-            up = tokens.new_tensor([0.0, -1.0, 0.0]).expand(b, 3)
+            up = tokens.new_tensor(IMAGE_UP).expand(b, 3)
         else:
             up = camera_up.to(tokens.dtype)
             if tuple(up.shape) != (b, 3):
