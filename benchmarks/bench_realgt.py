@@ -42,6 +42,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from realgt_views import VIEW_NAMES, make_views, views_table
 from realphoto_metrics import bone_length_sum_mm, per_joint_table, posture, rotation_angle_deg
 
 from monopose.core.skeleton import convert_layout
@@ -371,11 +372,18 @@ def main() -> None:
                         help="also lift the detector's 2D with these h36m17 joints (e.g. l_knee) "
                         "set to the truth, by each plain lifter of --models and the default: "
                         "what the detector's error there costs")
+    parser.add_argument("--views", nargs="*", default=None, metavar="VIEW",
+                        help="score each photo in several views of the same pixels "
+                        f"(default with the flag: all of {', '.join(VIEW_NAMES)}; see "
+                        "realgt_views.py), written under cache/realgt_views")
     args = parser.parse_args()
 
     from monopose.pipeline.estimator import DEFAULT_MODEL
 
     truths = load_truths(SHARED / "realgt")
+    if args.views is not None:
+        truths = make_views(truths, REPO / "cache" / "realgt_views",
+                            tuple(args.views) or VIEW_NAMES)
     photos, notes = unique_photos(MEDIA_PHOTOS) if args.media else ([], [])
     names = args.models or default_models()
     plan: list[tuple[str, Callable[[], Method], bool]] = [
@@ -418,6 +426,9 @@ def main() -> None:
     print(realgt_table(rows + means))
     print("\nPer-joint error (mm, root-relative), mean over the photos:\n")
     print(per_joint_table({m["method"]: np.asarray(m["per_joint_mm"]) for m in means}))
+    if args.views is not None:
+        print("\nBy view, mean over the photos (MPJPE / P-MPJPE / root error, mm):\n")
+        print(views_table(rows))
     if args.media:
         print("\nMedia photos (up = camera -y):\n")
         print(media_table(posture_rows))
