@@ -11,7 +11,9 @@ box that holds none) and the time per image.
 and compares triggers by the number of people found within 15 % of their size: "turn when the
 upright crop's presence is below T, keep the surest turn if ≥ 0.9", and the shipped rule
 (:func:`monopose.detect.recrop.choose_turn`: also look at every turn when the detector's ROI
-is more than ``UPSIDE_DOWN_DEG`` from upright) with other angles. Render sets for it: held-out
+is more than ``UPSIDE_DOWN_DEG`` from upright) with other angles, and that rule by presence
+alone against the shipped one, which gives near ties in presence to the turn whose mirrored
+crop repeats its answer best. Render sets for it: held-out
 people, and people not standing (``monopose data render --postures low,floor,lying``), where
 the detector's crop misleads most often.
 
@@ -39,7 +41,12 @@ import numpy as np
 from monopose.core.skeleton import convert_layout
 from monopose.data.synthetic.generate import read_shard
 from monopose.detect.blazepose import BlazePoseDetector
-from monopose.detect.recrop import TURNED_MIN_PRESENCE, UPSIDE_DOWN_DEG, choose_turn
+from monopose.detect.recrop import (
+    TURNED_MIN_PRESENCE,
+    UPSIDE_DOWN_DEG,
+    choose_turn,
+    mirror_disagreement,
+)
 from monopose.detect.types import RotatedRect
 from monopose.io.images import read_image
 from monopose.io.results import CameraInfo
@@ -134,7 +141,7 @@ def photos(detectors: dict[str, BlazePoseDetector]) -> list[dict]:
 def trigger_study(folder: Path, limit: int | None) -> dict[str, int]:
     """People found (error < 15 % of the size) under each turn trigger."""
     det = BlazePoseDetector(num_threads=1, tiles="off")
-    pres, err, tilt, rois = [], [], [], []
+    pres, err, tilt, rois, mirror = [], [], [], [], []
     for img, gt, ok in rendered_people(folder, limit):
         if not ok.any():
             continue
@@ -143,7 +150,7 @@ def trigger_study(folder: Path, limit: int | None) -> dict[str, int]:
             roi = det.roi_from_detection(d)
             tilt.append(abs(math.remainder(roi.rotation_rad, 2 * math.pi)))
             rois.append(roi)
-            p_row, e_row = [], []
+            p_row, e_row, m_row = [], [], []
             for k in range(4):
                 turned = RotatedRect(roi.center_px, roi.size_px,
                                      roi.rotation_rad + k * math.pi / 2)
@@ -152,8 +159,11 @@ def trigger_study(folder: Path, limit: int | None) -> dict[str, int]:
                 p_row.append(res.presence_score)
                 e_row.append(float(np.linalg.norm(person.keypoints_h36m_px[ok] - gt[ok],
                                                   axis=1).mean()) / size)
+                m_row.append(mirror_disagreement(res.landmarks, det.mirrored_look(img, turned),
+                                                 turned))
             pres.append(p_row)
             err.append(e_row)
+            mirror.append(m_row)
     p, e = np.asarray(pres), np.asarray(err)
     rows = np.arange(len(p))
     out = {"detections": len(p),
@@ -175,9 +185,15 @@ def trigger_study(folder: Path, limit: int | None) -> dict[str, int]:
         out[f"doubted, or the ROI turned > {min_tilt:.0f}° (surest turn)"] = int(
             ((e[rows, choice] < 0.15) & kept).sum())
         out[f"  ROIs turned > {min_tilt:.0f}°"] = int(upside.sum())
-    shipped = [choose_turn(row, roi, PHOTO_PRESENCE) for row, roi in zip(p, rois, strict=True)]
-    kept = p[rows, shipped] >= PHOTO_PRESENCE
-    out["shipped rule (choose_turn)"] = int(((e[rows, shipped] < 0.15) & kept).sum())
+    for name, ties in (("presence alone (choose_turn without the mirror)", None),
+                       ("shipped rule (choose_turn: near ties by the mirror)", mirror)):
+        choice = [choose_turn(row, roi, PHOTO_PRESENCE, None if ties is None else ties[i])
+                  for i, (row, roi) in enumerate(zip(p, rois, strict=True))]
+        kept = p[rows, choice] >= PHOTO_PRESENCE
+        found = (e[rows, choice] < 0.15) & kept
+        out[name] = int(found.sum())
+        out[f"  mean 2D error of the kept, % size ({name.split(' (')[0]})"] = round(
+            100 * float(np.minimum(e[rows, choice][kept], 1.0).mean()), 2)
     return out
 
 

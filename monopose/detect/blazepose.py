@@ -32,7 +32,7 @@ from monopose.detect.keypoint_map import (
     KeypointMapSpec,
     resolve_keypoint_map,
 )
-from monopose.detect.landmarks import CROP_SIZE, LandmarkResult, person_box_px
+from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, LandmarkResult, person_box_px
 from monopose.detect.litert_model import (
     DETECTOR_MODEL,
     LANDMARK_MODEL,
@@ -43,7 +43,7 @@ from monopose.detect.litert_model import (
     find_mediapipe_model,
     spatial_activations,
 )
-from monopose.detect.mirror import landmark_pass
+from monopose.detect.mirror import landmark_pass, mirrored_landmarks
 from monopose.detect.recrop import (
     TURNED_MIN_PRESENCE,
     best_turn,
@@ -68,12 +68,10 @@ from monopose.detect.tiles import (
     DEFAULT_OVERLAP,
     DEFAULT_TILE_MIN_SCORE,
     TileSpec,
-    body_extent_px,
-    cut_by_border,
+    gather_tiles,
     merge_tiled,
     resolve_tiles,
     tile_grid,
-    tile_to_image,
 )
 from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
 from monopose.io.images import ImageInput, load_image
@@ -113,9 +111,10 @@ class BlazePoseDetector:
         max_people: Keep at most this many detections (best first); ``None`` for all.
         turn_rois: When the landmark network doubts a person (presence below
             ``min_presence``) or the detector's ROI is upside down, look again with the ROI
-            turned by 90°, 180° and 270° (:func:`monopose.detect.recrop.choose_turn`). The
-            ROI's orientation comes from the detector's hip and shoulder points, which fail for
-            bent-over, lying and upside-down people.
+            turned by 90°, 180° and 270° (:func:`monopose.detect.recrop.choose_turn`; near
+            ties in presence go to the turn whose mirrored crop gives the most similar answer).
+            The ROI's orientation comes from the detector's hip and shoulder points, which
+            fail for bent-over, lying and upside-down people.
         refine_rois: Look at each person a second time, through the crop the first look's
             landmarks give (the crop MediaPipe tracks a person with from frame to frame),
             which fits the body better than the detector's; kept when the network is still
@@ -328,21 +327,9 @@ class BlazePoseDetector:
         dets = full
         tile_boxes = self.tile_boxes((w, h), tiles, force_tiles)
         if len(tile_boxes):
-            parts = []
-            for tile, t in zip(tile_boxes, self._tile_passes(rgb, tile_boxes), strict=True):
-                if not len(t):
-                    continue
-                kps = tile_to_image(t.keypoints, tile)
-                ok = ~cut_by_border(body_extent_px(kps), tile, (w, h))
-                ok &= t.scores >= self.tile_min_score
-                if ok.any():
-                    boxes = tile_to_image(t.boxes.reshape(-1, 2, 2), tile).reshape(-1, 4)
-                    parts.append(RawDetections(boxes[ok], t.scores[ok], kps[ok]))
-            if parts:
-                tiled = RawDetections(np.concatenate([p.boxes for p in parts]),
-                                      np.concatenate([p.scores for p in parts]),
-                                      np.concatenate([p.keypoints for p in parts]))
-                tiled = weighted_nms(tiled, self.nms_iou)
+            tiled = gather_tiles(tile_boxes, self._tile_passes(rgb, tile_boxes), (w, h),
+                                 self.tile_min_score, self.nms_iou)
+            if tiled is not None:
                 rois = np.array([roi_from_alignment_points(k[0], k[1]).bounding_box_xyxy_px
                                  for k in full.keypoints]).reshape(-1, 4)
                 large = 0.5 * float(np.min(tile_boxes[:, 2:] - tile_boxes[:, :2]))
@@ -401,6 +388,19 @@ class BlazePoseDetector:
                     image_to_map=to_map, map_to_image=np.linalg.inv(to_map),
                 )
         return LandmarkResult(presence, lms, maps)
+
+    def turned_look(self, rgb: np.ndarray, roi: RotatedRect, result: LandmarkResult,
+                    min_presence: float, with_features: bool = False
+                    ) -> tuple[RotatedRect, LandmarkResult]:
+        """The quarter turn of ``roi`` to keep and the look through it
+        (:func:`~monopose.detect.recrop.best_turn`): by the network's presence, near ties by how
+        well the full network's answer for each crop's mirror repeats its own."""
+        return best_turn(lambda r: self.landmarks_for_roi(rgb, r, with_features), roi, result,
+                         min_presence, lambda r: self.mirrored_look(rgb, r))
+
+    def mirrored_look(self, rgb: np.ndarray, roi: RotatedRect) -> LandmarkOutput:
+        """The full network's answer for ``roi``'s crop mirrored, mapped back (one pass)."""
+        return mirrored_landmarks(self._landmark, rgb, roi)
 
     def make_person(self, result: LandmarkResult, roi: RotatedRect, image_wh: tuple[int, int],
                     detection: Detection | None = None, track_id: int | None = None
@@ -468,8 +468,7 @@ class BlazePoseDetector:
         kept = []
         for det, roi, res in zip(dets, rois, results, strict=True):
             if self.turn_rois and needs_turns(res.presence_score, roi, threshold):
-                roi, res = best_turn(lambda r: self.landmarks_for_roi(rgb, r, with_features),
-                                     roi, res, threshold)
+                roi, res = self.turned_look(rgb, roi, res, threshold, with_features)
             if res.presence_score >= threshold:
                 kept.append((det, roi, res))
         if self.refine_rois and kept:

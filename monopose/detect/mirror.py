@@ -11,6 +11,7 @@ test").
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -23,14 +24,14 @@ from monopose.detect.landmarks import (
     LandmarkOutput,
     decode_landmarks,
 )
-from monopose.detect.roi import crop_to_image, image_to_crop
+from monopose.detect.roi import crop_image, crop_to_image, image_to_crop
 from monopose.detect.types import RotatedRect
 
 if TYPE_CHECKING:
     from monopose.detect.litert_model import LiteRTModel
 
 __all__ = ["MIRROR_PERMUTATION", "decode_mirrored", "average_landmarks", "landmark_answers",
-           "landmark_pass"]
+           "landmark_pass", "mirrored_landmarks"]
 
 # The network's 39 outputs for a mirrored crop: the 33 body landmarks swap sides, the two
 # alignment points and the four unused outputs keep their places.
@@ -100,12 +101,15 @@ def landmark_answers(model: LiteRTModel, crop_rgb: np.ndarray, roi: RotatedRect,
     """
     runs = [(np.ascontiguousarray(crop_rgb[:, ::-1]), decode_mirrored)] if mirror else []
     runs.append((crop_rgb, decode_landmarks))
-    answers = []
-    for crop, decode in runs:
-        model.run((crop.astype(np.float32) * np.float32(1.0 / 255.0))[None])
-        outputs = (model.get("Identity")[0], model.get("Identity_3")[0], model.get("Identity_4")[0])
-        answers.append((float(model.get("Identity_1").reshape(-1)[0]), decode(*outputs, roi)))
-    return answers[::-1]
+    return [_answer(model, crop, decode, roi) for crop, decode in runs][::-1]
+
+
+def _answer(model: LiteRTModel, crop_rgb: np.ndarray, decode: Callable[..., LandmarkOutput],
+            roi: RotatedRect) -> tuple[float, LandmarkOutput]:
+    """One run of the network on a ``[256, 256, 3]`` uint8 crop: (presence, ``decode``d)."""
+    model.run((crop_rgb.astype(np.float32) * np.float32(1.0 / 255.0))[None])
+    outputs = (model.get("Identity")[0], model.get("Identity_3")[0], model.get("Identity_4")[0])
+    return float(model.get("Identity_1").reshape(-1)[0]), decode(*outputs, roi)
 
 
 def landmark_pass(model: LiteRTModel, crop_rgb: np.ndarray, roi: RotatedRect,
@@ -121,3 +125,16 @@ def landmark_pass(model: LiteRTModel, crop_rgb: np.ndarray, roi: RotatedRect,
         return answers[0]
     (p_own, own), (p_mirror, mirrored) = answers
     return 0.5 * (p_own + p_mirror), average_landmarks(own, mirrored)
+
+
+def mirrored_landmarks(model: LiteRTModel, image: np.ndarray, roi: RotatedRect) -> LandmarkOutput:
+    """The network's answer for the crop of ``roi`` mirrored, mapped back onto the crop as it is
+    (:func:`decode_mirrored`): one pass, for comparing with the crop's own answer.
+
+    Args:
+        model: the landmark network.
+        image: RGB uint8 ``[H, W, 3]``.
+        roi: the crop's rotated square in ``image``.
+    """
+    crop = crop_image(image, roi, (CROP_SIZE, CROP_SIZE), border="replicate")
+    return _answer(model, np.ascontiguousarray(crop[:, ::-1]), decode_mirrored, roi)[1]

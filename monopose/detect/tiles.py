@@ -34,6 +34,7 @@ __all__ = [
     "body_extent_px",
     "cut_by_border",
     "inside_fraction",
+    "gather_tiles",
     "merge_tiled",
 ]
 
@@ -192,6 +193,35 @@ def inside_fraction(boxes_xyxy: np.ndarray, region_xyxy: np.ndarray) -> np.ndarr
     ih = np.clip(np.minimum(b[:, 3], r[3]) - np.maximum(b[:, 1], r[1]), 0, None)
     area = (b[:, 2] - b[:, 0]) * (b[:, 3] - b[:, 1])
     return np.where(area > 0, iw * ih / np.where(area > 0, area, 1.0), 0.0)
+
+
+def gather_tiles(tile_boxes: np.ndarray, passes: list[RawDetections], image_wh: tuple[int, int],
+                 min_score: float, nms_iou: float) -> RawDetections | None:
+    """The tiles' detections in image pixels, after their NMS: each tile's own (normalised to
+    the tile) kept where the body is not cut by the tile's border and the score reaches
+    ``min_score``.
+
+    Args:
+        tile_boxes: ``[T, 4]`` xyxy px.
+        passes: per tile, the detector's detections normalised to the tile.
+
+    Returns:
+        The kept detections, or None when no tile kept any.
+    """
+    parts = []
+    for tile, t in zip(tile_boxes, passes, strict=True):
+        if not len(t):
+            continue
+        kps = tile_to_image(t.keypoints, tile)
+        ok = ~cut_by_border(body_extent_px(kps), tile, image_wh) & (t.scores >= min_score)
+        if ok.any():
+            boxes = tile_to_image(t.boxes.reshape(-1, 2, 2), tile).reshape(-1, 4)
+            parts.append(RawDetections(boxes[ok], t.scores[ok], kps[ok]))
+    if not parts:
+        return None
+    return weighted_nms(RawDetections(np.concatenate([p.boxes for p in parts]),
+                                      np.concatenate([p.scores for p in parts]),
+                                      np.concatenate([p.keypoints for p in parts])), nms_iou)
 
 
 def merge_tiled(full: RawDetections, tiled: RawDetections, full_rois_xyxy: np.ndarray,

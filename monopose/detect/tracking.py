@@ -25,7 +25,7 @@ from scipy.optimize import linear_sum_assignment
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.duplicates import is_duplicate
 from monopose.detect.landmarks import LandmarkResult
-from monopose.detect.recrop import best_turn, is_upside_down, landmark_roi
+from monopose.detect.recrop import is_upside_down, landmark_roi
 from monopose.detect.ssd import iou_xyxy
 from monopose.detect.tiles import TileSpec, body_extent_px, inside_fraction, resolve_tiles
 from monopose.detect.types import Detection, PersonDetection, RotatedRect
@@ -176,9 +176,8 @@ class PoseTracker:
             if det is not None and self.detector.turn_rois and is_upside_down(roi):
                 # a new person in a detector crop upside down (bent over): the surest turn,
                 # as on photos; doubted crops are not turned here, to keep videos fast
-                roi, res = best_turn(
-                    lambda r: self.detector.landmarks_for_roi(rgb, r, self.with_features),
-                    roi, res, self.detector.min_presence)
+                roi, res = self.detector.turned_look(rgb, roi, res, self.detector.min_presence,
+                                                     self.with_features)
             found.append(None if res.presence_score < self.detector.min_presence
                          else (res, roi, tid, det))
         kept = [f for f in found if f is not None]
