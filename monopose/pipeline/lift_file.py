@@ -145,39 +145,45 @@ def load_keypoints_npz(path: Path, layout: str | None = None
     """
     path = Path(path)
     with _open_npz(path) as data:
-        if "keypoints_2d" not in data.files:
-            found = ", ".join(data.files) or "nothing"
-            raise ValueError(f"{path}: missing key 'keypoints_2d' (found: {found})")
-        kp = _member(data, "keypoints_2d", path, "iuf").astype(np.float64)
-        if layout is None:
-            layout = _layout_name(data, path) if "layout" in data.files else "h36m17"
-            where = str(path)
-        else:
-            where = "layout"  # the caller's override, not the file
-        try:
-            lay = get_layout(layout)
-        except ValueError as exc:
-            raise ValueError(f"{where}: {exc}") from None
-        if kp.ndim not in (3, 4) or kp.shape[-1] != 2 or kp.shape[-2] != lay.num_joints:
-            raise ValueError(f"{path}: keypoints_2d must be [N, {lay.num_joints}, 2] or "
-                             f"[N, T, {lay.num_joints}, 2] for layout {lay.name}, got {kp.shape}")
-        if kp.shape[0] == 0 or (kp.ndim == 4 and kp.shape[1] == 0):
-            raise ValueError(f"{path}: keypoints_2d holds 0 poses (shape {kp.shape}); "
-                             "nothing to lift")
-        if "valid" in data.files:
-            valid = _member(data, "valid", path, "biu").astype(bool)
-            if valid.shape != kp.shape[:-1]:
-                raise ValueError(
-                    f"{path}: valid must have shape {kp.shape[:-1]}, got {valid.shape}")
-        else:
-            infinite = np.asarray(np.isinf(kp).any(axis=-1))
-            if infinite.any():
-                raise ValueError(f"{path}: keypoints_2d has inf (first: index "
-                                 f"{_first(infinite)}); mark missing joints with NaN or a "
-                                 "`valid` mask")
-            valid = np.asarray(~np.isnan(kp).any(axis=-1))
-        _check_keypoints(kp, valid, path)
-        intr = _intrinsics(data, kp.shape[0], path) if "intrinsics" in data.files else None
+        return _keypoints(data, path, layout)
+
+
+def _keypoints(data: np.lib.npyio.NpzFile, path: Path, layout: str | None
+               ) -> tuple[np.ndarray, np.ndarray, str, np.ndarray | None]:
+    """:func:`load_keypoints_npz` of an open file."""
+    if "keypoints_2d" not in data.files:
+        found = ", ".join(data.files) or "nothing"
+        raise ValueError(f"{path}: missing key 'keypoints_2d' (found: {found})")
+    kp = _member(data, "keypoints_2d", path, "iuf").astype(np.float64)
+    if layout is None:
+        layout = _layout_name(data, path) if "layout" in data.files else "h36m17"
+        where = str(path)
+    else:
+        where = "layout"  # the caller's override, not the file
+    try:
+        lay = get_layout(layout)
+    except ValueError as exc:
+        raise ValueError(f"{where}: {exc}") from None
+    if kp.ndim not in (3, 4) or kp.shape[-1] != 2 or kp.shape[-2] != lay.num_joints:
+        raise ValueError(f"{path}: keypoints_2d must be [N, {lay.num_joints}, 2] or "
+                         f"[N, T, {lay.num_joints}, 2] for layout {lay.name}, got {kp.shape}")
+    if kp.shape[0] == 0 or (kp.ndim == 4 and kp.shape[1] == 0):
+        raise ValueError(f"{path}: keypoints_2d holds 0 poses (shape {kp.shape}); "
+                         "nothing to lift")
+    if "valid" in data.files:
+        valid = _member(data, "valid", path, "biu").astype(bool)
+        if valid.shape != kp.shape[:-1]:
+            raise ValueError(
+                f"{path}: valid must have shape {kp.shape[:-1]}, got {valid.shape}")
+    else:
+        infinite = np.asarray(np.isinf(kp).any(axis=-1))
+        if infinite.any():
+            raise ValueError(f"{path}: keypoints_2d has inf (first: index "
+                             f"{_first(infinite)}); mark missing joints with NaN or a "
+                             "`valid` mask")
+        valid = np.asarray(~np.isnan(kp).any(axis=-1))
+    _check_keypoints(kp, valid, path)
+    intr = _intrinsics(data, kp.shape[0], path) if "intrinsics" in data.files else None
     return np.where(valid[..., None], kp, 0.0), valid, lay.name, intr
 
 
@@ -191,9 +197,15 @@ def load_keypoint_scores(path: Path, shape: tuple[int, ...], layout: str) -> np.
     """
     path = Path(path)
     with _open_npz(path) as data:
-        if "scores" not in data.files:
-            return None
-        scores = _member(data, "scores", path, "iuf").astype(np.float64)
+        return _scores(data, path, shape, layout)
+
+
+def _scores(data: np.lib.npyio.NpzFile, path: Path, shape: tuple[int, ...], layout: str
+            ) -> np.ndarray | None:
+    """:func:`load_keypoint_scores` of an open file."""
+    if "scores" not in data.files:
+        return None
+    scores = _member(data, "scores", path, "iuf").astype(np.float64)
     if scores.shape != tuple(shape):
         raise ValueError(f"{path}: scores must have shape {tuple(shape)} (as valid), "
                          f"got {scores.shape}")
@@ -241,8 +253,9 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
     """
     input_path = Path(input_path)
     check_placement(placement)
-    kp, valid, lay, intr = load_keypoints_npz(input_path, layout)
-    scores = load_keypoint_scores(input_path, valid.shape, lay)
+    with _open_npz(input_path) as data:  # read once: keypoints, then their scores
+        kp, valid, lay, intr = _keypoints(data, input_path, layout)
+        scores = _scores(data, input_path, valid.shape, lay)
     if intrinsics is not None:
         intr = np.asarray(intrinsics, dtype=np.float64)
     kp17, valid17, _ = convert_layout(kp, lay, H36M17.name, valid)

@@ -127,8 +127,12 @@ def test_keypoint_scores_are_read_checked_and_given_to_the_lifter(tmp_path: Path
             return np.zeros((*kp2d.shape[:-1], 3))
 
     monkeypatch.setattr(lift_file_module, "keypoint_model", lambda name: Spy())
+    real_open, opened = lift_file_module._open_npz, []
+    monkeypatch.setattr(lift_file_module, "_open_npz",
+                        lambda path: opened.append(path) or real_open(path))
     lift_file(tmp_path / "in.npz", tmp_path / "out.npz", "any")
     np.testing.assert_array_equal(Spy.seen[-1], scores)
+    assert opened == [tmp_path / "in.npz"]  # keypoints and scores from one read of the file
     np.savez(tmp_path / "none.npz", keypoints_2d=kp)
     lift_file(tmp_path / "none.npz", tmp_path / "out2.npz", "any")
     assert Spy.seen[-1] is None  # no scores: fully confident
