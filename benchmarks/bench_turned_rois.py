@@ -17,12 +17,17 @@ crop repeats its answer best. Render sets for it: held-out
 people, and people not standing (``monopose data render --postures low,floor,lying``), where
 the detector's crop misleads most often.
 
+``--still-videos`` writes each realgt photo, in each view of ``realgt_views.py``, as a still
+10-frame video and tracks it with the default video pipeline: the 2D error per frame shows
+whether a person whose first crop is turned wrong is followed on a wrong pose.
+
 Usage:
     python benchmarks/bench_turned_rois.py --renders cache/capf2/renders/val
     python benchmarks/bench_turned_rois.py --study cache/capf2/renders/val
     monopose data render --n 800 --out cache/renders_postures --split train --seed 5 \
         --postures low,floor,lying
     python benchmarks/bench_turned_rois.py --study cache/renders_postures
+    python benchmarks/bench_turned_rois.py --still-videos
 """
 
 from __future__ import annotations
@@ -32,6 +37,7 @@ import datetime as dt
 import json
 import math
 import os
+import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -197,13 +203,54 @@ def trigger_study(folder: Path, limit: int | None) -> dict[str, int]:
     return out
 
 
+def still_videos(frames: int = 10) -> list[dict]:
+    """Each realgt photo in each view (``realgt_views.py``) as a still video of ``frames``
+    frames at ``monopose predict``'s working size, tracked by the default video pipeline: the
+    2D error (px, in the view's pixels) of the person nearest the truth, per frame. A person
+    whose first crop is turned wrong stays on a wrong pose while the tracker follows it."""
+    import cv2  # optional: only this mode writes videos
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from bench_realgt import load_truths
+    from realgt_views import make_views
+
+    from monopose.pipeline.estimator import Estimator
+
+    est = Estimator()
+    rows = []
+    work = REPO / "cache" / "realgt_views"
+    for truth in make_views(load_truths(SHARED / "realgt"), work):
+        img = cv2.imread(str(truth.path))
+        scale = working_scale(img.shape[1], img.shape[0])
+        img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)))
+        path = work / f"{truth.path.stem}.avi"
+        writer = cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"MJPG"), 10,
+                                 (img.shape[1], img.shape[0]))
+        for _ in range(frames):
+            writer.write(img)
+        writer.release()
+        errors = [min((float(np.linalg.norm(p.keypoints_2d_px / scale - truth.kp2d_px,
+                                            axis=1).mean()) for p in frame.people),
+                      default=float("inf"))
+                  for frame in est.predict_video(path).frames]
+        rows.append({"view": truth.path.stem, "errors_px": errors})
+    return rows
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--renders", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--study", type=Path, default=None)
+    ap.add_argument("--still-videos", action="store_true",
+                    help="the realgt photos' views as still videos through the video pipeline")
     args = ap.parse_args()
+    if args.still_videos:
+        print("| view (10 frames) | 2D error per frame (px) |\n|---|---|")
+        for row in still_videos():
+            print(f"| {row['view']} | {', '.join(f'{e:.0f}' for e in row['errors_px'])} |")
+        return 0
     if args.study:
         res = trigger_study(args.study, args.limit)
         print("| trigger | people found |\n|---|---|")
