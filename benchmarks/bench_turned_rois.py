@@ -28,6 +28,8 @@ Usage:
         --postures low,floor,lying
     python benchmarks/bench_turned_rois.py --study cache/renders_postures
     python benchmarks/bench_turned_rois.py --still-videos
+    python benchmarks/bench_turned_rois.py --turned-passes cache/renders_postures
+    python benchmarks/bench_turned_rois.py --turned-photos
 """
 
 from __future__ import annotations
@@ -237,15 +239,100 @@ def still_videos(frames: int = 10) -> list[dict]:
     return rows
 
 
+def turned_pass_study(folders: list[Path], limit: int | None) -> list[dict]:
+    """Per render set: the detector as photos run it (presence ≥ 0.3) without the turned
+    passes (:mod:`monopose.detect.turned_passes`), with them, and with them only where the
+    upright passes found nobody ("fallback"): people found within 15 % of their size, found
+    only with / only without, people per image (more means false people too: the renders hold
+    one person) and the time per image."""
+    det = BlazePoseDetector(num_threads=1)
+    rows = []
+    for folder in folders:
+        errs: dict[str, list[float]] = {"without": [], "with": [], "fallback": []}
+        counts: dict[str, list[int]] = {"without": [], "with": [], "fallback": []}
+        secs = {"without": 0.0, "with": 0.0}
+        sizes = []
+        for img, gt, ok in rendered_people(folder, limit):
+            sizes.append(float(np.linalg.norm(gt[ok].max(0) - gt[ok].min(0))) if ok.any()
+                         else np.nan)
+            found_by: dict[str, list] = {}
+            for key, turned in (("without", False), ("with", True)):
+                t = time.perf_counter()
+                found_by[key] = det.detect(img, min_presence=PHOTO_PRESENCE,
+                                           turned_passes=turned)
+                secs[key] += time.perf_counter() - t
+            found_by["fallback"] = found_by["without"] or found_by["with"]
+            for key, people in found_by.items():
+                errs[key].append(nearest_error(people, gt, ok))
+                counts[key].append(len(people))
+        found = {k: np.asarray(v) / np.asarray(sizes) < 0.15 for k, v in errs.items()}
+        n = len(sizes)
+        rows.append({"set": str(folder), "images": n,
+                     **{f"found_{k}": int(v.sum()) for k, v in found.items()},
+                     **{f"people_per_image_{k}": float(np.mean(v)) for k, v in counts.items()},
+                     "gained": int((found["with"] & ~found["without"]).sum()),
+                     "lost": int((found["without"] & ~found["with"]).sum()),
+                     **{f"ms_{k}": 1000 * v / max(n, 1) for k, v in secs.items()}})
+    return rows
+
+
+def turned_photo_times(repeats: int = 3) -> list[dict]:
+    """The media photos and the sample photo through ``Estimator(turned_passes=mode)`` for
+    each mode: people found and the median time of ``repeats`` runs (ms) after a warm-up."""
+    from monopose.pipeline.estimator import Estimator
+
+    photos = sorted(p for p in (SHARED / "media").glob("*")
+                    if p.suffix.lower() in (".jpg", ".jpeg", ".png"))
+    photos.append(REPO / "monopose" / "assets" / "sample_person.jpg")
+    images = {p: read_image(p) for p in photos}
+    modes = ("off", "fallback", "always")
+    estimators = {m: Estimator(turned_passes=m) for m in modes}
+    for est in estimators.values():
+        est.predict(images[photos[-1]])
+    times: dict[tuple[str, str], list[float]] = {}
+    people: dict[tuple[str, str], int] = {}
+    for _ in range(repeats):  # modes alternate, so the machine's drift hits them alike
+        for path in photos:
+            for mode, est in estimators.items():
+                t = time.perf_counter()
+                people[path.name, mode] = len(est.predict(images[path]).frames[0].people)
+                times.setdefault((path.name, mode), []).append(time.perf_counter() - t)
+    return [{"photo": p.name, **{f"{m}_people": people[p.name, m] for m in modes},
+             **{f"{m}_ms": 1000 * float(np.median(times[p.name, m])) for m in modes}}
+            for p in photos]
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--renders", type=Path, default=None)
     ap.add_argument("--limit", type=int, default=None)
     ap.add_argument("--json", type=Path, default=None)
     ap.add_argument("--study", type=Path, default=None)
+    ap.add_argument("--turned-passes", nargs="*", type=Path, default=None, metavar="DIR",
+                    help="render sets: the detector without and with the turned passes")
+    ap.add_argument("--turned-photos", action="store_true",
+                    help="the media photos through each turned-passes mode: people and time")
     ap.add_argument("--still-videos", action="store_true",
                     help="the realgt photos' views as still videos through the video pipeline")
     args = ap.parse_args()
+    if args.turned_passes is not None:
+        print("| renders | images | found without / with / fallback | gained / lost (with) | "
+              "people per image without / with / fallback | ms per image without / with |")
+        print("|---|---|---|---|---|---|")
+        for r in turned_pass_study(args.turned_passes, args.limit):
+            print(f"| {r['set']} | {r['images']} | {r['found_without']} / {r['found_with']} / "
+                  f"{r['found_fallback']} | {r['gained']} / {r['lost']} | "
+                  f"{r['people_per_image_without']:.3f} / {r['people_per_image_with']:.3f} / "
+                  f"{r['people_per_image_fallback']:.3f} | {r['ms_without']:.1f} / "
+                  f"{r['ms_with']:.1f} |")
+        return 0
+    if args.turned_photos:
+        print("| photo | off | fallback | always |\n|---|---|---|---|")
+        for r in turned_photo_times():
+            print(f"| {r['photo']} | " + " | ".join(
+                f"{r[f'{m}_people']}, {r[f'{m}_ms']:.0f} ms" for m in ("off", "fallback", "always"))
+                + " |")
+        return 0
     if args.still_videos:
         print("| view (10 frames) | 2D error per frame (px) |\n|---|---|")
         for row in still_videos():

@@ -12,6 +12,11 @@ and the spread between views shows what the framing alone does to a method:
   crop; the 3D truth does not change.
 * ``corner-mirror``: the corner crop mirrored (the person in the top-right corner).
 * ``half``: the whole photo at half resolution (focal length and principal point halved).
+* ``roll15`` / ``roll-15`` (on request, not in the default set): the photo turned by 15° about
+  the principal point, counter-clockwise / clockwise, as a camera held tilted sees it; the 3D
+  truth turns about the optical axis. Exact for square pixels (fx = fy); the realgt cameras'
+  fx and fy differ by 0.04 %, a fraction of a pixel here. The corners the turn uncovers are
+  black.
 
 Pixel centres sit at integer coordinates (OpenCV's convention). The views are written as PNG
 (lossless) under a cache folder, never into the package: the photos are research-only.
@@ -27,9 +32,10 @@ import numpy as np
 
 from monopose.core.skeleton import flip_pose
 
-__all__ = ["VIEW_NAMES", "make_views", "view_of", "views_table"]
+__all__ = ["VIEW_NAMES", "ROLL_VIEWS", "make_views", "view_of", "views_table"]
 
 VIEW_NAMES = ("orig", "mirror", "centre", "corner", "corner-mirror", "half")
+ROLL_VIEWS = ("roll15", "roll-15")
 CROP_FRACTION = 0.5  # the crops' side, as a fraction of the photo's shorter side
 CORNER_MARGIN = 0.08  # the person's box from the crop's corner, as a fraction of the crop
 
@@ -59,6 +65,21 @@ def _half(image: np.ndarray, truth):  # type: ignore[no-untyped-def]
                          intrinsics=(fx * s, fy * s, (cx + 0.5) * s - 0.5, (cy + 0.5) * s - 0.5))
 
 
+def _roll(image: np.ndarray, truth, degrees: float):  # type: ignore[no-untyped-def]
+    """The photo turned counter-clockwise by ``degrees`` about the principal point."""
+    fx, fy, cx, cy = truth.intrinsics
+    h, w = image.shape[:2]
+    turn = cv2.getRotationMatrix2D((cx, cy), degrees, 1.0)  # [2, 3]: image px -> view px
+    view = cv2.warpAffine(image, turn, (w, h), flags=cv2.INTER_LINEAR,
+                          borderMode=cv2.BORDER_CONSTANT, borderValue=(0, 0, 0))
+    c, s = turn[0, 0], turn[0, 1]
+    about_axis = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
+    abs_mm = truth.abs_mm @ about_axis.T
+    kp = np.stack([fx * abs_mm[:, 0] / abs_mm[:, 2] + cx,
+                   fy * abs_mm[:, 1] / abs_mm[:, 2] + cy], axis=1)
+    return view, replace(truth, abs_mm=abs_mm, kp2d_px=kp)
+
+
 def _crop_origin(image: np.ndarray, truth, where: str) -> tuple[int, int, int]:  # type: ignore[no-untyped-def]
     """``(x0, y0, side)`` of a square crop with the person's box centred or in the top left."""
     h, w = image.shape[:2]
@@ -83,6 +104,8 @@ def _view(image: np.ndarray, truth, name: str):  # type: ignore[no-untyped-def]
         return _mirror(image, truth)
     if name == "half":
         return _half(image, truth)
+    if name.startswith("roll"):
+        return _roll(image, truth, float(name[4:]))
     where = "centre" if name == "centre" else "corner"
     view, t = _crop(image, truth, *_crop_origin(image, truth, where))
     return _mirror(view, t) if name == "corner-mirror" else (view, t)
@@ -95,14 +118,15 @@ def make_views(truths: list, out_dir: Path, names: tuple[str, ...] = VIEW_NAMES)
         truths: ``bench_realgt.Truth`` items (``path``, ``abs_mm [17, 3]``, ``kp2d_px [17, 2]``,
             ``intrinsics``).
         out_dir: where the view images go (created; existing files are rewritten).
-        names: which views, from :data:`VIEW_NAMES`.
+        names: which views, from :data:`VIEW_NAMES` and :data:`ROLL_VIEWS`.
 
     Returns:
         One truth per (photo, view), photo by photo, its ``path`` named ``<stem>@<view>.png``.
     """
-    unknown = sorted(set(names) - set(VIEW_NAMES))
+    unknown = sorted(set(names) - set(VIEW_NAMES) - set(ROLL_VIEWS))
     if unknown:
-        raise ValueError(f"unknown views {unknown}; expected some of {', '.join(VIEW_NAMES)}")
+        raise ValueError(f"unknown views {unknown}; expected some of "
+                         f"{', '.join(VIEW_NAMES + ROLL_VIEWS)}")
     out_dir.mkdir(parents=True, exist_ok=True)
     out = []
     for truth in truths:

@@ -69,7 +69,7 @@ def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], 
          tiles: str = "fallback", bvh: bool = False, tta: int = 1,
          body_size: str = "world_landmarks", world_up: str = "auto",
          keypoint_map: str = "learned", causal: bool = False, placement: str = "ray_fit",
-         landmark_model: str = "auto") -> int:
+         landmark_model: str = "auto", turned_passes: str = "fallback") -> int:
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.export.outputs import writers_for
     from monopose.pipeline.batch import collect_inputs, run_batch
@@ -93,7 +93,7 @@ def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], 
     try:
         est = Estimator(model=model, tiles=tiles, num_aug=tta, body_size=body_size,
                         keypoint_map=keypoint_map, causal=causal, placement=placement,
-                        landmark_model=landmark_model)
+                        landmark_model=landmark_model, turned_passes=turned_passes)
     except (ValueError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -142,6 +142,11 @@ def predict(
                                           help="Stop each video after this many frames."),
     tiles: str = typer.Option("fallback", help="Search photos for small people on tiles: "
                               "fallback (only when nobody large is found), always, off."),
+    turned_passes: str = typer.Option("fallback", "--turned-passes",
+                                      help="Search photos turned by quarter turns for people "
+                                      "the detector misses upright (bent over, lying, a "
+                                      "tilted camera): fallback (only when nobody is found), "
+                                      "always, off."),
     tta: int = typer.Option(1, "--tta", min=1, max=8,
                             help="MeTRAbs models: test-time augmentations per person (1-8 "
                             "shifted/rolled/mirrored crops, averaged; slower, steadier)."),
@@ -178,7 +183,7 @@ def predict(
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     raise typer.Exit(_run(paths, out, model or None, _parse_viz(viz), npz, intrinsics,
                           intrinsics_file, max_frames, tiles, bvh, tta, body_size, world_up,
-                          keypoint_map, causal, placement, landmarks))
+                          keypoint_map, causal, placement, landmarks, turned_passes))
 
 
 def demo(

@@ -69,10 +69,11 @@ from monopose.detect.tiles import (
     DEFAULT_TILE_MIN_SCORE,
     TileSpec,
     gather_tiles,
-    merge_tiled,
     resolve_tiles,
     tile_grid,
+    with_tiles,
 )
+from monopose.detect.turned_passes import add_turned, turned_detections
 from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
 from monopose.io.images import ImageInput, load_image
 
@@ -304,14 +305,24 @@ class BlazePoseDetector:
             return np.zeros((0, 4))
         return tile_grid(image_wh, grid[0], grid[1], self.tile_overlap)
 
+    def _whole_pass(self, rgb: np.ndarray) -> RawDetections:
+        """The detector on the whole image, in its pixels."""
+        scale = np.array([rgb.shape[1], rgb.shape[0]], dtype=np.float64)
+        norm = self._detector_pass(rgb, None)
+        return RawDetections((norm.boxes.reshape(-1, 2, 2) * scale).reshape(-1, 4),
+                             norm.scores, norm.keypoints * scale)
+
     def detect_people(self, image: ImageInput, tiles: TileSpec | None = None,
-                      force_tiles: bool = False) -> list[Detection]:
+                      force_tiles: bool = False, turned_passes: bool = False
+                      ) -> list[Detection]:
         """Run only the person detector (whole image, then tiles if enabled).
 
         Args:
             image: Path or array.
             tiles: Override ``self.tiles`` for this call.
             force_tiles: Tile with ``"auto"`` even when the image is not large.
+            turned_passes: Also run it on the whole image turned by quarter turns and add the
+                people the upright passes missed (:mod:`monopose.detect.turned_passes`).
 
         Returns:
             Detections after NMS, best first, in image pixels (the box is the detector's box,
@@ -320,27 +331,15 @@ class BlazePoseDetector:
         """
         rgb = load_image(image)
         h, w = rgb.shape[:2]
-        scale = np.array([w, h], dtype=np.float64)
-        norm = self._detector_pass(rgb, None)
-        full = RawDetections((norm.boxes.reshape(-1, 2, 2) * scale).reshape(-1, 4),
-                             norm.scores, norm.keypoints * scale)
-        dets = full
+        dets = full = self._whole_pass(rgb)
         tile_boxes = self.tile_boxes((w, h), tiles, force_tiles)
         if len(tile_boxes):
             tiled = gather_tiles(tile_boxes, self._tile_passes(rgb, tile_boxes), (w, h),
                                  self.tile_min_score, self.nms_iou)
-            if tiled is not None:
-                rois = np.array([roi_from_alignment_points(k[0], k[1]).bounding_box_xyxy_px
-                                 for k in full.keypoints]).reshape(-1, 4)
-                large = 0.5 * float(np.min(tile_boxes[:, 2:] - tile_boxes[:, :2]))
-                dets = merge_tiled(full, tiled, rois, large, self.nms_iou)
-        n = len(dets) if self.max_people is None else min(len(dets), self.max_people)
-        return [
-            Detection(box_xyxy_px=np.asarray(dets.boxes[i], dtype=np.float64),
-                      score=float(dets.scores[i]),
-                      keypoints_px=np.asarray(dets.keypoints[i], dtype=np.float64))
-            for i in range(n)
-        ]
+            dets = with_tiles(full, tiled, tile_boxes, self.nms_iou)
+        if turned_passes:
+            dets = add_turned(dets, turned_detections(self._whole_pass, rgb), self.nms_iou)
+        return dets.as_detections(self.max_people)
 
     @staticmethod
     def roi_from_detection(det: Detection) -> RotatedRect:
@@ -444,8 +443,8 @@ class BlazePoseDetector:
 
     # ----------------------------------------------------------------- full pipeline
     def detect(self, image: ImageInput, with_features: bool = False,
-               tiles: TileSpec | None = None, min_presence: float | None = None
-               ) -> list[PersonDetection]:
+               tiles: TileSpec | None = None, min_presence: float | None = None,
+               turned_passes: bool = False) -> list[PersonDetection]:
         """Every person in one image.
 
         Args:
@@ -453,6 +452,9 @@ class BlazePoseDetector:
             with_features: Also return the landmark network's feature maps per person
                 (``self.feature_map_names``); slower (all tensors are kept).
             tiles: Override ``self.tiles`` for this call.
+            min_presence: Override ``self.min_presence`` for this call.
+            turned_passes: Also look for people in the image turned by quarter turns
+                (:meth:`detect_people`).
 
         Returns:
             People ordered by detector score (best first); empty when nobody is found.
@@ -462,7 +464,7 @@ class BlazePoseDetector:
         people: list[PersonDetection] = []
         kept_rois: list[np.ndarray] = []
         threshold = self.min_presence if min_presence is None else float(min_presence)
-        dets = self.detect_people(rgb, tiles=tiles)
+        dets = self.detect_people(rgb, tiles=tiles, turned_passes=turned_passes)
         rois = [self.roi_from_detection(det) for det in dets]
         results = self.landmarks_for_rois(rgb, rois, with_features)
         kept = []

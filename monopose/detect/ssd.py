@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from monopose.detect.types import Detection
+
 __all__ = [
     "DecodeOptions",
     "RawDetections",
@@ -51,6 +53,14 @@ class RawDetections:
 
     def __len__(self) -> int:
         return int(self.scores.shape[0])
+
+    def as_detections(self, max_people: int | None = None) -> list[Detection]:
+        """The first ``max_people`` (all: None) as :class:`Detection` objects (image pixels)."""
+        n = len(self) if max_people is None else min(len(self), max_people)
+        return [Detection(box_xyxy_px=np.asarray(self.boxes[i], dtype=np.float64),
+                          score=float(self.scores[i]),
+                          keypoints_px=np.asarray(self.keypoints[i], dtype=np.float64))
+                for i in range(n)]
 
 
 def decode_detections(raw_boxes: np.ndarray, raw_scores: np.ndarray, anchors: np.ndarray,

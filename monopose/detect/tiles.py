@@ -20,6 +20,7 @@ import math
 
 import numpy as np
 
+from monopose.detect.roi import roi_from_alignment_points
 from monopose.detect.ssd import RawDetections, weighted_nms
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "inside_fraction",
     "gather_tiles",
     "merge_tiled",
+    "with_tiles",
 ]
 
 # Product defaults, chosen on the street video (``benchmarks/bench_detect.py --tiles``).
@@ -257,3 +259,16 @@ def merge_tiled(full: RawDetections, tiled: RawDetections, full_rois_xyxy: np.nd
                          np.concatenate([full.keypoints.reshape(-1, *extra.keypoints.shape[1:]),
                                          extra.keypoints]))
     return weighted_nms(both, nms_iou)
+
+
+def with_tiles(full: RawDetections, tiled: RawDetections | None, tile_boxes: np.ndarray,
+               nms_iou: float) -> RawDetections:
+    """The whole-image detections merged with the tiles' (:func:`gather_tiles`; None: none)
+    by :func:`merge_tiled`: a whole-image person whose ROI is at least half a tile's side is
+    "large", and tile detections mostly inside its ROI are dropped."""
+    if tiled is None:
+        return full
+    rois = np.array([roi_from_alignment_points(k[0], k[1]).bounding_box_xyxy_px
+                     for k in full.keypoints]).reshape(-1, 4)
+    large = 0.5 * float(np.min(tile_boxes[:, 2:] - tile_boxes[:, :2]))
+    return merge_tiled(full, tiled, rois, large, nms_iou)

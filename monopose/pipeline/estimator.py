@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
 
 import cv2
@@ -100,6 +101,11 @@ class Estimator:
             ``SMALL_PERSON_FRACTION`` of the image, again on overlapping tiles; ``"always"`` tiles
             every photo (finds small people next to large ones; slower); ``"off"`` never tiles.
             Videos always use the tracker's periodic tiled search.
+        turned_passes: Whether photos are also searched turned by quarter turns, for people
+            the detector misses upright (bent over, lying, a tilted camera;
+            :mod:`monopose.detect.turned_passes`): ``"fallback"`` (default) only when nobody
+            was found, ``"always"`` for every photo (adds people missed next to others;
+            slower), ``"off"`` never. Videos do not.
         num_aug: Image models (MeTRAbs) only: test-time augmentations per person (1..8; shifted,
             scaled, rolled and mirrored crops, averaged).
         body_size: Lifters only: where each person's metric size comes from:
@@ -141,6 +147,7 @@ class Estimator:
         num_threads: int | None = None,
         keypoint_score_threshold: float | None = None,
         tiles: str = "fallback",
+        turned_passes: str = "fallback",
         num_aug: int = 1,
         body_size: str = "world_landmarks",
         keypoint_map: str = "learned",
@@ -161,8 +168,10 @@ class Estimator:
         self.video_placement = check_placement(video_placement, "video_placement")
         if not 1 <= num_aug <= MAX_TTA:
             raise ValueError(f"num_aug (--tta): expected 1 to {MAX_TTA} crops, got {num_aug}")
-        if tiles not in ("fallback", "always", "off"):
-            raise ValueError(f"tiles: expected 'fallback', 'always' or 'off', got {tiles!r}")
+        for name, value in (("tiles", tiles), ("turned_passes", turned_passes)):
+            if value not in ("fallback", "always", "off"):
+                raise ValueError(f"{name}: expected 'fallback', 'always' or 'off', "
+                                 f"got {value!r}")
         self.model_name = model or DEFAULT_MODEL
         self._video_model_name = model or (DEFAULT_MODEL if pose_model is not None
                                            else DEFAULT_VIDEO_MODEL)
@@ -198,6 +207,7 @@ class Estimator:
             self._videos = self.model
         self.keypoint_score_threshold = keypoint_score_threshold
         self.tiles = tiles
+        self.turned_passes = turned_passes
 
     @property
     def video_model(self) -> PoseModel:
@@ -360,21 +370,29 @@ class Estimator:
 
     # ------------------------------------------------------------------ internals
     def _detect_photo(self, rgb: np.ndarray) -> list:
-        features = self.model.needs == "features"
-        found = self.detector.detect
+        detections = self._detect_photo_with(rgb, self.turned_passes == "always")
+        if not detections and self.turned_passes == "fallback":
+            # nobody upright, tiles included: the whole image turned (tiles found nobody)
+            detections = self.detector.detect(
+                rgb, with_features=self.model.needs == "features", tiles="off",
+                min_presence=PHOTO_MIN_PRESENCE, turned_passes=True)
+        return detections
+
+    def _detect_photo_with(self, rgb: np.ndarray, turned_passes: bool) -> list:
+        """The photo's people, tiled as ``self.tiles`` says, the detector also run turned by
+        quarter turns when ``turned_passes``."""
+        found = partial(self.detector.detect, with_features=self.model.needs == "features",
+                        min_presence=PHOTO_MIN_PRESENCE, turned_passes=turned_passes)
         if self.tiles == "always":
-            return found(rgb, with_features=features, tiles="auto",
-                         min_presence=PHOTO_MIN_PRESENCE)
-        detections = found(rgb, with_features=features, tiles="off",
-                           min_presence=PHOTO_MIN_PRESENCE)
+            return found(rgb, tiles="auto")
+        detections = found(rgb, tiles="off")
         if self.tiles == "off":
             return detections
         longer = max(rgb.shape[:2])
         small = all(float(np.ptp(np.reshape(d.box_xyxy_px, (2, 2)), axis=0).max())
                     < SMALL_PERSON_FRACTION * longer for d in detections)
         if small:  # nobody, or only small people: search tiles too (the whole pass is kept)
-            detections = found(rgb, with_features=features, tiles="auto",
-                               min_presence=PHOTO_MIN_PRESENCE)
+            detections = found(rgb, tiles="auto")
         return detections
 
     def _estimate_people(self, model: PoseModel, detections: list, camera: CameraInfo,

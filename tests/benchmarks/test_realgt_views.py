@@ -9,7 +9,7 @@ import cv2
 import numpy as np
 import pytest
 
-from benchmarks.realgt_views import VIEW_NAMES, make_views, view_of, views_table
+from benchmarks.realgt_views import ROLL_VIEWS, VIEW_NAMES, make_views, view_of, views_table
 from monopose.core.skeleton import H36M17
 
 # A person standing upright facing the camera, camera axes (y down), pelvis at the origin, mm.
@@ -58,8 +58,8 @@ def truth(tmp_path) -> FakeTruth:
 
 
 def test_every_view_keeps_its_truth_on_its_pixels(truth, tmp_path):
-    views = make_views([truth], tmp_path / "views")
-    assert [view_of(v.path.stem) for v in views] == list(VIEW_NAMES)
+    views = make_views([truth], tmp_path / "views", VIEW_NAMES + ROLL_VIEWS)
+    assert [view_of(v.path.stem) for v in views] == list(VIEW_NAMES + ROLL_VIEWS)
     flip = H36M17.flip_permutation
     for view in views:
         name = view_of(view.path.stem)
@@ -73,6 +73,12 @@ def test_every_view_keeps_its_truth_on_its_pixels(truth, tmp_path):
         want = truth.abs_mm - truth.abs_mm[0]
         if "mirror" in name:
             want = want[flip] * [-1.0, 1.0, 1.0]
+        if name.startswith("roll"):  # the camera turned about its optical axis
+            a = np.radians(float(name[4:]))
+            want = want @ np.array([[np.cos(a), np.sin(a), 0], [-np.sin(a), np.cos(a), 0],
+                                    [0, 0, 1]]).T
+            np.testing.assert_allclose(np.linalg.norm(view.abs_mm[0]),
+                                       np.linalg.norm(truth.abs_mm[0]), err_msg=name)
         np.testing.assert_allclose(rel, want, atol=1e-9, err_msg=name)
         if name == "half":
             assert image.shape[:2] == (150, 200)

@@ -56,7 +56,7 @@ class _Lifter(Lifter):
 
 def _estimator(detections: list, lifter: object) -> Estimator:
     detector = SimpleNamespace(detect=lambda rgb, with_features=False, tiles=None,
-                               min_presence=None: detections)
+                               min_presence=None, turned_passes=False: detections)
     return Estimator("stand-in", pose_model=lifter, detector=detector,  # type: ignore[arg-type]
                      body_size="lifter")
 
@@ -176,7 +176,7 @@ def test_tiled_search_only_when_people_are_small_or_missing() -> None:
         return d
 
     def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None,
-               min_presence: float | None = None) -> list:
+               min_presence: float | None = None, turned_passes: bool = False) -> list:
         calls.append(tiles)
         if tiles == "off":
             return [person([0, 0, 60, 100])] if small_only else [person([0, 0, 300, 600])]
@@ -195,6 +195,40 @@ def test_tiled_search_only_when_people_are_small_or_missing() -> None:
     assert len(est.predict(image).frames[0].people) == 1 and calls == ["off"]
 
 
+def test_photos_are_searched_turned_when_nobody_is_found_upright() -> None:
+    rel, absolute = _true_pose(np.array([0.0, 0.0, 4000.0]))
+    kp = project_points(absolute, np.array([1000, 1000, 639.5, 359.5]))
+    calls: list[tuple[str | None, bool]] = []
+
+    def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None,
+               min_presence: float | None = None, turned_passes: bool = False) -> list:
+        calls.append((tiles, turned_passes))
+        if not turned_passes:  # the person is only found turned
+            return []
+        d = _detection(kp, np.ones(33))
+        d.box_xyxy_px = np.array([0.0, 0.0, 300.0, 600.0])
+        return [d]
+
+    est = _estimator([], _Lifter(rel))
+    est.detector = SimpleNamespace(detect=detect)  # type: ignore[assignment]
+    image = np.zeros((720, 1280, 3), np.uint8)
+    # fallback (default): the upright passes (whole image, then tiles) find nobody; then the
+    # whole image turned
+    assert len(est.predict(image).frames[0].people) == 1
+    assert calls == [("off", False), ("auto", False), ("off", True)]
+    calls.clear()
+    est.turned_passes = "always"
+    assert len(est.predict(image).frames[0].people) == 1 and calls == [("off", True)]
+    calls.clear()
+    est.turned_passes = "off"
+    assert est.predict(image).frames[0].people == []
+    assert calls == [("off", False), ("auto", False)]
+    with pytest.raises(ValueError, match="turned_passes: expected 'fallback', 'always' or 'off'"):
+        Estimator("stand-in", pose_model=_Lifter(rel),  # type: ignore[arg-type]
+                  detector=SimpleNamespace(detect=detect),  # type: ignore[arg-type]
+                  turned_passes="sometimes")
+
+
 def test_large_photos_are_processed_downscaled_with_the_same_geometry() -> None:
     from monopose.pipeline.estimator import MAX_WORKING_SIDE_PX
 
@@ -203,7 +237,7 @@ def test_large_photos_are_processed_downscaled_with_the_same_geometry() -> None:
     seen_sizes: list[tuple[int, ...]] = []
 
     def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None,
-               min_presence: float | None = None) -> list:
+               min_presence: float | None = None, turned_passes: bool = False) -> list:
         seen_sizes.append(rgb.shape)
         s = rgb.shape[1] / 2560
         small = np.array([full[0] * s, full[1] * s, (full[2] + 0.5) * s - 0.5,
@@ -280,7 +314,7 @@ def test_any_pose_model_plugs_in_and_its_people_keep_their_detections() -> None:
     seen: list[bool] = []
 
     def detect(rgb: np.ndarray, with_features: bool = False, tiles: str | None = None,
-               min_presence: float | None = None) -> list:
+               min_presence: float | None = None, turned_passes: bool = False) -> list:
         seen.append(with_features)
         return [first, second]
 
