@@ -214,14 +214,14 @@ def still_videos(frames: int = 10) -> list[dict]:
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from bench_realgt import load_truths
-    from realgt_views import make_views
+    from realgt_views import ROLL_VIEWS, VIEW_NAMES, make_views
 
     from monopose.pipeline.estimator import Estimator
 
     est = Estimator()
     rows = []
     work = REPO / "cache" / "realgt_views"
-    for truth in make_views(load_truths(SHARED / "realgt"), work):
+    for truth in make_views(load_truths(SHARED / "realgt"), work, VIEW_NAMES + ROLL_VIEWS):
         img = cv2.imread(str(truth.path))
         scale = working_scale(img.shape[1], img.shape[0])
         img = cv2.resize(img, (round(img.shape[1] * scale), round(img.shape[0] * scale)))

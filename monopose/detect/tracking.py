@@ -7,7 +7,9 @@ threshold. Unlike MediaPipe (one person), the detector also runs every ``redetec
 and whenever a track was lost or nobody is tracked (whole image only), and every ``tile_every``
 frames on overlapping tiles too, to pick up people too small for the whole-image pass (see
 :mod:`monopose.detect.tiles`); while everyone tracked is large (close-up video), the tiled
-pass runs only every ``tile_every_large`` frames. Detections are assigned to the current tracks
+pass runs only every ``tile_every_large`` frames. While nobody is tracked, that tiled search
+also looks at the frame turned by quarter turns (:mod:`monopose.detect.turned_passes`).
+Detections are assigned to the current tracks
 (Hungarian on ROI-box IoU) and the unassigned ones start tracks, reviving a recently lost track's
 id (lost for up to ``TRACK_MEMORY_S``, or dropped as a duplicate) when they overlap where it
 would be now. Two tracks on one person (the detector's duplicate rule) keep the older id.
@@ -221,8 +223,11 @@ class PoseTracker:
         if tiled:
             self._last_tiled = t
         if tiled or lost_now or not active or t % self.redetect_every == 0:
+            # nobody tracked: the tiled search also looks at the frame turned by quarter
+            # turns, for a person the upright detector misses (bent over, lying, tilted)
             dets = self.detector.detect_people(rgb, tiles=self.tiles if tiled else "off",
-                                               force_tiles=tiled)
+                                               force_tiles=tiled,
+                                               turned_passes=tiled and not next_rois)
             det_rois = [self.detector.roi_from_detection(d) for d in dets]
             det_boxes = np.array([r.bounding_box_xyxy_px for r in det_rois]).reshape(-1, 4)
             cur_boxes = np.array([r.bounding_box_xyxy_px for r in next_rois]).reshape(-1, 4)

@@ -101,11 +101,10 @@ class Estimator:
             ``SMALL_PERSON_FRACTION`` of the image, again on overlapping tiles; ``"always"`` tiles
             every photo (finds small people next to large ones; slower); ``"off"`` never tiles.
             Videos always use the tracker's periodic tiled search.
-        turned_passes: Whether photos are also searched turned by quarter turns, for people
-            the detector misses upright (bent over, lying, a tilted camera;
-            :mod:`monopose.detect.turned_passes`): ``"fallback"`` (default) only when nobody
-            was found, ``"always"`` for every photo (adds people missed next to others;
-            slower), ``"off"`` never. Videos do not.
+        turned_passes: Photos searched turned by quarter turns for people the detector misses
+            upright (bent over, lying, tilted; :mod:`monopose.detect.turned_passes`):
+            ``"fallback"`` (default) when nobody was found, ``"always"`` (adds people missed
+            next to others; slower), ``"off"``. Videos: the tiled search, while nobody is tracked.
         num_aug: Image models (MeTRAbs) only: test-time augmentations per person (1..8; shifted,
             scaled, rolled and mirrored crops, averaged).
         body_size: Lifters only: where each person's metric size comes from:

@@ -178,9 +178,10 @@ def _count_tiled_scans(detector, monkeypatch, tracker, frames):
     scans = []
     original = detector.detect_people
 
-    def spy(image, tiles=None, force_tiles=False):
+    def spy(image, tiles=None, force_tiles=False, turned_passes=False):
         scans.append(force_tiles)
-        return original(image, tiles=tiles, force_tiles=force_tiles)
+        return original(image, tiles=tiles, force_tiles=force_tiles,
+                        turned_passes=turned_passes)
 
     monkeypatch.setattr(detector, "detect_people", spy)
     for f in frames:

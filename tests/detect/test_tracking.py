@@ -129,3 +129,28 @@ def test_a_new_person_in_an_upside_down_crop_is_tracked_upright(monkeypatch, sta
     stuck = no_turns.update(standing_photo)
     assert not stuck or abs(math.remainder(stuck[0].roi.rotation_rad
                                            - upright.roi.rotation_rad, 2 * math.pi)) > 3.0
+
+
+def test_the_tiled_search_looks_turned_only_while_nobody_is_tracked(monkeypatch, detector,
+                                                                   standing_photo):
+    from monopose.detect import BlazePoseDetector
+
+    real = BlazePoseDetector.detect_people
+    asked: list[tuple[bool, bool]] = []  # (tiled, turned) per detector call
+
+    def spy(self, image, tiles=None, force_tiles=False, turned_passes=False):
+        asked.append((force_tiles, turned_passes))
+        return real(self, image, tiles=tiles, force_tiles=force_tiles,
+                    turned_passes=turned_passes)
+
+    monkeypatch.setattr(BlazePoseDetector, "detect_people", spy)
+    tracker = PoseTracker(detector, redetect_every=2, tile_every=2, tile_every_large=2)
+    blank = np.full_like(standing_photo, 127)
+    assert tracker.update(blank) == []  # frame 1: nobody; tiled and turned
+    assert tracker.update(blank) == []  # frame 2: nobody, whole image only
+    assert len(tracker.update(standing_photo)) == 1  # frame 3: tiled again, still turned
+    tracker.update(standing_photo)  # frame 4: re-detection while tracked; frame 5 tiled
+    tracker.update(standing_photo)
+    tracker.update(standing_photo)  # frame 6
+    assert asked[:3] == [(True, True), (False, False), (True, True)]
+    assert (True, False) in asked[3:] and all(not turned for _, turned in asked[3:])
