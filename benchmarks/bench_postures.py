@@ -75,18 +75,25 @@ def main() -> None:
     ap.add_argument("--splits", default="val,test", help="held-out splits, comma-separated "
                     "(neither is trained on; the test split alone has 29 frames not standing)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--roll-std", type=float, default=None, metavar="DEG",
+                    help="the evaluation cameras' roll about their axis, standard deviation "
+                    "(default: eval_config's); e.g. 15 for photos held tilted")
     args = ap.parse_args()
     splits = args.splits.split(",")
     torch.set_num_threads(1)
     cache = MocapCache.load(args.cache)
-    held_out = MocapSampler(cache, splits, 1, eval_config("detector"), seed=args.seed)
+    cameras = eval_config("detector")
+    if args.roll_std is not None:
+        cameras = dataclasses.replace(cameras, roll_std_deg=args.roll_std)
+    held_out = MocapSampler(cache, splits, 1, cameras, seed=args.seed)
     labels = posture_of(cache.poses_mm[held_out.starts])
     shares = posture_shares(labels)
     sets = posture_sets(held_out, labels, args.n, args.seed)
     if args.floor_sits > 0:
         sets["floor sits"] = floor_sit_set(cache, splits, args.floor_sits, args.seed)
     print(f"# bench_postures: {' + '.join(splits)}, {dt.date.today()}, "
-          f"{platform.processor() or platform.machine()}, 1 torch thread")
+          f"{platform.processor() or platform.machine()}, 1 torch thread, cameras' roll σ "
+          f"{cameras.roll_std_deg:g}°")
     print(f"# {len(held_out.starts)} frames: " + ", ".join(
         f"{name} {100 * share:.2f} %" for name, share in shares.items()))
     rows = [(name, None) for name in args.models]

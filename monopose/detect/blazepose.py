@@ -457,7 +457,8 @@ class BlazePoseDetector:
                 (:meth:`detect_people`).
 
         Returns:
-            People ordered by detector score (best first); empty when nobody is found.
+            People by detector score, best first (those found only turned after the rest);
+            empty when nobody is found.
         """
         rgb = load_image(image)
         h, w = rgb.shape[:2]
