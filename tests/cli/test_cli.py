@@ -134,6 +134,33 @@ def test_unknown_body_size_source_is_refused(tmp_path: Path) -> None:
     assert not (tmp_path / "o").exists()
 
 
+def test_turned_passes_option(tmp_path: Path, monkeypatch) -> None:
+    """--turned-passes reaches the estimator (fallback by default); an unknown mode is refused
+    with exit 2, naming the option, and nothing written."""
+    from PIL import Image
+
+    import monopose.pipeline.estimator as estimator_module
+
+    Image.new("RGB", (32, 32)).save(tmp_path / "a.png")
+    result = runner.invoke(app, ["predict", str(tmp_path / "a.png"), "--out",
+                                 str(tmp_path / "o"), "--turned-passes", "sometimes"])
+    assert result.exit_code == 2 and "turned_passes: expected" in result.output
+    assert not (tmp_path / "o").exists()
+    seen: list[str] = []
+    real_init = estimator_module.Estimator.__init__
+
+    def spy(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        seen.append(kwargs.get("turned_passes", "fallback"))
+        real_init(self, *args, **kwargs)
+
+    monkeypatch.setattr(estimator_module.Estimator, "__init__", spy)
+    for given, expected in (([], "fallback"), (["--turned-passes", "always"], "always")):
+        result = runner.invoke(app, ["predict", str(tmp_path / "a.png"), "--out",
+                                     str(tmp_path / "o2"), *given])
+        assert result.exit_code == 0, result.output
+        assert seen[-1] == expected
+
+
 def test_placement_option(tmp_path: Path) -> None:
     """--placement reaches the lifter (ray_fit by default); an unknown name is refused with
     exit 2 and nothing written, by predict and by lift."""
