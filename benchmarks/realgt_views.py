@@ -30,6 +30,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from monopose.core.camera import project_points
 from monopose.core.skeleton import flip_pose
 
 __all__ = ["VIEW_NAMES", "ROLL_VIEWS", "make_views", "view_of", "views_table"]
@@ -75,8 +76,7 @@ def _roll(image: np.ndarray, truth, degrees: float):  # type: ignore[no-untyped-
     c, s = turn[0, 0], turn[0, 1]
     about_axis = np.array([[c, s, 0.0], [-s, c, 0.0], [0.0, 0.0, 1.0]])
     abs_mm = truth.abs_mm @ about_axis.T
-    kp = np.stack([fx * abs_mm[:, 0] / abs_mm[:, 2] + cx,
-                   fy * abs_mm[:, 1] / abs_mm[:, 2] + cy], axis=1)
+    kp = project_points(abs_mm, np.array([fx, fy, cx, cy]))
     return view, replace(truth, abs_mm=abs_mm, kp2d_px=kp)
 
 

@@ -369,19 +369,18 @@ class Estimator:
 
     # ------------------------------------------------------------------ internals
     def _detect_photo(self, rgb: np.ndarray) -> list:
-        detections = self._detect_photo_with(rgb, self.turned_passes == "always")
+        found = partial(self.detector.detect, with_features=self.model.needs == "features",
+                        min_presence=PHOTO_MIN_PRESENCE)
+        detections = self._search_photo(
+            partial(found, turned_passes=self.turned_passes == "always"), rgb)
         if not detections and self.turned_passes == "fallback":
             # nobody upright, tiles included: the whole image turned (tiles found nobody)
-            detections = self.detector.detect(
-                rgb, with_features=self.model.needs == "features", tiles="off",
-                min_presence=PHOTO_MIN_PRESENCE, turned_passes=True)
+            detections = found(rgb, tiles="off", turned_passes=True)
         return detections
 
-    def _detect_photo_with(self, rgb: np.ndarray, turned_passes: bool) -> list:
-        """The photo's people, tiled as ``self.tiles`` says, the detector also run turned by
-        quarter turns when ``turned_passes``."""
-        found = partial(self.detector.detect, with_features=self.model.needs == "features",
-                        min_presence=PHOTO_MIN_PRESENCE, turned_passes=turned_passes)
+    def _search_photo(self, found: Callable[..., list], rgb: np.ndarray) -> list:
+        """The photo's people by ``found`` (the detector's ``detect`` with this photo's
+        settings), tiled as ``self.tiles`` says."""
         if self.tiles == "always":
             return found(rgb, tiles="auto")
         detections = found(rgb, tiles="off")
