@@ -17,6 +17,10 @@ skeleton size (sum of bone lengths) against the truth's. Two rows are added for 
   pipeline places people (the ray fit): the lifter's error without the detector's; ``(true 2D,
   solve)``: the same with the pose as lifted and the root by least squares.
 
+``--budget`` prints, per method and photo, the scores with each body part (or only its depth)
+set to the truth, and how the predicted depths follow the truth's (``realgt_budget.py``):
+which part's error a target waits on.
+
 ``--true-joints l_knee ...`` adds, per lifter, the detector's 2D with those joints set to the
 truth, lifted as the true-2D row lifts: what the detector's error at them costs.
 
@@ -42,6 +46,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from realgt_budget import budget_table, depth_agreement, oracle_scores
 from realgt_views import VIEW_NAMES, make_views, views_table
 from realphoto_metrics import bone_length_sum_mm, per_joint_table, posture, rotation_angle_deg
 
@@ -376,6 +381,9 @@ def main() -> None:
                         help="score each photo in several views of the same pixels "
                         f"(default with the flag: all of {', '.join(VIEW_NAMES)}; see "
                         "realgt_views.py), written under cache/realgt_views")
+    parser.add_argument("--budget", action="store_true",
+                        help="also print the scores with each body part (or its depth) set to "
+                        "the truth, per method and photo")
     args = parser.parse_args()
 
     from monopose.pipeline.estimator import DEFAULT_MODEL
@@ -416,7 +424,12 @@ def main() -> None:
         for t in truths:
             best = nearest_person(run(t.path, t.intrinsics), t)
             row = {"method": method, "photo": t.path.stem}
-            rows.append(row if best is None else {**row, **score(best, t)})
+            if best is not None:
+                row.update(score(best, t))
+                if args.budget:
+                    row["oracle"] = oracle_scores(best.rel_mm, t.abs_mm - t.abs_mm[0])
+                    row["depth"] = depth_agreement(best.rel_mm, t.abs_mm - t.abs_mm[0])
+            rows.append(row)
         if on_media:
             posture_rows += media_rows(method, run, photos)
         seconds[method] = time.perf_counter() - start
@@ -429,6 +442,9 @@ def main() -> None:
     if args.views is not None:
         print("\nBy view, mean over the photos (MPJPE / P-MPJPE / root error, mm):\n")
         print(views_table(rows))
+    if args.budget:
+        print("\nWith a part set to the truth (MPJPE / P-MPJPE, mm; \"depth\": its z only):\n")
+        print(budget_table(rows))
     if args.media:
         print("\nMedia photos (up = camera -y):\n")
         print(media_table(posture_rows))
