@@ -22,7 +22,6 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import linear_sum_assignment
 
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.duplicates import is_duplicate
@@ -71,6 +70,8 @@ def match_boxes(boxes_a: np.ndarray, boxes_b: np.ndarray, min_iou: float
     boxes_b = np.asarray(boxes_b, dtype=np.float64).reshape(-1, 4)
     if len(boxes_a) == 0 or len(boxes_b) == 0:
         return []
+    from scipy.optimize import linear_sum_assignment  # heavy: 0.3 s of import, videos only
+
     iou = np.stack([iou_xyxy(a, boxes_b) for a in boxes_a])
     rows, cols = linear_sum_assignment(-iou)
     return [(int(i), int(j)) for i, j in zip(rows, cols, strict=True) if iou[i, j] >= min_iou]

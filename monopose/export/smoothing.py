@@ -18,7 +18,6 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy.signal import savgol_filter
 
 __all__ = ["SMOOTHING_METHODS", "smooth_positions", "savgol_smooth", "one_euro_smooth",
            "jitter"]
@@ -39,6 +38,8 @@ def savgol_smooth(x: np.ndarray, fps: float, window_s: float = 0.3, polyorder: i
     The window is ``window_s`` seconds rounded to an odd frame count (at least ``polyorder + 2``);
     runs shorter than that use the longest odd window that fits, runs too short stay raw.
     """
+    from scipy.signal import savgol_filter  # heavy: 0.7 s of import, only when smoothing
+
     x = np.asarray(x, dtype=np.float64)
     out = x.copy()
     flat = out.reshape(x.shape[0], -1)

@@ -35,12 +35,11 @@ from monopose.data.synthetic.generate import read_shard
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.io.files import atomic_write
 from monopose.metrabs.augment import SIDES, AugmentConfig, make_training_crop
-from monopose.metrabs.model import BLAZEPOSE_LEVELS
+from monopose.metrabs.model import LEVEL_NAMES
 
 __all__ = ["build_crop_cache", "CropArrays", "load_crop_cache", "LEVEL_KEYS", "crop_batch"]
 
 LEVEL_KEYS = ("level32", "level16", "level8")
-LEVEL_NAMES = tuple(name for name, _, _ in BLAZEPOSE_LEVELS)
 
 
 def _complete(path: Path, expected: int) -> bool:

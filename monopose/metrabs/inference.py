@@ -35,8 +35,8 @@ from monopose.core.skeleton import get_layout
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.metrabs import cards
 from monopose.metrabs.augment import FLIP_PERMUTATION
-from monopose.metrabs.cache import LEVEL_NAMES
 from monopose.metrabs.crop import CROP_SIZE_PX, box_crop_camera, joints_box
+from monopose.metrabs.model import LEVEL_NAMES
 from monopose.models.card import ModelCard
 from monopose.models.interface import FramePeople, ModelInputs, PeoplePoses
 from monopose.models.registry import load_model, register_family

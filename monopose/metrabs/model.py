@@ -36,6 +36,7 @@ __all__ = [
     "BOX_SIZE_MM",
     "DEPTH_BINS",
     "BLAZEPOSE_LEVELS",
+    "LEVEL_NAMES",
     "MetrabsOutput",
     "soft_argmax",
     "BlazePoseNeck",
@@ -52,6 +53,7 @@ BLAZEPOSE_LEVELS: tuple[tuple[str, int, int], ...] = (
     ("model_1/model/add_5/add", 16, 88),
     ("model_1/model/add_8/add", 8, 144),
 )
+LEVEL_NAMES = tuple(name for name, _, _ in BLAZEPOSE_LEVELS)
 
 
 class MetrabsOutput(NamedTuple):

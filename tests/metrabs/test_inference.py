@@ -388,7 +388,7 @@ def detector():
 
 
 def test_crop_features_of_noise(detector):
-    from monopose.metrabs.cache import LEVEL_NAMES
+    from monopose.metrabs.model import LEVEL_NAMES
 
     crop = np.random.default_rng(0).integers(0, 256, (S, S, 3), dtype=np.uint8)
     presence, maps = detector.crop_features(crop, LEVEL_NAMES)
