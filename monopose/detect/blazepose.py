@@ -26,6 +26,7 @@ import numpy as np
 from monopose.core.skeleton import convert_layout
 from monopose.detect.anchors import ssd_anchors
 from monopose.detect.duplicates import DUPLICATE_KEYPOINT_FRAC, is_duplicate
+from monopose.detect.feature_maps import LandmarkActivations
 from monopose.detect.heavy import HeavyLook, check_landmark_model, find_heavy_model
 from monopose.detect.keypoint_map import (
     DEFAULT_KEYPOINT_MAP,
@@ -41,7 +42,6 @@ from monopose.detect.litert_model import (
     LiteRTPool,
     check_model_file,
     find_mediapipe_model,
-    spatial_activations,
 )
 from monopose.detect.mirror import landmark_pass, mirrored_landmarks
 from monopose.detect.recrop import (
@@ -51,12 +51,7 @@ from monopose.detect.recrop import (
     landmark_roi,
     needs_turns,
 )
-from monopose.detect.roi import (
-    crop_image,
-    image_to_crop_matrix,
-    letterbox_rect,
-    roi_from_alignment_points,
-)
+from monopose.detect.roi import crop_image, letterbox_rect, roi_from_alignment_points
 from monopose.detect.ssd import (
     DecodeOptions,
     RawDetections,
@@ -74,7 +69,7 @@ from monopose.detect.tiles import (
     with_tiles,
 )
 from monopose.detect.turned_passes import add_turned, turned_detections
-from monopose.detect.types import Detection, FeatureMap, PersonDetection, RotatedRect
+from monopose.detect.types import Detection, PersonDetection, RotatedRect
 from monopose.io.images import ImageInput, load_image
 
 __all__ = ["DETECTOR_MODEL", "LANDMARK_MODEL", "DEFAULT_FEATURE_MAPS", "TURNED_MIN_PRESENCE",
@@ -194,13 +189,12 @@ class BlazePoseDetector:
         self.keypoint_map = resolve_keypoint_map(keypoint_map)
         self._detector = LiteRTModel(self.detector_path, self.num_threads, preserve_all=False)
         self._landmark = LiteRTModel(self.landmark_path, self.num_threads, preserve_all=False)
-        self._landmark_features: LiteRTModel | None = None  # built on first feature request
+        self._activations = LandmarkActivations(self.landmark_path, self.num_threads)
         self._heavy = (HeavyLook(find_heavy_model(), self.num_threads, self.mirror_test)
                        if self.landmark_model == "heavy" else None)
         # single-threaded copies for batches of crops, built on first use
         self._landmark_pool: LiteRTPool | None = None
         self._detector_pool: LiteRTPool | None = None
-        self._feature_infos: dict[str, FeatureMapInfo] | None = None
         self.anchors = ssd_anchors()
         n_out = self._detector.get("Identity").shape[1]
         if n_out != len(self.anchors):
@@ -211,23 +205,9 @@ class BlazePoseDetector:
         self.feature_map_names = tuple(feature_maps)
 
     # ----------------------------------------------------------------- feature maps
-    def _feature_model(self) -> LiteRTModel:
-        if self._landmark_features is None:
-            self._landmark_features = LiteRTModel(self.landmark_path, self.num_threads,
-                                             preserve_all=True)
-            self._feature_infos = spatial_activations(self._landmark_features)
-            unknown = [n for n in self.feature_map_names if n not in self._feature_infos]
-            if unknown:
-                raise ValueError(
-                    f"feature_maps: unknown tensor(s) {unknown}; see available_feature_maps()"
-                )
-        return self._landmark_features
-
     def available_feature_maps(self) -> list[FeatureMapInfo]:
         """Every spatial activation (64², 32², 16², 8²) of the landmark network."""
-        self._feature_model()
-        assert self._feature_infos is not None
-        return sorted(self._feature_infos.values(), key=lambda f: (f.stride, f.index))
+        return self._activations.available()
 
     def crop_features(self, crop_rgb: np.ndarray, names: Sequence[str] | None = None
                       ) -> tuple[float, dict[str, np.ndarray]]:
@@ -241,20 +221,8 @@ class BlazePoseDetector:
             ``(presence_score, {name: [side, side, C] float32})``: the network's own
             probability that a person is in the crop, and copies of the activations.
         """
-        if crop_rgb.shape != (CROP_SIZE, CROP_SIZE, 3) or crop_rgb.dtype != np.uint8:
-            raise ValueError(f"crop_rgb: expected a [{CROP_SIZE}, {CROP_SIZE}, 3] uint8 image, "
-                             f"got {crop_rgb.shape} {crop_rgb.dtype}")
-        model = self._feature_model()
-        assert self._feature_infos is not None
         wanted = list(self.feature_map_names if names is None else names)
-        unknown = [n for n in wanted if n not in self._feature_infos]
-        if unknown:
-            raise ValueError(f"names: unknown tensor(s) {unknown}; see available_feature_maps()")
-        model.run((crop_rgb.astype(np.float32) * np.float32(1.0 / 255.0))[None])
-        presence = float(model.get("Identity_1").reshape(-1)[0])
-        maps = {n: np.array(model.get_index(self._feature_infos[n].index)[0], dtype=np.float32)
-                for n in wanted}
-        return presence, maps
+        return self._activations.crop_features(crop_rgb, wanted)
 
     # ----------------------------------------------------------------- detector
     def _detector_pass(self, rgb: np.ndarray, tile_xyxy: np.ndarray | None,
@@ -350,7 +318,8 @@ class BlazePoseDetector:
     def landmarks_for_roi(self, image: np.ndarray, roi: RotatedRect,
                           with_features: bool = False) -> LandmarkResult:
         """Run the landmark model on one ROI of an RGB uint8 image ``[H, W, 3]``."""
-        model = self._feature_model() if with_features else self._landmark
+        model = (self._activations.model(self.feature_map_names) if with_features
+                 else self._landmark)
         return self._landmarks_with(model, image, roi, with_features)
 
     def landmarks_for_rois(self, image: np.ndarray, rois: Sequence[RotatedRect],
@@ -374,18 +343,7 @@ class BlazePoseDetector:
             raise ValueError(f"roi: expected a positive finite size, got {roi.size_px}")
         crop = crop_image(image, roi, (CROP_SIZE, CROP_SIZE), border="replicate")
         presence, lms = landmark_pass(model, crop, roi, self.mirror_test)
-        maps: dict[str, FeatureMap] = {}
-        if with_features:
-            assert self._feature_infos is not None
-            to_crop = image_to_crop_matrix(roi, (CROP_SIZE, CROP_SIZE))
-            for name in self.feature_map_names:
-                info = self._feature_infos[name]
-                to_map = np.diag([1.0 / info.stride, 1.0 / info.stride, 1.0]) @ to_crop
-                maps[name] = FeatureMap(
-                    name=name, stride=info.stride, channels=info.channels,
-                    data=np.array(model.get_index(info.index)[0], dtype=np.float32),
-                    image_to_map=to_map, map_to_image=np.linalg.inv(to_map),
-                )
+        maps = self._activations.maps(roi, self.feature_map_names) if with_features else {}
         return LandmarkResult(presence, lms, maps)
 
     def turned_look(self, rgb: np.ndarray, roi: RotatedRect, result: LandmarkResult,

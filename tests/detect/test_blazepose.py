@@ -131,6 +131,33 @@ def test_feature_maps(detector, standing_photo):
     assert {i.stride for i in infos} == {4, 8, 16, 32}
 
 
+def test_unknown_feature_maps_are_named(standing_photo):
+    from monopose.detect import BlazePoseDetector
+
+    det = BlazePoseDetector(num_threads=1, feature_maps=("no/such/tensor",))
+    assert det.detect(standing_photo)  # without features the names are never read
+    with pytest.raises(ValueError, match=r"feature_maps: unknown tensor\(s\) \['no/such/tensor'\]"):
+        det.detect(standing_photo, with_features=True)
+    crop = np.zeros((256, 256, 3), np.uint8)
+    with pytest.raises(ValueError, match=r"names: unknown tensor\(s\) \['bogus'\]"):
+        det.crop_features(crop, ["bogus"])
+    with pytest.raises(ValueError, match=r"crop_rgb: expected a \[256, 256, 3\] uint8"):
+        det.crop_features(crop[:128], [det.available_feature_maps()[0].name])
+
+
+def test_crop_features_match_the_detectors_maps(detector, standing_photo):
+    """The activations of a ready crop are those the detector reads through the same ROI."""
+    from monopose.detect.landmarks import CROP_SIZE
+    from monopose.detect.roi import crop_image
+
+    person = detector.detect(standing_photo, with_features=True)[0]
+    crop = crop_image(standing_photo, person.roi, (CROP_SIZE, CROP_SIZE), border="replicate")
+    name = detector.feature_map_names[1]
+    presence, maps = detector.crop_features(crop, [name])
+    assert 0.5 < presence <= 1.0
+    assert np.allclose(maps[name], person.feature_maps[name].data, atol=1e-4)
+
+
 def test_batched_crops_match_one_by_one(detector, standing_photo):
     """Several ROIs run side by side on single-threaded copies give, in order, what the
     detector's own network gives for each; tiles likewise."""
