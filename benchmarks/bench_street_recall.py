@@ -42,7 +42,7 @@ def found_by_tracker(video: Path) -> dict[int, int]:
     from monopose.detect.blazepose import BlazePoseDetector
     from monopose.detect.tracking import PoseTracker, memory_frames_for
     from monopose.io.video import open_video
-    from monopose.pipeline.estimator import working_scale
+    from monopose.pipeline.working_size import working_scale
 
     opened = open_video(video, max_frames=max(VISIBLE) + 1)
     try:

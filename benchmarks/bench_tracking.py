@@ -61,7 +61,8 @@ from monopose.io.video import iterate_video
 
 ROOT = Path(__file__).resolve().parents[1]
 STREET = ROOT.parent / "shared" / "media" / "people_walking_street_multi.avi"
-MAX_SIDE_PX = 1280  # the pipeline's working size (Estimator: MAX_WORKING_SIDE_PX)
+# the pipeline's working size (monopose.pipeline.working_size.MAX_WORKING_SIDE_PX)
+MAX_SIDE_PX = 1280
 TRACKERS = ("posetracker-before", "posetracker", "bytetrack", "posetracker+bytetrack")
 Step = Callable[[np.ndarray], list[PersonDetection]]
 

@@ -58,7 +58,7 @@ from monopose.detect.recrop import (
 from monopose.detect.types import RotatedRect
 from monopose.io.images import read_image
 from monopose.io.results import CameraInfo
-from monopose.pipeline.estimator import shrink, working_scale
+from monopose.pipeline.working_size import shrink, working_scale
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared"))

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from functools import partial
 from pathlib import Path
 
-import cv2
 import numpy as np
 import torch
 
@@ -32,7 +30,9 @@ from monopose.io.video import VideoFrames, open_video
 from monopose.lifting.lifter import BODY_SIZE_SOURCES, Lifter
 from monopose.models.card import RENDERED_PEOPLE
 from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
+from monopose.pipeline.photo_search import find_photo_people
 from monopose.pipeline.track_lifting import LiftedFrame, TrackLifting
+from monopose.pipeline.working_size import shrink, to_full_resolution, working_scale
 from monopose.zoo import get_card, load_pose_model
 
 __all__ = ["Estimator", "DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "LIFTER_SCORE_THRESHOLD",
@@ -48,16 +48,7 @@ DEFAULT_VIDEO_MODEL = "mpm-lift-t27"
 # (CA-PF and its control) keep the rule they were trained with,
 # ``monopose.capf.features.KEYPOINT_SCORE_THRESHOLD``.
 LIFTER_SCORE_THRESHOLD = 0.0
-# People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
-SMALL_PERSON_FRACTION = 0.3
-# Photos keep people whose landmark presence is at least this (MediaPipe's 0.5 dropped a person
-# standing between two seated ones at 0.41; on rendered videos and the media photos 0.3 added
-# no false person, BENCHMARKS.md). Videos keep the detector's 0.5: the tracker follows people
-# from frame to frame and a low threshold would keep lost tracks alive.
-PHOTO_MIN_PRESENCE = 0.3
 MAX_TTA = 8  # MeTRAbs test-time crops: more adds cost, not accuracy
-# Larger images are area-downscaled to this longer side before detection (see `shrink`).
-MAX_WORKING_SIDE_PX = 1280
 # Lifters need a few joints to place a person: the best-scoring ones are kept if fewer pass.
 MIN_LIFTER_JOINTS = 6
 
@@ -96,9 +87,9 @@ class Estimator:
             passed to the model as missing. None: the model's own rule (keypoint lifters
             ``LIFTER_SCORE_THRESHOLD``: every present keypoint; models trained on the
             detector's outputs, such as CA-PF, the threshold they were trained with).
-        tiles: How photos are searched for small people: ``"fallback"`` (default) runs the
-            detector on the whole image and, only when it finds nobody or only people smaller than
-            ``SMALL_PERSON_FRACTION`` of the image, again on overlapping tiles; ``"always"`` tiles
+        tiles: How photos are searched for small people (:mod:`monopose.pipeline.photo_search`):
+            ``"fallback"`` (default) runs the detector on the whole image and, only when it
+            finds nobody or only small people, again on overlapping tiles; ``"always"`` tiles
             every photo (finds small people next to large ones; slower); ``"off"`` never tiles.
             Videos always use the tracker's periodic tiled search.
         turned_passes: Photos searched turned by quarter turns for people the detector misses
@@ -368,30 +359,9 @@ class Estimator:
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
 
     # ------------------------------------------------------------------ internals
-    def _detect_photo(self, rgb: np.ndarray) -> list:
-        found = partial(self.detector.detect, with_features=self.model.needs == "features",
-                        min_presence=PHOTO_MIN_PRESENCE)
-        detections = self._search_photo(
-            partial(found, turned_passes=self.turned_passes == "always"), rgb)
-        if not detections and self.turned_passes == "fallback":
-            # nobody upright, tiles included: the whole image turned (tiles found nobody)
-            detections = found(rgb, tiles="off", turned_passes=True)
-        return detections
-
-    def _search_photo(self, found: Callable[..., list], rgb: np.ndarray) -> list:
-        """The photo's people by ``found`` (the detector's ``detect`` with this photo's
-        settings), tiled as ``self.tiles`` says."""
-        if self.tiles == "always":
-            return found(rgb, tiles="auto")
-        detections = found(rgb, tiles="off")
-        if self.tiles == "off":
-            return detections
-        longer = max(rgb.shape[:2])
-        small = all(float(np.ptp(np.reshape(d.box_xyxy_px, (2, 2)), axis=0).max())
-                    < SMALL_PERSON_FRACTION * longer for d in detections)
-        if small:  # nobody, or only small people: search tiles too (the whole pass is kept)
-            detections = found(rgb, tiles="auto")
-        return detections
+    def _detect_photo(self, rgb: np.ndarray) -> list[PersonDetection]:
+        return find_photo_people(self.detector, rgb, self.model.needs == "features", self.tiles,
+                                 self.turned_passes)
 
     def _estimate_people(self, model: PoseModel, detections: list, camera: CameraInfo,
                          rgb: np.ndarray, warnings: list[str], prefix: str = ""
@@ -461,38 +431,3 @@ class Estimator:
                 pose_3d_abs_mm=poses.pose_3d_abs_mm[k], root_method=poses.root_method[k],
                 person_id=det.track_id))
         return out
-
-
-def working_scale(width: int, height: int) -> float:
-    """Factor (≤ 1) that brings the longer image side down to ``MAX_WORKING_SIDE_PX``."""
-    return min(1.0, MAX_WORKING_SIDE_PX / max(width, height))
-
-
-def shrink(rgb: np.ndarray, camera: CameraInfo, scale: float
-           ) -> tuple[np.ndarray, CameraInfo]:
-    """The image and intrinsics at ``scale`` (area-averaged, so fine detail does not alias).
-
-    The detector samples its 224/256 px inputs bilinearly, which aliases badly when a huge image
-    is reduced ~10×: a 2048² photo lost its person that a 1024² copy kept. Intrinsics are scaled
-    with the pixels (pixel centres on integers), so the 3D geometry is unchanged.
-    """
-    if scale >= 1.0:
-        return rgb, camera
-    h, w = rgb.shape[:2]
-    size = (max(1, round(w * scale)), max(1, round(h * scale)))
-    small = cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
-    sx, sy = size[0] / w, size[1] / h
-    cam = CameraInfo(camera.fx * sx, camera.fy * sy, (camera.cx + 0.5) * sx - 0.5,
-                     (camera.cy + 0.5) * sy - 0.5, size[0], size[1], camera.source,
-                     camera.fov_deg)
-    return small, cam
-
-
-def to_full_resolution(people: list[PersonResult], scale: float) -> list[PersonResult]:
-    """Map the 2D outputs of people found at ``scale`` back to full-resolution pixels."""
-    if scale >= 1.0:
-        return people
-    for p in people:
-        p.keypoints_2d_px = (p.keypoints_2d_px + 0.5) / scale - 0.5
-        p.box_xyxy_px = (p.box_xyxy_px + 0.5) / scale - 0.5
-    return people

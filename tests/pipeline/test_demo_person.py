@@ -11,7 +11,8 @@ import pytest
 from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, skeleton_size_mm
 from monopose.core.skeleton import H36M17
 from monopose.detect.keypoint_map import resolve_keypoint_map
-from monopose.pipeline.estimator import PHOTO_MIN_PRESENCE, Estimator
+from monopose.pipeline.estimator import Estimator
+from monopose.pipeline.photo_search import PHOTO_MIN_PRESENCE
 
 SAMPLE = Path(__file__).resolve().parents[2] / "monopose" / "assets" / "sample_person.jpg"
 

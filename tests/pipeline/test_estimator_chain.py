@@ -230,7 +230,7 @@ def test_photos_are_searched_turned_when_nobody_is_found_upright() -> None:
 
 
 def test_large_photos_are_processed_downscaled_with_the_same_geometry() -> None:
-    from monopose.pipeline.estimator import MAX_WORKING_SIDE_PX
+    from monopose.pipeline.working_size import MAX_WORKING_SIDE_PX
 
     full = np.array([2000.0, 2000.0, 1279.5, 719.5])  # a 2560 × 1440 photo
     rel, absolute = _true_pose(np.array([200.0, -100.0, 6000.0]))

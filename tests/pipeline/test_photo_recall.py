@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from monopose.pipeline.estimator import PHOTO_MIN_PRESENCE, Estimator
+from monopose.pipeline.estimator import Estimator
+from monopose.pipeline.photo_search import PHOTO_MIN_PRESENCE
 
 _SHARED = os.environ.get("MONOPOSE_SHARED")
 MEDIA = (Path(_SHARED) if _SHARED else Path(__file__).resolve().parents[2].parent / "shared"
