@@ -148,8 +148,10 @@ def predict(
                                       "tilted camera): fallback (only when nobody is found), "
                                       "always, off."),
     tta: int = typer.Option(1, "--tta", min=1, max=8,
-                            help="MeTRAbs models: test-time augmentations per person (1-8 "
-                            "shifted/rolled/mirrored crops, averaged; slower, steadier)."),
+                            help="Test-time augmentation per person, 1-8 crops averaged "
+                            "(slower, steadier): keypoint models average the landmark "
+                            "network's final look over slightly scaled and shifted crops; "
+                            "MeTRAbs its own shifted/rolled/mirrored crops."),
     body_size: str = typer.Option("world_landmarks", "--body-size",
                                   help="Lifters: each person's metric size from the "
                                   "detector's world landmarks (world_landmarks) or from the "
@@ -190,7 +192,7 @@ def demo(
     out: Path = typer.Option(Path("monopose-demo"), "--out", "-o", help="Output folder."),
     model: str = typer.Option("", help="Registered model; default: the best shipped model."),
     tta: int = typer.Option(1, "--tta", min=1, max=8,
-                           help="MeTRAbs models: test-time augmentations."),
+                           help="Test-time augmentation: crops per person, averaged."),
 ) -> None:
     """Run the whole pipeline on the bundled sample photo; writes JSON and PNG."""
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast

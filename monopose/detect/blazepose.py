@@ -25,6 +25,7 @@ import numpy as np
 
 from monopose.core.skeleton import convert_layout
 from monopose.detect.anchors import ssd_anchors
+from monopose.detect.crop_tta import check_landmark_crops, look_through_crops
 from monopose.detect.duplicates import DUPLICATE_KEYPOINT_FRAC, is_duplicate
 from monopose.detect.feature_maps import LandmarkActivations
 from monopose.detect.heavy import HeavyLook, check_landmark_model, find_heavy_model
@@ -131,6 +132,9 @@ class BlazePoseDetector:
             landmark network's time.
         landmark_model: ``"full"`` or ``"heavy"``: BlazePose GHUM Heavy gives each kept person's
             landmarks through the crop the full network chose (:mod:`monopose.detect.heavy`).
+        landmark_crops: The final look at each kept person averages this many crops around
+            its ROI (1 .. 8; :mod:`monopose.detect.crop_tta`): steadier keypoints for that
+            many landmark passes. With the full network the look is taken again.
         keypoint_map: How the h36m17 keypoints are made from BlazePose's 33:
             ``"learned"`` (fitted on rendered people, :mod:`monopose.detect.keypoint_map`),
             ``"fixed"`` (hand-written midpoints) or a :class:`KeypointMap`.
@@ -156,6 +160,7 @@ class BlazePoseDetector:
         keypoint_map: KeypointMapSpec = DEFAULT_KEYPOINT_MAP,
         mirror_test: bool = False,
         landmark_model: str = "full",
+        landmark_crops: int = 1,
     ) -> None:
         if num_threads < 1:
             raise ValueError(f"num_threads: expected >= 1, got {num_threads}")
@@ -176,6 +181,7 @@ class BlazePoseDetector:
         self.refine_rois = bool(refine_rois)
         self.mirror_test = bool(mirror_test)
         self.landmark_model = check_landmark_model(landmark_model)
+        self.landmark_crops = check_landmark_crops(landmark_crops)
         resolve_tiles(tiles, (1000, 1000), tile_overlap)  # validates both
         self.tiles: TileSpec = tiles
         self.tile_overlap = float(tile_overlap)
@@ -190,7 +196,8 @@ class BlazePoseDetector:
         self._detector = LiteRTModel(self.detector_path, self.num_threads, preserve_all=False)
         self._landmark = LiteRTModel(self.landmark_path, self.num_threads, preserve_all=False)
         self._activations = LandmarkActivations(self.landmark_path, self.num_threads)
-        self._heavy = (HeavyLook(find_heavy_model(), self.num_threads, self.mirror_test)
+        self._heavy = (HeavyLook(find_heavy_model(), self.num_threads, self.mirror_test,
+                                 self.landmark_crops)
                        if self.landmark_model == "heavy" else None)
         # single-threaded copies for batches of crops, built on first use
         self._landmark_pool: LiteRTPool | None = None
@@ -395,9 +402,16 @@ class BlazePoseDetector:
     def final_looks(self, rgb: np.ndarray, rois: list[RotatedRect],
                     results: list[LandmarkResult]) -> list[LandmarkResult]:
         """The kept people's final landmarks: the heavy network's look through each ROI
-        (:class:`~monopose.detect.heavy.HeavyLook`), or ``results`` as they are with the full
-        network."""
-        return results if self._heavy is None else self._heavy.looks(rgb, rois, results)
+        (:class:`~monopose.detect.heavy.HeavyLook`), or the full network's: ``results`` as they
+        are, or again through ``landmark_crops`` crops. Presence and feature maps stay those of
+        ``results``."""
+        if self._heavy is not None:
+            return self._heavy.looks(rgb, rois, results)
+        if self.landmark_crops == 1:
+            return results
+        return [LandmarkResult(res.presence_score, look_through_crops(
+                    self._landmark, rgb, roi, self.landmark_crops, self.mirror_test),
+                    res.feature_maps) for roi, res in zip(rois, results, strict=True)]
 
     # ----------------------------------------------------------------- full pipeline
     def detect(self, image: ImageInput, with_features: bool = False,

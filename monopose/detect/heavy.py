@@ -27,9 +27,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from monopose.detect.landmarks import CROP_SIZE, LandmarkOutput, LandmarkResult
-from monopose.detect.mirror import landmark_pass
-from monopose.detect.roi import crop_image
+from monopose.detect.crop_tta import look_through_crops
+from monopose.detect.landmarks import LandmarkOutput, LandmarkResult
 from monopose.detect.types import RotatedRect
 
 if TYPE_CHECKING:
@@ -150,15 +149,15 @@ def fetch_heavy_model(url: str = HEAVY_PACKAGE_URL, dest: Path | None = None,
 
 
 def heavy_landmarks(model: LiteRTModel, image: np.ndarray, roi: RotatedRect,
-                    mirror_test: bool) -> LandmarkOutput:
+                    mirror_test: bool, crops: int = 1) -> LandmarkOutput:
     """The heavy network's own answer through ``roi`` of an RGB uint8 ``[H, W, 3]`` image (with
-    the flip test when asked)."""
-    crop = crop_image(image, roi, (CROP_SIZE, CROP_SIZE), border="replicate")
-    return landmark_pass(model, crop, roi, mirror_test)[1]
+    the flip test when asked), averaged over ``crops`` crops around it
+    (:func:`~monopose.detect.crop_tta.look_through_crops`)."""
+    return look_through_crops(model, image, roi, crops, mirror_test)
 
 
 def heavy_look(model: LiteRTModel, image: np.ndarray, roi: RotatedRect, result: LandmarkResult,
-               mirror_test: bool) -> LandmarkResult:
+               mirror_test: bool, crops: int = 1) -> LandmarkResult:
     """The heavy network's keypoints through the kept ``roi`` (:func:`heavy_landmarks`).
 
     The full network's look through the same crop (``result``) keeps its presence and feature
@@ -166,7 +165,7 @@ def heavy_look(model: LiteRTModel, image: np.ndarray, roi: RotatedRect, result: 
     (metres, the evidence of body size) are the mean of both networks': with the heavy
     network's alone the default lifter's root error on rendered people is 3–5 % worse than with
     the full network's, with the mean it is the same (BENCHMARKS.md, "BlazePose Heavy")."""
-    heavy = heavy_landmarks(model, image, roi, mirror_test)
+    heavy = heavy_landmarks(model, image, roi, mirror_test, crops)
     world_m = 0.5 * (heavy.world_m + result.landmarks.world_m)
     return LandmarkResult(result.presence_score, replace(heavy, world_m=world_m),
                           result.feature_maps)
@@ -181,15 +180,16 @@ class HeavyLook:
     of the studio photo on 2 cores: 105–116 ms against 89–103 ms).
     """
 
-    def __init__(self, path: Path, num_threads: int, mirror_test: bool) -> None:
+    def __init__(self, path: Path, num_threads: int, mirror_test: bool, crops: int = 1) -> None:
         from monopose.detect.litert_model import LiteRTModel  # heavy: LiteRT interpreter
 
         self.mirror_test = mirror_test
+        self.crops = crops
         self.model = LiteRTModel(path, num_threads, preserve_all=False)
 
     def looks(self, image: np.ndarray, rois: list[RotatedRect], results: list[LandmarkResult]
               ) -> list[LandmarkResult]:
         """:func:`heavy_look` of each ``(roi, result)`` pair of one RGB uint8 ``[H, W, 3]``
         image, in order."""
-        return [heavy_look(self.model, image, roi, res, self.mirror_test)
+        return [heavy_look(self.model, image, roi, res, self.mirror_test, self.crops)
                 for roi, res in zip(rois, results, strict=True)]

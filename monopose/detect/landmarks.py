@@ -11,6 +11,7 @@ ROI rotation).
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -25,6 +26,7 @@ __all__ = [
     "REFINE_KERNEL",
     "LandmarkOutput",
     "LandmarkResult",
+    "mean_landmarks",
     "refine_from_heatmap",
     "decode_landmarks",
     "person_box_px",
@@ -58,6 +60,19 @@ class LandmarkOutput:
     presence: np.ndarray
     auxiliary_px: np.ndarray
     world_m: np.ndarray
+
+
+def mean_landmarks(answers: Sequence[LandmarkOutput]) -> LandmarkOutput:
+    """The field-by-field mean of several decoded answers for one person (same image)."""
+    if not answers:
+        raise ValueError("answers: expected at least one LandmarkOutput")
+
+    def mean(field: str) -> np.ndarray:
+        return np.mean([getattr(a, field) for a in answers], axis=0)
+
+    return LandmarkOutput(keypoints_px=mean("keypoints_px"), z_px=mean("z_px"),
+                          visibility=mean("visibility"), presence=mean("presence"),
+                          auxiliary_px=mean("auxiliary_px"), world_m=mean("world_m"))
 
 
 def _sigmoid(x: np.ndarray) -> np.ndarray:

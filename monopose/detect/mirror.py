@@ -23,6 +23,7 @@ from monopose.detect.landmarks import (
     NUM_MODEL_LANDMARKS,
     LandmarkOutput,
     decode_landmarks,
+    mean_landmarks,
 )
 from monopose.detect.roi import crop_image, crop_to_image, image_to_crop
 from monopose.detect.types import RotatedRect
@@ -77,11 +78,7 @@ def decode_mirrored(raw_landmarks: np.ndarray, heatmap: np.ndarray, raw_world: n
 
 def average_landmarks(a: LandmarkOutput, b: LandmarkOutput) -> LandmarkOutput:
     """The mean of two decoded answers for one person, field by field."""
-    return LandmarkOutput(
-        keypoints_px=0.5 * (a.keypoints_px + b.keypoints_px), z_px=0.5 * (a.z_px + b.z_px),
-        visibility=0.5 * (a.visibility + b.visibility), presence=0.5 * (a.presence + b.presence),
-        auxiliary_px=0.5 * (a.auxiliary_px + b.auxiliary_px),
-        world_m=0.5 * (a.world_m + b.world_m))
+    return mean_landmarks((a, b))
 
 
 def landmark_answers(model: LiteRTModel, crop_rgb: np.ndarray, roi: RotatedRect,

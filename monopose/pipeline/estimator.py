@@ -96,8 +96,10 @@ class Estimator:
             upright (bent over, lying, tilted; :mod:`monopose.detect.turned_passes`):
             ``"fallback"`` (default) when nobody was found, ``"always"`` (adds people missed
             next to others; slower), ``"off"``. Videos: the tiled search, while nobody is tracked.
-        num_aug: Image models (MeTRAbs) only: test-time augmentations per person (1..8; shifted,
-            scaled, rolled and mirrored crops, averaged).
+        num_aug: Test-time augmentation per person (1..8, ``--tta``): keypoint models average
+            the landmark network's final look over that many slightly scaled and shifted crops
+            (:mod:`monopose.detect.crop_tta`); MeTRAbs averages its own shifted, scaled,
+            rolled and mirrored crops.
         body_size: Lifters only: where each person's metric size comes from:
             ``"world_landmarks"`` (default: rescaled to the size of the detector's metric 3D,
             see :mod:`monopose.core.body_size`; chosen by real-photo root error, BENCHMARKS.md)
@@ -176,8 +178,11 @@ class Estimator:
         # said in every photo's warnings: the user asked for the default and got less
         self._landmark_note = (NOT_FETCHED_NOTE if detector is None and landmark_model == "auto"
                                and not own_full and chosen == "full" else None)
+        # MeTRAbs augments its own crops; keypoint models, the landmark network's final look
+        crops = num_aug if card is None or card.architecture != "metrabs" else 1
         self.detector = detector if detector is not None else BlazePoseDetector(
-            num_threads=num_threads or 2, keypoint_map=keypoint_map, landmark_model=chosen)
+            num_threads=num_threads or 2, keypoint_map=keypoint_map, landmark_model=chosen,
+            landmark_crops=crops)
         # videos take the final look only when asked for by name (`auto` tracks with full)
         detector_heavy = getattr(self.detector, "landmark_model", "full") == "heavy"
         self.video_final_look = detector_heavy and landmark_model == "heavy"

@@ -231,3 +231,17 @@ def test_each_of_several_people_gets_the_heavy_answer_through_their_own_crop(
     for person in people:
         own = heavy_landmarks(heavy_detector._heavy.model, pair, person.roi, False)
         np.testing.assert_allclose(own.keypoints_px, person.keypoints_px, atol=1e-3)
+
+
+def test_heavy_look_through_several_crops(heavy_detector, standing_photo) -> None:
+    """`landmark_crops` averages the heavy network's answers over the crops around the kept
+    ROI; the person, ROI and presence stay those of the plain heavy look."""
+    from monopose.detect.blazepose import BlazePoseDetector
+    from monopose.detect.heavy import heavy_landmarks
+
+    plain = heavy_detector.detect(standing_photo)[0]
+    three = BlazePoseDetector(landmark_model="heavy", landmark_crops=3).detect(standing_photo)[0]
+    assert three.presence_score == pytest.approx(plain.presence_score)
+    own = heavy_landmarks(heavy_detector._heavy.model, standing_photo, plain.roi, False, 3)
+    np.testing.assert_allclose(three.keypoints_px, own.keypoints_px, atol=1e-4)
+    assert not np.allclose(three.keypoints_px, plain.keypoints_px, atol=0.5)
