@@ -150,8 +150,9 @@ def predict(
     tta: int = typer.Option(1, "--tta", min=1, max=8,
                             help="Test-time augmentation per person, 1-8 crops averaged "
                             "(slower, steadier): keypoint models average the landmark "
-                            "network's final look over slightly scaled and shifted crops; "
-                            "MeTRAbs its own shifted/rolled/mirrored crops."),
+                            "network's final look over slightly scaled and shifted crops "
+                            "(photos, and videos with --landmarks heavy); MeTRAbs its own "
+                            "shifted/rolled/mirrored crops."),
     body_size: str = typer.Option("world_landmarks", "--body-size",
                                   help="Lifters: each person's metric size from the "
                                   "detector's world landmarks (world_landmarks) or from the "

@@ -98,8 +98,9 @@ class Estimator:
             next to others; slower), ``"off"``. Videos: the tiled search, while nobody is tracked.
         num_aug: Test-time augmentation per person (1..8, ``--tta``): keypoint models average
             the landmark network's final look over that many slightly scaled and shifted crops
-            (:mod:`monopose.detect.crop_tta`); MeTRAbs averages its own shifted, scaled,
-            rolled and mirrored crops.
+            (:mod:`monopose.detect.crop_tta`; photos, and videos that take the final look,
+            ``landmark_model="heavy"``); MeTRAbs averages its own shifted, scaled, rolled and
+            mirrored crops.
         body_size: Lifters only: where each person's metric size comes from:
             ``"world_landmarks"`` (default: rescaled to the size of the detector's metric 3D,
             see :mod:`monopose.core.body_size`; chosen by real-photo root error, BENCHMARKS.md)
