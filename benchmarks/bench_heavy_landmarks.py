@@ -50,6 +50,7 @@ VARIANTS: dict[str, dict] = {
     HEAVY: {"landmark_model": "heavy"},
     "heavy, flip test": {"landmark_model": "heavy", "mirror_test": True},
     "heavy, 3 crops (--tta 3)": {"landmark_model": "heavy", "landmark_crops": 3},
+    "heavy, 5 crops (--tta 5)": {"landmark_model": "heavy", "landmark_crops": 5},
     "heavy, 8 crops (--tta 8)": {"landmark_model": "heavy", "landmark_crops": 8},
 }
 KEYS = ("kp33", "world33_m", "visibility33", "presence33", "gt", "inside", "visible", "found",

@@ -115,28 +115,29 @@ def monopose_method(spec: str, weights_dir: Path | None = None) -> Method:
     ``+full`` (the full landmark network only; without it, the product's default: BlazePose
     Heavy's final look where fetched, ``monopose fetch-models``) and/or
     ``+solve`` (the pose as lifted, root by least squares, instead of the ray fit) and/or
-    ``+ttaN`` (``--tta N``: the final landmark look over N crops); a lifter's weights from
-    ``weights_dir`` instead of the package's."""
+    ``+ttaN`` (``--tta N``: the final landmark look over N crops; without it the product's
+    default); a lifter's weights from ``weights_dir`` instead of the package's."""
     from monopose.detect.blazepose import BlazePoseDetector
     from monopose.detect.heavy import resolve_landmark_model
     from monopose.lifting.lifter import Lifter
     from monopose.pipeline.estimator import Estimator
+    from monopose.pipeline.photo_search import PHOTO_LANDMARK_CROPS
 
     name, *options = spec.split("+")
     tta = [int(o[3:]) for o in options if o.startswith("tta") and o[3:].isdigit()]
     detector = None
     if {"fixed", "mirror", "heavy", "full"} & set(options):
+        landmarks = "full" if "full" in options else resolve_landmark_model("auto")
+        crops = tta[0] if tta else PHOTO_LANDMARK_CROPS if landmarks == "heavy" else 1
         detector = BlazePoseDetector(keypoint_map="fixed" if "fixed" in options else "learned",
-                                     mirror_test="mirror" in options, landmark_model=(
-                                         "full" if "full" in options
-                                         else resolve_landmark_model("auto")),
-                                     landmark_crops=tta[0] if tta else 1)
+                                     mirror_test="mirror" in options, landmark_model=landmarks,
+                                     landmark_crops=crops)
     body_size = "world_landmarks" if "world" in options else "lifter"
     placement = "solve" if "solve" in options else "ray_fit"
     lifter = None if weights_dir is None else Lifter(name, weights_dir, body_size=body_size,
                                                      placement=placement)
     est = Estimator(model=name, body_size=body_size, detector=detector, pose_model=lifter,
-                    placement=placement, num_aug=tta[0] if tta else 1)
+                    placement=placement, num_aug=tta[0] if tta else None)
 
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
         people = est.predict(path, intrinsics=intrinsics).frames[0].people
@@ -371,7 +372,7 @@ def main() -> None:
                         "+fixed uses the hand-written BlazePose → h36m17 map; +solve places "
                         "the pose as lifted (no ray fit); +mirror the detector's flip test; "
                         "+full the full landmark network only (not BlazePose Heavy); +ttaN "
-                        "the final landmark look over N crops")
+                        "the final landmark look over N crops (default: the product's)")
     parser.add_argument("--media", action="store_true", help="also check the media photos")
     parser.add_argument("--json", type=Path, default=None, help="write every number here")
     parser.add_argument("--weights-dirs", nargs="*", type=Path, default=[],

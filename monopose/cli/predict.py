@@ -66,7 +66,7 @@ def _parse_viz(text: str | None) -> tuple[str, ...]:
 
 def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], npz: bool,
          intrinsics: str | None, intrinsics_file: Path | None, max_frames: int | None,
-         tiles: str = "fallback", bvh: bool = False, tta: int = 1,
+         tiles: str = "fallback", bvh: bool = False, tta: int | None = None,
          body_size: str = "world_landmarks", world_up: str = "auto",
          keypoint_map: str = "learned", causal: bool = False, placement: str = "ray_fit",
          landmark_model: str = "auto", turned_passes: str = "fallback") -> int:
@@ -147,12 +147,14 @@ def predict(
                                       "the detector misses upright (bent over, lying, a "
                                       "tilted camera): fallback (only when nobody is found), "
                                       "always, off."),
-    tta: int = typer.Option(1, "--tta", min=1, max=8,
-                            help="Test-time augmentation per person, 1-8 crops averaged "
-                            "(slower, steadier): keypoint models average the landmark "
-                            "network's final look over slightly scaled and shifted crops "
-                            "(photos, and videos with --landmarks heavy); MeTRAbs its own "
-                            "shifted/rolled/mirrored crops."),
+    tta: int | None = typer.Option(None, "--tta", min=1, max=8,
+                                   help="Test-time augmentation per person, 1-8 crops "
+                                   "averaged: keypoint models average the landmark network's "
+                                   "final look over slightly scaled and shifted crops (photos, "
+                                   "and videos with --landmarks heavy); MeTRAbs its own "
+                                   "shifted/rolled/mirrored crops. Default: 5 for keypoint "
+                                   "models on photos with BlazePose Heavy, else 1; --tta 1 is "
+                                   "the fastest."),
     body_size: str = typer.Option("world_landmarks", "--body-size",
                                   help="Lifters: each person's metric size from the "
                                   "detector's world landmarks (world_landmarks) or from the "
@@ -192,8 +194,9 @@ def predict(
 def demo(
     out: Path = typer.Option(Path("monopose-demo"), "--out", "-o", help="Output folder."),
     model: str = typer.Option("", help="Registered model; default: the best shipped model."),
-    tta: int = typer.Option(1, "--tta", min=1, max=8,
-                           help="Test-time augmentation: crops per person, averaged."),
+    tta: int | None = typer.Option(None, "--tta", min=1, max=8,
+                                  help="Test-time augmentation: crops per person, averaged "
+                                  "(default as for predict)."),
 ) -> None:
     """Run the whole pipeline on the bundled sample photo; writes JSON and PNG."""
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast

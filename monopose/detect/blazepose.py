@@ -400,17 +400,19 @@ class BlazePoseDetector:
         )
 
     def final_looks(self, rgb: np.ndarray, rois: list[RotatedRect],
-                    results: list[LandmarkResult]) -> list[LandmarkResult]:
+                    results: list[LandmarkResult], crops: int | None = None
+                    ) -> list[LandmarkResult]:
         """The kept people's final landmarks: the heavy network's look through each ROI
         (:class:`~monopose.detect.heavy.HeavyLook`), or the full network's: ``results`` as they
-        are, or again through ``landmark_crops`` crops. Presence and feature maps stay those of
-        ``results``."""
+        are, or again through ``crops`` crops (default ``landmark_crops``). Presence and
+        feature maps stay those of ``results``."""
+        n = self.landmark_crops if crops is None else check_landmark_crops(crops, "crops")
         if self._heavy is not None:
-            return self._heavy.looks(rgb, rois, results)
-        if self.landmark_crops == 1:
+            return self._heavy.looks(rgb, rois, results, n)
+        if n == 1:
             return results
         return [LandmarkResult(res.presence_score, look_through_crops(
-                    self._landmark, rgb, roi, self.landmark_crops, self.mirror_test),
+                    self._landmark, rgb, roi, n, self.mirror_test),
                     res.feature_maps) for roi, res in zip(rois, results, strict=True)]
 
     # ----------------------------------------------------------------- full pipeline

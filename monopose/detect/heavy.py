@@ -187,9 +187,10 @@ class HeavyLook:
         self.crops = crops
         self.model = LiteRTModel(path, num_threads, preserve_all=False)
 
-    def looks(self, image: np.ndarray, rois: list[RotatedRect], results: list[LandmarkResult]
-              ) -> list[LandmarkResult]:
+    def looks(self, image: np.ndarray, rois: list[RotatedRect], results: list[LandmarkResult],
+              crops: int | None = None) -> list[LandmarkResult]:
         """:func:`heavy_look` of each ``(roi, result)`` pair of one RGB uint8 ``[H, W, 3]``
-        image, in order."""
-        return [heavy_look(self.model, image, roi, res, self.mirror_test, self.crops)
+        image, in order, through ``crops`` crops each (default ``self.crops``)."""
+        n = self.crops if crops is None else crops
+        return [heavy_look(self.model, image, roi, res, self.mirror_test, n)
                 for roi, res in zip(rois, results, strict=True)]

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from monopose.detect.blazepose import BlazePoseDetector
+from monopose.detect.crop_tta import check_landmark_crops
 from monopose.detect.duplicates import is_duplicate
 from monopose.detect.landmarks import LandmarkResult
 from monopose.detect.recrop import is_upside_down, landmark_roi
@@ -123,6 +124,8 @@ class PoseTracker:
             (:meth:`BlazePoseDetector.final_looks`: BlazePose GHUM Heavy's keypoints where the
             detector has it). The full network still finds, follows and crops every person, so
             the tracks are the same; only the keypoints (and world landmarks) change.
+        final_look_crops: Crops averaged in that final look (1 .. 8;
+            :mod:`monopose.detect.crop_tta`).
     """
 
     def __init__(self, detector: BlazePoseDetector, redetect_every: int = 10,
@@ -130,7 +133,7 @@ class PoseTracker:
                  with_features: bool = False, tile_every: int = TILE_EVERY,
                  tiles: TileSpec = "auto", tile_every_large: int = TILE_EVERY_LARGE,
                  large_fraction: float = 0.35, revive_duplicates: bool = True,
-                 final_look: bool = False) -> None:
+                 final_look: bool = False, final_look_crops: int = 1) -> None:
         if redetect_every < 1:
             raise ValueError(f"redetect_every: expected >= 1, got {redetect_every}")
         if tile_every < 0:
@@ -152,6 +155,7 @@ class PoseTracker:
         self.revive_duplicates = bool(revive_duplicates)
         self.with_features = with_features
         self.final_look = bool(final_look)
+        self.final_look_crops = check_landmark_crops(final_look_crops, "final_look_crops")
         self.reset()
 
     def reset(self) -> None:
@@ -188,7 +192,8 @@ class PoseTracker:
         # the next crops follow the full network's landmarks, as without the final look
         nexts = [landmark_roi(res) for res in lms]
         if self.final_look:
-            lms = self.detector.final_looks(rgb, [roi for _, roi, _, _ in kept], lms)
+            lms = self.detector.final_looks(rgb, [roi for _, roi, _, _ in kept], lms,
+                                            self.final_look_crops)
         people = iter([(self.detector.make_person(lm, roi, (w, h), det, tid), nxt)
                        for lm, (_, roi, tid, det), nxt in zip(lms, kept, nexts, strict=True)])
         return [None if f is None else next(people) for f in found]

@@ -30,7 +30,7 @@ from monopose.io.video import VideoFrames, open_video
 from monopose.lifting.lifter import BODY_SIZE_SOURCES, Lifter
 from monopose.models.card import RENDERED_PEOPLE
 from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
-from monopose.pipeline.photo_search import find_photo_people
+from monopose.pipeline.photo_search import PHOTO_LANDMARK_CROPS, find_photo_people
 from monopose.pipeline.track_lifting import LiftedFrame, TrackLifting
 from monopose.pipeline.working_size import shrink, to_full_resolution, working_scale
 from monopose.zoo import get_card, load_pose_model
@@ -100,7 +100,8 @@ class Estimator:
             the landmark network's final look over that many slightly scaled and shifted crops
             (:mod:`monopose.detect.crop_tta`; photos, and videos that take the final look,
             ``landmark_model="heavy"``); MeTRAbs averages its own shifted, scaled, rolled and
-            mirrored crops.
+            mirrored crops. None: ``photo_search.PHOTO_LANDMARK_CROPS`` for keypoint models
+            on photos with BlazePose Heavy, one crop everywhere else.
         body_size: Lifters only: where each person's metric size comes from:
             ``"world_landmarks"`` (default: rescaled to the size of the detector's metric 3D,
             see :mod:`monopose.core.body_size`; chosen by real-photo root error, BENCHMARKS.md)
@@ -141,7 +142,7 @@ class Estimator:
         keypoint_score_threshold: float | None = None,
         tiles: str = "fallback",
         turned_passes: str = "fallback",
-        num_aug: int = 1,
+        num_aug: int | None = None,
         body_size: str = "world_landmarks",
         keypoint_map: str = "learned",
         causal: bool = False,
@@ -159,7 +160,7 @@ class Estimator:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
         check_placement(placement)
         self.video_placement = check_placement(video_placement, "video_placement")
-        if not 1 <= num_aug <= MAX_TTA:
+        if num_aug is not None and not 1 <= num_aug <= MAX_TTA:
             raise ValueError(f"num_aug (--tta): expected 1 to {MAX_TTA} crops, got {num_aug}")
         for name, value in (("tiles", tiles), ("turned_passes", turned_passes)):
             if value not in ("fallback", "always", "off"):
@@ -180,10 +181,13 @@ class Estimator:
         self._landmark_note = (NOT_FETCHED_NOTE if detector is None and landmark_model == "auto"
                                and not own_full and chosen == "full" else None)
         # MeTRAbs augments its own crops; keypoint models, the landmark network's final look
-        crops = num_aug if card is None or card.architecture != "metrabs" else 1
+        keypoints = card is None or card.architecture != "metrabs"
+        photo_crops = (1 if not keypoints else num_aug if num_aug is not None
+                       else PHOTO_LANDMARK_CROPS if chosen == "heavy" else 1)
+        self.video_crops = num_aug if keypoints and num_aug is not None else 1
         self.detector = detector if detector is not None else BlazePoseDetector(
             num_threads=num_threads or 2, keypoint_map=keypoint_map, landmark_model=chosen,
-            landmark_crops=crops)
+            landmark_crops=photo_crops)
         # videos take the final look only when asked for by name (`auto` tracks with full)
         detector_heavy = getattr(self.detector, "landmark_model", "full") == "heavy"
         self.video_final_look = detector_heavy and landmark_model == "heavy"
@@ -192,7 +196,7 @@ class Estimator:
             flip = flip_test if flip_test is not None else not (
                 videos and get_card(name).window > 1)
             # Image models share the detector: its landmark network computes crop features.
-            return load_pose_model(name, flip=flip, body_size=body_size, num_aug=num_aug,
+            return load_pose_model(name, flip=flip, body_size=body_size, num_aug=num_aug or 1,
                                    detector=self.detector, causal=causal, placement=placement)
 
         self._load = load
@@ -306,7 +310,8 @@ class Estimator:
         model = self.video_model
         tracker = PoseTracker(self.detector, with_features=model.needs == "features",
                               memory_frames=memory_frames_for(fps),
-                              final_look=self.video_final_look)
+                              final_look=self.video_final_look,
+                              final_look_crops=self.video_crops)
         # Temporal lifters lift each track's windows as its frames arrive (frames come out a few
         # frames late, with their final 3D); single-frame models lift each frame as it comes.
         tracks = None

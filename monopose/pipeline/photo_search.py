@@ -16,7 +16,8 @@ import numpy as np
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.types import PersonDetection
 
-__all__ = ["PHOTO_MIN_PRESENCE", "SMALL_PERSON_FRACTION", "find_photo_people"]
+__all__ = ["PHOTO_LANDMARK_CROPS", "PHOTO_MIN_PRESENCE", "SMALL_PERSON_FRACTION",
+           "find_photo_people"]
 
 # People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
 SMALL_PERSON_FRACTION = 0.3
@@ -25,6 +26,11 @@ SMALL_PERSON_FRACTION = 0.3
 # no false person, BENCHMARKS.md). Videos keep the detector's 0.5: the tracker follows people
 # from frame to frame and a low threshold would keep lost tracks alive.
 PHOTO_MIN_PRESENCE = 0.3
+# Keypoint models on photos average BlazePose Heavy's final look over this many crops
+# (monopose.detect.crop_tta): on the twelve views of the real photos 103 / 87 / 246 mm ->
+# 98 / 84 / 203 (MPJPE / P-MPJPE / root), on held-out renders 0.2-0.6 mm of P-MPJPE better, for
+# about 130 ms more per person on two cores (BENCHMARKS.md, "`--tta` for keypoint models").
+PHOTO_LANDMARK_CROPS = 5
 
 
 def find_photo_people(detector: BlazePoseDetector, rgb: np.ndarray, with_features: bool,

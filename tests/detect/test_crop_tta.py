@@ -100,3 +100,40 @@ def test_tta_reaches_the_landmark_look_of_keypoint_models_only() -> None:
     assert Estimator(landmark_model="full").detector.landmark_crops == 1
     metrabs = Estimator(model="metrabs-blazepose", num_aug=3, landmark_model="full")
     assert metrabs.detector.landmark_crops == 1  # MeTRAbs augments its own crops
+    assert metrabs.video_crops == 1
+    assert Estimator(num_aug=3, landmark_model="full").video_crops == 3
+
+
+def test_photos_default_to_several_crops_with_the_heavy_network_only() -> None:
+    """Photos of keypoint models take PHOTO_LANDMARK_CROPS crops of BlazePose Heavy's final
+    look unless `--tta` says otherwise; videos and models trained on the full network's
+    outputs take one."""
+    from monopose.detect import heavy
+    from monopose.pipeline import estimator
+    from monopose.pipeline.photo_search import PHOTO_LANDMARK_CROPS
+
+    try:
+        heavy.find_heavy_model()
+    except FileNotFoundError:
+        pytest.skip("BlazePose Heavy not fetched (`monopose fetch-models`)")
+    est = estimator.Estimator()
+    assert est.detector.landmark_model == "heavy"
+    assert est.detector.landmark_crops == PHOTO_LANDMARK_CROPS > 1
+    assert est.video_crops == 1
+    assert estimator.Estimator(num_aug=1).detector.landmark_crops == 1
+    capf = estimator.Estimator(model="capf-blazepose-t1")
+    assert capf.detector.landmark_model == "full" and capf.detector.landmark_crops == 1
+
+
+def test_the_tracker_takes_its_own_number_of_crops(detector, standing_photo) -> None:
+    """A tracker's final look uses its `final_look_crops`, whatever the detector's photo
+    setting."""
+    from monopose.detect.tracking import PoseTracker
+
+    with pytest.raises(ValueError, match="final_look_crops: expected 1 to 8"):
+        PoseTracker(detector, final_look_crops=9)
+    plain = PoseTracker(detector, final_look=True).update(standing_photo)[0]
+    three = PoseTracker(detector, final_look=True, final_look_crops=3).update(standing_photo)[0]
+    expected = look_through_crops(detector._landmark, standing_photo, three.roi, 3)
+    np.testing.assert_allclose(three.keypoints_px, expected.keypoints_px, atol=1e-4)
+    assert not np.allclose(three.keypoints_px, plain.keypoints_px, atol=0.5)
