@@ -121,17 +121,17 @@ def monopose_method(spec: str, weights_dir: Path | None = None) -> Method:
     from monopose.detect.heavy import resolve_landmark_model
     from monopose.lifting.lifter import Lifter
     from monopose.pipeline.estimator import Estimator
-    from monopose.pipeline.photo_search import PHOTO_LANDMARK_CROPS
+    from monopose.pipeline.photo_search import photo_landmark_crops
 
     name, *options = spec.split("+")
     tta = [int(o[3:]) for o in options if o.startswith("tta") and o[3:].isdigit()]
     detector = None
     if {"fixed", "mirror", "heavy", "full"} & set(options):
         landmarks = "full" if "full" in options else resolve_landmark_model("auto")
-        crops = tta[0] if tta else PHOTO_LANDMARK_CROPS if landmarks == "heavy" else 1
         detector = BlazePoseDetector(keypoint_map="fixed" if "fixed" in options else "learned",
                                      mirror_test="mirror" in options, landmark_model=landmarks,
-                                     landmark_crops=crops)
+                                     landmark_crops=photo_landmark_crops(
+                                         tta[0] if tta else None, True, landmarks))
     body_size = "world_landmarks" if "world" in options else "lifter"
     placement = "solve" if "solve" in options else "ray_fit"
     lifter = None if weights_dir is None else Lifter(name, weights_dir, body_size=body_size,

@@ -30,7 +30,7 @@ from monopose.io.video import VideoFrames, open_video
 from monopose.lifting.lifter import BODY_SIZE_SOURCES, Lifter
 from monopose.models.card import RENDERED_PEOPLE
 from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
-from monopose.pipeline.photo_search import PHOTO_LANDMARK_CROPS, find_photo_people
+from monopose.pipeline.photo_search import find_photo_people, photo_landmark_crops
 from monopose.pipeline.track_lifting import LiftedFrame, TrackLifting
 from monopose.pipeline.working_size import shrink, to_full_resolution, working_scale
 from monopose.zoo import get_card, load_pose_model
@@ -182,12 +182,10 @@ class Estimator:
                                and not own_full and chosen == "full" else None)
         # MeTRAbs augments its own crops; keypoint models, the landmark network's final look
         keypoints = card is None or card.architecture != "metrabs"
-        photo_crops = (1 if not keypoints else num_aug if num_aug is not None
-                       else PHOTO_LANDMARK_CROPS if chosen == "heavy" else 1)
         self.video_crops = num_aug if keypoints and num_aug is not None else 1
         self.detector = detector if detector is not None else BlazePoseDetector(
             num_threads=num_threads or 2, keypoint_map=keypoint_map, landmark_model=chosen,
-            landmark_crops=photo_crops)
+            landmark_crops=photo_landmark_crops(num_aug, keypoints, chosen))
         # videos take the final look only when asked for by name (`auto` tracks with full)
         detector_heavy = getattr(self.detector, "landmark_model", "full") == "heavy"
         self.video_final_look = detector_heavy and landmark_model == "heavy"

@@ -17,7 +17,7 @@ from monopose.detect.blazepose import BlazePoseDetector
 from monopose.detect.types import PersonDetection
 
 __all__ = ["PHOTO_LANDMARK_CROPS", "PHOTO_MIN_PRESENCE", "SMALL_PERSON_FRACTION",
-           "find_photo_people"]
+           "find_photo_people", "photo_landmark_crops"]
 
 # People whose box is smaller than this fraction of the photo's longer side trigger a tiled search.
 SMALL_PERSON_FRACTION = 0.3
@@ -31,6 +31,19 @@ PHOTO_MIN_PRESENCE = 0.3
 # 98 / 84 / 203 (MPJPE / P-MPJPE / root), on held-out renders 0.2-0.6 mm of P-MPJPE better, for
 # about 130 ms more per person on two cores (BENCHMARKS.md, "`--tta` for keypoint models").
 PHOTO_LANDMARK_CROPS = 5
+
+
+def photo_landmark_crops(num_aug: int | None, keypoint_model: bool, landmark_model: str
+                         ) -> int:
+    """Crops of the final landmark look at each person of a photo: ``num_aug`` (``--tta``)
+    when given, else :data:`PHOTO_LANDMARK_CROPS` with BlazePose Heavy (the setting measured)
+    and one with the full network; always one for image models such as MeTRAbs, which
+    augment their own crops (``keypoint_model=False``)."""
+    if not keypoint_model:
+        return 1
+    if num_aug is not None:
+        return num_aug
+    return PHOTO_LANDMARK_CROPS if landmark_model == "heavy" else 1
 
 
 def find_photo_people(detector: BlazePoseDetector, rgb: np.ndarray, with_features: bool,

@@ -137,3 +137,13 @@ def test_the_tracker_takes_its_own_number_of_crops(detector, standing_photo) -> 
     expected = look_through_crops(detector._landmark, standing_photo, three.roi, 3)
     np.testing.assert_allclose(three.keypoints_px, expected.keypoints_px, atol=1e-4)
     assert not np.allclose(three.keypoints_px, plain.keypoints_px, atol=0.5)
+
+
+def test_photo_crops_rule() -> None:
+    from monopose.pipeline.photo_search import PHOTO_LANDMARK_CROPS, photo_landmark_crops
+
+    assert photo_landmark_crops(None, True, "heavy") == PHOTO_LANDMARK_CROPS
+    assert photo_landmark_crops(None, True, "full") == 1
+    assert photo_landmark_crops(2, True, "full") == 2
+    assert photo_landmark_crops(1, True, "heavy") == 1
+    assert photo_landmark_crops(4, False, "heavy") == 1  # MeTRAbs: its own crops
