@@ -59,6 +59,9 @@ def main() -> None:
     parser.add_argument("--with-full", action="store_true",
                         help="also time the photo with landmark_model='full' (no BlazePose "
                         "Heavy look)")
+    parser.add_argument("--with-one-crop", action="store_true",
+                        help="also time the photo with one landmark crop (--tta 1) instead of "
+                        "the default's five")
     parser.add_argument("--with-heavy-video", action="store_true",
                         help="also time the video with landmark_model='heavy' (BlazePose Heavy's "
                         "look at every tracked person), in the same rounds")
@@ -78,6 +81,8 @@ def main() -> None:
              if args.with_solve else None)
     full = (Estimator(model=args.model, num_threads=2, placement=args.placement,
                       landmark_model="full") if args.with_full else None)
+    one = (Estimator(model=args.model, num_threads=2, placement=args.placement, num_aug=1)
+           if args.with_one_crop else None)
     # the 3D stage: the model's estimate of one frame's people (lifter, or crops + network +
     # root solve for MeTRAbs)
     timed = _Timed(est.model.predict)
@@ -86,13 +91,17 @@ def main() -> None:
     est.predict(photo)
     legacy.process(photo)
 
-    ours_ms, theirs_ms, solve_ms, full_ms = [], [], [], []
-    if solve is not None:
-        solve.predict(photo)
-    if full is not None:
-        full.predict(photo)
+    ours_ms, theirs_ms, solve_ms, full_ms, one_ms = [], [], [], [], []
+    for other in (solve, full, one):
+        if other is not None:
+            other.predict(photo)
     timed.seconds = 0.0
     for _ in range(args.rounds):
+        if one is not None:
+            t0 = time.perf_counter()
+            for _ in range(args.repeats):
+                one.predict(photo)
+            one_ms.append((time.perf_counter() - t0) / args.repeats * 1000)
         if full is not None:
             t0 = time.perf_counter()
             for _ in range(args.repeats):
@@ -172,6 +181,11 @@ def main() -> None:
         a, b, c = (statistics.median(x) for x in (ours_ms, full_ms, theirs_ms))
         print(f"\nphoto, landmarks {est.detector.landmark_model}: {a:.1f} ms; landmarks full: "
               f"{b:.1f} ms (same rounds; ×{a / b:.2f}); MediaPipe / full: {c / b:.2f}×")
+    if one_ms:
+        a, b, c = (statistics.median(x) for x in (ours_ms, one_ms, theirs_ms))
+        print(f"\nphoto, {est.detector.landmark_crops} landmark crops (default): {a:.1f} ms; one "
+              f"crop (--tta 1): {b:.1f} ms (same rounds; ×{a / b:.2f}); MediaPipe / one crop: "
+              f"{c / b:.2f}×")
     if v_heavy:
         a, b, c = (statistics.median(x) for x in (v_ours, v_heavy, v_theirs))
         print(f"\nstreet video, landmarks full: {a:.1f} ms/frame; landmarks heavy: {b:.1f} "
