@@ -180,6 +180,8 @@ class Prediction:
     world: dict | None = None
     # The BlazePose landmark network that gave the keypoints ("full" or "heavy"); None: unknown.
     landmarks: str | None = None
+    # How many crops its final look at each person averaged (monopose.detect.crop_tta).
+    landmark_crops: int | None = None
 
     @property
     def num_people(self) -> int:
@@ -193,6 +195,8 @@ class Prediction:
             "kind": self.kind,
             "model": self.model,
             **({"landmarks": self.landmarks} if self.landmarks is not None else {}),
+            **({"landmark_crops": self.landmark_crops} if self.landmark_crops is not None
+               else {}),
             "units": "mm",
             "layout": H36M17.name,
             "joint_names": list(H36M17.joint_names),

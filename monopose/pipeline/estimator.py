@@ -257,7 +257,8 @@ class Estimator:
         return Prediction(input_path=str(source) if source else "<array>", kind="image",
                           model=self.model_name, camera=camera, frames=[frame],
                           warnings=warnings,
-                          landmarks=getattr(self.detector, "landmark_model", None))
+                          landmarks=getattr(self.detector, "landmark_model", None),
+                          landmark_crops=getattr(self.detector, "landmark_crops", None))
 
     # ------------------------------------------------------------------ videos
     def predict_video(
@@ -365,6 +366,7 @@ class Estimator:
                              "video)")
         return Prediction(input_path=str(video.path), kind="video", model=self._video_model_name,
                           landmarks="heavy" if self.video_final_look else "full",
+                          landmark_crops=self.video_crops if self.video_final_look else 1,
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
 
     # ------------------------------------------------------------------ internals

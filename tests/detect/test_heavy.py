@@ -158,6 +158,8 @@ def test_auto_takes_heavy_where_fetched_and_says_so_where_not(
         return
     pred = Estimator().predict(blank)
     assert pred.warnings == [] and pred.to_json()["landmarks"] == "heavy"
+    assert pred.to_json()["landmark_crops"] == 5
+    assert Estimator(num_aug=2).predict(blank).to_json()["landmark_crops"] == 2
 
 
 def test_models_trained_on_the_full_networks_outputs_keep_it(
@@ -214,6 +216,7 @@ def test_videos_take_the_heavy_look_only_when_asked_by_name(
     auto = Estimator(model="mpm-lift-t1", detector=heavy_detector)
     got, plain = asked.predict_video(video), auto.predict_video(video)
     assert got.to_json()["landmarks"] == "heavy" and plain.to_json()["landmarks"] == "full"
+    assert got.to_json()["landmark_crops"] == plain.to_json()["landmark_crops"] == 1
     a, b = plain.frames[-1].people[0], got.frames[-1].people[0]
     assert not np.allclose(a.keypoints_2d_px, b.keypoints_2d_px, atol=0.5)
 
