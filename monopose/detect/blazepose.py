@@ -196,8 +196,7 @@ class BlazePoseDetector:
         self._detector = LiteRTModel(self.detector_path, self.num_threads, preserve_all=False)
         self._landmark = LiteRTModel(self.landmark_path, self.num_threads, preserve_all=False)
         self._activations = LandmarkActivations(self.landmark_path, self.num_threads)
-        self._heavy = (HeavyLook(find_heavy_model(), self.num_threads, self.mirror_test,
-                                 self.landmark_crops)
+        self._heavy = (HeavyLook(find_heavy_model(), self.num_threads, self.mirror_test)
                        if self.landmark_model == "heavy" else None)
         # single-threaded copies for batches of crops, built on first use
         self._landmark_pool: LiteRTPool | None = None
@@ -404,15 +403,15 @@ class BlazePoseDetector:
                     ) -> list[LandmarkResult]:
         """The kept people's final landmarks: the heavy network's look through each ROI
         (:class:`~monopose.detect.heavy.HeavyLook`), or the full network's: ``results`` as they
-        are, or again through ``crops`` crops (default ``landmark_crops``). Presence and
-        feature maps stay those of ``results``."""
+        are, or averaged with ``crops - 1`` more crops (default ``landmark_crops``). Presence
+        and feature maps stay those of ``results``."""
         n = self.landmark_crops if crops is None else check_landmark_crops(crops, "crops")
         if self._heavy is not None:
             return self._heavy.looks(rgb, rois, results, n)
         if n == 1:
             return results
         return [LandmarkResult(res.presence_score, look_through_crops(
-                    self._landmark, rgb, roi, n, self.mirror_test),
+                    self._landmark, rgb, roi, n, self.mirror_test, first=res.landmarks),
                     res.feature_maps) for roi, res in zip(rois, results, strict=True)]
 
     # ----------------------------------------------------------------- full pipeline

@@ -66,7 +66,8 @@ def jittered_rois(roi: RotatedRect, n: int) -> list[RotatedRect]:
 
 
 def look_through_crops(model: LiteRTModel, image: np.ndarray, roi: RotatedRect, n: int,
-                       mirror_test: bool = False) -> LandmarkOutput:
+                       mirror_test: bool = False, first: LandmarkOutput | None = None
+                       ) -> LandmarkOutput:
     """The landmark network's answer for the person in ``roi``, averaged over ``n`` crops.
 
     Args:
@@ -74,12 +75,14 @@ def look_through_crops(model: LiteRTModel, image: np.ndarray, roi: RotatedRect, 
         image: RGB uint8 ``[H, W, 3]``.
         n: Crops, 1 .. :data:`MAX_LANDMARK_CROPS` (1: the plain look through ``roi``).
         mirror_test: Each crop also seen mirrored (:func:`~monopose.detect.mirror.landmark_pass`).
+        first: ``model``'s answer through ``roi`` itself when it is already known (it is
+            not run again).
 
     Returns:
         The mean of the answers, in image pixels.
     """
-    answers = []
-    for rect in jittered_rois(roi, n):
+    answers = [] if first is None else [first]
+    for rect in jittered_rois(roi, n)[len(answers):]:
         crop = crop_image(image, rect, (CROP_SIZE, CROP_SIZE), border="replicate")
         answers.append(landmark_pass(model, crop, rect, mirror_test)[1])
     return answers[0] if n == 1 else mean_landmarks(answers)

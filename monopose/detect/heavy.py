@@ -180,17 +180,15 @@ class HeavyLook:
     of the studio photo on 2 cores: 105–116 ms against 89–103 ms).
     """
 
-    def __init__(self, path: Path, num_threads: int, mirror_test: bool, crops: int = 1) -> None:
+    def __init__(self, path: Path, num_threads: int, mirror_test: bool) -> None:
         from monopose.detect.litert_model import LiteRTModel  # heavy: LiteRT interpreter
 
         self.mirror_test = mirror_test
-        self.crops = crops
         self.model = LiteRTModel(path, num_threads, preserve_all=False)
 
     def looks(self, image: np.ndarray, rois: list[RotatedRect], results: list[LandmarkResult],
-              crops: int | None = None) -> list[LandmarkResult]:
+              crops: int = 1) -> list[LandmarkResult]:
         """:func:`heavy_look` of each ``(roi, result)`` pair of one RGB uint8 ``[H, W, 3]``
-        image, in order, through ``crops`` crops each (default ``self.crops``)."""
-        n = self.crops if crops is None else crops
-        return [heavy_look(self.model, image, roi, res, self.mirror_test, n)
+        image, in order, through ``crops`` crops each."""
+        return [heavy_look(self.model, image, roi, res, self.mirror_test, crops)
                 for roi, res in zip(rois, results, strict=True)]

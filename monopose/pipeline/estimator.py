@@ -19,6 +19,7 @@ import torch
 from monopose.capf.features import KEYPOINT_SCORE_THRESHOLD as RENDER_TRAINED_SCORE_THRESHOLD
 from monopose.core.placement import check_placement
 from monopose.detect.blazepose import BlazePoseDetector
+from monopose.detect.crop_tta import MAX_LANDMARK_CROPS
 from monopose.detect.heavy import NOT_FETCHED_NOTE, resolve_landmark_model
 from monopose.detect.keypoint_map import h36m_scores_from_blazepose
 from monopose.detect.tracking import PoseTracker, memory_frames_for
@@ -48,7 +49,8 @@ DEFAULT_VIDEO_MODEL = "mpm-lift-t27"
 # (CA-PF and its control) keep the rule they were trained with,
 # ``monopose.capf.features.KEYPOINT_SCORE_THRESHOLD``.
 LIFTER_SCORE_THRESHOLD = 0.0
-MAX_TTA = 8  # MeTRAbs test-time crops: more adds cost, not accuracy
+# --tta: crops per person, MeTRAbs' own or the landmark look's (more adds cost, not accuracy)
+MAX_TTA = MAX_LANDMARK_CROPS
 # Lifters need a few joints to place a person: the best-scoring ones are kept if fewer pass.
 MIN_LIFTER_JOINTS = 6
 
