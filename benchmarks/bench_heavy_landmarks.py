@@ -112,8 +112,9 @@ def cached_render_set(detectors: dict[str, BlazePoseDetector], folder: Path, lim
     if cache.is_file():
         with np.load(cache) as z:
             flat = {k: z[k] for k in z.files}
-        kinds = [k for k in detectors if f"{k}|gt" in flat]
-        seconds = dict(zip(sorted(kinds), flat["seconds"], strict=True))
+        stored = sorted({k.split("|")[0] for k in flat if "|" in k})  # saved in this order
+        kinds = [k for k in detectors if k in stored]
+        seconds = {k: s for k, s in zip(stored, flat["seconds"], strict=True) if k in kinds}
         return ({kind: {k.split("|")[1]: v for k, v in flat.items() if k.startswith(kind + "|")}
                  for kind in kinds}, seconds)
     sets, spent = render_set(detectors, folder, limit)

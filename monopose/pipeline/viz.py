@@ -395,10 +395,13 @@ def world_frame_of(frames: Sequence[FrameResult], world_up: WorldUp) -> WorldFra
     vector in camera coordinates (see :func:`monopose.core.world_up.estimate_world_frame`)."""
     if check_world_up(world_up) == "camera":
         return None
-    poses = [np.asarray(p.pose_3d_abs_mm, dtype=np.float64) for f in frames for p in f.people]
+    people = [p for f in frames for p in f.people]
+    poses = [np.asarray(p.pose_3d_abs_mm, dtype=np.float64) for p in people]
     stacked = np.stack(poses) if poses else np.zeros((0, 17, 3))
+    # a video's track is one person's evidence; a photo's people (no id) each their own
+    ids = np.array([-1 if p.person_id is None else p.person_id for p in people], dtype=np.int64)
     up = None if isinstance(world_up, str) else np.asarray(world_up, dtype=np.float64)
-    return estimate_world_frame(stacked, up_cam=up)
+    return estimate_world_frame(stacked, up_cam=up, person_ids=ids)
 
 
 class PictureOutput:

@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from monopose.core.world_up import ANKLE_HEIGHT_MM, estimate_world_frame, up_from_bodies
+from monopose.core.world_up import (
+    ANKLE_HEIGHT_MM,
+    CAMERA_PITCH_SIGMA_DEG,
+    OTHER_UP_SIGMA_DEG,
+    STANDING_UP_SIGMA_DEG,
+    body_up_evidence,
+    estimate_world_frame,
+    standing,
+    up_from_bodies,
+)
 
 # A standing person in a y-up world (mm): pelvis at 950 mm, ankles at ANKLE_HEIGHT_MM.
 _STANDING_Y_UP = np.array([
@@ -51,12 +60,66 @@ def test_walkers_seen_from_a_pitched_camera_stand_upright_on_the_floor(pitch_deg
     assert np.allclose(head_over_pelvis[:, [0, 2]], 0.0, atol=20.0)  # upright
 
 
-def test_one_person_gives_up_from_the_body_and_the_floor_below_the_feet() -> None:
+def test_one_standing_person_moves_up_most_of_the_way_from_a_level_camera() -> None:
     poses = _scene(20.0, 2500.0, [(0, 5000)])
     frame = estimate_world_frame(poses)
     assert frame.up_source == "bodies"  # one foot point cannot span a plane
-    assert frame.tilt_deg == pytest.approx(20.0, abs=1.0)
-    assert frame.camera_height_mm == pytest.approx(2500.0, abs=30.0)
+    # one standing body against the level-camera prior: precision-weighted pitch
+    share = CAMERA_PITCH_SIGMA_DEG ** 2 / (CAMERA_PITCH_SIGMA_DEG ** 2
+                                           + STANDING_UP_SIGMA_DEG[1] ** 2)
+    assert 12.0 < frame.tilt_deg < 20.0
+    assert frame.tilt_deg == pytest.approx(20.0 * share, abs=0.3)
+    ankles_up = frame.to_world(poses)[0, [3, 6], 1]
+    assert ankles_up.min() == pytest.approx(ANKLE_HEIGHT_MM, abs=1.0)  # the floor below the feet
+    assert ankles_up.max() < ANKLE_HEIGHT_MM + 30.0
+
+
+def _floor_sitter_y_up(lean_back_deg: float) -> np.ndarray:
+    """A person sitting on the floor, legs stretched forward (+z), trunk leaning back."""
+    a = np.radians(lean_back_deg)
+    trunk = np.array([0.0, np.cos(a), -np.sin(a)])
+    pose = np.zeros((17, 3))
+    pose[0] = [0, 120, 0]
+    for i, x in ((1, -130), (4, 130)):
+        pose[i] = [x, 120, 0]
+        pose[i + 1] = [x, 130, 450]  # knee
+        pose[i + 2] = [x, 90, 880]  # ankle
+    pose[7] = pose[0] + 250 * trunk
+    pose[8] = pose[0] + 500 * trunk
+    pose[9] = pose[0] + 620 * trunk + [0, 0, 50]
+    pose[10] = pose[0] + 750 * trunk
+    for i, x in ((11, 180), (14, -180)):
+        pose[i] = pose[8] + [x, -20, 0]
+        pose[i + 1] = pose[i] + [20, -250, 100]
+        pose[i + 2] = pose[i + 1] + [10, -120, 200]
+    return pose
+
+
+def test_a_lone_floor_sitter_leaves_the_camera_near_level() -> None:
+    rotation, t = _camera(0.0, 1500.0)
+    sitter = (_floor_sitter_y_up(25.0) + [0.0, 0.0, -4000.0]) @ rotation.T + t
+    assert not standing(sitter[None])[0]
+    assert standing(_scene(0.0, 1500.0, [(0, 4000)]))[0]
+    frame = estimate_world_frame(sitter[None])
+    # the legs point forward and the trunk leans back 25°: only the trunk is evidence, and a
+    # weak one against a level camera (pitch only: the lean is towards the camera's back)
+    share = CAMERA_PITCH_SIGMA_DEG ** 2 / (CAMERA_PITCH_SIGMA_DEG ** 2
+                                           + OTHER_UP_SIGMA_DEG[1] ** 2)
+    assert frame.tilt_deg == pytest.approx(25.0 * share, abs=0.3)
+    assert frame.tilt_deg < 10.0
+    directions, sigma = body_up_evidence(sitter[None])
+    assert tuple(sigma[0]) == OTHER_UP_SIGMA_DEG and directions.shape == (1, 3)
+
+
+def test_the_frames_of_one_person_count_as_one_person() -> None:
+    rotation, t = _camera(0.0, 1500.0)
+    sitter = (_floor_sitter_y_up(25.0) + [0.0, 0.0, -4000.0]) @ rotation.T + t
+    frames = np.repeat(sitter[None], 50, axis=0)  # a video of one still floor sitter
+    one_track = estimate_world_frame(frames, person_ids=np.zeros(50, dtype=int))
+    assert one_track.tilt_deg == pytest.approx(estimate_world_frame(sitter[None]).tilt_deg,
+                                               abs=1e-6)
+    # fifty different people leaning back alike outweigh the prior
+    assert estimate_world_frame(frames).tilt_deg > 15.0
 
 
 def test_bending_people_do_not_tip_the_estimate() -> None:

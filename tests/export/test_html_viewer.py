@@ -201,11 +201,15 @@ def test_world_frame_view_stands_people_on_a_floor(tmp_path: Path, camera) -> No
     from monopose.core.world_up import estimate_world_frame
     from tests.core.test_world_up import _scene
 
-    poses = _scene(30.0, 2500.0, [(-800, 4000), (600, 6000), (1500, 8000)])
-    pred = make_prediction({k: poses[k][None] for k in range(3)}, camera, kind="image")
+    # enough people spread over the floor for its plane: up from the feet, not the prior
+    poses = _scene(30.0, 2500.0, [(-800, 4000), (600, 6000), (1500, 8000), (-1500, 7000),
+                                  (300, 9000)])
+    pred = make_prediction({k: poses[k][None] for k in range(len(poses))}, camera,
+                           kind="image")
     camera_only = _payload(write_html_viewer(tmp_path / "c.html", pred,
                                              _frames(pred)).read_text())
     pred.world = estimate_world_frame(poses).to_json()
+    assert pred.world["up_source"] == "floor"
     world = _payload(write_html_viewer(tmp_path / "w.html", pred, _frames(pred)).read_text())
     assert world["floor"] and not camera_only["floor"]
     assert world["frustum"]["origin"] == pytest.approx([0.0, -2.5, 0.0], abs=0.01)
