@@ -35,28 +35,40 @@ from pathlib import Path
 
 import numpy as np
 import onnx
-import onnxruntime as ort
 import torch
 from torch import nn
 
 from monopose.core.normalize import normalize_keypoints
 from monopose.core.rotations import axis_rotation
 from monopose.core.skeleton import H36M17
-from monopose.core.virtual_camera import IMAGE_UP, camera_up, look_at_rotations
+from monopose.core.virtual_camera import camera_up, look_at_rotations
 from monopose.export.ik import DEFAULT_BONE_LENGTHS_MM, REST_DIRECTIONS
 from monopose.io.files import atomic_write, check_writable
+from monopose.lifting.networks import (
+    INPUT_NAMES,
+    OUTPUT_NAME,
+    SCORES_INPUT,
+    UP_INPUT,
+    onnx_session,
+    run_onnx,
+)
+from monopose.lifting.onnx_twin import SOURCE_SHA_KEY
 from monopose.metrabs.model import BLAZEPOSE_LEVELS
 from monopose.models.interface import PoseModel
-from monopose.zoo import available, create_model, get_card, load_model, pose_model_from_module
+from monopose.models.weights_meta import file_sha256
+from monopose.zoo import (
+    available,
+    create_model,
+    get_card,
+    load_model,
+    pose_model_from_module,
+    weights_path,
+)
 
 __all__ = ["MillimetreOutput", "OnnxExport", "export_onnx", "random_normalised_poses",
            "onnx_session", "run_onnx", "DEFAULT_OPSET", "metrabs_input_spec"]
 
 DEFAULT_OPSET = 17
-INPUT_NAMES = ("keypoints_2d", "valid")
-SCORES_INPUT = "scores"  # only lifters with score_input have it
-UP_INPUT = "camera_up"  # only lifters with up_input have it
-OUTPUT_NAME = "pose_3d_mm"
 
 
 class MillimetreOutput(nn.Module):
@@ -144,55 +156,22 @@ def _window(module: nn.Module) -> int:
 
 
 def _load(model: str | nn.Module, weights_dir: str | os.PathLike[str] | None, untrained: bool
-          ) -> tuple[PoseModel, str, bool]:
-    """``(the model behind its interface, its name, whether trained weights were loaded)``."""
+          ) -> tuple[PoseModel, str, str | None]:
+    """``(the model behind its interface, its name, the SHA-256 of the trained weights file
+    loaded, or None for an untrained network)``."""
     if isinstance(model, nn.Module):
         name = str(getattr(model, "architecture", type(model).__name__))
-        return pose_model_from_module(model), name, False
+        return pose_model_from_module(model), name, None
     card = get_card(model)  # unknown name: ValueError listing the registered names
     if available(model, weights_dir):
         module, card = load_model(model, weights_dir)
-        return pose_model_from_module(module, card), model, True
+        return (pose_model_from_module(module, card), model,
+                file_sha256(weights_path(model, weights_dir)))
     if not untrained:
         raise FileNotFoundError(
             f"model: no trained weights for {model!r} (train them first, pass weights_dir, or "
             f"export a randomly initialised network with untrained=True)")
-    return pose_model_from_module(create_model(model), card), model, False
-
-
-def onnx_session(model_bytes_or_path: bytes | str | Path, threads: int | None = None):  # noqa: ANN201
-    """An onnxruntime CPU session for an exported lifter."""
-
-    opts = ort.SessionOptions()
-    # No busy-waiting worker threads after a run: they would steal the CPU from whatever runs
-    # next (e.g. the rest of the pipeline, or PyTorch in a side-by-side benchmark).
-    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
-    if threads is not None:
-        opts.intra_op_num_threads = threads
-        opts.inter_op_num_threads = 1
-    src = model_bytes_or_path if isinstance(model_bytes_or_path, bytes) else str(
-        model_bytes_or_path)
-    return ort.InferenceSession(src, sess_options=opts, providers=["CPUExecutionProvider"])
-
-
-def run_onnx(session, keypoints_2d: np.ndarray, valid: np.ndarray,  # noqa: ANN001
-             scores: np.ndarray | None = None, camera_up: np.ndarray | None = None
-             ) -> np.ndarray:
-    """Run an exported lifter: ``[B, T, 17, 2]`` normalised, ``[B, T, 17]`` bool → mm.
-    ``scores [B, T, 17]``: the keypoints' confidence, for a graph with a ``scores`` input (None:
-    ones). ``camera_up [B, 3]``: the image's up seen by the lifter's camera, for a graph with a
-    ``camera_up`` input (None: ``(0, -1, 0)``, a camera looking straight at the person)."""
-    feed = {"keypoints_2d": np.ascontiguousarray(keypoints_2d, dtype=np.float32),
-            "valid": np.ascontiguousarray(valid, dtype=bool)}
-    names = {i.name for i in session.get_inputs()}
-    if SCORES_INPUT in names:
-        feed[SCORES_INPUT] = np.ascontiguousarray(
-            np.ones(np.shape(valid)) if scores is None else scores, dtype=np.float32)
-    if UP_INPUT in names:
-        up = (np.tile(IMAGE_UP, (len(keypoints_2d), 1)) if camera_up is None
-              else camera_up)
-        feed[UP_INPUT] = np.ascontiguousarray(up, dtype=np.float32)
-    return session.run([OUTPUT_NAME], feed)[0]
+    return pose_model_from_module(create_model(model), card), model, None
 
 
 def _check_inputs(batch: int, window: int, rng: np.random.Generator, with_scores: bool,
@@ -237,7 +216,8 @@ def export_onnx(
         FileNotFoundError: no trained weights and not ``untrained``.
     """
     out = check_writable(Path(out))
-    pose_model, name, trained = _load(model, weights_dir, untrained)
+    pose_model, name, source_sha = _load(model, weights_dir, untrained)
+    trained = source_sha is not None
     module = pose_model.module.eval().cpu()
     if pose_model.needs == "image":
         return _export_metrabs(module, name, trained, out, opset, verify, num_check, seed, rtol)
@@ -267,7 +247,7 @@ def export_onnx(
             input_names=names, output_names=[OUTPUT_NAME],
             dynamic_axes={**{n: {0: "batch"} for n in names}, OUTPUT_NAME: {0: "batch"}},
             opset_version=opset, dynamo=False, do_constant_folding=True)
-    data = _with_metadata(buf.getvalue(), name, window, trained)
+    data = _with_metadata(buf.getvalue(), name, window, source_sha)
     result = _new_result(out, name, window, trained)
     if verify:
         session = onnx_session(data)
@@ -303,7 +283,11 @@ def _check_parity(result: OnnxExport,
                          f" (relative), more than {rtol:.0e}; nothing written")
 
 
-def _with_metadata(model_bytes: bytes, name: str, window: int, trained: bool) -> bytes:
+def _with_metadata(model_bytes: bytes, name: str, window: int, source_sha: str | None
+                   ) -> bytes:
+    """The graph with monopose's metadata; ``source_sha``: the SHA-256 of the trained weights
+    file it was made from (what makes it their twin, :mod:`monopose.lifting.onnx_twin`)."""
+    trained = source_sha is not None
     proto = onnx.load_from_string(model_bytes)
     meta = {
         "monopose_model": name,
@@ -313,6 +297,7 @@ def _with_metadata(model_bytes: bytes, name: str, window: int, trained: bool) ->
                                "centre, half longer side)",
         "output_units": "mm, root-relative (root joint 0), camera axes x right, y down, z fwd",
         "trained": str(trained).lower(),
+        **({SOURCE_SHA_KEY: source_sha} if source_sha else {}),
     }
     for key, value in meta.items():
         entry = proto.metadata_props.add()

@@ -1,8 +1,9 @@
 """Inference wrapper: 2D keypoints in pixels (any supported layout) -> root-relative 3D in mm.
 
 Steps: convert the layout to h36m17, normalise per window (``monopose.core.normalize``), run the
-model under ``torch.inference_mode()``, optionally average with the mirrored input (mirror the 2D,
-swap left/right, lift, mirror the 3D back), convert metres to millimetres.
+network (:mod:`monopose.lifting.networks`: the PyTorch module, or its ONNX twin where one ships
+beside the weights, :mod:`monopose.lifting.onnx_twin`), optionally average with the mirrored input
+(mirror the 2D, swap left/right, lift, mirror the 3D back). Results are in millimetres.
 
 :class:`Lifter` is the lifters' :class:`~monopose.models.interface.PoseModel`: for detected
 people it also sizes each body by the detector's metric world landmarks and places it in the
@@ -13,11 +14,9 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from typing import cast
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
-from torch import nn
 
 from monopose.core.body_size import WORLD_LANDMARK_SIZE_SCALE, rescale_to_size
 from monopose.core.normalize import normalize_keypoints, valid_mask
@@ -26,17 +25,23 @@ from monopose.core.skeleton import convert_layout, get_layout
 from monopose.core.virtual_camera import camera_up, from_virtual_camera, to_virtual_camera
 from monopose.detect.keypoint_map import resolve_keypoint_map
 from monopose.detect.types import PersonDetection
-from monopose.lifting import cards
+from monopose.lifting.networks import LiftNetwork, TorchNetwork
+from monopose.lifting.onnx_twin import find_twin, twin_path
 from monopose.models.card import ModelCard
 from monopose.models.interface import FramePeople, ModelInputs, PeoplePoses, place_people
-from monopose.models.registry import get_card, load_model, register_family
 
-__all__ = ["Lifter", "BODY_SIZE_SOURCES", "window_stride"]
+if TYPE_CHECKING:
+    from torch import nn
+
+__all__ = ["Lifter", "BACKENDS", "BODY_SIZE_SOURCES", "window_stride"]
 
 _CANONICAL = "h36m17"
 # Where a lifted person's size comes from: the lifter's own output (the training set's bodies) or
 # the detector's metric world landmarks (monopose.core.body_size).
 BODY_SIZE_SOURCES = ("lifter", "world_landmarks")
+# What runs the network: "auto" is the ONNX twin where one stands for the weights (CPU only),
+# else PyTorch; "onnx" requires the twin, "torch" never uses it.
+BACKENDS = ("auto", "onnx", "torch")
 
 
 def window_stride(window: int, stride: int | None, causal: bool) -> int:
@@ -62,7 +67,7 @@ class Lifter:
         model_name: a registered model with trained weights (see ``registry.list_models``).
         weights_dir: folder with the weights; default the package's ``models/weights``.
         flip: average with the mirrored input by default.
-        device: torch device to run on.
+        device: torch device to run on (the ONNX twin runs on the CPU only).
         body_size: for detected people (:meth:`predict`): ``"world_landmarks"`` rescales each
             lifted body to the size of the detector's metric 3D, ``"lifter"`` keeps the lifter's
             (see :data:`BODY_SIZE_SOURCES`).
@@ -71,6 +76,10 @@ class Lifter:
         placement: how :meth:`predict` places each person in the camera:
             ``"ray_fit"`` (default: the lifted pose and its root fitted to the 2D rays) or
             ``"solve"`` (the pose as lifted; see :mod:`monopose.core.placement`).
+        backend: what runs the network (:data:`BACKENDS`): ``"auto"`` (default) the weights'
+            ONNX twin where one stands for them on the CPU, which needs no PyTorch; else the
+            PyTorch module. Both give the same poses to within 0.01 mm (BENCHMARKS.md,
+            "Photos without PyTorch").
     """
 
     def __init__(
@@ -78,61 +87,92 @@ class Lifter:
         model_name: str,
         weights_dir: str | os.PathLike[str] | None = None,
         flip: bool = True,
-        device: str | torch.device = "cpu",
+        device: Any = "cpu",
         body_size: str = "world_landmarks",
         causal: bool = False,
         placement: str = "ray_fit",
+        backend: str = "auto",
     ) -> None:
-        # The lifters' own cards, so that a lifter loads by name without the model zoo.
-        register_family(cards.ARCHITECTURES, cards.CARDS)
-        architecture = get_card(model_name).architecture
-        if architecture not in cards.ARCHITECTURES:
-            raise ValueError(
-                f"model: {model_name!r} ({architecture}) does not lift 2D keypoints alone; use "
-                f"it with `monopose predict --model {model_name}` or "
-                "monopose.zoo.load_pose_model")
-        module, card = load_model(model_name, weights_dir)
-        self._setup(module, card, flip, device, body_size, causal, placement)
+        if backend not in BACKENDS:
+            raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
+        self._weights_dir = weights_dir
+        twin = (find_twin(model_name, weights_dir) if backend != "torch" and str(device) == "cpu"
+                else None)
+        if twin is not None:
+            self._setup(twin.network, twin.card, flip, body_size, causal, placement)
+            return
+        if backend == "onnx":
+            raise FileNotFoundError(
+                f"backend='onnx': no usable ONNX twin of {model_name!r} at "
+                f"{twin_path(model_name, weights_dir)} (make it with `monopose export-onnx "
+                f"{model_name} --out {twin_path(model_name, weights_dir)}`)")
+        module, card = _load_lifter_module(model_name, weights_dir)
+        self._setup(TorchNetwork(module, device), card, flip, body_size, causal, placement)
 
     @classmethod
     def from_module(
         cls, module: nn.Module, card: ModelCard | None = None, flip: bool = True,
-        device: str | torch.device = "cpu", body_size: str = "world_landmarks",
+        device: Any = "cpu", body_size: str = "world_landmarks",
         input_frame: str | None = None, causal: bool = False, placement: str = "ray_fit",
     ) -> Lifter:
         """Wrap an already built module (it is switched to eval mode).
 
         ``input_frame`` overrides the card's (``"image"`` without a card)."""
         self = cls.__new__(cls)
-        self._setup(module, card, flip, device, body_size, causal, placement)
+        self._weights_dir = None
+        self._setup(TorchNetwork(module, device), card, flip, body_size, causal, placement)
         if input_frame is not None:
             self.input_frame = input_frame
         return self
 
-    def _setup(self, module: nn.Module, card: ModelCard | None, flip: bool,
-               device: str | torch.device, body_size: str, causal: bool = False,
-               placement: str = "ray_fit") -> None:
+    @classmethod
+    def from_network(
+        cls, network: LiftNetwork, card: ModelCard | None = None, flip: bool = True,
+        body_size: str = "world_landmarks", input_frame: str | None = None,
+        causal: bool = False, placement: str = "ray_fit",
+        weights_dir: str | os.PathLike[str] | None = None,
+    ) -> Lifter:
+        """Wrap a network runner (:mod:`monopose.lifting.networks`), e.g. an ONNX twin's
+        (:func:`~monopose.lifting.onnx_twin.find_twin`); ``weights_dir`` is where
+        :attr:`module` loads the card's weights from if asked."""
+        self = cls.__new__(cls)
+        self._weights_dir = weights_dir
+        self._setup(network, card, flip, body_size, causal, placement)
+        if input_frame is not None:
+            self.input_frame = input_frame
+        return self
+
+    def _setup(self, network: LiftNetwork, card: ModelCard | None, flip: bool,
+               body_size: str, causal: bool = False, placement: str = "ray_fit") -> None:
         if body_size not in BODY_SIZE_SOURCES:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
         self.body_size = body_size
         self.placement = check_placement(placement)
         self.causal = bool(causal)
-        self.device = torch.device(device)
-        self.module = module.to(self.device).eval()
+        self.network = network
+        self._module: nn.Module | None = getattr(network, "module", None)
         self.card = card
         self.flip = flip
         self.layout = get_layout(card.layout if card is not None else _CANONICAL)
-        self.num_joints = int(getattr(module, "num_joints", self.layout.num_joints))
+        self.num_joints = int(network.num_joints or self.layout.num_joints)
         if self.num_joints != self.layout.num_joints:
             raise ValueError(f"module: {self.num_joints} joints but layout {self.layout.name} "
                              f"has {self.layout.num_joints}")
-        max_frames = getattr(module, "max_frames", None)
+        max_frames = network.max_frames
         self.window = card.window if card is not None else int(max_frames or 1)
-        self.max_frames: int | None = None if max_frames is None else int(max_frames)
-        self._perm = torch.as_tensor(self.layout.flip_permutation, device=self.device)
-        self._flip_x = torch.tensor([-1.0, 1.0, 1.0], device=self.device)  # a mirrored up
+        self.max_frames: int | None = max_frames
+        self._perm = np.asarray(self.layout.flip_permutation)
         # Perspective-aware lifters see the 2D from a camera turned towards the person.
         self.input_frame = card.input_frame if card is not None else "image"
+
+    @property
+    def module(self) -> nn.Module:
+        """The PyTorch module (loaded on first use when the ONNX twin runs the lifter)."""
+        if self._module is None:
+            if self.card is None:
+                raise ValueError("module: a lifter without a card has no weights to load")
+            self._module = _load_lifter_module(self.card.name, self._weights_dir)[0]
+        return self._module
 
     # -- the PoseModel interface --------------------------------------------------------------
 
@@ -318,7 +358,7 @@ class Lifter:
             raise ValueError(f"scores: only for {_CANONICAL} keypoints, got layout {layout!r}")
         if not np.isfinite(conf).all():
             raise ValueError("scores: NaN or inf")
-        return conf if getattr(self.module, "score_input", False) else None
+        return conf if self.network.score_input else None
 
     def _run_in_frame(self, windows_px: np.ndarray, ok: np.ndarray, flip: bool,
                       batch_size: int | None, intrinsics: np.ndarray | None,
@@ -348,45 +388,55 @@ class Lifter:
         if not ok.reshape(ok.shape[0], -1).any(axis=1).all():
             raise ValueError("keypoints: a pose/window has no valid joint")
         norm, _, scale = normalize_keypoints(windows_px, ok)
-        sizes = (torch.as_tensor(scale / focal, dtype=torch.float32, device=self.device)
-                 if focal is not None and getattr(self.module, "size_input", False) else None)
-        conf = (None if scores is None
-                else torch.as_tensor(scores, dtype=torch.float32, device=self.device))
-        ups = (torch.as_tensor(up, dtype=torch.float32, device=self.device)
-               if up is not None and getattr(self.module, "up_input", False) else None)
+        net = self.network
+        sizes = scale / focal if focal is not None and net.size_input else None
+        ups = up if up is not None and net.up_input else None
         results = []
-        with torch.inference_mode():
-            for start in range(0, norm.shape[0], max(1, batch_size)):
-                x = torch.as_tensor(norm[start : start + batch_size], dtype=torch.float32,
-                                    device=self.device)
-                v = torch.as_tensor(ok[start : start + batch_size], device=self.device)
-                size = None if sizes is None else sizes[start : start + batch_size]
-                s = None if conf is None else conf[start : start + batch_size]
-                u = None if ups is None else ups[start : start + batch_size]
-                if flip:  # one forward pass for the input and its mirror (half the overhead)
-                    both = self._forward(torch.cat([x, self._mirror(x)]),
-                                         torch.cat([v, v[..., self._perm]]),
-                                         None if size is None else torch.cat([size, size]),
-                                         None if s is None else torch.cat([s, s[..., self._perm]]),
-                                         None if u is None else torch.cat([u, u * self._flip_x]))
-                    y, y_flip = both[: len(x)], both[len(x):]
-                    y = 0.5 * (y + self._mirror(y_flip))
-                else:
-                    y = self._forward(x, v, size, s, u)
-                results.append(y.to("cpu", torch.float64).numpy())
-        return np.concatenate(results, axis=0) * 1000.0
+        for start in range(0, norm.shape[0], max(1, batch_size)):
+            part = slice(start, start + batch_size)
+            x, v = norm[part], ok[part]
+            size = None if sizes is None else sizes[part]
+            s = None if scores is None else scores[part]
+            u = None if ups is None else ups[part]
+            if flip:  # one pass for the input and its mirror (half the overhead)
+                both = net(np.concatenate([x, self._mirror(x)]),
+                           np.concatenate([v, v[..., self._perm]]),
+                           None if size is None else np.concatenate([size, size]),
+                           None if s is None else np.concatenate([s, s[..., self._perm]]),
+                           None if u is None else np.concatenate([u, u * _MIRROR_X]))
+                y = 0.5 * (both[: len(x)] + self._mirror(both[len(x):]))
+            else:
+                y = net(x, v, size, s, u)
+            results.append(y)
+        return np.concatenate(results, axis=0)
 
-    def _forward(self, x: torch.Tensor, valid: torch.Tensor, size: torch.Tensor | None,
-                 scores: torch.Tensor | None = None, up: torch.Tensor | None = None
-                 ) -> torch.Tensor:
-        """The module on one batch; the angular size, the scores and the image's up only for a
-        model that takes them (they are None otherwise)."""
-        extra = {k: v for k, v in (("angular_size", size), ("scores", scores),
-                                   ("camera_up", up)) if v is not None}
-        return cast(torch.Tensor, self.module(x, valid, **extra))
-
-    def _mirror(self, pose: torch.Tensor) -> torch.Tensor:
+    def _mirror(self, pose: np.ndarray) -> np.ndarray:
         """Negate x and swap left/right joints of ``[..., J, D]``."""
-        out = pose[..., self._perm, :].clone()
+        out = pose[..., self._perm, :].copy()
         out[..., 0] = -out[..., 0]
         return out
+
+
+# The image's up, mirrored left to right.
+_MIRROR_X = np.array([-1.0, 1.0, 1.0])
+
+
+def _load_lifter_module(name: str, weights_dir: str | os.PathLike[str] | None
+                        ) -> tuple[nn.Module, ModelCard]:
+    """``name``'s trained module and card through the registry (PyTorch).
+
+    Raises:
+        ValueError: unknown name, or a model that does not lift 2D keypoints alone.
+        FileNotFoundError: no trained weights.
+    """
+    # the lifters' own cards are registered here, so that a lifter loads without the zoo
+    from monopose.lifting import cards  # heavy: PyTorch modules
+    from monopose.models.registry import get_card, load_model, register_family  # heavy: same
+
+    register_family(cards.ARCHITECTURES, cards.CARDS)
+    architecture = get_card(name).architecture
+    if architecture not in cards.ARCHITECTURES:
+        raise ValueError(
+            f"model: {name!r} ({architecture}) does not lift 2D keypoints alone; use "
+            f"it with `monopose predict --model {name}` or monopose.zoo.load_pose_model")
+    return load_model(name, weights_dir)

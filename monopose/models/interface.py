@@ -16,14 +16,16 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Literal, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Literal, Protocol, runtime_checkable
 
 import numpy as np
-from torch import nn
 
 from monopose.core.placement import place_poses
 from monopose.detect.types import PersonDetection
 from monopose.models.card import ModelCard
+
+if TYPE_CHECKING:
+    from torch import nn
 
 __all__ = ["ModelInputs", "MODEL_INPUTS", "FramePeople", "PeoplePoses", "PoseModel",
            "place_people"]

@@ -29,6 +29,7 @@ from monopose.models.architectures import (
 )
 from monopose.models.card import ModelCard
 from monopose.models.weights_io import load_weights, weights_paths
+from monopose.models.weights_meta import SHIPPED_WEIGHTS_DIR
 
 __all__ = [
     "ModelCard",
@@ -43,7 +44,7 @@ __all__ = [
     "load_model",
 ]
 
-DEFAULT_WEIGHTS_DIR = Path(__file__).resolve().parent / "weights"
+DEFAULT_WEIGHTS_DIR = SHIPPED_WEIGHTS_DIR
 
 _REGISTRY: dict[str, ModelCard] = {}
 

@@ -9,12 +9,13 @@ Everything the CLI does goes through this class.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
-import torch
 
 from monopose.capf.features import KEYPOINT_SCORE_THRESHOLD as RENDER_TRAINED_SCORE_THRESHOLD
 from monopose.core.placement import check_placement
@@ -29,12 +30,12 @@ from monopose.io.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
 from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 from monopose.io.video import VideoFrames, open_video
 from monopose.lifting.lifter import BODY_SIZE_SOURCES, Lifter
-from monopose.models.card import RENDERED_PEOPLE
+from monopose.lifting.onnx_twin import Twin, find_twin
+from monopose.models.card import RENDERED_PEOPLE, ModelCard
 from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
 from monopose.pipeline.photo_search import find_photo_people, photo_landmark_crops
 from monopose.pipeline.track_lifting import LiftedFrame, TrackLifting
 from monopose.pipeline.working_size import shrink, to_full_resolution, working_scale
-from monopose.zoo import get_card, load_pose_model
 
 __all__ = ["Estimator", "DEFAULT_MODEL", "DEFAULT_VIDEO_MODEL", "LIFTER_SCORE_THRESHOLD",
            "BODY_SIZE_SOURCES"]
@@ -55,13 +56,29 @@ MAX_TTA = MAX_LANDMARK_CROPS
 MIN_LIFTER_JOINTS = 6
 
 
+@dataclass(frozen=True)
+class _ModelOptions:
+    """What the estimator loads its models with (see :class:`Estimator`)."""
+
+    flip_test: bool | None
+    body_size: str
+    num_aug: int
+    causal: bool
+    placement: str
+
+
 @contextmanager
 def _one_torch_thread() -> Iterator[None]:
-    """Run a handful of people on one torch thread.
+    """Run a handful of people on one torch thread (where a model runs in PyTorch at all: the
+    ONNX twins run on one thread of their own).
 
     A few poses gain nothing from a second thread, and torch's waiting threads compete with the
     detector's (LiteRT) threads: measured 100–300× slower at batch 1 on a busy 2-core machine.
     """
+    torch = sys.modules.get("torch")
+    if torch is None:
+        yield
+        return
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
@@ -156,8 +173,8 @@ class Estimator:
         pose_model: PoseModel | None = None,
         detector: BlazePoseDetector | None = None,
     ) -> None:
-        if num_threads is not None:
-            torch.set_num_threads(num_threads)
+        self._torch_threads = num_threads
+        self._twins: dict[str, Twin | None] = {}
         if body_size not in BODY_SIZE_SOURCES:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
         check_placement(placement)
@@ -175,7 +192,7 @@ class Estimator:
         self.track_stride = track_stride
         # Models trained on the detector's outputs of rendered people keep the network they
         # were trained with: heavy keypoints make them worse (BENCHMARKS.md, "BlazePose Heavy").
-        card = get_card(self.model_name) if pose_model is None else pose_model.card
+        card = self._card(self.model_name) if pose_model is None else pose_model.card
         own_full = card is not None and card.trained_on == RENDERED_PEOPLE
         chosen = resolve_landmark_model("full" if own_full and landmark_model == "auto"
                                         else landmark_model)
@@ -192,15 +209,10 @@ class Estimator:
         detector_heavy = getattr(self.detector, "landmark_model", "full") == "heavy"
         self.video_final_look = detector_heavy and landmark_model == "heavy"
 
-        def load(name: str, videos: bool = False) -> PoseModel:
-            flip = flip_test if flip_test is not None else not (
-                videos and get_card(name).window > 1)
-            # Image models share the detector: its landmark network computes crop features.
-            return load_pose_model(name, flip=flip, body_size=body_size, num_aug=num_aug or 1,
-                                   detector=self.detector, causal=causal, placement=placement)
-
-        self._load = load
-        self.model: PoseModel = pose_model if pose_model is not None else load(self.model_name)
+        self._model_options = _ModelOptions(flip_test, body_size, num_aug or 1, causal,
+                                            placement)
+        self.model: PoseModel = (pose_model if pose_model is not None
+                                 else self._load(self.model_name))
         self._videos: PoseModel | None = None
         if pose_model is not None or (self._video_model_name == self.model_name
                                       and self.model.window == 1):
@@ -208,6 +220,45 @@ class Estimator:
         self.keypoint_score_threshold = keypoint_score_threshold
         self.tiles = tiles
         self.turned_passes = turned_passes
+
+    def _load(self, name: str, videos: bool = False) -> PoseModel:
+        """The model ``name`` with the estimator's options: a keypoint lifter's ONNX twin where
+        one ships (no PyTorch), else through the zoo."""
+        o = self._model_options
+        flip = o.flip_test if o.flip_test is not None else not (
+            videos and self._card(name).window > 1)
+        twin = self._twin(name)
+        if twin is not None:
+            return Lifter.from_network(twin.network, twin.card, flip=flip,
+                                       body_size=o.body_size, causal=o.causal,
+                                       placement=o.placement)
+        from monopose.zoo import load_pose_model  # heavy: PyTorch and every family
+
+        # Image models share the detector: its landmark network computes crop features.
+        model = load_pose_model(name, flip=flip, body_size=o.body_size, num_aug=o.num_aug,
+                                detector=self.detector, causal=o.causal, placement=o.placement)
+        if self._torch_threads is not None:
+            sys.modules["torch"].set_num_threads(self._torch_threads)
+        return model
+
+    def _twin(self, name: str) -> Twin | None:
+        """``name``'s usable ONNX twin (looked up once per name)."""
+        if name not in self._twins:
+            self._twins[name] = find_twin(name)
+        return self._twins[name]
+
+    def _card(self, name: str) -> ModelCard:
+        """``name``'s card: its ONNX twin's where one ships (no PyTorch), else the registry's.
+
+        Raises:
+            ValueError: naming the registered models, for an unknown name.
+        """
+        twin = self._twin(name)
+        if twin is not None:
+            return twin.card
+        from monopose.zoo import get_card  # heavy: the registry builds PyTorch modules
+
+        return get_card(name)
 
     @property
     def video_model(self) -> PoseModel:
@@ -444,3 +495,4 @@ class Estimator:
                 pose_3d_abs_mm=poses.pose_3d_abs_mm[k], root_method=poses.root_method[k],
                 person_id=det.track_id))
         return out
+

@@ -1,11 +1,13 @@
 """`monopose --help` stays fast: the CLI imports no torch, Lightning or LiteRT until a verb
-needs them; a photo loads nothing only videos or training need."""
+needs them; a photo loads nothing only videos or training need, and with the default model no
+torch."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
+from pathlib import Path
 
 
 def _imported(statement: str, modules: tuple[str, ...]) -> list[str]:
@@ -31,3 +33,16 @@ def test_photo_path_loads_no_library_only_videos_or_training_need() -> None:
         "import monopose.export.outputs, monopose.pipeline.estimator, monopose.zoo",
         ("scipy", "monopose.data.synthetic.generate", "monopose.metrabs.cache"))
     assert found == [], f"imported on the photo path: {found}"
+
+
+def test_a_photo_with_the_default_model_runs_without_torch() -> None:
+    """The default lifter's ONNX twin ships beside its weights: a photo needs no PyTorch, whose
+    import is most of a one-photo `monopose predict`."""
+    from monopose.pipeline.estimator import DEFAULT_MODEL
+
+    photo = Path(__file__).resolve().parents[2] / "monopose" / "assets" / "sample_person.jpg"
+    statement = ("from monopose.pipeline.estimator import Estimator; "
+                 f"people = Estimator().predict({str(photo)!r}).frames[0].people; "
+                 "assert len(people) == 1 and people[0].pose_3d_abs_mm is not None")
+    found = _imported(statement, ("torch", "lightning"))
+    assert found == [], f"imported predicting a photo with {DEFAULT_MODEL}: {found}"

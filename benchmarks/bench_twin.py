@@ -1,0 +1,122 @@
+"""The default lifter's ONNX twin against its PyTorch module: same poses, and what it saves.
+
+* **Parity** on held-out rendered people, lifted from the photo default's 2D (the detections
+  ``bench_heavy_landmarks.py`` cached in ``--work``): the largest and mean |twin − PyTorch| (mm).
+* **The lifter alone**: one person, flip test, the virtual camera (ms per call).
+* **The whole command** (``--photos``): ``monopose predict PHOTO --out DIR`` run as a fresh
+  process, alternating with an earlier checkout (``--before``, e.g. ``git worktree add
+  /tmp/before REV``) that has no twin: what a user waits for one photo.
+
+    .venv/bin/python benchmarks/bench_twin.py --sets cache/r_val cache/r_post cache/r_floor \\
+        --work runs/heavy_tta5 --photos monopose/assets/sample_person.jpg --before /tmp/before
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import os
+import platform
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from monopose.lifting.lifter import Lifter
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_world_landmarks import features  # noqa: E402
+from bench_world_up import FIVE_CROPS  # noqa: E402
+from fit_keypoint_map import usable  # noqa: E402
+
+REPO = Path(__file__).resolve().parents[1]
+NAME = "mpm-lift-t1"
+# Runs the CLI of the checkout in argv[1] (its own package first, not the installed one).
+_RUN_CHECKOUT = ("import sys; root = sys.argv.pop(1); "
+                 "sys.meta_path = [f for f in sys.meta_path if 'editable' not in str(f)]; "
+                 "sys.path.insert(0, root); from monopose.cli import main; main()")
+
+
+def parity_table(sets: list[Path], work: Path, limit: int) -> str:
+    twin = Lifter(NAME, body_size="lifter")
+    torch_lifter = Lifter(NAME, body_size="lifter", backend="torch")
+    lines = ["| set | people | largest difference (mm) | mean difference (mm) |",
+             "|---|---|---|---|"]
+    for folder in sets:
+        with np.load(work / f"heavy-{folder.name}-{limit}.npz") as z:
+            arrays = {k.split("|")[1]: z[k] for k in z.files if k.startswith(FIVE_CROPS + "|")}
+        ok = usable(arrays)[0]
+        diff = np.abs(features(arrays, twin, ok)["base"]
+                      - features(arrays, torch_lifter, ok)["base"])
+        lines.append(f"| {folder.name} | {int(ok.sum())} | {diff.max():.4f} | "
+                     f"{diff.mean():.5f} |")
+    return "\n".join(lines)
+
+
+def lifter_times(repeats: int = 200) -> str:
+    rng = np.random.default_rng(0)
+    from monopose.export.onnx_export import random_normalised_poses  # heavy: PyTorch export
+
+    kp = random_normalised_poses(1, 1, rng)[0][:, 0] * 250.0 + np.array([540.0, 360.0])
+    intrinsics = np.array([1000.0, 1000.0, 540.0, 360.0])
+    out = []
+    for label, lifter in (("ONNX twin", Lifter(NAME)), ("PyTorch", Lifter(NAME, backend="torch"))):
+        lifter.lift(kp, intrinsics=intrinsics)
+        start = time.perf_counter()
+        for _ in range(repeats):
+            lifter.lift(kp, intrinsics=intrinsics)
+        out.append(f"{label} {(time.perf_counter() - start) / repeats * 1000:.2f} ms")
+    return "The lifter alone, one person, flip test: " + ", ".join(out)
+
+
+def _seconds(command: list[str], env: dict[str, str]) -> float:
+    start = time.perf_counter()
+    subprocess.run(command, check=True, capture_output=True, env=env)
+    return time.perf_counter() - start
+
+
+def command_table(photos: list[Path], before: Path, rounds: int) -> str:
+    """Median seconds of ``monopose predict PHOTO`` in the ``before`` checkout and now."""
+    lines = ["| photo | before: median (s) | now: median (s) | ratio |", "|---|---|---|---|"]
+    # both use this checkout's fetched BlazePose Heavy (the other checkout has none)
+    env = {**os.environ, "MONOPOSE_MODELS_DIR": str(REPO / "monopose" / "detect" / "models")}
+    cli = str(Path(sys.executable).parent / "monopose")
+    with tempfile.TemporaryDirectory() as out:
+        for photo in photos:
+            then, now = [], []
+            for _ in range(rounds):  # alternating, so both see the same load
+                then.append(_seconds([sys.executable, "-c", _RUN_CHECKOUT, str(before),
+                                      "predict", str(photo), "--out", out], env))
+                now.append(_seconds([cli, "predict", str(photo), "--out", out], env))
+            b, n = float(np.median(then)), float(np.median(now))
+            lines.append(f"| {photo.name} | {b:.2f} | {n:.2f} | {b / n:.2f}× |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sets", nargs="*", type=Path, default=[], help="Render set folders.")
+    ap.add_argument("--work", type=Path, default=Path("runs/heavy"),
+                    help="bench_heavy_landmarks.py's cached detections of the sets.")
+    ap.add_argument("--limit", type=int, default=600)
+    ap.add_argument("--photos", nargs="*", type=Path, default=[])
+    ap.add_argument("--before", type=Path, help="A checkout without the twin, for --photos.")
+    ap.add_argument("--rounds", type=int, default=5)
+    args = ap.parse_args(argv)
+    now = dt.datetime.now(dt.UTC)
+    print(f"# bench_twin: {platform.node()}, {platform.machine()}, {now:%Y-%m-%d %H:%M} UTC\n")
+    if args.sets:
+        print(parity_table(args.sets, args.work, args.limit) + "\n")
+    print(lifter_times() + "\n")
+    if args.photos:
+        if args.before is None:
+            raise SystemExit("--photos needs --before (a checkout without the twin)")
+        print(command_table(args.photos, args.before, args.rounds) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
