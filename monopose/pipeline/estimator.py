@@ -12,7 +12,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -30,9 +29,9 @@ from monopose.io.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
 from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 from monopose.io.video import VideoFrames, open_video
 from monopose.lifting.lifter import BODY_SIZE_SOURCES, Lifter
-from monopose.lifting.onnx_twin import Twin, find_twin
-from monopose.models.card import RENDERED_PEOPLE, ModelCard
+from monopose.models.card import RENDERED_PEOPLE
 from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
+from monopose.pipeline.model_loading import ModelLoader, ModelOptions
 from monopose.pipeline.photo_search import find_photo_people, photo_landmark_crops
 from monopose.pipeline.track_lifting import LiftedFrame, TrackLifting
 from monopose.pipeline.working_size import shrink, to_full_resolution, working_scale
@@ -54,17 +53,6 @@ LIFTER_SCORE_THRESHOLD = 0.0
 MAX_TTA = MAX_LANDMARK_CROPS
 # Lifters need a few joints to place a person: the best-scoring ones are kept if fewer pass.
 MIN_LIFTER_JOINTS = 6
-
-
-@dataclass(frozen=True)
-class _ModelOptions:
-    """What the estimator loads its models with (see :class:`Estimator`)."""
-
-    flip_test: bool | None
-    body_size: str
-    num_aug: int
-    causal: bool
-    placement: str
 
 
 @contextmanager
@@ -173,8 +161,8 @@ class Estimator:
         pose_model: PoseModel | None = None,
         detector: BlazePoseDetector | None = None,
     ) -> None:
-        self._torch_threads = num_threads
-        self._twins: dict[str, Twin | None] = {}
+        self._models = ModelLoader(ModelOptions(flip_test, body_size, num_aug or 1, causal,
+                                                placement, num_threads))
         if body_size not in BODY_SIZE_SOURCES:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
         check_placement(placement)
@@ -192,7 +180,7 @@ class Estimator:
         self.track_stride = track_stride
         # Models trained on the detector's outputs of rendered people keep the network they
         # were trained with: heavy keypoints make them worse (BENCHMARKS.md, "BlazePose Heavy").
-        card = self._card(self.model_name) if pose_model is None else pose_model.card
+        card = self._models.card(self.model_name) if pose_model is None else pose_model.card
         own_full = card is not None and card.trained_on == RENDERED_PEOPLE
         chosen = resolve_landmark_model("full" if own_full and landmark_model == "auto"
                                         else landmark_model)
@@ -209,10 +197,8 @@ class Estimator:
         detector_heavy = getattr(self.detector, "landmark_model", "full") == "heavy"
         self.video_final_look = detector_heavy and landmark_model == "heavy"
 
-        self._model_options = _ModelOptions(flip_test, body_size, num_aug or 1, causal,
-                                            placement)
         self.model: PoseModel = (pose_model if pose_model is not None
-                                 else self._load(self.model_name))
+                                 else self._models.load(self.model_name, self.detector))
         self._videos: PoseModel | None = None
         if pose_model is not None or (self._video_model_name == self.model_name
                                       and self.model.window == 1):
@@ -221,50 +207,12 @@ class Estimator:
         self.tiles = tiles
         self.turned_passes = turned_passes
 
-    def _load(self, name: str, videos: bool = False) -> PoseModel:
-        """The model ``name`` with the estimator's options: a keypoint lifter's ONNX twin where
-        one ships (no PyTorch), else through the zoo."""
-        o = self._model_options
-        flip = o.flip_test if o.flip_test is not None else not (
-            videos and self._card(name).window > 1)
-        twin = self._twin(name)
-        if twin is not None:
-            return Lifter.from_network(twin.network, twin.card, flip=flip,
-                                       body_size=o.body_size, causal=o.causal,
-                                       placement=o.placement)
-        from monopose.zoo import load_pose_model  # heavy: PyTorch and every family
-
-        # Image models share the detector: its landmark network computes crop features.
-        model = load_pose_model(name, flip=flip, body_size=o.body_size, num_aug=o.num_aug,
-                                detector=self.detector, causal=o.causal, placement=o.placement)
-        if self._torch_threads is not None:
-            sys.modules["torch"].set_num_threads(self._torch_threads)
-        return model
-
-    def _twin(self, name: str) -> Twin | None:
-        """``name``'s usable ONNX twin (looked up once per name)."""
-        if name not in self._twins:
-            self._twins[name] = find_twin(name)
-        return self._twins[name]
-
-    def _card(self, name: str) -> ModelCard:
-        """``name``'s card: its ONNX twin's where one ships (no PyTorch), else the registry's.
-
-        Raises:
-            ValueError: naming the registered models, for an unknown name.
-        """
-        twin = self._twin(name)
-        if twin is not None:
-            return twin.card
-        from monopose.zoo import get_card  # heavy: the registry builds PyTorch modules
-
-        return get_card(name)
-
     @property
     def video_model(self) -> PoseModel:
         """The model for videos (``model``, else ``DEFAULT_VIDEO_MODEL``), loaded on first use."""
         if self._videos is None:
-            self._videos = self._load(self._video_model_name, videos=True)
+            self._videos = self._models.load(self._video_model_name, self.detector,
+                                             videos=True)
         return self._videos
 
     # ------------------------------------------------------------------ images
