@@ -153,3 +153,18 @@ def test_world_frame_is_a_proper_rotation() -> None:
     r = frame.R_world_from_cam
     assert np.allclose(r @ r.T, np.eye(3), atol=1e-9) and np.linalg.det(r) == pytest.approx(1.0)
     assert set(frame.to_json()) >= {"up_camera", "camera_height_mm", "R_world_from_camera"}
+
+
+def test_a_lying_person_says_nothing_and_a_row_of_walkers_outweighs_the_prior() -> None:
+    # lying on the floor: trunk and legs flat, 90° from up, so the camera is taken as level
+    lying = _scene(0.0, 1500.0, [(0, 4000)], lean_deg=90.0)
+    assert estimate_world_frame(lying).tilt_deg < 1.0
+    # a row of standing people seen from 35° above: no floor plane (one line of feet), but
+    # six bodies weigh 6 / 5² against the prior's 1 / 10² in pitch
+    row = _scene(35.0, 5000.0, [(x, 8000) for x in (-2500, -1500, -500, 500, 1500, 2500)])
+    frame = estimate_world_frame(row)
+    assert frame.up_source == "bodies"
+    share = 6 / STANDING_UP_SIGMA_DEG[1] ** 2 / (6 / STANDING_UP_SIGMA_DEG[1] ** 2
+                                                 + CAMERA_PITCH_SIGMA_DEG ** -2)
+    assert frame.tilt_deg == pytest.approx(35.0 * share, abs=0.5)
+    assert frame.tilt_deg > 33.0
