@@ -5,10 +5,12 @@
 * **The lifter alone**: one person, flip test, the virtual camera (ms per call).
 * **The whole command** (``--photos``): ``monopose predict PHOTO --out DIR`` run as a fresh
   process, alternating with an earlier checkout (``--before``, e.g. ``git worktree add
-  /tmp/before REV``) that has no twin: what a user waits for one photo.
+  /tmp/before REV``) that has no twin: what a user waits for one photo. ``--lift`` adds
+  ``monopose lift`` of a generated file of three people's 2D keypoints.
 
     .venv/bin/python benchmarks/bench_twin.py --sets cache/r_val cache/r_post cache/r_floor \\
-        --work runs/heavy_tta5 --photos monopose/assets/sample_person.jpg --before /tmp/before
+        --work runs/heavy_tta5 --photos monopose/assets/sample_person.jpg --before /tmp/before \\
+        --lift
 """
 
 from __future__ import annotations
@@ -78,21 +80,31 @@ def _seconds(command: list[str], env: dict[str, str]) -> float:
     return time.perf_counter() - start
 
 
-def command_table(photos: list[Path], before: Path, rounds: int) -> str:
-    """Median seconds of ``monopose predict PHOTO`` in the ``before`` checkout and now."""
-    lines = ["| photo | before: median (s) | now: median (s) | ratio |", "|---|---|---|---|"]
+def command_table(photos: list[Path], before: Path, rounds: int, lift: bool) -> str:
+    """Median seconds of ``monopose predict PHOTO`` (and ``monopose lift FILE``) in the
+    ``before`` checkout and now."""
+    lines = ["| command | before: median (s) | now: median (s) | ratio |", "|---|---|---|---|"]
     # both use this checkout's fetched BlazePose Heavy (the other checkout has none)
     env = {**os.environ, "MONOPOSE_MODELS_DIR": str(REPO / "monopose" / "detect" / "models")}
     cli = str(Path(sys.executable).parent / "monopose")
-    with tempfile.TemporaryDirectory() as out:
-        for photo in photos:
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(tmp)
+        commands = [(f"predict {photo.name}", ["predict", str(photo), "--out", str(out)])
+                    for photo in photos]
+        if lift:
+            keypoints = out / "keypoints.npz"
+            rng = np.random.default_rng(0)
+            np.savez(keypoints, keypoints_2d=rng.uniform(100.0, 500.0, (3, 17, 2)))
+            commands.append(("lift (3 poses)", ["lift", str(keypoints), "--out",
+                                                str(out / "poses.npz")]))
+        for label, args in commands:
             then, now = [], []
             for _ in range(rounds):  # alternating, so both see the same load
-                then.append(_seconds([sys.executable, "-c", _RUN_CHECKOUT, str(before),
-                                      "predict", str(photo), "--out", out], env))
-                now.append(_seconds([cli, "predict", str(photo), "--out", out], env))
+                then.append(_seconds([sys.executable, "-c", _RUN_CHECKOUT, str(before), *args],
+                                     env))
+                now.append(_seconds([cli, *args], env))
             b, n = float(np.median(then)), float(np.median(now))
-            lines.append(f"| {photo.name} | {b:.2f} | {n:.2f} | {b / n:.2f}× |")
+            lines.append(f"| `monopose {label}` | {b:.2f} | {n:.2f} | {b / n:.2f}× |")
     return "\n".join(lines)
 
 
@@ -104,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--limit", type=int, default=600)
     ap.add_argument("--photos", nargs="*", type=Path, default=[])
     ap.add_argument("--before", type=Path, help="A checkout without the twin, for --photos.")
+    ap.add_argument("--lift", action="store_true", help="Also time `monopose lift`.")
     ap.add_argument("--rounds", type=int, default=5)
     args = ap.parse_args(argv)
     now = dt.datetime.now(dt.UTC)
@@ -114,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.photos:
         if args.before is None:
             raise SystemExit("--photos needs --before (a checkout without the twin)")
-        print(command_table(args.photos, args.before, args.rounds) + "\n")
+        print(command_table(args.photos, args.before, args.rounds, args.lift) + "\n")
     return 0
 
 

@@ -34,7 +34,7 @@ from monopose.core.skeleton import H36M17, convert_layout, get_layout
 from monopose.detect.keypoint_map import h36m_scores_from_blazepose
 from monopose.io.schema import write_npz_atomic
 from monopose.models.interface import PoseModel
-from monopose.zoo import load_pose_model
+from monopose.pipeline.model_loading import DEFAULT_OPTIONS, ModelLoader
 
 __all__ = ["MAX_ABS_PX", "lift_file", "load_keypoints_npz", "load_keypoint_scores",
            "keypoint_model"]
@@ -225,7 +225,7 @@ def keypoint_model(name: str) -> PoseModel:
     Raises:
         ValueError: unknown name, or a model that reads images or feature maps.
     """
-    model = load_pose_model(name)
+    model = ModelLoader(DEFAULT_OPTIONS).load(name)  # the ONNX twin where one ships
     if model.needs != "keypoints":
         what = ("is an image model: it reads photos" if model.needs == "image"
                 else "reads the detector's feature maps")

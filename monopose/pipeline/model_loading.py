@@ -12,7 +12,7 @@ from monopose.lifting.onnx_twin import Twin, find_twin
 from monopose.models.card import ModelCard
 from monopose.models.interface import PoseModel
 
-__all__ = ["ModelLoader", "ModelOptions"]
+__all__ = ["DEFAULT_OPTIONS", "ModelLoader", "ModelOptions"]
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,11 @@ class ModelOptions:
     causal: bool
     placement: str
     torch_threads: int | None = None
+
+
+# The zoo's defaults (monopose.zoo.load_pose_model).
+DEFAULT_OPTIONS = ModelOptions(flip_test=True, body_size="world_landmarks", num_aug=1,
+                               causal=False, placement="ray_fit")
 
 
 class ModelLoader:
@@ -56,10 +61,11 @@ class ModelLoader:
 
         return get_card(name)
 
-    def load(self, name: str, detector: BlazePoseDetector, videos: bool = False) -> PoseModel:
+    def load(self, name: str, detector: BlazePoseDetector | None = None, videos: bool = False
+             ) -> PoseModel:
         """The model ``name``; image models share ``detector`` (its landmark network computes
-        their crop features). ``videos``: for videos (no flip test for temporal lifters unless
-        asked for).
+        their crop features; None: they make one on first use). ``videos``: for videos (no
+        flip test for temporal lifters unless asked for).
 
         Raises:
             ValueError: unknown name or bad option values.

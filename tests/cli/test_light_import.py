@@ -46,3 +46,17 @@ def test_a_photo_with_the_default_model_runs_without_torch() -> None:
                  "assert len(people) == 1 and people[0].pose_3d_abs_mm is not None")
     found = _imported(statement, ("torch", "lightning"))
     assert found == [], f"imported predicting a photo with {DEFAULT_MODEL}: {found}"
+
+
+def test_lifting_a_keypoint_file_with_the_default_model_runs_without_torch(tmp_path: Path
+                                                                          ) -> None:
+    import numpy as np
+
+    src, out = tmp_path / "kp.npz", tmp_path / "poses.npz"
+    rng = np.random.default_rng(0)
+    np.savez(src, keypoints_2d=rng.uniform(100.0, 500.0, (3, 17, 2)))
+    statement = ("from pathlib import Path; from monopose.pipeline.lift_file import lift_file; "
+                 f"lift_file(Path({str(src)!r}), Path({str(out)!r}), 'mpm-lift-t1')")
+    found = _imported(statement, ("torch", "lightning"))
+    assert found == [], f"imported by `monopose lift`: {found}"
+    assert np.load(out)["pose_3d_rel_mm"].shape == (3, 17, 3)
