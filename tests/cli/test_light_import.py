@@ -60,3 +60,14 @@ def test_lifting_a_keypoint_file_with_the_default_model_runs_without_torch(tmp_p
     found = _imported(statement, ("torch", "lightning"))
     assert found == [], f"imported by `monopose lift`: {found}"
     assert np.load(out)["pose_3d_rel_mm"].shape == (3, 17, 3)
+
+
+def test_a_video_with_the_default_model_runs_without_torch(tmp_path: Path) -> None:
+    from tests.golden.outputs import make_video
+
+    video = make_video(tmp_path / "pan.avi")
+    statement = ("from monopose.pipeline.estimator import Estimator; "
+                 f"frames = Estimator().predict_video({str(video)!r}).frames; "
+                 "assert any(f.people for f in frames)")
+    found = _imported(statement, ("torch", "lightning"))
+    assert found == [], f"imported predicting a video with the default model: {found}"

@@ -37,12 +37,14 @@ def _copy_weights(tmp: Path) -> Path:
     return tmp
 
 
-def test_the_default_lifters_twin_ships_with_its_weights_card() -> None:
-    twin = find_twin(NAME)
-    assert twin is not None, f"{twin_path(NAME)} missing or not made from the shipped weights"
-    _, card = load_model(NAME)
+@pytest.mark.parametrize(("name", "window"), [(NAME, 1), ("mpm-lift-t27", 27)])
+def test_the_default_lifters_twins_ship_with_their_weights_card(name: str, window: int) -> None:
+    """The defaults for photos and videos; a twin made again after the weights change."""
+    twin = find_twin(name)
+    assert twin is not None, f"{twin_path(name)} missing or not made from the shipped weights"
+    _, card = load_model(name)
     assert twin.card.to_dict() == card.to_dict()
-    assert twin.network.max_frames == 1 and twin.network.num_joints == 17
+    assert twin.network.max_frames == window and twin.network.num_joints == 17
 
 
 @pytest.mark.parametrize("flip", [True, False])
@@ -58,6 +60,21 @@ def test_the_twin_lifts_as_the_module_does(flip: bool) -> None:
         assert np.abs(a - b).max() < 0.01  # mm
     # the flip test does change the answer, so the comparison above saw it work
     assert np.abs(twin.lift(kp, valid, flip=True) - twin.lift(kp, valid, flip=False)).max() > 1.0
+
+
+@pytest.mark.parametrize("causal", [False, True])
+def test_the_temporal_twin_lifts_tracks_as_the_module_does(causal: bool) -> None:
+    kp, valid = _poses_px(1, seed=5)
+    drift = np.cumsum(np.random.default_rng(6).normal(0.0, 2.0, (40, 17, 2)), axis=0)
+    track = kp[0] + drift  # [40, 17, 2] px, a person moving a little
+    intrinsics = np.array([900.0, 900.0, 640.0, 360.0])
+    twin = Lifter("mpm-lift-t27")
+    assert isinstance(twin.network, OnnxNetwork)
+    a = twin.lift_sequence(track, np.repeat(valid, 40, axis=0), intrinsics=intrinsics,
+                           causal=causal)
+    b = Lifter("mpm-lift-t27", backend="torch").lift_sequence(
+        track, np.repeat(valid, 40, axis=0), intrinsics=intrinsics, causal=causal)
+    assert a.shape == (40, 17, 3) and np.abs(a - b).max() < 0.01  # mm
 
 
 def test_a_twin_not_made_from_the_weights_is_not_used(tmp_path: Path) -> None:
