@@ -79,7 +79,7 @@ class Lifter:
         backend: what runs the network (:data:`BACKENDS`): ``"auto"`` (default) the weights'
             ONNX twin where one stands for them on the CPU, which needs no PyTorch; else the
             PyTorch module. Both give the same poses to within 0.01 mm (BENCHMARKS.md,
-            "Photos without PyTorch").
+            "Photos and videos without PyTorch").
     """
 
     def __init__(

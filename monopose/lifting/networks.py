@@ -8,8 +8,8 @@ network reads) and return ``[B, T, J, 3]`` root-relative 3D in millimetres:
 * :class:`TorchNetwork`: the ``nn.Module`` (training, evaluation, any device);
 * :class:`OnnxNetwork`: the same network exported to ONNX (``monopose export-onnx``,
   :mod:`monopose.export.onnx_export`) and run by onnxruntime. A photo then needs no PyTorch,
-  whose import is most of a one-photo ``monopose predict`` (BENCHMARKS.md, "Photos without
-  PyTorch").
+  whose import was most of a one-photo ``monopose predict`` (BENCHMARKS.md, "Photos and videos
+  without PyTorch").
 
 Nothing here imports PyTorch at module level.
 """

@@ -2,11 +2,11 @@
 
 ``monopose export-onnx NAME --out <weights dir>/NAME.onnx`` writes it from those weights and
 records their SHA-256 in its metadata (:data:`SOURCE_SHA_KEY`). A twin runs without PyTorch
-(:class:`~monopose.lifting.networks.OnnxNetwork`), so ``monopose predict photo.jpg`` does not
-import it (BENCHMARKS.md, "Photos without PyTorch"). A twin is used only while that hash is the
-weights file's own, which the JSON beside it also records: weights retrained, replaced or
-broken load through PyTorch as before, with its checks and errors. Nothing here imports
-PyTorch.
+(:class:`~monopose.lifting.networks.OnnxNetwork`), so ``monopose predict`` with the default
+models does not import it (BENCHMARKS.md, "Photos and videos without PyTorch"). A twin is used
+only while that hash is the weights file's own, which the JSON beside it also records: weights
+retrained, replaced or broken load through PyTorch as before, with its checks and errors.
+Nothing here imports PyTorch.
 """
 
 from __future__ import annotations
