@@ -161,8 +161,9 @@ def predict(
                                   "lifter alone (lifter)."),
     world_up: str = typer.Option("auto", "--world-up",
                                  help="The world's up for the pictures' 3D views and the JSON's "
-                                 "`world` (people upright on the floor): auto (from the people: "
-                                 "upright bodies, feet), camera (camera space), or x,y,z in "
+                                 "`world` (people on the floor): auto (from the people: feet, "
+                                 "bodies by posture against a nearly level camera), camera "
+                                 "(camera space), or x,y,z in "
                                  "camera coordinates (x right, y down, z forward; 0,-1,0 = a "
                                  "level camera). The poses stay in camera space."),
     keypoint_map: str = typer.Option("learned", "--keypoint-map",

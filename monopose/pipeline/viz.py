@@ -408,10 +408,10 @@ class PictureOutput:
     """The pictures of one input (``monopose predict --viz png``): a PNG of a photo, an MP4 of a
     video with fixed 3D ranges. Follows :class:`monopose.pipeline.batch.InputWriter`.
 
-    The 3D views stand people upright on the floor (``world_up="auto"``: the way up and the
-    floor estimated from the people; a video's from its first frames with people, so frames
-    can be written as they come), or use a given up vector in camera coordinates, or show
-    camera space (``"camera"``).
+    The 3D views stand people on the floor (``world_up="auto"``: the way up and the floor
+    estimated from the people, :func:`monopose.core.world_up.estimate_world_frame`; a video's
+    from its first frames with people, so frames can be written as they come), or use a given
+    up vector in camera coordinates, or show camera space (``"camera"``).
 
     Args:
         stem_path: Output path without suffix (``<out>/<stem>``).
