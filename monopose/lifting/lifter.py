@@ -118,12 +118,8 @@ class Lifter:
         """Wrap an already built module (it is switched to eval mode).
 
         ``input_frame`` overrides the card's (``"image"`` without a card)."""
-        self = cls.__new__(cls)
-        self._weights_dir = None
-        self._setup(TorchNetwork(module, device), card, flip, body_size, causal, placement)
-        if input_frame is not None:
-            self.input_frame = input_frame
-        return self
+        return cls.from_network(TorchNetwork(module, device), card, flip, body_size,
+                                input_frame, causal, placement)
 
     @classmethod
     def from_network(
