@@ -241,11 +241,12 @@ def lift(
 def models() -> None:
     """List the registered models: the default, size, training data and licence note."""
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
+    from monopose.lifting.onnx_twin import find_twin
     from monopose.pipeline.estimator import DEFAULT_MODEL, DEFAULT_VIDEO_MODEL
     from monopose.zoo import available, list_models, weights_path
 
     table = Table(title="monopose models (* = the default of `monopose predict` for photos, "
-                  "** = for videos)")
+                  "** = for videos; + ONNX: its twin runs without PyTorch)")
     for col in ("name", "architecture", "window", "params", "weights", "trained on",
                 "licence", "commercial use"):
         table.add_column(col)
@@ -253,6 +254,8 @@ def models() -> None:
     for card in list_models():
         shipped = available(card.name)
         size = f"{weights_path(card.name).stat().st_size / 1e6:.1f} MB" if shipped else "missing"
+        if shipped and find_twin(card.name) is not None:
+            size += " + ONNX"
         sources = " + ".join(str(DATA_SOURCES[k]["short"]) for k in card.training_data)
         mark = " *" if card.name == DEFAULT_MODEL else \
             " **" if card.name == DEFAULT_VIDEO_MODEL else ""

@@ -214,3 +214,16 @@ def test_landmarks_option(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> No
     result = runner.invoke(app, [*args, "heavy"])
     assert result.exit_code == 2 and "monopose fetch-models" in result.output
     assert not (tmp_path / "o").exists()
+
+
+def test_models_says_which_models_run_without_torch() -> None:
+    result = runner.invoke(app, ["models"])
+    assert result.exit_code == 0
+    cells = {}
+    for line in result.output.splitlines():
+        parts = [c.strip() for c in line.split("│")]
+        if len(parts) > 5 and parts[1]:
+            cells[parts[1].rstrip(" *")] = parts[5]  # name -> weights
+    assert "+ ONNX" in cells["mpm-lift-t1"] and "+ ONNX" in cells["mpm-lift-t27"]
+    assert "+ ONNX" not in cells["mpm-lift-t1-scratch"]
+    assert "+ ONNX" not in cells["capf-blazepose-t1"]
