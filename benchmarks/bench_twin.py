@@ -33,7 +33,7 @@ from monopose.lifting.lifter import Lifter
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_world_landmarks import features  # noqa: E402
-from bench_world_up import FIVE_CROPS  # noqa: E402
+from bench_world_up import add_render_set_options, five_crop_detections  # noqa: E402
 from fit_keypoint_map import usable  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[1]
@@ -50,8 +50,7 @@ def parity_table(sets: list[Path], work: Path, limit: int) -> str:
     lines = ["| set | people | largest difference (mm) | mean difference (mm) |",
              "|---|---|---|---|"]
     for folder in sets:
-        with np.load(work / f"heavy-{folder.name}-{limit}.npz") as z:
-            arrays = {k.split("|")[1]: z[k] for k in z.files if k.startswith(FIVE_CROPS + "|")}
+        arrays = five_crop_detections(folder, limit, work)
         ok = usable(arrays)[0]
         diff = np.abs(features(arrays, twin, ok)["base"]
                       - features(arrays, torch_lifter, ok)["base"])
@@ -183,10 +182,7 @@ def command_table(photos: list[Path], before: Path, rounds: int, lift: bool,
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", nargs="*", type=Path, default=[], help="Render set folders.")
-    ap.add_argument("--work", type=Path, default=Path("runs/heavy"),
-                    help="bench_heavy_landmarks.py's cached detections of the sets.")
-    ap.add_argument("--limit", type=int, default=600)
+    add_render_set_options(ap)
     ap.add_argument("--photos", nargs="*", type=Path, default=[])
     ap.add_argument("--before", type=Path, help="A checkout without the twin, for --photos.")
     ap.add_argument("--lift", action="store_true", help="Also time `monopose lift`.")

@@ -28,7 +28,12 @@ from monopose.lifting.lifter import Lifter
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_realgt import SHARED, load_truths, monopose_method, nearest_person, true_2d_method  # noqa: E402
 from bench_world_landmarks import features  # noqa: E402
-from bench_world_up import FIVE_CROPS, pitch_deg, true_ups  # noqa: E402
+from bench_world_up import (  # noqa: E402
+    add_render_set_options,
+    five_crop_detections,
+    pitch_deg,
+    true_ups,
+)
 from fit_keypoint_map import usable  # noqa: E402
 
 ALPHAS_DEG = tuple(range(-16, 9, 4))
@@ -90,8 +95,7 @@ def renders_table(sets: list[Path], work: Path, limit: int) -> str:
     lines = ["| set | camera's true pitch (° down) | standing people | lifted − true body pitch "
              "(°, mean ± sd) |", "|---|---|---|---|"]
     for folder in sets:
-        with np.load(work / f"heavy-{folder.name}-{limit}.npz") as z:
-            arrays = {k.split("|")[1]: z[k] for k in z.files if k.startswith(FIVE_CROPS + "|")}
+        arrays = five_crop_detections(folder, limit, work)
         ok = usable(arrays)[0]
         f = features(arrays, lifter, ok)
         camera_pitch = pitch_deg(true_ups(folder, len(arrays["found"]))[ok])
@@ -107,10 +111,7 @@ def renders_table(sets: list[Path], work: Path, limit: int) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", nargs="*", type=Path, default=[], help="Render set folders.")
-    ap.add_argument("--work", type=Path, default=Path("runs/heavy"),
-                    help="bench_heavy_landmarks.py's cached detections of the sets.")
-    ap.add_argument("--limit", type=int, default=600)
+    add_render_set_options(ap)
     args = ap.parse_args(argv)
     now = dt.datetime.now(dt.UTC)
     print(f"# bench_view_pitch: {platform.node()}, {platform.machine()}, "

@@ -108,13 +108,28 @@ def true_ups(folder: Path, n: int) -> np.ndarray:
     return np.concatenate(ups)[:n]
 
 
-def set_errors(folder: Path, limit: int, work: Path, lifter: Lifter
-               ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Per rule (and the true-3D row), ``[M]`` errors (degrees); and the ``[M]`` true pitches."""
+def add_render_set_options(ap: argparse.ArgumentParser) -> None:
+    """``--sets``, ``--work`` and ``--limit``: render sets and where their detections are kept."""
+    ap.add_argument("--sets", nargs="*", type=Path, default=[], help="Render set folders.")
+    ap.add_argument("--work", type=Path, default=Path("runs/heavy"),
+                    help="Where the detections are kept for reruns (bench_heavy_landmarks').")
+    ap.add_argument("--limit", type=int, default=600, help="Images per set.")
+
+
+def five_crop_detections(folder: Path, limit: int, work: Path) -> dict[str, np.ndarray]:
+    """The photo default's detections (BlazePose Heavy through five crops) of the first
+    ``limit`` images of ``folder``, as ``bench_heavy_landmarks.py`` keeps them in ``work``
+    (made there when missing)."""
     detectors = {FIVE_CROPS: BlazePoseDetector(num_threads=1, tiles="off",
                                                landmark_model="heavy", landmark_crops=5)}
     kinds, _ = cached_render_set(detectors, folder, limit, work)
-    z = kinds[FIVE_CROPS]
+    return kinds[FIVE_CROPS]
+
+
+def set_errors(folder: Path, limit: int, work: Path, lifter: Lifter
+               ) -> tuple[dict[str, np.ndarray], np.ndarray]:
+    """Per rule (and the true-3D row), ``[M]`` errors (degrees); and the ``[M]`` true pitches."""
+    z = five_crop_detections(folder, limit, work)
     ok = usable(z)[0]
     f = features(z, lifter, ok)
     truth = true_ups(folder, len(z["found"]))[ok]
@@ -171,10 +186,7 @@ def media_table() -> str:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--sets", nargs="*", type=Path, default=[], help="Render set folders.")
-    ap.add_argument("--limit", type=int, default=600, help="Images per set.")
-    ap.add_argument("--work", type=Path, default=Path("runs/heavy"),
-                    help="Where the detections are kept for reruns (bench_heavy_landmarks').")
+    add_render_set_options(ap)
     ap.add_argument("--media", action="store_true", help="Also the media photos.")
     args = ap.parse_args(argv)
     now = dt.datetime.now(dt.UTC)
