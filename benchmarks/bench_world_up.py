@@ -31,7 +31,8 @@ from pathlib import Path
 
 import numpy as np
 
-from monopose.core.world_up import body_up_evidence, up_from_bodies
+from monopose.core.placement import place_poses
+from monopose.core.world_up import body_up_evidence, estimate_world_frame, up_from_bodies
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.lifting.lifter import Lifter
 
@@ -126,9 +127,21 @@ def five_crop_detections(folder: Path, limit: int, work: Path) -> dict[str, np.n
     return kinds[FIVE_CROPS]
 
 
+def true_camera_heights_mm(folder: Path, n: int) -> np.ndarray:
+    """``[n]`` each render's camera centre above the floor (the world's z = 0), mm."""
+    heights = []
+    for shard in sorted(folder.glob("shard-*.npz")):
+        with np.load(shard) as z:
+            rot, t = z["R"].astype(np.float64), z["t"].astype(np.float64)
+            heights.append(-np.einsum("nji,nj->ni", rot, t)[:, 2])  # C = -Rᵀ t
+    return np.concatenate(heights)[:n]
+
+
 def set_errors(folder: Path, limit: int, work: Path, lifter: Lifter
-               ) -> tuple[dict[str, np.ndarray], np.ndarray]:
-    """Per rule (and the true-3D row), ``[M]`` errors (degrees); and the ``[M]`` true pitches."""
+               ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
+    """Per rule (and the true-3D row), ``[M]`` errors of up (degrees); the ``[M]`` true
+    pitches; and the ``[M]`` camera-height errors (mm) before and now, each person placed as
+    ``monopose predict`` places it (world-landmark size, ray fit)."""
     z = five_crop_detections(folder, limit, work)
     ok = usable(z)[0]
     f = features(z, lifter, ok)
@@ -136,26 +149,53 @@ def set_errors(folder: Path, limit: int, work: Path, lifter: Lifter
     errors = {name: angle_deg(np.stack([rule(p) for p in f["base"]]), truth)
               for name, rule in RULES.items()}
     errors["now, from the true 3D"] = angle_deg(np.stack([now_up(p) for p in f["gt"]]), truth)
-    return errors, pitch_deg(truth)
+    placed, _, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
+                               scores=f["score"])
+    height = true_camera_heights_mm(folder, len(z["found"]))[ok]
+    heights = {"before": [], "now": []}
+    for pose in placed:
+        if not np.isfinite(pose).all():
+            heights["before"].append(np.nan)
+            heights["now"].append(np.nan)
+            continue
+        heights["before"].append(estimate_world_frame(pose[None], before_up(pose))
+                                 .camera_height_mm)
+        heights["now"].append(estimate_world_frame(pose[None]).camera_height_mm)
+    height_errors = {k: np.abs(np.asarray(v) - height) for k, v in heights.items()}
+    return errors, pitch_deg(truth), height_errors
 
 
-def set_table(results: dict[str, tuple[dict[str, np.ndarray], np.ndarray]]) -> str:
+SetResult = tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]
+
+
+def set_table(results: dict[str, SetResult]) -> str:
     names = list(next(iter(results.values()))[0])
     lines = ["| up from | " + " | ".join(f"{s} ({len(p)}): mean / median / 90th pct"
-                                         for s, (_, p) in results.items()) + " |",
+                                         for s, (_, p, _) in results.items()) + " |",
              "|---|" + "---|" * len(results)]
     for name in names:
         cells = [f"{e[name].mean():.1f} / {np.median(e[name]):.1f} / "
-                 f"{np.percentile(e[name], 90):.1f}" for e, _ in results.values()]
+                 f"{np.percentile(e[name], 90):.1f}" for e, _, _ in results.values()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
 
-def pitch_table(results: dict[str, tuple[dict[str, np.ndarray], np.ndarray]]) -> str:
+def height_table(results: dict[str, SetResult]) -> str:
+    """The camera's height above the floor: |estimated − true|, median / 90th percentile."""
+    lines = ["| camera height from | " + " | ".join(results) + " |",
+             "|---|" + "---|" * len(results)]
+    for name in ("before", "now"):
+        cells = [f"{np.nanmedian(h[name]):.0f} / {np.nanpercentile(h[name], 90):.0f}"
+                 for _, _, h in results.values()]
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def pitch_table(results: dict[str, SetResult]) -> str:
     before, now = list(RULES)[0], list(RULES)[3]
     lines = ["| set | true pitch (° down) | people | before | level camera | now |",
              "|---|---|---|---|---|---|"]
-    for s, (e, pitch) in results.items():
+    for s, (e, pitch, _) in results.items():
         for lo, hi in PITCH_BANDS_DEG:
             m = (pitch >= lo) & (pitch < hi)
             if m.any():
@@ -199,6 +239,9 @@ def main(argv: list[str] | None = None) -> int:
         print(set_table(results) + "\n")
         print("## By the camera's true pitch (mean error, degrees)\n")
         print(pitch_table(results) + "\n")
+        print("## The camera's height above the floor: |estimated − true| (mm, median / 90th "
+              "percentile)\n")
+        print(height_table(results) + "\n")
     if args.media:
         print("## Media photos (level cameras by eye): up against the camera's -y (degrees)\n")
         print(media_table() + "\n")
