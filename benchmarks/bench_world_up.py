@@ -32,7 +32,12 @@ from pathlib import Path
 import numpy as np
 
 from monopose.core.placement import place_poses
-from monopose.core.world_up import body_up_evidence, estimate_world_frame, up_from_bodies
+from monopose.core.world_up import (
+    body_up_evidence,
+    estimate_world_frame,
+    standing,
+    up_from_bodies,
+)
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.lifting.lifter import Lifter
 
@@ -137,6 +142,21 @@ def true_camera_heights_mm(folder: Path, n: int) -> np.ndarray:
     return np.concatenate(heights)[:n]
 
 
+def evidence_spread_deg(poses_mm: np.ndarray, truth_up: np.ndarray) -> dict[str, str]:
+    """RMS error (degrees) of roll and pitch of each person's evidence, standing and not: what
+    ``STANDING_UP_SIGMA_DEG`` and ``OTHER_UP_SIGMA_DEG`` stand for."""
+    evidence = np.stack([evidence_only_up(p) for p in poses_mm])
+    roll_err = roll_deg(evidence) - roll_deg(truth_up)
+    pitch_err = pitch_deg(evidence) - pitch_deg(truth_up)
+    upright = standing(poses_mm)
+    out = {}
+    for label, m in (("standing", upright), ("not standing", ~upright)):
+        out[label] = ("-" if m.sum() < 5 else
+                      f"{np.sqrt(np.mean(roll_err[m] ** 2)):.1f} / "
+                      f"{np.sqrt(np.mean(pitch_err[m] ** 2)):.1f} ({int(m.sum())})")
+    return out
+
+
 def set_errors(folder: Path, limit: int, work: Path, lifter: Lifter
                ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
     """Per rule (and the true-3D row), ``[M]`` errors of up (degrees); the ``[M]`` true
@@ -162,6 +182,8 @@ def set_errors(folder: Path, limit: int, work: Path, lifter: Lifter
                                  .camera_height_mm)
         heights["now"].append(estimate_world_frame(pose[None]).camera_height_mm)
     height_errors = {k: np.abs(np.asarray(v) - height) for k, v in heights.items()}
+    print(f"{folder.name}: roll / pitch RMS of the evidence (degrees, people): "
+          + "; ".join(f"{k} {v}" for k, v in evidence_spread_deg(f["base"], truth).items()))
     return errors, pitch_deg(truth), height_errors
 
 
