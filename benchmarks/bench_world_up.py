@@ -27,6 +27,7 @@ import datetime as dt
 import platform
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -35,6 +36,7 @@ from monopose.core.placement import place_poses
 from monopose.core.world_up import (
     body_up_evidence,
     estimate_world_frame,
+    roll_pitch_deg,
     standing,
     up_from_bodies,
 )
@@ -65,12 +67,11 @@ def angle_deg(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def pitch_deg(up_cam: np.ndarray) -> np.ndarray:
     """Camera pitch (looking down > 0) of up ``[..., 3]`` in camera coordinates."""
-    return np.degrees(np.arcsin(np.clip(-_unit(up_cam)[..., 2], -1.0, 1.0)))
+    return roll_pitch_deg(up_cam)[1]
 
 
 def roll_deg(up_cam: np.ndarray) -> np.ndarray:
-    u = _unit(up_cam)
-    return np.degrees(np.arctan2(u[..., 0], -u[..., 1]))
+    return roll_pitch_deg(up_cam)[0]
 
 
 def before_up(pose_mm: np.ndarray) -> np.ndarray:
@@ -97,10 +98,11 @@ def now_up(pose_mm: np.ndarray) -> np.ndarray:
     return LEVEL_UP if up is None else up
 
 
+EVIDENCE_ONLY = "bodies by posture, no prior"
 RULES: dict[str, UpRule] = {
     "before: trunk and legs of everyone": before_up,
     "level camera": lambda _: LEVEL_UP,
-    "bodies by posture, no prior": evidence_only_up,
+    EVIDENCE_ONLY: evidence_only_up,
     "**now: bodies by posture and a level camera**": now_up,
 }
 
@@ -142,10 +144,10 @@ def true_camera_heights_mm(folder: Path, n: int) -> np.ndarray:
     return np.concatenate(heights)[:n]
 
 
-def evidence_spread_deg(poses_mm: np.ndarray, truth_up: np.ndarray) -> dict[str, str]:
-    """RMS error (degrees) of roll and pitch of each person's evidence, standing and not: what
-    ``STANDING_UP_SIGMA_DEG`` and ``OTHER_UP_SIGMA_DEG`` stand for."""
-    evidence = np.stack([evidence_only_up(p) for p in poses_mm])
+def evidence_spread_deg(evidence: np.ndarray, poses_mm: np.ndarray, truth_up: np.ndarray
+                        ) -> dict[str, str]:
+    """RMS error (degrees) of roll and of pitch of each person's ``[M, 3]`` evidence, standing
+    and not: what ``STANDING_UP_SIGMA_DEG`` and ``OTHER_UP_SIGMA_DEG`` stand for."""
     roll_err = roll_deg(evidence) - roll_deg(truth_up)
     pitch_err = pitch_deg(evidence) - pitch_deg(truth_up)
     upright = standing(poses_mm)
@@ -157,22 +159,31 @@ def evidence_spread_deg(poses_mm: np.ndarray, truth_up: np.ndarray) -> dict[str,
     return out
 
 
-def set_errors(folder: Path, limit: int, work: Path, lifter: Lifter
-               ) -> tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]:
-    """Per rule (and the true-3D row), ``[M]`` errors of up (degrees); the ``[M]`` true
-    pitches; and the ``[M]`` camera-height errors (mm) before and now, each person placed as
-    ``monopose predict`` places it (world-landmark size, ray fit)."""
+@dataclass(frozen=True)
+class SetResult:
+    """One render set: per rule, ``[M]`` errors of up (degrees); the ``[M]`` cameras' true
+    pitch; the ``[M]`` camera-height errors (mm) before and now; the evidence's spread."""
+
+    errors: dict[str, np.ndarray]
+    true_pitch_deg: np.ndarray
+    height_errors_mm: dict[str, np.ndarray]
+    evidence_spread: dict[str, str]
+
+
+def set_errors(folder: Path, limit: int, work: Path, lifter: Lifter) -> SetResult:
+    """Every rule on one render set, each person placed as ``monopose predict`` places it
+    (world-landmark size, ray fit) for the camera's height."""
     z = five_crop_detections(folder, limit, work)
     ok = usable(z)[0]
     f = features(z, lifter, ok)
     truth = true_ups(folder, len(z["found"]))[ok]
-    errors = {name: angle_deg(np.stack([rule(p) for p in f["base"]]), truth)
-              for name, rule in RULES.items()}
+    ups = {name: np.stack([rule(p) for p in f["base"]]) for name, rule in RULES.items()}
+    errors = {name: angle_deg(up, truth) for name, up in ups.items()}
     errors["now, from the true 3D"] = angle_deg(np.stack([now_up(p) for p in f["gt"]]), truth)
     placed, _, _ = place_poses(f["kp_px"], f["sized"], f["valid"], f["intrinsics"],
                                scores=f["score"])
     height = true_camera_heights_mm(folder, len(z["found"]))[ok]
-    heights = {"before": [], "now": []}
+    heights: dict[str, list[float]] = {"before": [], "now": []}
     for pose in placed:
         if not np.isfinite(pose).all():
             heights["before"].append(np.nan)
@@ -181,23 +192,19 @@ def set_errors(folder: Path, limit: int, work: Path, lifter: Lifter
         heights["before"].append(estimate_world_frame(pose[None], before_up(pose))
                                  .camera_height_mm)
         heights["now"].append(estimate_world_frame(pose[None]).camera_height_mm)
-    height_errors = {k: np.abs(np.asarray(v) - height) for k, v in heights.items()}
-    print(f"{folder.name}: roll / pitch RMS of the evidence (degrees, people): "
-          + "; ".join(f"{k} {v}" for k, v in evidence_spread_deg(f["base"], truth).items()))
-    return errors, pitch_deg(truth), height_errors
-
-
-SetResult = tuple[dict[str, np.ndarray], np.ndarray, dict[str, np.ndarray]]
+    return SetResult(errors, pitch_deg(truth),
+                     {k: np.abs(np.asarray(v) - height) for k, v in heights.items()},
+                     evidence_spread_deg(ups[EVIDENCE_ONLY], f["base"], truth))
 
 
 def set_table(results: dict[str, SetResult]) -> str:
-    names = list(next(iter(results.values()))[0])
-    lines = ["| up from | " + " | ".join(f"{s} ({len(p)}): mean / median / 90th pct"
-                                         for s, (_, p, _) in results.items()) + " |",
+    names = list(next(iter(results.values())).errors)
+    lines = ["| up from | " + " | ".join(f"{s} ({len(r.true_pitch_deg)}): mean / median / "
+                                         "90th pct" for s, r in results.items()) + " |",
              "|---|" + "---|" * len(results)]
     for name in names:
-        cells = [f"{e[name].mean():.1f} / {np.median(e[name]):.1f} / "
-                 f"{np.percentile(e[name], 90):.1f}" for e, _, _ in results.values()]
+        cells = [f"{r.errors[name].mean():.1f} / {np.median(r.errors[name]):.1f} / "
+                 f"{np.percentile(r.errors[name], 90):.1f}" for r in results.values()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -207,8 +214,9 @@ def height_table(results: dict[str, SetResult]) -> str:
     lines = ["| camera height from | " + " | ".join(results) + " |",
              "|---|" + "---|" * len(results)]
     for name in ("before", "now"):
-        cells = [f"{np.nanmedian(h[name]):.0f} / {np.nanpercentile(h[name], 90):.0f}"
-                 for _, _, h in results.values()]
+        cells = [f"{np.nanmedian(r.height_errors_mm[name]):.0f} / "
+                 f"{np.nanpercentile(r.height_errors_mm[name], 90):.0f}"
+                 for r in results.values()]
         lines.append(f"| {name} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 
@@ -217,7 +225,8 @@ def pitch_table(results: dict[str, SetResult]) -> str:
     before, now = list(RULES)[0], list(RULES)[3]
     lines = ["| set | true pitch (° down) | people | before | level camera | now |",
              "|---|---|---|---|---|---|"]
-    for s, (e, pitch, _) in results.items():
+    for s, r in results.items():
+        e, pitch = r.errors, r.true_pitch_deg
         for lo, hi in PITCH_BANDS_DEG:
             m = (pitch >= lo) & (pitch < hi)
             if m.any():
@@ -264,6 +273,10 @@ def main(argv: list[str] | None = None) -> int:
         print("## The camera's height above the floor: |estimated − true| (mm, median / 90th "
               "percentile)\n")
         print(height_table(results) + "\n")
+        print("## Roll / pitch RMS of each person's evidence (degrees, people)\n")
+        for name, r in results.items():
+            print(f"- {name}: " + "; ".join(f"{k} {v}" for k, v in r.evidence_spread.items()))
+        print()
     if args.media:
         print("## Media photos (level cameras by eye): up against the camera's -y (degrees)\n")
         print(media_table() + "\n")

@@ -32,7 +32,7 @@ import numpy as np
 from monopose.core.virtual_camera import IMAGE_UP
 
 __all__ = ["ANKLE_HEIGHT_MM", "WorldFrame", "body_up_evidence", "estimate_world_frame",
-           "floor_from_feet", "standing", "up_from_bodies"]
+           "floor_from_feet", "roll_pitch_deg", "standing", "up_from_bodies"]
 
 # Height of the ankle joint above the sole (Human3.6M's ankle is at the malleolus).
 ANKLE_HEIGHT_MM = 80.0
@@ -119,8 +119,9 @@ def _unit(v: np.ndarray) -> np.ndarray:
     return v / np.where(n > 0, n, 1.0)
 
 
-def _roll_pitch_deg(up_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Camera roll (about the optical axis) and pitch (looking down > 0) of up ``[..., 3]``."""
+def roll_pitch_deg(up_cam: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The camera's roll (about the optical axis) and pitch (looking down > 0), degrees, that
+    up ``[..., 3]`` in camera coordinates says."""
     u = _unit(up_cam)
     roll = np.degrees(np.arctan2(u[..., 0], -u[..., 1]))
     return roll, np.degrees(np.arcsin(np.clip(-u[..., 2], -1.0, 1.0)))
@@ -213,7 +214,7 @@ def up_from_bodies(poses_cam_mm: np.ndarray, person_ids: np.ndarray | None = Non
     directions, sigma_deg = body_up_evidence(poses_cam_mm, person_ids)
     if len(directions) == 0:
         return None
-    roll, pitch = _roll_pitch_deg(directions)
+    roll, pitch = roll_pitch_deg(directions)
     keep = _angle_deg(directions, _CAMERA_UP) <= _MAX_EVIDENCE_DEG
     up = _CAMERA_UP.astype(np.float64)
     for _ in range(3):
