@@ -42,16 +42,30 @@ import json
 import os
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from realgt_budget import budget_table, depth_agreement, oracle_scores
 from realgt_views import VIEW_NAMES, make_views, views_table
-from realphoto_metrics import bone_length_sum_mm, per_joint_table, posture, rotation_angle_deg
+from realphoto_metrics import per_joint_table, posture
 
-from monopose.core.skeleton import convert_layout
-from monopose.eval.metrics import joint_errors, mpjpe, p_mpjpe
+from monopose.eval.photo_scores import (
+    PersonAnswer,
+    mean_scores,
+    nearest_person,
+    number_cell,
+    score_person,
+    scores_table,
+)
+from monopose.eval.photo_truth import Intrinsics, PhotoTruth, load_photo_truths
+from monopose.pipeline.photo_methods import (
+    MEDIAPIPE_WORLD,
+    PhotoMethod,
+    estimator_method,
+    mediapipe_world_method,
+    true_2d_answer,
+)
 
 REPO = Path(__file__).resolve().parents[1]
 SHARED = Path(os.environ.get("MONOPOSE_SHARED", REPO.parent / "shared"))
@@ -60,48 +74,17 @@ MEDIA_PHOTOS = (
     REPO / "monopose" / "assets" / "sample_person.jpg",
     SHARED / "media" / "three_people_two_seated_studio.jpg",
 )
-MEDIAPIPE = "mediapipe-world"
+MEDIAPIPE = MEDIAPIPE_WORLD
 METRABS_DEFAULT = "metrabs-blazepose"
-Intrinsics = tuple[float, float, float, float]  # (fx, fy, cx, cy) px
-
-
-@dataclass
-class Truth:
-    """One ground-truth photo: ``abs_mm [17, 3]`` camera space, ``kp2d_px [17, 2]``,
-    ``intrinsics (fx, fy, cx, cy)`` px."""
-
-    path: Path
-    abs_mm: np.ndarray
-    kp2d_px: np.ndarray
-    intrinsics: Intrinsics
-
-
-@dataclass
-class Person3d:
-    """A method's answer for one person: ``rel_mm [17, 3]`` (pelvis at 0), ``abs_mm [17, 3]``
-    camera space or None when the method has no root, ``kp2d_px [17, 2]`` or None."""
-
-    rel_mm: np.ndarray
-    abs_mm: np.ndarray | None
-    kp2d_px: np.ndarray | None
-
-
-# A method: (image path, intrinsics or None) -> people found, left to right.
-Method = Callable[[Path, Intrinsics | None], list[Person3d]]
+# The package's names for what this benchmark scores (monopose.eval.photo_*).
+Truth = PhotoTruth
+Person3d = PersonAnswer
+Method = PhotoMethod
 
 
 def load_truths(root: Path) -> list[Truth]:
-    items = json.loads((root / "labels.json").read_text())["items"]
-    out = []
-    for item in items:
-        cam = item["camera"]
-        gt, _, _ = convert_layout(np.asarray(item["pose3d_camera_mm"], np.float64), "mpi3dhp17",
-                                  "h36m17")
-        kp, _, _ = convert_layout(np.asarray(item["keypoints2d_px"], np.float64), "mpi3dhp17",
-                                  "h36m17")
-        out.append(Truth(root / item["image"], gt, kp,
-                         (cam["fx"], cam["fy"], cam["cx"], cam["cy"])))
-    return out
+    """The realgt photos (``root/labels.json``), as ``monopose evaluate-photos`` reads them."""
+    return load_photo_truths(root / "labels.json").items
 
 
 # ----------------------------------------------------------------------------------------------
@@ -120,7 +103,6 @@ def monopose_method(spec: str, weights_dir: Path | None = None) -> Method:
     from monopose.detect.blazepose import BlazePoseDetector
     from monopose.detect.heavy import resolve_landmark_model
     from monopose.lifting.lifter import Lifter
-    from monopose.pipeline.estimator import Estimator
     from monopose.pipeline.photo_search import photo_landmark_crops
 
     name, *options = spec.split("+")
@@ -136,41 +118,13 @@ def monopose_method(spec: str, weights_dir: Path | None = None) -> Method:
     placement = "solve" if "solve" in options else "ray_fit"
     lifter = None if weights_dir is None else Lifter(name, weights_dir, body_size=body_size,
                                                      placement=placement)
-    est = Estimator(model=name, body_size=body_size, detector=detector, pose_model=lifter,
-                    placement=placement, num_aug=tta[0] if tta else None)
-
-    def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
-        people = est.predict(path, intrinsics=intrinsics).frames[0].people
-        people = sorted(people, key=lambda p: float(p.box_xyxy_px[0] + p.box_xyxy_px[2]))
-        return [Person3d(p.pose_3d_rel_mm, p.pose_3d_abs_mm, p.keypoints_2d_px) for p in people]
-
-    return run
+    return estimator_method(name, body_size=body_size, detector=detector, pose_model=lifter,
+                            placement=placement, num_aug=tta[0] if tta else None)
 
 
 def mediapipe_method(keypoint_map: str = "fixed") -> Method:
     """MediaPipe's legacy pose solution; its 33 landmarks mapped to h36m17 by ``keypoint_map``."""
-    import mediapipe as mp
-
-    from monopose.detect.keypoint_map import resolve_keypoint_map
-    from monopose.io.images import read_image
-
-    kmap = resolve_keypoint_map(keypoint_map)
-
-    pose = mp.solutions.pose.Pose(static_image_mode=True, model_complexity=1)
-
-    def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
-        rgb = read_image(path)
-        res = pose.process(rgb)
-        if res.pose_world_landmarks is None:
-            return []
-        world_m = np.array([[p.x, p.y, p.z] for p in res.pose_world_landmarks.landmark])
-        h, w = rgb.shape[:2]
-        img = np.array([[p.x * w, p.y * h] for p in res.pose_landmarks.landmark])
-        world_mm, kp2d = kmap.apply(world_m * 1000.0), kmap.apply(img)
-        # Hip-centred already, but re-centre on the converted pelvis (mid-hip) to be exact.
-        return [Person3d(world_mm - world_mm[0], None, kp2d)]
-
-    return run
+    return mediapipe_world_method(keypoint_map)
 
 
 def true_2d_method(name: str, truths: list[Truth], weights_dir: Path | None = None,
@@ -183,23 +137,9 @@ def true_2d_method(name: str, truths: list[Truth], weights_dir: Path | None = No
     by_path = {t.path: t for t in truths}
 
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
-        t = by_path[path]
-        return [_lift_placed(lifter, t.kp2d_px, t.intrinsics, placement)]
+        return [true_2d_answer(lifter, by_path[path], placement)]
 
     return run
-
-
-def _lift_placed(lifter, kp2d_px: np.ndarray, intrinsics: Intrinsics,  # type: ignore[no-untyped-def]
-                 placement: str = "ray_fit") -> Person3d:
-    """One person's ``[17, 2]`` 2D lifted (the lifter's own size) and placed as ``monopose
-    lift`` places single poses."""
-    from monopose.core.placement import place_poses
-
-    intr = np.asarray(intrinsics, dtype=np.float64)
-    rel = lifter.lift(kp2d_px[None], intrinsics=intr)
-    abs_mm, rel, _ = place_poses(kp2d_px[None], rel, np.ones((1, len(kp2d_px)), bool), intr,
-                                 placement=placement)
-    return Person3d(rel[0] - rel[0, 0], abs_mm[0], kp2d_px)
 
 
 def true_joints_method(name: str, truths: list[Truth], joints: list[str],
@@ -209,7 +149,6 @@ def true_joints_method(name: str, truths: list[Truth], joints: list[str],
     at those joints costs."""
     from monopose.core.skeleton import H36M17
     from monopose.lifting.lifter import Lifter
-    from monopose.pipeline.estimator import Estimator
 
     unknown = sorted(set(joints) - set(H36M17.joint_names))
     if unknown:
@@ -217,92 +156,28 @@ def true_joints_method(name: str, truths: list[Truth], joints: list[str],
                          f"{', '.join(H36M17.joint_names)}")
     idx = [H36M17.index(j) for j in joints]
     lifter = Lifter(name, weights_dir)
-    est = Estimator(model=name, pose_model=lifter)
+    detected = estimator_method(name, pose_model=lifter)
     by_path = {t.path: t for t in truths}
 
     def run(path: Path, intrinsics: Intrinsics | None) -> list[Person3d]:
         t = by_path[path]
-        people = est.predict(path, intrinsics=intrinsics).frames[0].people
-        found = nearest_person([Person3d(p.pose_3d_rel_mm, None, p.keypoints_2d_px)
-                                for p in people], t)
+        found = nearest_person(detected(path, intrinsics), t)
         if found is None or found.kp2d_px is None:
             return []
         kp = np.array(found.kp2d_px, dtype=np.float64)
         kp[idx] = t.kp2d_px[idx]
-        return [_lift_placed(lifter, kp, t.intrinsics)]
+        return [true_2d_answer(lifter, replace(t, kp2d_px=kp))]
 
     return run
 
 
 # ----------------------------------------------------------------------------------------------
-# scoring
+# scoring (monopose.eval.photo_scores)
 
-
-def nearest_person(people: list[Person3d], truth: Truth) -> Person3d | None:
-    """The person whose 2D lies nearest the ground truth's (the only one if 2D is unknown)."""
-    if not people:
-        return None
-    return min(people, key=lambda p: np.inf if p.kp2d_px is None else float(
-        np.linalg.norm(p.kp2d_px - truth.kp2d_px, axis=1).mean()))
-
-
-def score(person: Person3d, truth: Truth) -> dict:
-    """All numbers of one prediction against one truth (mm, degrees, px)."""
-    rel_gt = truth.abs_mm - truth.abs_mm[0]
-    size_pred, size_true = bone_length_sum_mm(person.rel_mm), bone_length_sum_mm(rel_gt)
-    return {
-        "mpjpe_mm": mpjpe(person.rel_mm, rel_gt),
-        "p_mpjpe_mm": p_mpjpe(person.rel_mm, rel_gt),
-        "per_joint_mm": joint_errors(person.rel_mm, rel_gt).tolist(),
-        "root_error_mm": None if person.abs_mm is None
-        else float(np.linalg.norm(person.abs_mm[0] - truth.abs_mm[0])),
-        "rotation_deg": rotation_angle_deg(person.rel_mm, rel_gt),
-        "bone_sum_pred_mm": size_pred,
-        "bone_sum_true_mm": size_true,
-        "size_ratio": size_pred / size_true,
-        "kp2d_error_px": None if person.kp2d_px is None
-        else float(np.linalg.norm(person.kp2d_px - truth.kp2d_px, axis=1).mean()),
-        "gt_depth_mm": float(truth.abs_mm[0, 2]),
-    }
-
-
-def _num(x: float | None, digits: int = 0) -> str:
-    if x is None:
-        return "none"
-    return "nan" if not np.isfinite(x) else f"{x:.{digits}f}"
-
-
-def realgt_table(rows: list[dict]) -> str:
-    lines = ["| method | photo | MPJPE | P-MPJPE | root error | rotation (°) | "
-             "bone sum pred / true (mm) | size ratio | 2D error (px) |",
-             "|---|---|---|---|---|---|---|---|---|"]
-    for r in rows:
-        if "mpjpe_mm" not in r:
-            lines.append(f"| {r['method']} | {r['photo']} | no person found | | | | | | |")
-            continue
-        lines.append(
-            f"| {r['method']} | {r['photo']} | {_num(r['mpjpe_mm'])} | {_num(r['p_mpjpe_mm'])} | "
-            f"{_num(r['root_error_mm'])} | {_num(r['rotation_deg'], 1)} | "
-            f"{_num(r['bone_sum_pred_mm'])} / {_num(r['bone_sum_true_mm'])} | "
-            f"{_num(r['size_ratio'], 2)} | {_num(r['kp2d_error_px'], 1)} |")
-    return "\n".join(lines)
-
-
-def mean_rows(rows: list[dict]) -> list[dict]:
-    """One "mean" row per method over its scored photos (root error "none" stays none)."""
-    out = []
-    for method in dict.fromkeys(r["method"] for r in rows):
-        scored = [r for r in rows if r["method"] == method and "mpjpe_mm" in r]
-        if not scored:
-            continue
-        mean: dict = {"method": method, "photo": f"**mean of {len(scored)}**"}
-        for key in ("mpjpe_mm", "p_mpjpe_mm", "root_error_mm", "rotation_deg",
-                    "bone_sum_pred_mm", "bone_sum_true_mm", "size_ratio", "kp2d_error_px"):
-            vals = [r[key] for r in scored]
-            mean[key] = None if None in vals else float(np.mean(vals))
-        mean["per_joint_mm"] = np.mean([r["per_joint_mm"] for r in scored], axis=0).tolist()
-        out.append(mean)
-    return out
+score = score_person
+realgt_table = scores_table
+mean_rows = mean_scores
+_num = number_cell
 
 
 # ----------------------------------------------------------------------------------------------

@@ -7,12 +7,10 @@ for photos taken with a roughly level camera.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-
 import numpy as np
 
-from monopose.core.geometry import procrustes_align
 from monopose.core.skeleton import H36M17
+from monopose.eval.photo_scores import bone_length_sum_mm, per_joint_table, rotation_angle_deg
 
 __all__ = [
     "UP_CAMERA",
@@ -29,25 +27,6 @@ UP_CAMERA = np.array([0.0, -1.0, 0.0])  # image "up" for a level camera
 # Knee and hip both bent below this, or thighs nearer horizontal than vertical, means seated.
 SEATED_ANGLE_DEG = 120.0
 _J = {name: i for i, name in enumerate(H36M17.joint_names)}
-
-
-def rotation_angle_deg(pred_mm: np.ndarray, gt_mm: np.ndarray) -> float:
-    """Angle (degrees) of the rotation that best aligns ``pred`` to ``gt``.
-
-    The rotation of the rigid Procrustes fit (no scale, translation fitted), so a prediction
-    that is right up to a global turn scores that turn. Shapes: ``[J, 3]`` each.
-    """
-    _, tf = procrustes_align(pred_mm, gt_mm, scale=False, return_transform=True)
-    cos = (np.trace(tf.rotation) - 1.0) / 2.0
-    return float(np.degrees(np.arccos(np.clip(cos, -1.0, 1.0))))
-
-
-def bone_length_sum_mm(pose_mm: np.ndarray) -> float:
-    """Sum of the 16 h36m17 bone lengths (mm) of a ``[17, 3]`` pose: a size that ignores
-    posture."""
-    p = np.asarray(pose_mm, dtype=np.float64)
-    child, parent = np.asarray(H36M17.bones).T
-    return float(np.linalg.norm(p[child] - p[parent], axis=-1).sum())
 
 
 def angle_between_deg(a: np.ndarray, b: np.ndarray) -> float:
@@ -100,23 +79,3 @@ def posture(pose_mm: np.ndarray, up: np.ndarray = UP_CAMERA) -> dict[str, float 
     out["seated"] = bool((knee < SEATED_ANGLE_DEG and hip < SEATED_ANGLE_DEG)
                          or out["thigh_from_vertical_deg"] > 45.0)
     return out
-
-
-def per_joint_table(errors_mm: Mapping[str, np.ndarray],
-                    joint_names: Sequence[str] = H36M17.joint_names) -> str:
-    """Markdown table: one row per joint, one column per method, errors in mm (0 decimals).
-
-    Args:
-        errors_mm: method name -> ``[J]`` per-joint errors (NaN prints as "-").
-        joint_names: ``J`` row labels.
-    """
-    names = list(errors_mm)
-    lines = ["| joint | " + " | ".join(names) + " |", "|---|" + "---|" * len(names)]
-    for j, joint in enumerate(joint_names):
-        cells = [_fmt(float(np.asarray(errors_mm[n])[j])) for n in names]
-        lines.append(f"| {joint} | " + " | ".join(cells) + " |")
-    return "\n".join(lines)
-
-
-def _fmt(x: float, digits: int = 0) -> str:
-    return "-" if not np.isfinite(x) else f"{x:.{digits}f}"

@@ -46,6 +46,7 @@ app.command("export-onnx")(_export.export_onnx)
 app.command("train")(_train.train_command)
 app.command("soup")(_train.soup_command)
 app.command("evaluate")(_evaluate.evaluate_command)
+app.command("evaluate-photos")(_evaluate.evaluate_photos_command)
 
 _data.app.command("render")(_render)
 _data.app.command("render-multi")(_render_multi)

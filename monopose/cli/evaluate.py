@@ -14,7 +14,7 @@ from monopose.io.files import write_json_atomic
 if TYPE_CHECKING:
     from monopose.models.interface import PoseModel
 
-__all__ = ["evaluate_command"]
+__all__ = ["evaluate_command", "evaluate_photos_command"]
 
 
 def evaluate_command(
@@ -93,3 +93,54 @@ def _evaluate_lifter(model: PoseModel, label: str, model_win: int, data: Path,
     report = lifter_eval.evaluate_model(model, evalset, name=label, conditions=conditions,
                                         window=model_win, seed=seed, placement=placement)
     return lifter_eval.format_report(report, per_action=per_action), report.to_dict()
+
+
+def evaluate_photos_command(
+    labels: Annotated[Path, typer.Argument(
+        help="JSON labels of photos with 3D ground truth: items of image, layout, "
+        "pose3d_camera_mm [J, 3] (camera axes, mm), camera {fx, fy, cx, cy} and optionally "
+        "keypoints2d_px [J, 2]; images relative to the file (README, \"Evaluating on your own "
+        "photos\").")],
+    model: Annotated[list[str] | None, typer.Option(
+        "--model", help="A registered model, run as `monopose predict --model` runs it; repeat "
+        "to compare (default: the default for photos).")] = None,
+    anchor: Annotated[bool, typer.Option(
+        help="Also score MediaPipe's own 3D (legacy world landmarks, mapped to h36m17).")
+    ] = True,
+    true_2d: Annotated[bool, typer.Option(
+        "--true-2d/--no-true-2d",
+        help="Also lift the labelled 2D with each keypoint lifter: its error without the "
+        "detector's.")] = True,
+    tta: Annotated[int | None, typer.Option(
+        "--tta", min=1, max=8, help="The final landmark look over N crops, as in predict "
+        "(default: the product's).")] = None,
+    per_photo: Annotated[bool, typer.Option(
+        help="Print a row per photo, not only the means.")] = True,
+    json_out: Annotated[Path | None, typer.Option(
+        help="Also write every score as JSON (written whole, or not at all).")] = None,
+) -> None:
+    """Score the whole pipeline on photos with 3D ground truth, side by side with MediaPipe.
+
+    MPJPE, P-MPJPE and PCK@150 (root-relative, h36m17), per joint, the root's error in camera
+    space with the photos' intrinsics, and how many labelled people each method found."""
+    # heavy: the detector, the models and MediaPipe; `monopose --help` stays fast
+    from monopose.eval.photo_truth import load_photo_truths
+    from monopose.pipeline.estimator import DEFAULT_MODEL
+    from monopose.pipeline.photo_eval import evaluate_photos, format_photo_report, plan_methods
+
+    try:
+        truths = load_photo_truths(labels)
+        for note in truths.skipped:
+            typer.echo(f"skipped: {note}", err=True)
+        options = {} if tta is None else {"num_aug": tta}
+        plans = plan_methods(model or [DEFAULT_MODEL], anchor, true_2d, **options)
+        report = evaluate_photos(truths.items, plans,
+                                 lambda name: typer.echo(f"scoring {name} ...", err=True))
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=2) from None
+    typer.echo(format_photo_report(report, per_photo))
+    if json_out is not None:
+        write_json_atomic(json_out, {**report.to_dict(), "labels": str(labels),
+                                     "skipped": truths.skipped}, indent=2, default=str)
+        typer.echo(f"wrote {json_out}")

@@ -1,0 +1,173 @@
+"""Photos with 3D ground truth: the labels file that ``monopose evaluate-photos`` reads.
+
+A labels file is JSON with one item per labelled person (a photo may have several items)::
+
+    {"items": [{"image": "S4_Seq2_Cam0_001033.jpg",          # relative to the labels file
+                "layout": "mpi3dhp17",                        # or h36m17, mpi3dhp28, ...
+                "pose3d_camera_mm": [[x, y, z], ...],         # [J, 3], camera axes, mm
+                "camera": {"fx": 1497.7, "fy": 1497.1, "cx": 1024.7, "cy": 1051.4},
+                "keypoints2d_px": [[u, v], ...]}]}            # optional [J, 2]; else projected
+
+Camera axes are x right, y down, z forward (OpenCV's). The truth is converted to h36m17, the
+layout every monopose model answers in. An item that cannot be read is skipped with a note that
+names it and what was expected; the rest are scored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from monopose.core.skeleton import H36M17, LAYOUTS, convert_layout
+
+__all__ = ["Intrinsics", "PhotoTruth", "PhotoTruths", "LAYOUT_ALIASES", "load_photo_truths",
+           "project_mm_to_px"]
+
+Intrinsics = tuple[float, float, float, float]  # (fx, fy, cx, cy) px
+
+# Names the datasets' own tools use for the same layouts.
+LAYOUT_ALIASES = {"mpi_inf_3dhp_17": "mpi3dhp17", "mpi_inf_3dhp_28": "mpi3dhp28",
+                  "human36m_17": "h36m17", "h36m_17": "h36m17"}
+
+
+@dataclass(frozen=True)
+class PhotoTruth:
+    """One labelled person in a photo.
+
+    Attributes:
+        path: the image file.
+        abs_mm: ``[17, 3]`` h36m17 joints in camera space, mm.
+        kp2d_px: ``[17, 2]`` h36m17 joints in the image, px (given or projected).
+        intrinsics: ``(fx, fy, cx, cy)`` px.
+        label: ``<image stem>`` or ``<image stem>#<k>`` when the photo has several items.
+    """
+
+    path: Path
+    abs_mm: np.ndarray
+    kp2d_px: np.ndarray
+    intrinsics: Intrinsics
+    label: str = ""
+
+    @property
+    def rel_mm(self) -> np.ndarray:
+        """``[17, 3]`` root-relative (pelvis at 0), mm."""
+        return self.abs_mm - self.abs_mm[0]
+
+
+@dataclass
+class PhotoTruths:
+    """The readable items of a labels file and a note per item that was skipped."""
+
+    items: list[PhotoTruth]
+    skipped: list[str] = field(default_factory=list)
+
+
+def project_mm_to_px(points_mm: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
+    """Pinhole projection of ``[J, 3]`` camera-space points (mm) to ``[J, 2]`` px."""
+    fx, fy, cx, cy = intrinsics
+    p = np.asarray(points_mm, dtype=np.float64)
+    return np.stack([fx * p[:, 0] / p[:, 2] + cx, fy * p[:, 1] / p[:, 2] + cy], axis=-1)
+
+
+def load_photo_truths(labels_path: str | os.PathLike[str]) -> PhotoTruths:
+    """Read a labels file (module docstring), converting every item to h36m17.
+
+    Raises:
+        FileNotFoundError: the labels file does not exist.
+        ValueError: it is not JSON with an ``items`` list, or no item in it can be read.
+    """
+    path = Path(labels_path)
+    if not path.is_file():
+        raise FileNotFoundError(f"labels: {path} does not exist (expected a JSON labels file)")
+    try:
+        payload = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"labels: {path} is not JSON ({exc})") from None
+    items = payload.get("items") if isinstance(payload, dict) else None
+    if not isinstance(items, list) or not items:
+        raise ValueError(f"labels: {path} needs a non-empty 'items' list of labelled people")
+    out = PhotoTruths([])
+    per_image: dict[str, int] = {}
+    for k, item in enumerate(items):
+        try:
+            truth = _read_item(item, path.parent)
+        except ValueError as exc:
+            out.skipped.append(f"{path.name} item {k}: {exc}; skipped")
+            continue
+        n = per_image.get(truth.path.stem, 0)
+        per_image[truth.path.stem] = n + 1
+        label = truth.path.stem if n == 0 else f"{truth.path.stem}#{n + 1}"
+        out.items.append(PhotoTruth(truth.path, truth.abs_mm, truth.kp2d_px, truth.intrinsics,
+                                    label))
+    if not out.items:
+        raise ValueError(f"labels: no item of {path} could be read: " + "; ".join(out.skipped))
+    return out
+
+
+def _read_item(item: object, root: Path) -> PhotoTruth:
+    """One item → :class:`PhotoTruth` (label unset); ValueError says what is wrong."""
+    if not isinstance(item, Mapping):
+        raise ValueError("expected an object with image, layout, pose3d_camera_mm and camera")
+    missing = [k for k in ("image", "pose3d_camera_mm", "camera") if k not in item]
+    if missing:
+        raise ValueError(f"missing {', '.join(missing)}")
+    image = root / str(item["image"])
+    if not image.is_file():
+        raise ValueError(f"image {image} does not exist")
+    layout = _layout(str(item.get("layout", "h36m17")))
+    intrinsics = _intrinsics(item["camera"])
+    joints = len(LAYOUTS[layout].joint_names)
+    pose = _array(item["pose3d_camera_mm"], (joints, 3), "pose3d_camera_mm", layout)
+    if np.any(pose[:, 2] <= 0):
+        raise ValueError("pose3d_camera_mm: every joint needs z > 0 (in front of the camera; "
+                         "camera axes x right, y down, z forward, mm)")
+    if "keypoints2d_px" in item and item["keypoints2d_px"] is not None:
+        kp = _array(item["keypoints2d_px"], (joints, 2), "keypoints2d_px", layout)
+    else:
+        kp = project_mm_to_px(pose, intrinsics)
+    abs_mm, valid, _ = convert_layout(pose, layout, H36M17.name)
+    kp_h36m, _, _ = convert_layout(kp, layout, H36M17.name)
+    if not valid.all():
+        absent = [H36M17.joint_names[j] for j in np.flatnonzero(~valid)]
+        raise ValueError(f"layout {layout!r} does not give the h36m17 joints {absent}")
+    return PhotoTruth(image, abs_mm, kp_h36m, intrinsics)
+
+
+def _layout(name: str) -> str:
+    layout = LAYOUT_ALIASES.get(name, name)
+    if layout not in LAYOUTS:
+        known = sorted(set(LAYOUTS) | set(LAYOUT_ALIASES))
+        raise ValueError(f"layout {name!r} is unknown; expected one of {', '.join(known)}")
+    return layout
+
+
+def _intrinsics(camera: object) -> Intrinsics:
+    keys = ("fx", "fy", "cx", "cy")
+    if not isinstance(camera, Mapping) or any(k not in camera for k in keys):
+        raise ValueError("camera: expected an object with fx, fy, cx, cy (px)")
+    try:
+        fx, fy, cx, cy = (float(camera[k]) for k in keys)
+    except (TypeError, ValueError):
+        raise ValueError("camera: fx, fy, cx, cy must be numbers (px)") from None
+    if not all(math.isfinite(v) for v in (fx, fy, cx, cy)) or fx <= 0 or fy <= 0:
+        raise ValueError(f"camera: expected finite fx, fy > 0, got {(fx, fy, cx, cy)}")
+    return fx, fy, cx, cy
+
+
+def _array(value: object, shape: tuple[int, int], name: str, layout: str) -> np.ndarray:
+    try:
+        arr = np.asarray(value, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError(f"{name}: expected numbers of shape {list(shape)}") from None
+    if arr.shape != shape:
+        raise ValueError(f"{name}: expected shape {list(shape)} for layout {layout!r}, "
+                         f"got {list(arr.shape)}")
+    if not np.isfinite(arr).all():
+        raise ValueError(f"{name}: every value must be a finite number")
+    return arr
