@@ -134,3 +134,34 @@ def metrabs_crops(
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=1) from None
     typer.echo(str(rep))
+
+
+@app.command("labels-3dhp")
+def labels_3dhp(
+    root: Path = typer.Argument(..., help="The MPI-INF-3DHP test set folder (TS1 … TS6)."),
+    out: Path = typer.Option(..., "--out", help="The labels file to write (JSON)."),  # noqa: B008
+    sequences: str = typer.Option("TS1,TS2,TS3,TS4", help="Comma-separated sequences; TS5 and "
+                                  "TS6 have lens distortion the pinhole camera ignores."),
+    every: int = typer.Option(1, min=1, help="Keep every n-th valid frame of each sequence."),
+    all_frames: bool = typer.Option(False, help="Also frames the official protocol leaves out."),
+) -> None:
+    """Write a labels file of the MPI-INF-3DHP test set's photos for `monopose evaluate-photos`
+    (camera-space annot3, annot2, each sequence's intrinsics, the activity as the group)."""
+    # heavy: h5py; monopose --help stays fast
+    from monopose.data.mpi3dhp import mpi3dhp_photo_labels
+    from monopose.io.files import write_json_atomic
+
+    try:
+        labels = mpi3dhp_photo_labels(root, out.parent, [s.strip() for s in sequences.split(",")
+                                                         if s.strip()], every, not all_frames)
+    except (FileNotFoundError, ValueError) as exc:
+        typer.echo(f"error: {exc}", err=True)
+        raise typer.Exit(code=1) from None
+    if not labels["items"]:
+        typer.echo(f"error: {root}: no frame with its image (TSk/imageSequence/img_NNNNNN.jpg); "
+                   f"{labels['missing_images']} images missing", err=True)
+        raise typer.Exit(code=1)
+    write_json_atomic(out, labels)
+    missing = labels["missing_images"]
+    typer.echo(f"{out}: {len(labels['items'])} labelled photos"
+               + (f" ({missing} frames without their image left out)" if missing else ""))

@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
 import typer
+from rich.console import Console
+from rich.progress import Progress, TaskID
 
 from monopose.io.files import write_json_atomic
 
@@ -15,6 +17,8 @@ if TYPE_CHECKING:
     from monopose.models.interface import PoseModel
 
 __all__ = ["evaluate_command", "evaluate_photos_command"]
+
+PER_PHOTO_ROWS_MAX = 20  # evaluate-photos prints a row per person up to this many
 
 
 def evaluate_command(
@@ -114,8 +118,9 @@ def evaluate_photos_command(
     tta: Annotated[int | None, typer.Option(
         "--tta", min=1, max=8, help="The final landmark look over N crops, as in predict "
         "(default: the product's).")] = None,
-    per_photo: Annotated[bool, typer.Option(
-        help="Print a row per photo, not only the means.")] = True,
+    per_photo: Annotated[bool | None, typer.Option(
+        "--per-photo/--means-only", help="Print a row per labelled person, not only the means "
+        f"(default: per person up to {PER_PHOTO_ROWS_MAX} people).")] = None,
     json_out: Annotated[Path | None, typer.Option(
         help="Also write every score as JSON (written whole, or not at all).")] = None,
 ) -> None:
@@ -134,12 +139,20 @@ def evaluate_photos_command(
             typer.echo(f"skipped: {note}", err=True)
         options = {} if tta is None else {"num_aug": tta}
         plans = plan_methods(model or [DEFAULT_MODEL], anchor, true_2d, **options)
-        report = evaluate_photos(truths.items, plans,
-                                 lambda name: typer.echo(f"scoring {name} ...", err=True))
+        with Progress(console=Console(stderr=True), transient=True) as bar:
+            tasks: dict[str, TaskID] = {}
+
+            def progress(name: str, done: int, total: int) -> None:
+                if name not in tasks:
+                    tasks[name] = bar.add_task(name, total=total)
+                bar.update(tasks[name], completed=done)
+
+            report = evaluate_photos(truths.items, plans, progress)
     except (FileNotFoundError, ValueError) as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(code=2) from None
-    typer.echo(format_photo_report(report, per_photo))
+    rows = per_photo if per_photo is not None else len(truths.items) <= PER_PHOTO_ROWS_MAX
+    typer.echo(format_photo_report(report, rows))
     if json_out is not None:
         write_json_atomic(json_out, {**report.to_dict(), "labels": str(labels),
                                      "skipped": truths.skipped}, indent=2, default=str)

@@ -19,6 +19,7 @@ Intrinsics per sequence (REFERENCE §2.6): TS1–TS4 2048×2048 without distorti
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -37,6 +38,8 @@ __all__ = [
     "read_3dhp_annotations",
     "load_3dhp_test",
     "mpi3dhp_batch",
+    "mpi3dhp_photo_labels",
+    "STUDIO_SEQUENCES",
 ]
 
 MPI3DHP_TEST_SEQUENCES = ("TS1", "TS2", "TS3", "TS4", "TS5", "TS6")
@@ -53,6 +56,7 @@ MPI3DHP_TEST_CAMERAS: dict[str, tuple[tuple[float, ...], tuple[float, ...], tupl
     "TS1": _STUDIO, "TS2": _STUDIO, "TS3": _STUDIO, "TS4": _STUDIO,
     "TS5": _OUTDOOR, "TS6": _OUTDOOR,
 }
+STUDIO_SEQUENCES = ("TS1", "TS2", "TS3", "TS4")  # pinhole; TS5–TS6 have lens distortion
 _KEYS = ("annot2", "annot3", "univ_annot3", "valid_frame", "activity_annotation")
 
 
@@ -222,3 +226,58 @@ def mpi3dhp_batch(sequences: Sequence[MPI3DHPSequence], window: int = 1,
         licence=["3dhp"] * len(ids),
         layout=sequences[0].layout,
     )
+
+
+def mpi3dhp_photo_labels(root: str | Path, out_dir: str | Path,
+                         sequences: Sequence[str] = STUDIO_SEQUENCES, every: int = 1,
+                         valid_only: bool = True) -> dict:
+    """A labels file for ``monopose evaluate-photos`` (``monopose.eval.photo_truth``) of the
+    test set's frames: ``root/TSk/imageSequence/img_<frame + 1:06d>.jpg`` with ``annot3``
+    (camera space, true size, mm; not the rescaled ``univ_annot3``), ``annot2`` and the
+    sequence's intrinsics, grouped by activity.
+
+    Args:
+        root: folder holding ``TS1`` … ``TS6``.
+        out_dir: where the labels file will be written (image paths are made relative to it
+            where they can be).
+        sequences: which sequences; TS5–TS6's lens distortion is not modelled by the pinhole
+            intrinsics (their items say so in ``note``).
+        every: keep every n-th frame of each sequence (after ``valid_only``).
+        valid_only: only the frames the official protocol scores (``valid_frame``).
+
+    Returns:
+        ``{"items": [...], "source": ...}``; frames whose image is missing are left out and
+        counted in ``"missing_images"``.
+    """
+    if every < 1:
+        raise ValueError(f"every: expected >= 1, got {every}")
+    root, out_dir = Path(root), Path(out_dir)
+    items: list[dict] = []
+    missing = 0
+    for seq in load_3dhp_test(root, sequences, layout="mpi3dhp17"):
+        fx, fy, cx, cy = (float(v) for v in seq.intrinsics)
+        frames = np.flatnonzero(seq.valid) if valid_only else np.arange(len(seq.valid))
+        for f in frames[::every]:
+            image = root / seq.name / "imageSequence" / f"img_{f + 1:06d}.jpg"
+            if not image.is_file():
+                missing += 1
+                continue
+            item = {"image": _relative(image, out_dir), "layout": "mpi3dhp17",
+                    "pose3d_camera_mm": np.round(seq.pose_3d_cam_mm[f], 2).tolist(),
+                    "keypoints2d_px": np.round(seq.keypoints_2d_px[f], 2).tolist(),
+                    "camera": {"fx": fx, "fy": fy, "cx": cx, "cy": cy},
+                    "group": MPI3DHP_ACTIVITIES.get(int(seq.activity[f]), "unknown"),
+                    "source": f"3dhp/{seq.name}/{f}"}
+            if np.any(seq.dist != 0):
+                item["note"] = "lens distortion not modelled"
+            items.append(item)
+    return {"items": items, "source": f"MPI-INF-3DHP test set ({root})",
+            "sequences": list(sequences), "every": every, "missing_images": missing}
+
+
+def _relative(path: Path, start: Path) -> str:
+    """``path`` relative to ``start`` where both are on one drive, else absolute."""
+    try:
+        return os.path.relpath(path.resolve(), start.resolve())
+    except ValueError:
+        return str(path.resolve())

@@ -21,7 +21,7 @@ from monopose.eval.photo_truth import PhotoTruth
 
 __all__ = ["PersonAnswer", "MEAN_KEYS", "nearest_person", "score_person", "mean_scores",
            "rotation_angle_deg", "bone_length_sum_mm", "scores_table", "per_joint_table",
-           "number_cell"]
+           "number_cell", "group_means", "group_table"]
 
 # The numbers a mean row averages (a None among them makes the mean None).
 MEAN_KEYS = ("mpjpe_mm", "p_mpjpe_mm", "pck150_pct", "root_error_mm", "rotation_deg",
@@ -112,6 +112,35 @@ def mean_scores(rows: Sequence[Mapping]) -> list[dict]:
         mean["per_joint_mm"] = np.mean([r["per_joint_mm"] for r in scored], axis=0).tolist()
         out.append(mean)
     return out
+
+
+def group_means(rows: Sequence[Mapping]) -> list[dict]:
+    """:func:`mean_scores` of each ``group`` (rows without one are left out), its ``photo``
+    the group's name: one row per (group, method)."""
+    out = []
+    for group in dict.fromkeys(r.get("group") or "" for r in rows):
+        if group:
+            for mean in mean_scores([r for r in rows if r.get("group") == group]):
+                out.append({**mean, "group": group})
+    return out
+
+
+def group_table(means: Sequence[Mapping]) -> str:
+    """Markdown: one row per group, one column per method, ``MPJPE / P-MPJPE / root error``
+    (mm) and how many of the group's photos the method found the person in."""
+    methods = list(dict.fromkeys(m["method"] for m in means))
+    groups = list(dict.fromkeys(m["group"] for m in means))
+    cells = {(m["group"], m["method"]): m for m in means}
+    lines = ["| group | " + " | ".join(methods) + " |", "|---|" + "---|" * len(methods)]
+    for g in groups:
+        row = []
+        for method in methods:
+            m = cells.get((g, method))
+            row.append("-" if m is None or "mpjpe_mm" not in m else
+                       f"{number_cell(m['mpjpe_mm'])} / {number_cell(m['p_mpjpe_mm'])} / "
+                       f"{number_cell(m['root_error_mm'])} ({m['found']} of {m['photos']})")
+        lines.append(f"| {g} | " + " | ".join(row) + " |")
+    return "\n".join(lines)
 
 
 def number_cell(x: float | None, digits: int = 0) -> str:

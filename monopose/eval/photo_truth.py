@@ -3,18 +3,21 @@
 A labels file is JSON with one item per labelled person (a photo may have several items)::
 
     {"items": [{"image": "S4_Seq2_Cam0_001033.jpg",          # relative to the labels file
-                "layout": "mpi3dhp17",                        # or h36m17, mpi3dhp28, ...
+                "layout": "mpi3dhp17",                        # or h36m17, h36m32, mpi3dhp28
                 "pose3d_camera_mm": [[x, y, z], ...],         # [J, 3], camera axes, mm
                 "camera": {"fx": 1497.7, "fy": 1497.1, "cx": 1024.7, "cy": 1051.4},
-                "keypoints2d_px": [[u, v], ...]}]}            # optional [J, 2]; else projected
+                "keypoints2d_px": [[u, v], ...],              # optional [J, 2]; else projected
+                "group": "Sitting"}]}                         # optional: means per group too
 
 Camera axes are x right, y down, z forward (OpenCV's). The truth is converted to h36m17, the
-layout every monopose model answers in. An item that cannot be read is skipped with a note that
+layout every monopose model answers in; ``h36m32`` (Human3.6M's raw 32 joints, as its files
+hold them) is reduced to h36m17 by Human3.6M's usual selection. An item that cannot be read is skipped with a note that
 names it and what was expected; the rest are scored.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import math
 import os
@@ -25,6 +28,7 @@ from pathlib import Path
 import numpy as np
 
 from monopose.core.skeleton import H36M17, LAYOUTS, convert_layout
+from monopose.data.h36m import H36M32_TO_17
 
 __all__ = ["Intrinsics", "PhotoTruth", "PhotoTruths", "LAYOUT_ALIASES", "load_photo_truths",
            "project_mm_to_px"]
@@ -34,6 +38,8 @@ Intrinsics = tuple[float, float, float, float]  # (fx, fy, cx, cy) px
 # Names the datasets' own tools use for the same layouts.
 LAYOUT_ALIASES = {"mpi_inf_3dhp_17": "mpi3dhp17", "mpi_inf_3dhp_28": "mpi3dhp28",
                   "human36m_17": "h36m17", "h36m_17": "h36m17"}
+# Human3.6M's raw 32 joints (as in its files), of which h36m17 is a selection.
+H36M32 = "h36m32"
 
 
 @dataclass(frozen=True)
@@ -46,6 +52,8 @@ class PhotoTruth:
         kp2d_px: ``[17, 2]`` h36m17 joints in the image, px (given or projected).
         intrinsics: ``(fx, fy, cx, cy)`` px.
         label: ``<image stem>`` or ``<image stem>#<k>`` when the photo has several items.
+        group: the item's ``group`` (e.g. a dataset's activity), "" if none: the report also
+            gives the means per group.
     """
 
     path: Path
@@ -53,6 +61,7 @@ class PhotoTruth:
     kp2d_px: np.ndarray
     intrinsics: Intrinsics
     label: str = ""
+    group: str = ""
 
     @property
     def rel_mm(self) -> np.ndarray:
@@ -103,8 +112,7 @@ def load_photo_truths(labels_path: str | os.PathLike[str]) -> PhotoTruths:
         n = per_image.get(truth.path.stem, 0)
         per_image[truth.path.stem] = n + 1
         label = truth.path.stem if n == 0 else f"{truth.path.stem}#{n + 1}"
-        out.items.append(PhotoTruth(truth.path, truth.abs_mm, truth.kp2d_px, truth.intrinsics,
-                                    label))
+        out.items.append(dataclasses.replace(truth, label=label))
     if not out.items:
         raise ValueError(f"labels: no item of {path} could be read: " + "; ".join(out.skipped))
     return out
@@ -122,7 +130,7 @@ def _read_item(item: object, root: Path) -> PhotoTruth:
         raise ValueError(f"image {image} does not exist")
     layout = _layout(str(item.get("layout", "h36m17")))
     intrinsics = _intrinsics(item["camera"])
-    joints = len(LAYOUTS[layout].joint_names)
+    joints = 32 if layout == H36M32 else len(LAYOUTS[layout].joint_names)
     pose = _array(item["pose3d_camera_mm"], (joints, 3), "pose3d_camera_mm", layout)
     if np.any(pose[:, 2] <= 0):
         raise ValueError("pose3d_camera_mm: every joint needs z > 0 (in front of the camera; "
@@ -131,18 +139,22 @@ def _read_item(item: object, root: Path) -> PhotoTruth:
         kp = _array(item["keypoints2d_px"], (joints, 2), "keypoints2d_px", layout)
     else:
         kp = project_mm_to_px(pose, intrinsics)
+    if layout == H36M32:
+        pose, kp, layout = pose[list(H36M32_TO_17)], kp[list(H36M32_TO_17)], H36M17.name
     abs_mm, valid, _ = convert_layout(pose, layout, H36M17.name)
     kp_h36m, _, _ = convert_layout(kp, layout, H36M17.name)
     if not valid.all():
         absent = [H36M17.joint_names[j] for j in np.flatnonzero(~valid)]
         raise ValueError(f"layout {layout!r} does not give the h36m17 joints {absent}")
-    return PhotoTruth(image, abs_mm, kp_h36m, intrinsics)
+    group = item.get("group")
+    return PhotoTruth(image, abs_mm, kp_h36m, intrinsics, group="" if group is None
+                      else str(group))
 
 
 def _layout(name: str) -> str:
     layout = LAYOUT_ALIASES.get(name, name)
-    if layout not in LAYOUTS:
-        known = sorted(set(LAYOUTS) | set(LAYOUT_ALIASES))
+    if layout not in LAYOUTS and layout != H36M32:
+        known = sorted(set(LAYOUTS) | set(LAYOUT_ALIASES) | {H36M32})
         raise ValueError(f"layout {name!r} is unknown; expected one of {', '.join(known)}")
     return layout
 

@@ -20,6 +20,8 @@ import numpy as np
 
 from monopose.eval.photo_scores import (
     PersonAnswer,
+    group_means,
+    group_table,
     mean_scores,
     nearest_person,
     per_joint_table,
@@ -53,16 +55,18 @@ class MethodPlan:
 @dataclass
 class PhotoReport:
     """Per-photo score rows, one mean row per method, seconds per method (building it included),
-    and a note per photo a method could not read."""
+    a note per photo a method could not read, and the means per group of photos (when the
+    labels give groups)."""
 
     rows: list[dict]
     means: list[dict]
     seconds: dict[str, float]
     errors: list[str] = field(default_factory=list)
+    groups: list[dict] = field(default_factory=list)
 
     def to_dict(self) -> dict:
-        return {"photos": self.rows, "means": self.means, "seconds_per_method": self.seconds,
-                "errors": self.errors}
+        return {"photos": self.rows, "means": self.means, "group_means": self.groups,
+                "seconds_per_method": self.seconds, "errors": self.errors}
 
 
 def per_photo(method: PhotoMethod) -> TruthMethod:
@@ -111,8 +115,10 @@ def _true_2d(name: str) -> TruthMethod:
 
 
 def evaluate_photos(truths: Sequence[PhotoTruth], plans: Iterable[MethodPlan],
-                    progress: Callable[[str], None] | None = None) -> PhotoReport:
+                    progress: Callable[[str, int, int], None] | None = None) -> PhotoReport:
     """Score every method of ``plans`` on every labelled person of ``truths``.
+
+    ``progress(method, done, total)`` is called before each method and after each person.
 
     A method that raises ``ValueError`` or ``OSError`` on a photo (an unreadable image, a bad
     camera) gets a row without scores for it and a note in ``errors``; the other photos go on.
@@ -122,11 +128,13 @@ def evaluate_photos(truths: Sequence[PhotoTruth], plans: Iterable[MethodPlan],
     errors: list[str] = []
     for plan in plans:
         if progress is not None:
-            progress(plan.name)
+            progress(plan.name, 0, len(truths))
         start = time.perf_counter()
         method = plan.build()
-        for truth in truths:
+        for done, truth in enumerate(truths, 1):
             row: dict = {"method": plan.name, "photo": truth.label}
+            if truth.group:
+                row["group"] = truth.group
             try:
                 best = nearest_person(method(truth), truth)
             except (ValueError, OSError) as exc:
@@ -135,8 +143,10 @@ def evaluate_photos(truths: Sequence[PhotoTruth], plans: Iterable[MethodPlan],
             if best is not None:
                 row.update(score_person(best, truth))
             rows.append(row)
+            if progress is not None:
+                progress(plan.name, done, len(truths))
         seconds[plan.name] = time.perf_counter() - start
-    return PhotoReport(rows, mean_scores(rows), seconds, errors)
+    return PhotoReport(rows, mean_scores(rows), seconds, errors, group_means(rows))
 
 
 def format_photo_report(report: PhotoReport, per_photo_rows: bool = True) -> str:
@@ -152,6 +162,9 @@ def format_photo_report(report: PhotoReport, per_photo_rows: bool = True) -> str
         parts += ["\nPer-joint error (mm, root-relative), mean over the photos:\n",
                   per_joint_table({m["method"]: np.asarray(m["per_joint_mm"])
                                    for m in scored})]
+    if report.groups:
+        parts += ["\nBy group (MPJPE / P-MPJPE / root error, mm; people found):\n",
+                  group_table(report.groups)]
     if report.errors:
         parts += ["\nNot scored:"] + [f"- {e}" for e in report.errors]
     return "\n".join(parts)

@@ -75,3 +75,22 @@ def test_means_count_the_photos_a_method_missed() -> None:
     assert (mean["found"], mean["photos"], mean["photo"]) == (1, 2, "mean of 1")
     assert mean["mpjpe_mm"] == rows[0]["mpjpe_mm"] and mean["root_error_mm"] is None
     assert (gone["found"], gone["photos"]) == (0, 1) and "mpjpe_mm" not in gone
+
+
+def test_groups_get_their_own_means() -> None:
+    from monopose.eval.photo_scores import group_means, group_table
+
+    t = _truth()
+    good = score_person(PersonAnswer(t.rel_mm, t.abs_mm, None), t)
+    bad = score_person(PersonAnswer(1.2 * t.rel_mm, t.abs_mm + [0, 0, 300.0], None), t)
+    rows = [{"method": "m", "photo": "a", "group": "Sitting", **good},
+            {"method": "m", "photo": "b", "group": "Sitting", **bad},
+            {"method": "m", "photo": "c", "group": "On The Floor"},
+            {"method": "m", "photo": "d"}]
+    sitting, floor = group_means(rows)
+    assert (sitting["group"], sitting["found"], sitting["photos"]) == ("Sitting", 2, 2)
+    assert abs(sitting["mpjpe_mm"] - bad["mpjpe_mm"] / 2) < 1e-9
+    assert abs(sitting["root_error_mm"] - 150.0) < 1e-9
+    assert (floor["group"], floor["found"], floor["photos"]) == ("On The Floor", 0, 1)
+    table = group_table([sitting, floor])
+    assert "| Sitting | " in table and "(2 of 2)" in table and "| On The Floor | - |" in table

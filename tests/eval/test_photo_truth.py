@@ -90,3 +90,14 @@ def test_a_labels_file_that_cannot_be_used_is_refused_by_name(tmp_path: Path) ->
     labels = _write(tmp_path, [{"image": "a.jpg"}])
     with pytest.raises(ValueError, match="no item .* could be read: .*missing pose3d_camera_mm"):
         load_photo_truths(labels)
+
+
+def test_human36m_raw_joints_are_reduced_to_h36m17(tmp_path: Path) -> None:
+    from monopose.data.h36m import H36M32_TO_17
+
+    raw = _pose_mm(32, seed=5)
+    labels = _write(tmp_path, [{"image": "a.jpg", "layout": "h36m32", "camera": CAMERA,
+                                "pose3d_camera_mm": raw.tolist()}])
+    t = load_photo_truths(labels).items[0]
+    np.testing.assert_allclose(t.abs_mm, raw[list(H36M32_TO_17)])
+    np.testing.assert_allclose(t.kp2d_px, project_mm_to_px(t.abs_mm, t.intrinsics), atol=1e-6)

@@ -42,7 +42,7 @@ def _verbs() -> list[list[str]]:
     verbs = []
     for block in _blocks("bash"):
         for line in block.splitlines():
-            m = re.match(r"\s*monopose ([a-z-]+)(?: ([a-z-]+))?", line)
+            m = re.match(r"\s*monopose ([a-z0-9-]+)(?: ([a-z0-9-]+))?", line)
             if m:
                 verbs.append([w for w in m.groups() if w and not w.startswith("-")])
     return verbs
