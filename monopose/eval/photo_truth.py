@@ -11,8 +11,8 @@ A labels file is JSON with one item per labelled person (a photo may have severa
 
 Camera axes are x right, y down, z forward (OpenCV's). The truth is converted to h36m17, the
 layout every monopose model answers in; ``h36m32`` (Human3.6M's raw 32 joints, as its files
-hold them) is reduced to h36m17 by Human3.6M's usual selection. An item that cannot be read is skipped with a note that
-names it and what was expected; the rest are scored.
+hold them) is reduced to h36m17 by Human3.6M's usual selection. An item that cannot be read is
+skipped with a note that names it and what was expected; the rest are scored.
 """
 
 from __future__ import annotations
