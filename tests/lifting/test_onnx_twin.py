@@ -37,9 +37,11 @@ def _copy_weights(tmp: Path) -> Path:
     return tmp
 
 
-@pytest.mark.parametrize(("name", "window"), [(NAME, 1), ("mpm-lift-t27", 27)])
-def test_the_default_lifters_twins_ship_with_their_weights_card(name: str, window: int) -> None:
-    """The defaults for photos and videos; a twin made again after the weights change."""
+@pytest.mark.parametrize(("name", "window"), [(NAME, 1), ("mpm-lift-t27", 27),
+                                              ("mpm-lift-t1-floorsit", 1)])
+def test_the_shipped_twins_ship_with_their_weights_card(name: str, window: int) -> None:
+    """The defaults for photos and videos and the lifter for people on the floor; a twin made
+    again after the weights change."""
     twin = find_twin(name)
     assert twin is not None, f"{twin_path(name)} missing or not made from the shipped weights"
     _, card = load_model(name)
@@ -47,11 +49,12 @@ def test_the_default_lifters_twins_ship_with_their_weights_card(name: str, windo
     assert twin.network.max_frames == window and twin.network.num_joints == 17
 
 
-@pytest.mark.parametrize("flip", [True, False])
-def test_the_twin_lifts_as_the_module_does(flip: bool) -> None:
+@pytest.mark.parametrize(("name", "flip"), [(NAME, True), (NAME, False),
+                                            ("mpm-lift-t1-floorsit", True)])
+def test_the_twin_lifts_as_the_module_does(name: str, flip: bool) -> None:
     kp, valid = _poses_px(40, seed=3)
     intrinsics = np.array([900.0, 900.0, 640.0, 360.0])
-    twin, torch_lifter = Lifter(NAME), Lifter(NAME, backend="torch")
+    twin, torch_lifter = Lifter(name), Lifter(name, backend="torch")
     assert isinstance(twin.network, OnnxNetwork)
     assert isinstance(torch_lifter.network, TorchNetwork)
     for intr in (None, intrinsics):  # the virtual camera turns each person's 2D
