@@ -1,24 +1,13 @@
-"""Real-photo metric helpers: rotation angle, skeleton size, posture cues, per-joint table."""
+"""Real-photo posture cues of the media check (benchmarks/realphoto_metrics.py); the scores' own
+helpers are tested in tests/eval/test_photo_scores.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 
-from benchmarks.realphoto_metrics import (
-    bone_length_sum_mm,
-    per_joint_table,
-    posture,
-    rotation_angle_deg,
-)
-from monopose.core.skeleton import H36M17
-
-# A person standing upright facing the camera, camera axes (y down), pelvis at the origin, mm.
-STANDING_MM = np.array([
-    [0, 0, 0], [-100, 0, 0], [-100, 450, 0], [-100, 900, 0], [100, 0, 0], [100, 450, 0],
-    [100, 900, 0], [0, -250, 0], [0, -500, 0], [0, -600, 0], [0, -750, 0], [170, -480, 0],
-    [170, -200, 0], [170, 50, 0], [-170, -480, 0], [-170, -200, 0], [-170, 50, 0],
-], dtype=np.float64)
+from benchmarks.realphoto_metrics import posture
+from tests.eval.test_photo_scores import STANDING_MM, _rot
 
 
 def _seated() -> np.ndarray:
@@ -28,37 +17,6 @@ def _seated() -> np.ndarray:
         p[knee] = [p[knee, 0], 0, -450]
         p[ankle] = [p[ankle, 0], 450, -450]
     return p
-
-
-def _rot(axis: np.ndarray, angle_deg: float) -> np.ndarray:
-    """Rodrigues rotation matrix ``[3, 3]``."""
-    k = np.asarray(axis, dtype=np.float64) / np.linalg.norm(axis)
-    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
-    a = np.radians(angle_deg)
-    return np.eye(3) + np.sin(a) * kx + (1 - np.cos(a)) * kx @ kx
-
-
-@pytest.mark.parametrize("axis", [(0, 1, 0), (1, 0, 0), (1, 2, -0.5)])
-def test_rotation_angle_recovers_known_turn(axis: tuple[float, float, float]) -> None:
-    turned = STANDING_MM @ _rot(np.array(axis), 25.0).T + np.array([30.0, -40.0, 3000.0])
-    assert rotation_angle_deg(turned, STANDING_MM) == pytest.approx(25.0, abs=0.1)
-    assert rotation_angle_deg(STANDING_MM, turned) == pytest.approx(25.0, abs=0.1)
-
-
-def test_rotation_angle_zero_for_scaled_copy_and_large_for_upside_down() -> None:
-    assert rotation_angle_deg(1.3 * STANDING_MM, STANDING_MM) == pytest.approx(0.0, abs=1e-3)
-    flipped = STANDING_MM @ _rot(np.array([0, 0, 1.0]), 180.0).T
-    assert rotation_angle_deg(flipped, STANDING_MM) == pytest.approx(180.0, abs=0.1)
-
-
-def test_bone_length_sum_counts_each_bone_and_ignores_rigid_motion() -> None:
-    # legs 2 × (100 + 450 + 450), trunk 250 + 250 + 100 + 150, arms 2 × (170+20 hyp + 280 + 250)
-    shoulder = float(np.hypot(170, 20))
-    expected = 2 * 1000 + 750 + 2 * (shoulder + 280 + 250)
-    assert bone_length_sum_mm(STANDING_MM) == pytest.approx(expected)
-    moved = STANDING_MM @ _rot(np.array([1, 1, 0.0]), 40.0).T + 500.0
-    assert bone_length_sum_mm(moved) == pytest.approx(expected)
-    assert bone_length_sum_mm(0.5 * STANDING_MM) == pytest.approx(0.5 * expected)
 
 
 def test_posture_of_standing_person() -> None:
@@ -92,15 +50,6 @@ def test_posture_of_seated_person() -> None:
     assert s["knee_r_deg"] == pytest.approx(90.0) and s["hip_r_deg"] == pytest.approx(90.0)
     assert s["thigh_from_vertical_deg"] == pytest.approx(90.0)
     assert s["seated"] is True
-
-
-def test_per_joint_table_lists_every_joint_and_method() -> None:
-    errors = {"a": np.arange(17.0), "b": np.full(17, np.nan)}
-    table = per_joint_table(errors).splitlines()
-    assert table[0] == "| joint | a | b |"
-    assert len(table) == 2 + 17
-    assert table[2 + 10] == f"| {H36M17.joint_names[10]} | 10 | - |"
-    assert table[-1].startswith("| r_wrist | 16 |")
 
 
 def test_realgt_true_joints_refuses_unknown_joint_names(monkeypatch) -> None:

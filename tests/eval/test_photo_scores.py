@@ -5,12 +5,16 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
+import pytest
 
+from monopose.core.skeleton import H36M17
 from monopose.eval.photo_scores import (
     PersonAnswer,
     bone_length_sum_mm,
     mean_scores,
     nearest_person,
+    per_joint_table,
+    rotation_angle_deg,
     score_person,
 )
 from monopose.eval.photo_truth import PhotoTruth, project_mm_to_px
@@ -24,6 +28,14 @@ STANDING_MM = np.array([
 INTRINSICS = (800.0, 800.0, 320.0, 240.0)
 
 
+def _rot(axis: np.ndarray, angle_deg: float) -> np.ndarray:
+    """Rodrigues rotation matrix ``[3, 3]``."""
+    k = np.asarray(axis, dtype=np.float64) / np.linalg.norm(axis)
+    kx = np.array([[0, -k[2], k[1]], [k[2], 0, -k[0]], [-k[1], k[0], 0]])
+    a = np.radians(angle_deg)
+    return np.eye(3) + np.sin(a) * kx + (1 - np.cos(a)) * kx @ kx
+
+
 def _truth(offset_mm: tuple[float, float, float] = (0.0, 0.0, 4000.0), name: str = "p.jpg",
            label: str = "p") -> PhotoTruth:
     abs_mm = STANDING_MM + np.asarray(offset_mm)
@@ -32,9 +44,7 @@ def _truth(offset_mm: tuple[float, float, float] = (0.0, 0.0, 4000.0), name: str
 
 
 def _turned(pose_mm: np.ndarray, deg: float) -> np.ndarray:
-    a = np.radians(deg)
-    rot = np.array([[np.cos(a), 0, np.sin(a)], [0, 1, 0], [-np.sin(a), 0, np.cos(a)]])
-    return pose_mm @ rot.T
+    return pose_mm @ _rot(np.array([0.0, 1.0, 0.0]), deg).T
 
 
 def test_the_truth_itself_scores_zero_and_its_root_error_is_the_offset() -> None:
@@ -94,3 +104,35 @@ def test_groups_get_their_own_means() -> None:
     assert (floor["group"], floor["found"], floor["photos"]) == ("On The Floor", 0, 1)
     table = group_table([sitting, floor])
     assert "| Sitting | " in table and "(2 of 2)" in table and "| On The Floor | - |" in table
+
+
+@pytest.mark.parametrize("axis", [(0, 1, 0), (1, 0, 0), (1, 2, -0.5)])
+def test_rotation_angle_recovers_known_turn(axis: tuple[float, float, float]) -> None:
+    turned = STANDING_MM @ _rot(np.array(axis), 25.0).T + np.array([30.0, -40.0, 3000.0])
+    assert rotation_angle_deg(turned, STANDING_MM) == pytest.approx(25.0, abs=0.1)
+    assert rotation_angle_deg(STANDING_MM, turned) == pytest.approx(25.0, abs=0.1)
+
+
+def test_rotation_angle_zero_for_scaled_copy_and_large_for_upside_down() -> None:
+    assert rotation_angle_deg(1.3 * STANDING_MM, STANDING_MM) == pytest.approx(0.0, abs=1e-3)
+    flipped = STANDING_MM @ _rot(np.array([0, 0, 1.0]), 180.0).T
+    assert rotation_angle_deg(flipped, STANDING_MM) == pytest.approx(180.0, abs=0.1)
+
+
+def test_bone_length_sum_counts_each_bone_and_ignores_rigid_motion() -> None:
+    # legs 2 × (100 + 450 + 450), trunk 250 + 250 + 100 + 150, arms 2 × (170+20 hyp + 280 + 250)
+    shoulder = float(np.hypot(170, 20))
+    expected = 2 * 1000 + 750 + 2 * (shoulder + 280 + 250)
+    assert bone_length_sum_mm(STANDING_MM) == pytest.approx(expected)
+    moved = STANDING_MM @ _rot(np.array([1, 1, 0.0]), 40.0).T + 500.0
+    assert bone_length_sum_mm(moved) == pytest.approx(expected)
+    assert bone_length_sum_mm(0.5 * STANDING_MM) == pytest.approx(0.5 * expected)
+
+
+def test_per_joint_table_lists_every_joint_and_method() -> None:
+    errors = {"a": np.arange(17.0), "b": np.full(17, np.nan)}
+    table = per_joint_table(errors).splitlines()
+    assert table[0] == "| joint | a | b |"
+    assert len(table) == 2 + 17
+    assert table[2 + 10] == f"| {H36M17.joint_names[10]} | 10 | - |"
+    assert table[-1].startswith("| r_wrist | 16 |")
