@@ -164,6 +164,8 @@ def main(argv: list[str] | None = None) -> int:
         provenance={"data": "rendered people (anny bodies, mocap train split, Human3.6M joint "
                             f"placement), BlazePose {args.landmarks} landmark model, tiles off",
                     "render_sets": [str(p) for p in args.fit], "samples": int(ok.sum()),
+                    # the render sets pose people from the whole mocap cache: its licence
+                    "data_sources": ["cmu", "bandai"],
                     "ridge": args.ridge, "date": dt.date.today().isoformat(),
                     "command": "python benchmarks/fit_keypoint_map.py " + " ".join(
                         sys.argv[1:] if argv is None else argv)})

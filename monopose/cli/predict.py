@@ -13,7 +13,7 @@ from rich.progress import Progress, TaskID
 from rich.table import Table
 
 from monopose.io.files import refuse_overwriting_inputs
-from monopose.models.card import DATA_SOURCES
+from monopose.models.card import DATA_SOURCES, licence_for
 
 __all__ = ["predict", "demo", "lift", "models", "fetch_models"]
 
@@ -271,6 +271,7 @@ def models() -> None:
     for licence, note in notes.items():
         console.print(f"[bold]{licence}[/bold]: {note}")
     console.print(_landmark_networks_line(), soft_wrap=True)
+    console.print(_keypoint_map_line(), soft_wrap=True)
 
 
 def _landmark_networks_line() -> str:
@@ -283,6 +284,21 @@ def _landmark_networks_line() -> str:
              else "not fetched: run `monopose fetch-models` (photos use full until then)")
     return ("BlazePose landmark networks (Apache-2.0): full, from the mediapipe wheel; "
             f"heavy, {heavy}.")
+
+
+def _keypoint_map_line() -> str:
+    """What the learned BlazePose → h36m17 map, which every model's 2D goes through, was fitted
+    on, and what that means for its use."""
+    # heavy: the monopose.detect package loads LiteRT; `monopose --help` stays fast
+    from monopose.detect.keypoint_map import load_keypoint_map
+
+    sources = load_keypoint_map().provenance.get("data_sources") or []
+    licence, commercial, _ = licence_for(sources)
+    use = "commercial use allowed" if commercial else "non-commercial use only"
+    return (f"Learned BlazePose → h36m17 keypoint map (every model's 2D, `--keypoint-map "
+            f"learned`, the default): fitted on rendered people posed by "
+            f"{' + '.join(str(DATA_SOURCES[k]['short']) for k in sources)} ({licence}: {use}); "
+            "`--keypoint-map fixed` is the hand-written map, fitted on no data.")
 
 
 def fetch_models() -> None:

@@ -33,6 +33,10 @@ def test_models_lists_every_registered_model_with_licence() -> None:
         assert card.name in result.output
     assert "commercial" in result.output
     assert "BlazePose landmark networks (Apache-2.0)" in result.output
+    # every model's 2D goes through the learned keypoint map: its data's licence is said too
+    text = " ".join(result.output.split())
+    assert "Learned BlazePose → h36m17 keypoint map" in text
+    assert "Bandai Namco mocap (CMU mocap terms + CC BY-NC 4.0: non-commercial use only)" in text
 
 
 def test_models_says_whether_blazepose_heavy_is_fetched(tmp_path: Path,
