@@ -92,20 +92,20 @@ def score_person(person: PersonAnswer, truth: PhotoTruth) -> dict:
 def mean_scores(rows: Sequence[Mapping]) -> list[dict]:
     """One mean row per method over the photos where it found the person.
 
-    A mean row's ``photo`` says how many photos it averages, and ``found`` / ``photos`` how many
-    of the method's photos had the person found: a method is not made better by the photos it
-    missed, and the count shows them.
+    A mean row's ``photo`` says how many photos it averages, ``found`` / ``photos`` how many of
+    the method's photos had the person found (a method is not made better by the photos it
+    missed: the count shows them), and ``not_scored`` how many it could not run on.
     """
     out = []
     for method in dict.fromkeys(r["method"] for r in rows):
         mine = [r for r in rows if r["method"] == method]
         scored = [r for r in mine if "mpjpe_mm" in r]
+        counts = {"found": len(scored), "photos": len(mine),
+                  "not_scored": sum("error" in r for r in mine)}
         if not scored:
-            out.append({"method": method, "photo": "mean of 0", "found": 0,
-                        "photos": len(mine)})
+            out.append({"method": method, "photo": "mean of 0", **counts})
             continue
-        mean: dict = {"method": method, "photo": f"mean of {len(scored)}",
-                      "found": len(scored), "photos": len(mine)}
+        mean: dict = {"method": method, "photo": f"mean of {len(scored)}", **counts}
         for key in MEAN_KEYS:
             vals = [r.get(key) for r in scored]
             mean[key] = None if None in vals else float(np.mean(np.asarray(vals, float)))
@@ -158,7 +158,8 @@ def scores_table(rows: Sequence[Mapping]) -> str:
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "mpjpe_mm" not in r:
-            lines.append(f"| {r['method']} | {r['photo']} | no person found | | | | | | | |")
+            what = "not scored (see below)" if "error" in r else "no person found"
+            lines.append(f"| {r['method']} | {r['photo']} | {what} | | | | | | | |")
             continue
         n = number_cell
         cells = [n(r["mpjpe_mm"]), n(r["p_mpjpe_mm"]), n(r.get("pck150_pct")),

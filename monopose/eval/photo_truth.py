@@ -26,9 +26,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 
 from monopose.core.skeleton import H36M17, LAYOUTS, convert_layout
 from monopose.data.h36m import H36M32_TO_17
+from monopose.io.intrinsics import check_intrinsics
 
 __all__ = ["Intrinsics", "PhotoTruth", "PhotoTruths", "LAYOUT_ALIASES", "load_photo_truths",
            "project_mm_to_px"]
@@ -129,7 +131,7 @@ def _read_item(item: object, root: Path) -> PhotoTruth:
     if not image.is_file():
         raise ValueError(f"image {image} does not exist")
     layout = _layout(str(item.get("layout", "h36m17")))
-    intrinsics = _intrinsics(item["camera"])
+    intrinsics = _intrinsics(item["camera"], image)
     joints = 32 if layout == H36M32 else len(LAYOUTS[layout].joint_names)
     pose = _array(item["pose3d_camera_mm"], (joints, 3), "pose3d_camera_mm", layout)
     if np.any(pose[:, 2] <= 0):
@@ -159,7 +161,9 @@ def _layout(name: str) -> str:
     return layout
 
 
-def _intrinsics(camera: object) -> Intrinsics:
+def _intrinsics(camera: object, image: Path) -> Intrinsics:
+    """The item's camera, checked against its image's size as ``predict`` checks intrinsics (the
+    image's header only is read)."""
     keys = ("fx", "fy", "cx", "cy")
     if not isinstance(camera, Mapping) or any(k not in camera for k in keys):
         raise ValueError("camera: expected an object with fx, fy, cx, cy (px)")
@@ -169,7 +173,12 @@ def _intrinsics(camera: object) -> Intrinsics:
         raise ValueError("camera: fx, fy, cx, cy must be numbers (px)") from None
     if not all(math.isfinite(v) for v in (fx, fy, cx, cy)) or fx <= 0 or fy <= 0:
         raise ValueError(f"camera: expected finite fx, fy > 0, got {(fx, fy, cx, cy)}")
-    return fx, fy, cx, cy
+    try:
+        with Image.open(image) as im:
+            width, height = im.size
+    except (OSError, ValueError) as exc:
+        raise ValueError(f"image {image} is not a readable image ({exc})") from None
+    return check_intrinsics(fx, fy, cx, cy, width, height, argument="camera")
 
 
 def _array(value: object, shape: tuple[int, int], name: str, layout: str) -> np.ndarray:

@@ -139,6 +139,7 @@ def evaluate_photos(truths: Sequence[PhotoTruth], plans: Iterable[MethodPlan],
                 best = nearest_person(method(truth), truth)
             except (ValueError, OSError) as exc:
                 errors.append(f"{plan.name}: {truth.path}: {exc}")
+                row["error"] = str(exc)
                 best = None
             if best is not None:
                 row.update(score_person(best, truth))
@@ -153,7 +154,8 @@ def format_photo_report(report: PhotoReport, per_photo_rows: bool = True) -> str
     """The report as Markdown: the scores (per photo and mean, or mean only) and the mean
     per-joint errors of each method."""
     scored = [m for m in report.means if "per_joint_mm" in m]
-    means = [{**m, "photo": f"{m['photo']} (found {m['found']} of {m['photos']})"}
+    means = [{**m, "photo": f"{m['photo']} (found {m['found']} of {m['photos']}"
+              + (f", {m['not_scored']} not scored)" if m.get("not_scored") else ")")}
              for m in report.means]
     parts = ["MPJPE, P-MPJPE and PCK@150 root-relative (mm, %, h36m17); root error: the pelvis "
              "in camera space (mm)\n", scores_table((report.rows if per_photo_rows else [])

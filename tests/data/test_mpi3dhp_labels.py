@@ -6,6 +6,7 @@ import json
 from pathlib import Path
 
 import numpy as np
+from PIL import Image
 from typer.testing import CliRunner
 
 from monopose.cli import app
@@ -22,13 +23,14 @@ def _test_set(root: Path, n: int = 12, missing: tuple[int, ...] = ()) -> dict[st
     frames of TS1)."""
     rng = np.random.default_rng(0)
     arrays = {}
-    for seq in ("TS1", "TS5"):
+    for seq, size in (("TS1", (2048, 2048)), ("TS5", (1920, 1080))):
         arrays[seq] = _write_3dhp(root / seq / "annot_data.mat", n, rng)
         images = root / seq / "imageSequence"
         images.mkdir()
+        Image.new("L", size).save(images / "blank.jpg")
         for f in range(n):
             if not (seq == "TS1" and f in missing):
-                (images / f"img_{f + 1:06d}.jpg").write_bytes(b"jpeg")
+                (images / f"img_{f + 1:06d}.jpg").hardlink_to(images / "blank.jpg")
     return arrays
 
 

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
 from monopose.core.skeleton import H36M17, LAYOUTS, convert_layout
 from monopose.eval.photo_truth import load_photo_truths, project_mm_to_px
@@ -24,7 +25,7 @@ def _pose_mm(joints: int, seed: int = 0) -> np.ndarray:
 
 def _write(tmp_path: Path, items: list, images: tuple[str, ...] = ("a.jpg",)) -> Path:
     for name in images:
-        (tmp_path / name).write_bytes(b"not read here")
+        Image.new("RGB", (640, 480)).save(tmp_path / name)
     path = tmp_path / "labels.json"
     path.write_text(json.dumps({"items": items}))
     return path
@@ -67,10 +68,14 @@ def test_given_2d_is_kept_and_several_people_of_one_photo_are_told_apart(tmp_pat
     ({"pose3d_camera_mm": (_pose_mm(17) * [1, 1, -1]).tolist()}, "z > 0"),
     ({"camera": {"fx": 1000.0}}, "camera: expected an object with fx, fy, cx, cy"),
     ({"camera": {**CAMERA, "fx": -5.0}}, "fx, fy > 0"),
+    ({"camera": {**CAMERA, "fx": 2.0}}, "not a plausible focal length for a 640x480 image"),
+    ({"camera": {**CAMERA, "cx": 5000.0}}, "camera: cx"),
+    ({"image": "text.jpg"}, "text.jpg is not a readable image"),
     ({"keypoints2d_px": [[1.0, 2.0]] * 17 + [[1.0, None]]}, "keypoints2d_px"),
 ])
 def test_a_broken_item_is_skipped_with_a_note_and_the_rest_read(tmp_path: Path, change: dict,
                                                                 said: str) -> None:
+    (tmp_path / "text.jpg").write_text("not an image")
     labels = _write(tmp_path, [{**_item(), **change}, _item()])
     truths = load_photo_truths(labels)
     assert len(truths.items) == 1 and len(truths.skipped) == 1

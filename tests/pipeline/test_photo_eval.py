@@ -28,5 +28,6 @@ def test_evaluation_runs_each_photo_once_reports_what_failed_and_scores_the_rest
     assert [round(r.get("root_error_mm", -1)) for r in report.rows] == [50, 50, -1]
     assert report.errors == ["m: broken.jpg: broken.jpg: not a readable image"]
     text = format_photo_report(report)
-    assert "mean of 2 (found 2 of 3)" in text and "no person found" in text
+    assert "mean of 2 (found 2 of 3, 1 not scored)" in text
+    assert "| m | broken | not scored (see below) |" in text
     assert "Not scored:" in text and "| r_wrist |" in text
