@@ -118,6 +118,10 @@ def evaluate_photos_command(
     tta: Annotated[int | None, typer.Option(
         "--tta", min=1, max=8, help="The final landmark look over N crops, as in predict "
         "(default: the product's).")] = None,
+    floor_lifter: Annotated[bool, typer.Option(
+        "--floor-lifter/--no-floor-lifter", help="As predict's: mpm-lift-t1 hands the people it "
+        "lifts as on the floor to mpm-lift-t1-floorsit (the true-2D rows lift as `monopose "
+        "lift` does, which hands them over).")] = False,
     per_photo: Annotated[bool | None, typer.Option(
         "--per-photo/--means-only", help="Print a row per labelled person, not only the means "
         f"(default: per person up to {PER_PHOTO_ROWS_MAX} people).")] = None,
@@ -137,7 +141,9 @@ def evaluate_photos_command(
         truths = load_photo_truths(labels)
         for note in truths.skipped:
             typer.echo(f"skipped: {note}", err=True)
-        options = {} if tta is None else {"num_aug": tta}
+        options: dict[str, object] = {"floor_lifter": floor_lifter}
+        if tta is not None:
+            options["num_aug"] = tta
         plans = plan_methods(model or [DEFAULT_MODEL], anchor, true_2d, **options)
         with Progress(console=Console(stderr=True), transient=True) as bar:
             tasks: dict[str, TaskID] = {}

@@ -69,7 +69,8 @@ def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], 
          tiles: str = "fallback", bvh: bool = False, tta: int | None = None,
          body_size: str = "world_landmarks", world_up: str = "auto",
          keypoint_map: str = "learned", causal: bool = False, placement: str = "ray_fit",
-         landmark_model: str = "auto", turned_passes: str = "fallback") -> int:
+         landmark_model: str = "auto", turned_passes: str = "fallback",
+         floor_lifter: bool = False) -> int:
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
     from monopose.export.outputs import writers_for
     from monopose.pipeline.batch import collect_inputs, run_batch
@@ -93,7 +94,8 @@ def _run(paths: list[Path], out: Path, model: str | None, viz: tuple[str, ...], 
     try:
         est = Estimator(model=model, tiles=tiles, num_aug=tta, body_size=body_size,
                         keypoint_map=keypoint_map, causal=causal, placement=placement,
-                        landmark_model=landmark_model, turned_passes=turned_passes)
+                        landmark_model=landmark_model, turned_passes=turned_passes,
+                        floor_lifter=floor_lifter)
     except (ValueError, FileNotFoundError) as exc:
         console.print(f"[red]error:[/red] {exc}")
         return 2
@@ -185,11 +187,17 @@ def predict(
                                   "detector's time; `monopose fetch-models` fetches it once), "
                                   "full, or auto (photos: heavy where fetched, else full; "
                                   "videos: full, 2.5× faster). Videos take heavy when named."),
+    floor_lifter: bool = typer.Option(False, "--floor-lifter/--no-floor-lifter",
+                                      help="Photos with mpm-lift-t1: the people it lifts as "
+                                      "sitting or kneeling on the floor are lifted again by "
+                                      "mpm-lift-t1-floorsit (off by default: on the real "
+                                      "photos' detector 2D it does not help yet)."),
 ) -> None:
     """Estimate metric 3D poses of every person in images and videos; one JSON per input."""
     raise typer.Exit(_run(paths, out, model or None, _parse_viz(viz), npz, intrinsics,
                           intrinsics_file, max_frames, tiles, bvh, tta, body_size, world_up,
-                          keypoint_map, causal, placement, landmarks, turned_passes))
+                          keypoint_map, causal, placement, landmarks, turned_passes,
+                          floor_lifter))
 
 
 def demo(
@@ -222,6 +230,10 @@ def lift(
                                   help="With intrinsics, single poses: ray_fit (the lifted "
                                   "pose and its position fitted together to the 2D) or solve "
                                   "(the pose as lifted). Windows [N,T,J,2] use solve."),
+    floor_lifter: bool = typer.Option(True, "--floor-lifter/--no-floor-lifter",
+                                      help="With mpm-lift-t1 (the default): the poses it lifts "
+                                      "as sitting or kneeling on the floor are lifted again by "
+                                      "mpm-lift-t1-floorsit."),
 ) -> None:
     """Lift 2D keypoints you already have to root-relative (and absolute) 3D in mm."""
     # heavy: torch and LiteRT behind it; `monopose --help` stays fast
@@ -231,7 +243,7 @@ def lift(
     try:
         refuse_overwriting_inputs(out, [input_npz], "--out")
         summary = lift_file(input_npz, out, model or DEFAULT_MODEL, layout,
-                            _parse_intrinsics(intrinsics), placement)
+                            _parse_intrinsics(intrinsics), placement, floor_lifter)
     except ValueError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

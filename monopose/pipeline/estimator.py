@@ -28,6 +28,7 @@ from monopose.io.images import read_image
 from monopose.io.intrinsics import DEFAULT_FOV_DEG, resolve_intrinsics
 from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 from monopose.io.video import VideoFrames, open_video
+from monopose.lifting.floor_gate import FloorGatedLifter
 from monopose.lifting.lifter import BODY_SIZE_SOURCES, Lifter
 from monopose.models.card import RENDERED_PEOPLE
 from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
@@ -136,6 +137,10 @@ class Estimator:
             CA-PF and MeTRAbs, keep the full network they were trained with). Videos track
             with the full network; asked for by name, ``"heavy"`` also gives every tracked
             person the heavy network's keypoints (2.5× the time per frame, BENCHMARKS.md).
+        floor_lifter: Photos with ``mpm-lift-t1``: the people it lifts as sitting or kneeling
+            on the floor are lifted again by ``mpm-lift-t1-floorsit``
+            (:mod:`monopose.lifting.floor_gate`; off by default, BENCHMARKS.md, "People on the
+            floor"). Videos are not.
         pose_model: Use this model for photos and videos instead of loading ``model``
             (``model`` then only names it).
         detector: Use this detector instead of a new ``BlazePoseDetector``.
@@ -157,12 +162,13 @@ class Estimator:
         placement: str = "ray_fit",
         video_placement: str = "solve",
         landmark_model: str = "auto",
+        floor_lifter: bool = False,
         *,
         pose_model: PoseModel | None = None,
         detector: BlazePoseDetector | None = None,
     ) -> None:
         self._models = ModelLoader(ModelOptions(flip_test, body_size, num_aug or 1, causal,
-                                                placement, num_threads))
+                                                placement, num_threads, floor_lifter))
         if body_size not in BODY_SIZE_SOURCES:
             raise ValueError(f"body_size: expected one of {BODY_SIZE_SOURCES}, got {body_size!r}")
         check_placement(placement)
@@ -201,7 +207,8 @@ class Estimator:
                                  else self._models.load(self.model_name, self.detector))
         self._videos: PoseModel | None = None
         if pose_model is not None or (self._video_model_name == self.model_name
-                                      and self.model.window == 1):
+                                      and self.model.window == 1
+                                      and not isinstance(self.model, FloorGatedLifter)):
             self._videos = self.model
         self.keypoint_score_threshold = keypoint_score_threshold
         self.tiles = tiles

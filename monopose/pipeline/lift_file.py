@@ -23,6 +23,7 @@ value is ever NaN or infinite.
 
 from __future__ import annotations
 
+import dataclasses
 import zipfile
 import zlib
 from pathlib import Path
@@ -219,13 +220,17 @@ def _scores(data: np.lib.npyio.NpzFile, path: Path, shape: tuple[int, ...], layo
                      f"not {layout}; remove them or give h36m17 keypoints")
 
 
-def keypoint_model(name: str) -> PoseModel:
+def keypoint_model(name: str, floor_lifter: bool = True) -> PoseModel:
     """The registered model ``name``, refused unless it lifts 2D keypoints alone.
+
+    ``floor_lifter``: ``mpm-lift-t1`` hands the poses it lifts as on the floor to
+    ``mpm-lift-t1-floorsit`` (:mod:`monopose.lifting.floor_gate`).
 
     Raises:
         ValueError: unknown name, or a model that reads images or feature maps.
     """
-    model = ModelLoader(DEFAULT_OPTIONS).load(name)  # the ONNX twin where one ships
+    options = dataclasses.replace(DEFAULT_OPTIONS, floor_lifter=floor_lifter)
+    model = ModelLoader(options).load(name)  # the ONNX twin where one ships
     if model.needs != "keypoints":
         what = ("is an image model: it reads photos" if model.needs == "image"
                 else "reads the detector's feature maps")
@@ -236,8 +241,10 @@ def keypoint_model(name: str) -> PoseModel:
 
 def lift_file(input_path: Path, output_path: Path, model: str, layout: str | None = None,
               intrinsics: tuple[float, float, float, float] | None = None,
-              placement: str = "ray_fit") -> str:
+              placement: str = "ray_fit", floor_lifter: bool = True) -> str:
     """Lift the keypoints of ``input_path`` with ``model`` and write ``output_path``.
+
+    ``floor_lifter``: see :func:`keypoint_model`.
 
     With intrinsics, each pose is placed in the camera (:func:`~monopose.core.placement.
     place_poses`; no image size, so every valid joint counts) by ``placement``; single poses
@@ -259,7 +266,7 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
     if intrinsics is not None:
         intr = np.asarray(intrinsics, dtype=np.float64)
     kp17, valid17, _ = convert_layout(kp, lay, H36M17.name, valid)
-    lifter = keypoint_model(model)
+    lifter = keypoint_model(model, floor_lifter)
     try:
         # Perspective-aware lifters turn each pose towards a virtual camera with these.
         rel_mm = lifter.lift(kp17, valid17, intrinsics=intr, scores=scores)

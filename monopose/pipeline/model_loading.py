@@ -7,6 +7,7 @@ import sys
 from dataclasses import dataclass
 
 from monopose.detect.blazepose import BlazePoseDetector
+from monopose.lifting.floor_gate import FLOOR_LIFTERS, FloorGatedLifter
 from monopose.lifting.lifter import Lifter
 from monopose.lifting.onnx_twin import Twin, find_twin
 from monopose.models.card import ModelCard
@@ -20,7 +21,9 @@ class ModelOptions:
     """What models are loaded with (see :class:`~monopose.pipeline.estimator.Estimator`).
 
     ``flip_test`` None: yes, except temporal lifters on videos. ``torch_threads``: PyTorch's
-    threads once a model needs it (None: its default)."""
+    threads once a model needs it (None: its default). ``floor_lifter``: a lifter of
+    :data:`~monopose.lifting.floor_gate.FLOOR_LIFTERS` hands the people it lifts as on the floor
+    to the lifter fine-tuned for them (photos and keypoints, not videos)."""
 
     flip_test: bool | None
     body_size: str
@@ -28,6 +31,7 @@ class ModelOptions:
     causal: bool
     placement: str
     torch_threads: int | None = None
+    floor_lifter: bool = False
 
 
 # The zoo's defaults (monopose.zoo.load_pose_model).
@@ -71,6 +75,16 @@ class ModelLoader:
             ValueError: unknown name or bad option values.
             FileNotFoundError: no trained weights.
         """
+        model = self._load(name, detector, videos)
+        floor = FLOOR_LIFTERS.get(name)
+        if (self.options.floor_lifter and floor is not None and not videos
+                and isinstance(model, Lifter)):
+            floor_model = self._load(floor, detector, videos)
+            if isinstance(floor_model, Lifter):
+                return FloorGatedLifter(model, floor_model)
+        return model
+
+    def _load(self, name: str, detector: BlazePoseDetector | None, videos: bool) -> PoseModel:
         o = self.options
         flip = o.flip_test if o.flip_test is not None else not (
             videos and self.card(name).window > 1)
