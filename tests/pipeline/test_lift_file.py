@@ -126,7 +126,7 @@ def test_keypoint_scores_are_read_checked_and_given_to_the_lifter(tmp_path: Path
             Spy.seen.append(scores)
             return np.zeros((*kp2d.shape[:-1], 3))
 
-    monkeypatch.setattr(lift_file_module, "keypoint_model", lambda name: Spy())
+    monkeypatch.setattr(lift_file_module, "keypoint_model", lambda name, floor_lifter=True: Spy())
     real_open, opened = lift_file_module._open_npz, []
     monkeypatch.setattr(lift_file_module, "_open_npz",
                         lambda path: opened.append(path) or real_open(path))
