@@ -32,7 +32,6 @@ from monopose.eval.photo_scores import nearest_person, score_person
 from monopose.eval.photo_truth import PhotoTruth
 from monopose.lifting.floor_gate import FloorGatedLifter, on_the_floor
 from monopose.lifting.lifter import Lifter
-from monopose.pipeline.lift_file import keypoint_model
 from monopose.pipeline.photo_methods import estimator_method, true_2d_answer
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
@@ -56,15 +55,22 @@ def _cells(poses: dict[str, np.ndarray], gt: np.ndarray) -> list[str]:
             for p in poses.values()]
 
 
-def renders_table(sets: list[Path], work: Path, limit: int) -> str:
+def renders_table(sets: list[Path], work: Path, limit: int,
+                  floor_weights: Path | None = None) -> str:
     """Per set and 2D source: MPJPE / P-MPJPE of the default, the floor-sit lifter and the
-    gate, and how many people the gate hands over (of how many on the floor by the truth)."""
+    gate (and of candidate floor-sit weights, alone and gated), and how many people the gate
+    hands over (of how many on the floor by the truth)."""
     base, floor = Lifter(BASE), Lifter(FLOOR)
-    lifters = {"default": base, "floor-sit lifter": floor,
-               "default, floor handed over": FloorGatedLifter(base, floor)}
+    lifters: dict[str, Lifter | FloorGatedLifter] = {
+        "default": base, "floor-sit lifter": floor,
+        "default, floor handed over": FloorGatedLifter(base, floor)}
+    if floor_weights is not None:
+        candidate = Lifter(FLOOR, floor_weights)
+        lifters[f"floor-sit @ {floor_weights.name}"] = candidate
+        lifters[f"default, handed to @ {floor_weights.name}"] = FloorGatedLifter(base, candidate)
     floor_id = POSTURES.index("floor")
     lines = ["| set | 2D | people | handed over (on the floor by the truth) | "
-             + " | ".join(lifters) + " |", "|---|---|---|---|---|---|---|"]
+             + " | ".join(lifters) + " |", "|---|---|---|---|" + "---|" * len(lifters)]
     for folder in sets:
         z = five_crop_detections(folder, limit, work)
         ok = usable(z)[0]
@@ -97,33 +103,37 @@ def _z_up_truth(folder: Path, n: int) -> np.ndarray:
 Answer = Callable[[PhotoTruth], dict]
 
 
-def realgt_rows() -> dict[str, dict[str, Answer]]:
-    """Per row of the table, per view set, a scorer of one labelled photo."""
+def realgt_rows(floor_weights: Path | None = None) -> dict[str, dict[str, Answer]]:
+    """Per row of the table, per kind of input, a scorer of one labelled photo."""
+    base, floor = Lifter(BASE), Lifter(FLOOR)
+    models: dict[str, Lifter | FloorGatedLifter] = {
+        f"{BASE}, default": base, f"{BASE}, floor handed over": FloorGatedLifter(base, floor)}
+    if floor_weights is not None:
+        models[f"{BASE}, handed to @ {floor_weights.name}"] = FloorGatedLifter(
+            base, Lifter(FLOOR, floor_weights))
     out: dict[str, dict[str, Answer]] = {}
-    for gate in (False, True):
-        tag = "floor handed over" if gate else "default"
-        run = estimator_method(BASE, floor_lifter=gate)
-        lift = keypoint_model(BASE, floor_lifter=gate)
+    for name, model in models.items():
+        run = estimator_method(BASE, pose_model=model)
 
         def pipeline(t: PhotoTruth, run=run) -> dict:  # type: ignore[no-untyped-def]
             best = nearest_person(run(t.path, t.intrinsics), t)
             return {} if best is None else score_person(best, t)
 
-        def true_2d(t: PhotoTruth, lift=lift) -> dict:  # type: ignore[no-untyped-def]
-            return score_person(true_2d_answer(lift, t), t)
+        def true_2d(t: PhotoTruth, model=model) -> dict:  # type: ignore[no-untyped-def]
+            return score_person(true_2d_answer(model, t), t)
 
-        out[f"{BASE}, {tag}"] = {"pipeline": pipeline, "true 2D": true_2d}
+        out[name] = {"pipeline": pipeline, "true 2D": true_2d}
     return out
 
 
-def realgt_table() -> str:
+def realgt_table(floor_weights: Path | None = None) -> str:
     """MPJPE / P-MPJPE / root error (mm), means over the photos as they are and over the 12
     views, through the pipeline and from the labelled 2D."""
     photos = load_truths(SHARED / "realgt")
     views = make_views(photos, REPO / "cache" / "realgt_views", VIEW_NAMES)
     lines = ["| lifter | pipeline, 2 photos | pipeline, 12 views | true 2D, 2 photos |",
              "|---|---|---|---|"]
-    for name, scorers in realgt_rows().items():
+    for name, scorers in realgt_rows(floor_weights).items():
         cells = []
         for kind, truths in (("pipeline", photos), ("pipeline", views), ("true 2D", photos)):
             scores = [s for s in (scorers[kind](t) for t in truths) if s]
@@ -137,15 +147,20 @@ def realgt_table() -> str:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_render_set_options(ap)
+    ap.add_argument("--floor-weights", type=Path, default=None,
+                    help="also score candidate mpm-lift-t1-floorsit weights from this folder "
+                    "(e.g. a soup of runs), alone and handed over to")
+    ap.add_argument("--no-realgt", action="store_true", help="skip the realgt photos")
     args = ap.parse_args(argv)
     now = dt.datetime.now(dt.UTC)
     print(f"# bench_floor_lifter: {platform.node()}, {platform.machine()}, "
           f"{now:%Y-%m-%d %H:%M} UTC\n")
     if args.sets:
         print("## Held-out renders (MPJPE / P-MPJPE, mm)\n")
-        print(renders_table(args.sets, args.work, args.limit) + "\n")
-    print("## Realgt photos (MPJPE / P-MPJPE / root error, mm)\n")
-    print(realgt_table() + "\n")
+        print(renders_table(args.sets, args.work, args.limit, args.floor_weights) + "\n")
+    if not args.no_realgt:
+        print("## Realgt photos (MPJPE / P-MPJPE / root error, mm)\n")
+        print(realgt_table(args.floor_weights) + "\n")
     return 0
 
 

@@ -61,9 +61,10 @@ CARDS = (
         description="mpm-lift-t1 fine-tuned once more with a tenth of its mocap poses sat on the "
         "floor (sitting, kneeling; monopose.data.floor_sits) and a quarter of its pairs from "
         "the detector's own 2D on rendered people, floor sitters among them "
-        "(monopose.data.detected_renders); the average of two seeds. For photos of people on "
-        "the floor: better on rendered floor sitters; not the default, which is chosen by the "
-        "real photos (BENCHMARKS.md).",
+        "(monopose.data.detected_renders), then again with those pairs from BlazePose Heavy's "
+        "final look, the keypoints photos get; each stage the average of two seeds. For people "
+        "on the floor: mpm-lift-t1 hands them to it in `monopose lift` and `predict "
+        "--floor-lifter` (monopose.lifting.floor_gate; BENCHMARKS.md).",
     ),
     ModelCard(
         name="mpm-lift-t1-scratch", input_frame=_VC, architecture="mpm",

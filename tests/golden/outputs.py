@@ -20,7 +20,9 @@ stage (``monopose soup``). Every lifter was re-recorded when people began to be 
 the fit of the lifted pose to its 2D rays (``monopose.core.placement``, ``--placement
 ray_fit``). ``mpm-lift-t1-floorsit`` was recorded when it was registered, and again when its
 weights became the average of two runs trained with the detector's own 2D on rendered people
-(``monopose/train/configs/mpm-lift-t1-floorsit-detected.yaml``).
+(``monopose/train/configs/mpm-lift-t1-floorsit-detected.yaml``), and again when they became
+the average of two runs on BlazePose Heavy's keypoints of them
+(``mpm-lift-t1-floorsit-heavy.yaml``).
 """
 
 from __future__ import annotations
