@@ -87,6 +87,7 @@ def plan_methods(models: Sequence[str], anchor: bool = True, true_2d: bool = Tru
     """The models' whole pipelines, then MediaPipe's world landmarks (``anchor``), then each
     keypoint lifter among ``models`` fed the labelled 2D (``true_2d``; models that read images
     or feature maps have no such row)."""
+    models = list(dict.fromkeys(models))  # a model named twice is scored once
     plans = [MethodPlan(m, partial(_pipeline, m, estimator_options)) for m in models]
     if anchor:
         plans.append(MethodPlan(MEDIAPIPE_WORLD, lambda: per_photo(mediapipe_world_method())))

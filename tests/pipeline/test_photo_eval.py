@@ -31,3 +31,10 @@ def test_evaluation_runs_each_photo_once_reports_what_failed_and_scores_the_rest
     assert "mean of 2 (found 2 of 3, 1 not scored)" in text
     assert "| m | broken | not scored (see below) |" in text
     assert "Not scored:" in text and "| r_wrist |" in text
+
+
+def test_a_model_named_twice_is_planned_once() -> None:
+    from monopose.pipeline.photo_eval import plan_methods
+
+    plans = plan_methods(["mpm-lift-t1", "mpm-lift-t1"], anchor=False, true_2d=True)
+    assert [p.name for p in plans] == ["mpm-lift-t1", "mpm-lift-t1 (true 2D)"]
