@@ -75,6 +75,8 @@ class FloorGatedLifter:
             raise ValueError("FloorGatedLifter: single-frame lifters only (window 1)")
         self.base, self.floor = base, floor
         self.card: ModelCard | None = base.card
+        # ``[N]`` bool: who the last call of :meth:`lift` handed over (for reports)
+        self.last_handed_over = np.zeros(0, dtype=bool)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.base, name)
@@ -101,9 +103,10 @@ class FloorGatedLifter:
         rel = self.base.lift(keypoints_2d_px, valid, layout, flip, batch_size, intrinsics,
                              scores)
         kp = np.asarray(keypoints_2d_px)
+        self.last_handed_over = np.zeros(len(kp), dtype=bool)
         if kp.ndim != 3 or not len(kp):
             return rel
-        floor = on_the_floor(rel)
+        floor = self.last_handed_over = on_the_floor(rel)
         if floor.any():
             n = len(kp)
             rel = rel.copy()

@@ -34,6 +34,7 @@ from monopose.core.placement import check_placement, place_poses
 from monopose.core.skeleton import H36M17, convert_layout, get_layout
 from monopose.detect.keypoint_map import h36m_scores_from_blazepose
 from monopose.io.schema import write_npz_atomic
+from monopose.lifting.floor_gate import FLOOR_LIFTERS, FloorGatedLifter
 from monopose.models.interface import PoseModel
 from monopose.pipeline.model_loading import DEFAULT_OPTIONS, ModelLoader
 
@@ -298,8 +299,15 @@ def lift_file(input_path: Path, output_path: Path, model: str, layout: str | Non
         out["placement"] = np.array(used)
         failed = methods.count("failed")
     out["pose_3d_rel_mm"] = rel_mm.astype(np.float32)
+    handed = np.zeros(len(rel_mm), dtype=bool)
+    if isinstance(lifter, FloorGatedLifter) and kp.ndim == 3:
+        # which lifter answered each pose: people on the floor went to the floor-sit lifter
+        handed = lifter.last_handed_over
+        out["lifted_by"] = np.where(handed, FLOOR_LIFTERS[model], model)
     write_npz_atomic(Path(output_path), out)
     notes = []
+    if handed.any():
+        notes.append(f"{int(handed.sum())} on the floor, lifted by {FLOOR_LIFTERS[model]}")
     if intr is None:
         notes.append("no intrinsics: root-relative only")
     if failed:

@@ -121,6 +121,11 @@ def test_lift_hands_over_by_default(tmp_path: Path) -> None:
         result = runner.invoke(app, ["lift", str(src), "--out", str(out), flag])
         assert result.exit_code == 0, result.output
         outs[flag] = np.load(out)["pose_3d_rel_mm"]
+        if flag == "--floor-lifter":
+            assert "1 on the floor, lifted by mpm-lift-t1-floorsit" in result.output
+            assert np.load(out)["lifted_by"].tolist() == ["mpm-lift-t1-floorsit", "mpm-lift-t1"]
+        else:
+            assert "lifted_by" not in np.load(out)
     floor = Lifter("mpm-lift-t1-floorsit").lift(kp[:1])[0]
     base = Lifter("mpm-lift-t1").lift(kp)
     np.testing.assert_allclose(outs["--floor-lifter"][0], floor, atol=1e-3)
