@@ -144,6 +144,31 @@ def realgt_table(floor_weights: Path | None = None) -> str:
     return "\n".join(lines)
 
 
+def timing_line(folder: Path, work: Path, limit: int, repeats: int = 3) -> str:
+    """Seconds to lift the detector's 2D of ``folder``'s people with ``mpm-lift-t1`` and with
+    the hand-over, alternating ``repeats`` times (one thread), and ``on_the_floor`` alone."""
+    import time
+
+    base = Lifter(BASE)
+    gated = FloorGatedLifter(base, Lifter(FLOOR))
+    z = five_crop_detections(folder, limit, work)
+    f = features(z, base, usable(z)[0])
+    args = (f["kp_px"], f["valid"])
+    seconds: dict[str, list[float]] = {"mpm-lift-t1": [], "hand-over": [], "on_the_floor": []}
+    for _ in range(repeats):
+        for name, model in (("mpm-lift-t1", base), ("hand-over", gated)):
+            start = time.perf_counter()
+            model.lift(*args, intrinsics=f["intrinsics"], scores=f["score"])
+            seconds[name].append(time.perf_counter() - start)
+        start = time.perf_counter()
+        on_the_floor(f["base"])
+        seconds["on_the_floor"].append(time.perf_counter() - start)
+    n = len(f["base"])
+    return (f"{folder.name}, {n} people, {repeats} alternating runs (s): "
+            + "; ".join(f"{k} " + " / ".join(f"{v:.2f}" for v in vs) for k, vs in seconds.items())
+            + f"; on_the_floor per person {1000 * min(seconds['on_the_floor']) / n:.2f} ms")
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     add_render_set_options(ap)
@@ -151,6 +176,8 @@ def main(argv: list[str] | None = None) -> int:
                     help="also score candidate mpm-lift-t1-floorsit weights from this folder "
                     "(e.g. a soup of runs), alone and handed over to")
     ap.add_argument("--no-realgt", action="store_true", help="skip the realgt photos")
+    ap.add_argument("--timing", action="store_true",
+                    help="time the hand-over against mpm-lift-t1 on the first --sets folder")
     args = ap.parse_args(argv)
     now = dt.datetime.now(dt.UTC)
     print(f"# bench_floor_lifter: {platform.node()}, {platform.machine()}, "
@@ -158,6 +185,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.sets:
         print("## Held-out renders (MPJPE / P-MPJPE, mm)\n")
         print(renders_table(args.sets, args.work, args.limit, args.floor_weights) + "\n")
+    if args.timing and args.sets:
+        print("## Cost\n")
+        print(timing_line(args.sets[0], args.work, args.limit) + "\n")
     if not args.no_realgt:
         print("## Realgt photos (MPJPE / P-MPJPE / root error, mm)\n")
         print(realgt_table(args.floor_weights) + "\n")
