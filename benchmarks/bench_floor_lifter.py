@@ -26,6 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
+from monopose.core.projection import project_points
 from monopose.data.postures import POSTURES, posture_of
 from monopose.eval.metrics import mpjpe_per_sample, p_mpjpe_per_sample
 from monopose.eval.photo_scores import nearest_person, score_person
@@ -42,12 +43,6 @@ from fit_keypoint_map import usable  # noqa: E402
 from realgt_views import VIEW_NAMES, make_views  # noqa: E402
 
 BASE, FLOOR = "mpm-lift-t1", "mpm-lift-t1-floorsit"
-
-
-def _true_2d_px(gt_abs_mm: np.ndarray, intrinsics: np.ndarray) -> np.ndarray:
-    """``[N, 17, 2]`` projections of ``[N, 17, 3]`` camera-space joints, ``[N, 4]`` cameras."""
-    f, c = intrinsics[:, None, :2], intrinsics[:, None, 2:]
-    return gt_abs_mm[..., :2] / gt_abs_mm[..., 2:] * f + c
 
 
 def _cells(poses: dict[str, np.ndarray], gt: np.ndarray) -> list[str]:
@@ -83,7 +78,7 @@ def renders_table(sets: list[Path], work: Path, limit: int,
         lines.append(f"| {folder.name} | detector | {len(gt)} | {handed} ({true_floor}) | "
                      + " | ".join(_cells({k: v["sized"] for k, v in feats.items()}, gt))
                      + " |")
-        kp = _true_2d_px(f["gt_abs"], f["intrinsics"])
+        kp = project_points(f["gt_abs"], f["intrinsics"])
         lifted = {k: m.lift(kp, intrinsics=f["intrinsics"]) for k, m in lifters.items()}
         handed = int(on_the_floor(lifted["default"]).sum())
         lines.append(f"| {folder.name} | true | {len(gt)} | {handed} ({true_floor}) | "

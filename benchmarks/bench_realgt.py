@@ -54,9 +54,11 @@ from monopose.eval.photo_scores import (
     PersonAnswer,
     mean_scores,
     nearest_person,
-    number_cell,
     score_person,
     scores_table,
+)
+from monopose.eval.photo_scores import (
+    number_cell as _num,
 )
 from monopose.eval.photo_truth import Intrinsics, PhotoTruth, load_photo_truths
 from monopose.pipeline.photo_methods import (
@@ -169,15 +171,6 @@ def true_joints_method(name: str, truths: list[Truth], joints: list[str],
         return [true_2d_answer(lifter, replace(t, kp2d_px=kp))]
 
     return run
-
-
-# ----------------------------------------------------------------------------------------------
-# scoring (monopose.eval.photo_scores)
-
-score = score_person
-realgt_table = scores_table
-mean_rows = mean_scores
-_num = number_cell
 
 
 # ----------------------------------------------------------------------------------------------
@@ -305,7 +298,7 @@ def main() -> None:
             best = nearest_person(run(t.path, t.intrinsics), t)
             row = {"method": method, "photo": t.path.stem}
             if best is not None:
-                row.update(score(best, t))
+                row.update(score_person(best, t))
                 if args.budget:
                     row["oracle"] = oracle_scores(best.rel_mm, t.abs_mm - t.abs_mm[0])
                     row["depth"] = depth_agreement(best.rel_mm, t.abs_mm - t.abs_mm[0])
@@ -315,8 +308,8 @@ def main() -> None:
         seconds[method] = time.perf_counter() - start
         del run
 
-    means = mean_rows(rows)
-    print(realgt_table(rows + means))
+    means = mean_scores(rows)
+    print(scores_table(rows + means))
     print("\nPer-joint error (mm, root-relative), mean over the photos:\n")
     print(per_joint_table({m["method"]: np.asarray(m["per_joint_mm"]) for m in means}))
     if args.views is not None:

@@ -170,11 +170,11 @@ def photo_tables(kmap: ResidualMap) -> str:
         media_rows,
         media_table,
         nearest_person,
-        score,
         unique_photos,
     )
 
     from monopose.detect.blazepose import BlazePoseDetector
+    from monopose.eval.photo_scores import score_person as score
     from monopose.pipeline.estimator import Estimator
 
     lines = ["| map | photo | MPJPE / P-MPJPE / root (mm) | 2D error (px) |", "|---|---|---|---|"]

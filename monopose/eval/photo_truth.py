@@ -28,12 +28,12 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from monopose.core.projection import project_points
 from monopose.core.skeleton import H36M17, LAYOUTS, convert_layout
 from monopose.data.h36m import H36M32_TO_17
 from monopose.io.intrinsics import check_intrinsics
 
-__all__ = ["Intrinsics", "PhotoTruth", "PhotoTruths", "LAYOUT_ALIASES", "load_photo_truths",
-           "project_mm_to_px"]
+__all__ = ["Intrinsics", "PhotoTruth", "PhotoTruths", "LAYOUT_ALIASES", "load_photo_truths"]
 
 Intrinsics = tuple[float, float, float, float]  # (fx, fy, cx, cy) px
 
@@ -77,13 +77,6 @@ class PhotoTruths:
 
     items: list[PhotoTruth]
     skipped: list[str] = field(default_factory=list)
-
-
-def project_mm_to_px(points_mm: np.ndarray, intrinsics: Intrinsics) -> np.ndarray:
-    """Pinhole projection of ``[J, 3]`` camera-space points (mm) to ``[J, 2]`` px."""
-    fx, fy, cx, cy = intrinsics
-    p = np.asarray(points_mm, dtype=np.float64)
-    return np.stack([fx * p[:, 0] / p[:, 2] + cx, fy * p[:, 1] / p[:, 2] + cy], axis=-1)
 
 
 def load_photo_truths(labels_path: str | os.PathLike[str]) -> PhotoTruths:
@@ -140,7 +133,7 @@ def _read_item(item: object, root: Path) -> PhotoTruth:
     if "keypoints2d_px" in item and item["keypoints2d_px"] is not None:
         kp = _array(item["keypoints2d_px"], (joints, 2), "keypoints2d_px", layout)
     else:
-        kp = project_mm_to_px(pose, intrinsics)
+        kp = project_points(pose, np.asarray(intrinsics))
     if layout == H36M32:
         pose, kp, layout = pose[list(H36M32_TO_17)], kp[list(H36M32_TO_17)], H36M17.name
     abs_mm, valid, _ = convert_layout(pose, layout, H36M17.name)

@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from monopose.core.projection import project_points
 from monopose.core.skeleton import H36M17
 from monopose.eval.photo_scores import (
     PersonAnswer,
@@ -17,7 +18,7 @@ from monopose.eval.photo_scores import (
     rotation_angle_deg,
     score_person,
 )
-from monopose.eval.photo_truth import PhotoTruth, project_mm_to_px
+from monopose.eval.photo_truth import PhotoTruth
 
 # A person standing upright facing the camera, camera axes (y down), pelvis at the origin, mm.
 STANDING_MM = np.array([
@@ -39,8 +40,8 @@ def _rot(axis: np.ndarray, angle_deg: float) -> np.ndarray:
 def _truth(offset_mm: tuple[float, float, float] = (0.0, 0.0, 4000.0), name: str = "p.jpg",
            label: str = "p") -> PhotoTruth:
     abs_mm = STANDING_MM + np.asarray(offset_mm)
-    return PhotoTruth(Path(name), abs_mm, project_mm_to_px(abs_mm, INTRINSICS), INTRINSICS,
-                      label)
+    kp2d_px = project_points(abs_mm, np.asarray(INTRINSICS))
+    return PhotoTruth(Path(name), abs_mm, kp2d_px, INTRINSICS, label)
 
 
 def _turned(pose_mm: np.ndarray, deg: float) -> np.ndarray:

@@ -10,8 +10,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from monopose.core.projection import project_points
 from monopose.core.skeleton import H36M17, LAYOUTS, convert_layout
-from monopose.eval.photo_truth import load_photo_truths, project_mm_to_px
+from monopose.eval.photo_truth import load_photo_truths
 
 CAMERA = {"fx": 1000.0, "fy": 990.0, "cx": 320.0, "cy": 240.0}
 MPI17 = LAYOUTS["mpi3dhp17"]
@@ -47,7 +48,8 @@ def test_mpi3dhp_items_become_h36m17_with_projected_2d(tmp_path: Path) -> None:
     # the mpi pelvis (index 14) is the h36m17 root
     np.testing.assert_allclose(t.abs_mm[H36M17.root], _pose_mm(17)[MPI17.joint_names.index(
         "pelvis")])
-    np.testing.assert_allclose(t.kp2d_px, project_mm_to_px(expected, t.intrinsics), atol=1e-6)
+    np.testing.assert_allclose(t.kp2d_px, project_points(expected, np.asarray(t.intrinsics)),
+                               atol=1e-6)
     assert t.intrinsics == (1000.0, 990.0, 320.0, 240.0)
     assert t.path == tmp_path / "a.jpg" and t.label == "a"
     np.testing.assert_allclose(t.rel_mm[0], 0.0)
@@ -105,4 +107,5 @@ def test_human36m_raw_joints_are_reduced_to_h36m17(tmp_path: Path) -> None:
                                 "pose3d_camera_mm": raw.tolist()}])
     t = load_photo_truths(labels).items[0]
     np.testing.assert_allclose(t.abs_mm, raw[list(H36M32_TO_17)])
-    np.testing.assert_allclose(t.kp2d_px, project_mm_to_px(t.abs_mm, t.intrinsics), atol=1e-6)
+    np.testing.assert_allclose(t.kp2d_px, project_points(t.abs_mm, np.asarray(t.intrinsics)),
+                               atol=1e-6)
