@@ -91,6 +91,9 @@ class PersonResult:
             against the person box) or ``"failed"`` (the absolute pose is unknown: NaN here,
             null in JSON).
         person_id: Stable id across video frames (None for single images without tracking).
+        errors: How far off the 3D is likely to be (``monopose.lifting.joint_errors``:
+            ``joint_median_mm [17]``, ``joint_p90_mm [17]``, ``root_median_mm``,
+            ``root_p90_mm``); None where the model has no error model.
     """
 
     box_xyxy_px: np.ndarray
@@ -102,6 +105,7 @@ class PersonResult:
     pose_3d_abs_mm: np.ndarray
     root_method: str
     person_id: int | None = None
+    errors: dict[str, np.ndarray] | None = None
 
     def drop_nonfinite(self) -> str | None:
         """Mark what is not a number as unknown; returns why, or None when all was finite.
@@ -125,6 +129,10 @@ class PersonResult:
             if why is not None:
                 self.pose_3d_abs_mm = np.full_like(abs_mm, np.nan)
                 self.root_method = "failed"
+        if why is not None and self.errors is not None:  # no estimate for what is unknown
+            self.errors = {k: np.full_like(np.asarray(v, dtype=np.float64), np.nan)
+                           if k.startswith("root") or not np.isfinite(self.pose_3d_rel_mm).all()
+                           else v for k, v in self.errors.items()}
         if not np.isfinite(self.keypoints_2d_px).all():
             self.keypoints_valid = self.keypoints_valid & np.isfinite(self.keypoints_2d_px).all(-1)
             why = why or "some 2D keypoints were not finite"
@@ -145,6 +153,10 @@ class PersonResult:
             "pose_3d_rel": r(self.pose_3d_rel_mm, 1),
             "pose_3d_abs": r(self.pose_3d_abs_mm, 1),
             "root_method": self.root_method,
+            **({} if self.errors is None else {"error_estimate": {
+                k: _finite_or_null(np.round(np.atleast_1d(np.asarray(v, dtype=np.float64))))
+                if np.ndim(v) else _finite_or_null(np.round(np.atleast_1d(float(v))))[0]
+                for k, v in self.errors.items()}}),
         }
 
 

@@ -4,7 +4,8 @@ One JSON file per input. Top level: ``schema_version``, ``monopose_version``, ``
 (image|video), ``model``, ``units`` ("mm"), ``layout`` ("h36m17"), ``joint_names`` (17), ``camera``
 (fx, fy, cx, cy, width, height, source), ``fps``, ``warnings`` and ``frames``: a list of
 ``{index, time_s, people: [{person_id, box, score, keypoints_2d, scores, valid, pose_3d_rel,
-pose_3d_abs, root_method}]}``. The README documents it for users.
+pose_3d_abs, root_method, error_estimate (where estimated)}]}``. The README documents it for
+users.
 """
 
 from __future__ import annotations

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
     from monopose.models.card import ModelCard
     from monopose.models.interface import FramePeople, ModelInputs
 
-__all__ = ["FLOOR_LIFTERS", "FloorGatedLifter", "on_the_floor"]
+__all__ = ["FLOOR_LIFTERS", "FloorGatedLifter", "on_the_floor", "postures_in_camera"]
 
 # A lifter's name -> the lifter fine-tuned from it for people on the floor.
 FLOOR_LIFTERS = {"mpm-lift-t1": "mpm-lift-t1-floorsit"}
@@ -41,19 +41,25 @@ def _z_up(pose_mm: np.ndarray, up: np.ndarray) -> np.ndarray:
     return pose_mm @ np.stack([x, np.cross(z, x), z]).T
 
 
-def on_the_floor(poses_cam_mm: np.ndarray) -> np.ndarray:
-    """``[N]`` bool: each ``[N, 17, 3]`` camera-space pose (root-relative or not, mm) sits,
-    kneels or squats on the floor by :func:`monopose.data.postures.posture_of`, read along the
-    way up its own body and a nearly level camera give
-    (:func:`monopose.core.world_up.up_from_bodies`); a lying body is not."""
+def postures_in_camera(poses_cam_mm: np.ndarray) -> np.ndarray:
+    """``[N]`` each ``[N, 17, 3]`` camera-space pose's posture (an index into
+    :data:`monopose.data.postures.POSTURES`; -1 where not finite), by
+    :func:`monopose.data.postures.posture_of` read along the way up its own body and a nearly
+    level camera give (:func:`monopose.core.world_up.up_from_bodies`)."""
     poses = np.asarray(poses_cam_mm, dtype=np.float64)
-    out = np.zeros(len(poses), dtype=bool)
+    out = np.full(len(poses), -1, dtype=np.int64)
     for i, pose in enumerate(poses):
         if not np.isfinite(pose).all():
             continue
         up = up_from_bodies(pose[None])
-        out[i] = posture_of(_z_up(pose, _CAMERA_UP if up is None else up)[None])[0] == _FLOOR
+        out[i] = posture_of(_z_up(pose, _CAMERA_UP if up is None else up)[None])[0]
     return out
+
+
+def on_the_floor(poses_cam_mm: np.ndarray) -> np.ndarray:
+    """``[N]`` bool: each ``[N, 17, 3]`` camera-space pose (root-relative or not, mm) sits,
+    kneels or squats on the floor (:func:`postures_in_camera`); a lying body is not."""
+    return postures_in_camera(poses_cam_mm) == _FLOOR
 
 
 def _rows(value: Any, keep: np.ndarray, n: int) -> Any:
@@ -74,6 +80,10 @@ class FloorGatedLifter:
         if base.window != 1 or floor.window != 1:
             raise ValueError("FloorGatedLifter: single-frame lifters only (window 1)")
         self.base, self.floor = base, floor
+        errors = getattr(base, "error_model", None)
+        if errors is not None and floor.card is not None and \
+                errors.second_lifter == floor.card.name:
+            base.second = floor  # its error model's second opinion: one copy of the network
         self.card: ModelCard | None = base.card
         # ``[N]`` bool: who the last call of :meth:`lift` handed over (for reports)
         self.last_handed_over = np.zeros(0, dtype=bool)
@@ -127,5 +137,12 @@ class FloorGatedLifter:
             return PeoplePoses.empty()
         rel_mm = self.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics,
                            scores=frame.keypoint_scores)
-        return place_people(frame, self.base._sized(rel_mm, frame.detections),
-                            placement=self.base.placement)
+        factors = self.base.size_factors(rel_mm, frame.detections)
+        sized = rel_mm * factors[:, None, None]
+        poses = place_people(frame, sized, placement=self.base.placement)
+        errors = self.base.estimate_errors(frame, sized, factors, poses.pose_3d_abs_mm)
+        if errors is not None:  # fitted for the base lifter: none for the people handed over
+            for values in vars(errors).values():
+                values[self.last_handed_over] = np.nan
+        poses.errors = errors
+        return poses

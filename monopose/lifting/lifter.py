@@ -25,6 +25,13 @@ from monopose.core.skeleton import convert_layout, get_layout
 from monopose.core.virtual_camera import camera_up, from_virtual_camera, to_virtual_camera
 from monopose.detect.keypoint_map import resolve_keypoint_map
 from monopose.detect.types import PersonDetection
+from monopose.lifting.joint_errors import (
+    ErrorFeatures,
+    JointErrorModel,
+    PoseErrors,
+    lifter_features,
+    load_error_model,
+)
 from monopose.lifting.networks import LiftNetwork, TorchNetwork
 from monopose.lifting.onnx_twin import find_twin, twin_path
 from monopose.models.card import ModelCard
@@ -80,7 +87,16 @@ class Lifter:
             ONNX twin where one stands for them on the CPU, which needs no PyTorch; else the
             PyTorch module. Both give the same poses to within 0.01 mm (BENCHMARKS.md,
             "Photos and videos without PyTorch").
+
+    Attributes:
+        error_model: how far off its joints are likely to be
+            (:mod:`monopose.lifting.joint_errors`), fitted for these weights; None: not fitted.
+        second: the lifter whose answer is the error model's ``second`` feature (None: the
+            error model's ``second_lifter``, loaded on first use).
     """
+
+    error_model: JointErrorModel | None = None
+    second: Lifter | None = None
 
     def __init__(
         self,
@@ -96,6 +112,7 @@ class Lifter:
         if backend not in BACKENDS:
             raise ValueError(f"backend: expected one of {', '.join(BACKENDS)}, got {backend!r}")
         self._weights_dir = weights_dir
+        self.error_model = load_error_model(model_name, weights_dir)
         twin = (find_twin(model_name, weights_dir) if backend != "torch" and str(device) == "cpu"
                 else None)
         if twin is not None:
@@ -127,12 +144,15 @@ class Lifter:
         body_size: str = "world_landmarks", input_frame: str | None = None,
         causal: bool = False, placement: str = "ray_fit",
         weights_dir: str | os.PathLike[str] | None = None,
+        error_model: JointErrorModel | None = None,
     ) -> Lifter:
         """Wrap a network runner (:mod:`monopose.lifting.networks`), e.g. an ONNX twin's
         (:func:`~monopose.lifting.onnx_twin.find_twin`); ``weights_dir`` is where
-        :attr:`module` loads the card's weights from if asked."""
+        :attr:`module` loads the card's weights from if asked; ``error_model`` the one fitted
+        for these weights (:func:`~monopose.lifting.joint_errors.load_error_model`), if any."""
         self = cls.__new__(cls)
         self._weights_dir = weights_dir
+        self.error_model = error_model
         self._setup(network, card, flip, body_size, causal, placement)
         if input_frame is not None:
             self.input_frame = input_frame
@@ -183,10 +203,49 @@ class Lifter:
         each person as a static window."""
         if len(frame) == 0:
             return PeoplePoses.empty()
+        sized, factors = self.lift_sized(frame)
+        poses = place_people(frame, sized, placement=self.placement)
+        poses.errors = self.estimate_errors(frame, sized, factors, poses.pose_3d_abs_mm)
+        return poses
+
+    def lift_sized(self, frame: FramePeople) -> tuple[np.ndarray, np.ndarray]:
+        """``frame``'s people lifted (flip test and virtual camera as configured) and sized:
+        ``(poses [N, 17, 3] mm root-relative, the size factors [N] applied)``."""
         rel_mm = self.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics,
                            scores=frame.keypoint_scores)
-        return place_people(frame, self._sized(rel_mm, frame.detections),
-                            placement=self.placement)
+        factors = self.size_factors(rel_mm, frame.detections)
+        return rel_mm * factors[:, None, None], factors
+
+    def error_features(self, frame: FramePeople, sized_mm: np.ndarray, factors: np.ndarray
+                       ) -> ErrorFeatures | None:
+        """What the error model reads (:func:`~monopose.lifting.joint_errors.error_features`)
+        from :meth:`lift_sized`'s answer for ``frame``; None without the flip test (one of
+        them) or for a temporal lifter."""
+        if not self.flip or self.window != 1 or not len(frame):
+            return None
+        return lifter_features(self, frame, sized_mm, factors)
+
+    def second_opinion(self) -> Lifter | None:
+        """:attr:`second`, else the error model's ``second_lifter`` loaded (once) from the
+        same folder; None without either."""
+        if self.second is None:
+            name = None if self.error_model is None else self.error_model.second_lifter
+            if name is not None:
+                self.second = Lifter(name, self._weights_dir)
+        return self.second
+
+    def estimate_errors(self, frame: FramePeople, sized_mm: np.ndarray, factors: np.ndarray,
+                        abs_mm: np.ndarray) -> PoseErrors | None:
+        """How far off each person's joints and root are likely to be
+        (:mod:`monopose.lifting.joint_errors`), from :meth:`lift_sized`'s answer and the
+        placed ``abs_mm [N, 17, 3]``; None without an error model for these weights or without
+        its features."""
+        if self.error_model is None:
+            return None
+        features = self.error_features(frame, sized_mm, factors)
+        if features is None:
+            return None
+        return self.error_model.predict(features, np.asarray(abs_mm)[:, 0, 2])
 
     def _sized(self, rel_mm: np.ndarray, detections: Sequence[PersonDetection]) -> np.ndarray:
         """``[N, 17, 3]`` mm rescaled by :meth:`size_factors`."""

@@ -27,6 +27,8 @@ from monopose.models.card import ModelCard
 if TYPE_CHECKING:
     from torch import nn
 
+    from monopose.lifting.joint_errors import PoseErrors
+
 __all__ = ["ModelInputs", "MODEL_INPUTS", "FramePeople", "PeoplePoses", "PoseModel",
            "place_people"]
 
@@ -79,6 +81,8 @@ class PeoplePoses:
         root_method: ``M`` strings: ``"perspective"``, ``"weak_perspective"``, ``"box_prior"``
             or ``"failed"``.
         warnings: What fell back or was dropped, one line each.
+        errors: How far off each person's joints and root are likely to be (lifters with a
+            fitted error model, :mod:`monopose.lifting.joint_errors`); None: not estimated.
     """
 
     detection_index: np.ndarray
@@ -89,6 +93,7 @@ class PeoplePoses:
     pose_3d_abs_mm: np.ndarray
     root_method: list[str]
     warnings: list[str] = field(default_factory=list)
+    errors: PoseErrors | None = None
 
     def __len__(self) -> int:
         return int(np.shape(self.detection_index)[0])

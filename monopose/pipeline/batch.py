@@ -16,7 +16,7 @@ import numpy as np
 
 from monopose.core.world_up import WorldFrame
 from monopose.io.images import IMAGE_SUFFIXES, VIDEO_SUFFIXES, read_image
-from monopose.io.results import CameraInfo, FrameResult, Prediction
+from monopose.io.results import CameraInfo, FrameResult, PersonResult, Prediction
 from monopose.io.schema import write_json_atomic, write_npz_atomic
 from monopose.io.video import open_video
 from monopose.pipeline.estimator import Estimator
@@ -75,7 +75,18 @@ def prediction_arrays(pred: Prediction) -> dict[str, np.ndarray]:
         "pose_3d_rel_mm": stack(lambda p: p.pose_3d_rel_mm, (0, 17, 3)),
         "pose_3d_abs_mm": stack(lambda p: p.pose_3d_abs_mm, (0, 17, 3)),
         "intrinsics": pred.camera.intrinsics.astype(np.float32),
+        # how far off the 3D is likely to be (NaN where the model has no error model)
+        **{f"error_{key}": stack(lambda p, k=key, s=shape: _error(p, k, s[1:]), shape)
+           for key, shape in (("joint_median_mm", (0, 17)), ("joint_p90_mm", (0, 17)),
+                              ("root_median_mm", (0,)), ("root_p90_mm", (0,)))},
     }
+
+
+def _error(person: PersonResult, key: str, shape: tuple[int, ...]) -> np.ndarray:
+    """One of ``person``'s error estimates, NaN when it has none."""
+    if person.errors is None:
+        return np.full(shape, np.nan)
+    return np.asarray(person.errors[key], dtype=np.float64)
 
 
 @dataclass

@@ -33,7 +33,11 @@ from monopose.lifting.lifter import BODY_SIZE_SOURCES, Lifter
 from monopose.models.card import RENDERED_PEOPLE
 from monopose.models.interface import FramePeople, PeoplePoses, PoseModel
 from monopose.pipeline.model_loading import ModelLoader, ModelOptions
-from monopose.pipeline.photo_search import find_photo_people, photo_landmark_crops
+from monopose.pipeline.photo_search import (
+    PHOTO_LANDMARK_CROPS,
+    find_photo_people,
+    photo_landmark_crops,
+)
 from monopose.pipeline.track_lifting import LiftedFrame, TrackLifting
 from monopose.pipeline.working_size import shrink, to_full_resolution, working_scale
 
@@ -259,6 +263,9 @@ class Estimator:
         warnings: list[str] = []
         people = to_full_resolution(self._estimate_people(
             self.model, detections, small_camera, small, warnings), scale)
+        if not self._errors_fitted_for_photos():
+            for person in people:
+                person.errors = None
         frame = FrameResult(frame_index=0, time_s=None, people=people)
         if self._landmark_note is not None:
             warnings.append(self._landmark_note)
@@ -361,6 +368,8 @@ class Estimator:
             if tracks is None:
                 people = self._estimate_people(model, detections, small_camera, small, warnings,
                                                f"frame {index}: ")
+                for person in people:  # fitted on photos' keypoints, not the tracker's
+                    person.errors = None
                 emit(index, rgb, people)
             else:
                 with _one_torch_thread():
@@ -378,6 +387,12 @@ class Estimator:
                           camera=camera, frames=frames, fps=fps, warnings=warnings)
 
     # ------------------------------------------------------------------ internals
+    def _errors_fitted_for_photos(self) -> bool:
+        """Error models are fitted on the photo default's keypoints (BlazePose Heavy through
+        ``PHOTO_LANDMARK_CROPS`` crops): with other keypoints their estimates would be off."""
+        return (getattr(self.detector, "landmark_model", None) == "heavy"
+                and getattr(self.detector, "landmark_crops", None) == PHOTO_LANDMARK_CROPS)
+
     def _detect_photo(self, rgb: np.ndarray) -> list[PersonDetection]:
         return find_photo_people(self.detector, rgb, self.model.needs == "features", self.tiles,
                                  self.turned_passes)
@@ -448,6 +463,7 @@ class Estimator:
                 keypoint_scores=poses.keypoint_scores[k],
                 keypoints_valid=poses.keypoints_valid[k], pose_3d_rel_mm=poses.pose_3d_rel_mm[k],
                 pose_3d_abs_mm=poses.pose_3d_abs_mm[k], root_method=poses.root_method[k],
-                person_id=det.track_id))
+                person_id=det.track_id,
+                errors=None if poses.errors is None else poses.errors.person(k)))
         return out
 

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from monopose.detect.blazepose import BlazePoseDetector
 from monopose.lifting.floor_gate import FLOOR_LIFTERS, FloorGatedLifter
+from monopose.lifting.joint_errors import load_error_model
 from monopose.lifting.lifter import Lifter
 from monopose.lifting.onnx_twin import Twin, find_twin
 from monopose.models.card import ModelCard
@@ -91,7 +92,8 @@ class ModelLoader:
         twin = self.twin(name)
         if twin is not None:
             return Lifter.from_network(twin.network, twin.card, flip=flip, body_size=o.body_size,
-                                       causal=o.causal, placement=o.placement)
+                                       causal=o.causal, placement=o.placement,
+                                       error_model=load_error_model(name))
         from monopose.zoo import load_pose_model  # heavy: PyTorch and every family
 
         model = load_pose_model(name, flip=flip, body_size=o.body_size, num_aug=o.num_aug,
