@@ -16,7 +16,7 @@ import dataclasses
 import math
 import os
 import tempfile
-from collections.abc import Generator, Iterable, Sequence
+from collections.abc import Callable, Generator, Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -241,6 +241,7 @@ def _view_panel(people: list[PersonResult], axes: tuple[int, int], title: str,
                         cv2.LINE_AA)
     cv2.putText(panel, title, (6, 15), cv2.FONT_HERSHEY_SIMPLEX, 0.45, (40, 40, 40), 1,
                 cv2.LINE_AA)
+    _draw_error_circles(panel, people, axes, to_px, scale)
     for i, person in enumerate(people):
         color = _color(person.person_id if person.person_id is not None else i)
         pose = np.asarray(person.pose_3d_abs_mm, dtype=np.float64)
@@ -251,6 +252,33 @@ def _view_panel(people: list[PersonResult], axes: tuple[int, int], title: str,
                      to_px(pose[child, axes[0]], pose[child, axes[1]]),
                      _side_color(child, color), 2, cv2.LINE_AA)
     return panel
+
+
+def _draw_error_circles(panel: np.ndarray, people: list[PersonResult], axes: tuple[int, int],
+                        to_px: Callable[[float, float], tuple[int, int]], px_per_mm: float
+                        ) -> None:
+    """Each joint's median error (``PersonResult.errors``) as a faint disc around it, and a
+    note saying so when anyone has one."""
+    shade = panel.copy()
+    drawn = False
+    for i, person in enumerate(people):
+        if person.errors is None:
+            continue
+        color = _color(person.person_id if person.person_id is not None else i)
+        light = tuple(int(255 - 0.35 * (255 - c)) for c in color)
+        pose = np.asarray(person.pose_3d_abs_mm, dtype=np.float64)
+        radii_mm = np.asarray(person.errors["joint_median_mm"], dtype=np.float64)
+        for j in range(len(pose)):
+            if np.isfinite(pose[j]).all() and np.isfinite(radii_mm[j]) and radii_mm[j] > 0:
+                cv2.circle(shade, to_px(pose[j, axes[0]], pose[j, axes[1]]),
+                           max(1, int(round(radii_mm[j] * px_per_mm))), light, -1, cv2.LINE_AA)
+                drawn = True
+    if drawn:
+        cv2.addWeighted(shade, 0.3, panel, 0.7, 0.0, dst=panel)
+        note = "discs: median error"
+        w, _, _ = _text_size(note)
+        cv2.putText(panel, note, (_PANEL_PX - w - 6, _TITLE_BAND_PX + 4), _TICK_FONT,
+                    _TICK_SCALE, _TICK_COLOR, 1, cv2.LINE_AA)
 
 
 def in_world_view(people: Sequence[PersonResult], world: WorldFrame) -> list[PersonResult]:

@@ -96,6 +96,33 @@ def test_tick_labels_do_not_overlap(scene: str, text_log: _TextLog) -> None:
             assert text == f"{float(text):g}" and text != "-0"
 
 
+def _with_errors(person: PersonResult, ankle_mm: float) -> PersonResult:
+    median = np.zeros(17)
+    median[[3, 6]] = ankle_mm  # both ankles unsure, everything else sure
+    person.errors = {"joint_median_mm": median, "joint_p90_mm": 2 * median,
+                     "root_median_mm": 500.0, "root_p90_mm": 1000.0}
+    return person
+
+
+@pytest.mark.parametrize("scene", list(SCENES))
+def test_each_joints_likely_error_is_drawn_as_a_disc_with_a_note(scene: str,
+                                                                 text_log: _TextLog) -> None:
+    roots = SCENES[scene]
+    plain = draw_frame(_photo(), FrameResult(0, None, [_person(r, k)
+                                                        for k, r in enumerate(roots)]))
+    assert not any(t.startswith("discs") for _, t, _ in text_log.calls)
+    people = [_with_errors(_person(r, k), 300.0) for k, r in enumerate(roots)]
+    shaded = draw_frame(_photo(), FrameResult(0, None, people))
+    panel_w = viz._PANEL_PX
+    changed = np.abs(shaded[:, -panel_w:].astype(int) - plain[:, -panel_w:]).sum(-1) > 0
+    assert changed.sum() > 100  # the discs, in the 3D views only
+    assert (shaded[:, :-panel_w] == plain[:, :-panel_w]).all()
+    for texts in text_log.panels()[-2:]:
+        notes = [b for t, b in texts if t == "discs: median error"]
+        assert len(notes) == 1
+        assert not any(_overlap(notes[0], b) for t, b in texts if t != "discs: median error")
+
+
 def test_single_image_ranges_fit_the_frame() -> None:
     frame = FrameResult(0, None, [_person((500.0, 0.0, 3000.0))])
     fitted = PanelLimits.fit(frame.people)
