@@ -264,7 +264,9 @@ def main(argv: list[str] | None = None) -> int:
     weights = SHIPPED_WEIGHTS_DIR / f"{LIFTER}.safetensors"
     every = joined(list(sets.values()))
     model = fit(every, provenance={
-        "lifter": LIFTER, "weights_sha256": file_sha256(weights), "second_lifter": SECOND,
+        "lifter": LIFTER, "settings": {"body_size": lifter.body_size,
+                                       "placement": lifter.placement},
+        "weights_sha256": file_sha256(weights), "second_lifter": SECOND,
         "second_sha256": file_sha256(SHIPPED_WEIGHTS_DIR / f"{SECOND}.safetensors"),
         "fitted_on": {name: len(p["joint"]) for name, p in sets.items()},
         "people": "held-out rendered people (mocap val split), BlazePose Heavy through five "

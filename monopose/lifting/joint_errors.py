@@ -216,6 +216,13 @@ class JointErrorModel:
         name = self.provenance.get("second_lifter")
         return None if name is None else str(name)
 
+    def fitted_with(self, **settings: str) -> bool:
+        """Whether the people it was fitted on were lifted with these settings (e.g.
+        ``body_size``, ``placement``), as its provenance's ``settings`` records them; a
+        setting it does not record counts as the same."""
+        fitted = self.provenance.get("settings", {})
+        return all(fitted.get(k, v) == v for k, v in settings.items())
+
     @classmethod
     def fit(cls, features: ErrorFeatures, errors_mm: np.ndarray, root_errors_mm: np.ndarray,
             root_depths_mm: np.ndarray, provenance: dict | None = None,

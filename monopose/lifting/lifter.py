@@ -238,9 +238,10 @@ class Lifter:
                         abs_mm: np.ndarray) -> PoseErrors | None:
         """How far off each person's joints and root are likely to be
         (:mod:`monopose.lifting.joint_errors`), from :meth:`lift_sized`'s answer and the
-        placed ``abs_mm [N, 17, 3]``; None without an error model for these weights or without
-        its features."""
-        if self.error_model is None:
+        placed ``abs_mm [N, 17, 3]``; None without an error model for these weights and this
+        lifter's sizing and placement, or without its features."""
+        if self.error_model is None or not self.error_model.fitted_with(
+                body_size=self.body_size, placement=self.placement):
             return None
         features = self.error_features(frame, sized_mm, factors)
         if features is None:

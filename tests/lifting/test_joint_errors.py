@@ -161,7 +161,7 @@ def _frame(worlds: list[np.ndarray]) -> FramePeople:
 
 
 def test_the_shipped_lifter_estimates_its_errors_and_the_json_carries_them() -> None:
-    lifter = Lifter("mpm-lift-t1", body_size="lifter")
+    lifter = Lifter("mpm-lift-t1")
     poses = lifter.predict(_frame([STAND_MM, SIT_MM]))
     est = poses.errors
     assert est is not None and est.joint_median_mm.shape == (2, 17)
@@ -184,6 +184,8 @@ def test_the_shipped_lifter_estimates_its_errors_and_the_json_carries_them() -> 
 def test_no_estimate_without_the_flip_test_and_none_for_people_handed_over() -> None:
     frame = _frame([STAND_MM, SIT_MM])
     assert Lifter("mpm-lift-t1", flip=False).predict(frame).errors is None
+    # fitted with the default sizing and placement: other settings get none
+    assert Lifter("mpm-lift-t1", placement="solve").predict(frame).errors is None
     base, floor = Lifter("mpm-lift-t1"), Lifter("mpm-lift-t1-floorsit")
     gated = FloorGatedLifter(base, floor)
     assert base.second is floor  # the error model's second opinion: the same network
@@ -208,7 +210,7 @@ def test_photos_carry_the_estimate_only_with_the_keypoints_it_was_fitted_on(
                           world_landmarks_m=np.zeros((33, 3)))
     detector = SimpleNamespace(detect=lambda *a, **k: [det], landmark_model=landmarks,
                                landmark_crops=crops)
-    est = Estimator("mpm-lift-t1", pose_model=Lifter("mpm-lift-t1", body_size="lifter"),
+    est = Estimator("mpm-lift-t1", pose_model=Lifter("mpm-lift-t1"),
                     detector=detector)  # type: ignore[arg-type]
     pred = est.predict(np.zeros((720, 1280, 3), np.uint8), intrinsics=tuple(INTRINSICS))
     person = pred.to_json()["frames"][0]["people"][0]
