@@ -212,8 +212,9 @@ class Estimator:
         self._videos: PoseModel | None = None
         if pose_model is not None or (self._video_model_name == self.model_name
                                       and self.model.window == 1
-                                      and not isinstance(self.model, FloorGatedLifter)):
-            self._videos = self.model
+                                      and not isinstance(self.model, FloorGatedLifter)
+                                      and getattr(self.model, "error_model", None) is None):
+            self._videos = self.model  # else loaded for videos: no floor gate, no error model
         self.keypoint_score_threshold = keypoint_score_threshold
         self.tiles = tiles
         self.turned_passes = turned_passes

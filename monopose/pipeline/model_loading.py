@@ -70,7 +70,7 @@ class ModelLoader:
              ) -> PoseModel:
         """The model ``name``; image models share ``detector`` (its landmark network computes
         their crop features; None: they make one on first use). ``videos``: for videos (no
-        flip test for temporal lifters unless asked for).
+        flip test for temporal lifters unless asked for; no error model).
 
         Raises:
             ValueError: unknown name or bad option values.
@@ -91,13 +91,16 @@ class ModelLoader:
             videos and self.card(name).window > 1)
         twin = self.twin(name)
         if twin is not None:
+            # error models are fitted on photos' keypoints: videos get none (nor its cost)
             return Lifter.from_network(twin.network, twin.card, flip=flip, body_size=o.body_size,
                                        causal=o.causal, placement=o.placement,
-                                       error_model=load_error_model(name))
+                                       error_model=None if videos else load_error_model(name))
         from monopose.zoo import load_pose_model  # heavy: PyTorch and every family
 
         model = load_pose_model(name, flip=flip, body_size=o.body_size, num_aug=o.num_aug,
                                 detector=detector, causal=o.causal, placement=o.placement)
         if o.torch_threads is not None:
             sys.modules["torch"].set_num_threads(o.torch_threads)
+        if videos and isinstance(model, Lifter):
+            model.error_model = None
         return model

@@ -215,3 +215,16 @@ def test_photos_carry_the_estimate_only_with_the_keypoints_it_was_fitted_on(
     pred = est.predict(np.zeros((720, 1280, 3), np.uint8), intrinsics=tuple(INTRINSICS))
     person = pred.to_json()["frames"][0]["people"][0]
     assert ("error_estimate" in person) is expected
+
+
+def test_videos_get_a_lifter_without_the_error_model_and_its_cost() -> None:
+    from monopose.pipeline.estimator import Estimator
+
+    detector = SimpleNamespace(detect=lambda *a, **k: [], landmark_model="heavy",
+                               landmark_crops=5)
+    est = Estimator("mpm-lift-t1", detector=detector)  # type: ignore[arg-type]
+    assert isinstance(est.model, Lifter) and est.model.error_model is not None
+    videos = est.video_model
+    assert videos is not est.model and isinstance(videos, Lifter)
+    assert videos.error_model is None and videos.card is not None
+    assert videos.card.name == "mpm-lift-t1"

@@ -151,9 +151,11 @@ def test_videos_default_to_the_temporal_lifter_photos_to_the_single_frame_one() 
     assert videos.card is not None and videos.card.name == DEFAULT_VIDEO_MODEL
     assert videos.window > 1 and videos.flip is False  # type: ignore[attr-defined]
     assert est.video_model is videos  # loaded once
-    # A named model serves photos and videos; an explicit flip test holds for both.
+    # A named model serves photos and videos (for videos without the photos' error model);
+    # an explicit flip test holds for both.
     named = Estimator(model="mpm-lift-t1", num_threads=1)
-    assert named.video_model is named.model
+    assert named.video_model.card is not None and named.video_model.card.name == "mpm-lift-t1"
+    assert named.video_model.window == 1 and named.video_model.flip is True  # type: ignore
     flipped = Estimator(model=DEFAULT_VIDEO_MODEL, flip_test=True, num_threads=1)
     assert flipped.video_model.flip is True  # type: ignore[attr-defined]
     # Photos are fitted to their rays; temporal lifters' video frames are solved (smoother).
