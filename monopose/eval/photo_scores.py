@@ -4,7 +4,10 @@ Every pose here is h36m17, ``[17, 3]`` mm in camera axes (x right, y down, z for
 row is a plain dict (JSON as it is): ``method``, ``photo`` and, when a person was found,
 ``mpjpe_mm``, ``p_mpjpe_mm``, ``pck150_pct`` (%), ``per_joint_mm``, ``root_error_mm`` (None for
 methods without a camera-space root), ``rotation_deg``, ``bone_sum_pred_mm``/``bone_sum_true_mm``,
-``size_ratio``, ``kp2d_error_px`` and ``gt_depth_mm``.
+``size_ratio``, ``kp2d_error_px`` and ``gt_depth_mm``; for answers with an error estimate
+(``monopose.lifting.joint_errors``) also how often it held: ``under_median_pct`` and
+``under_p90_pct`` (% of the 16 joints besides the root whose error is under the estimated
+median / 90 % bound) and ``root_under_p90_pct`` (100 or 0).
 """
 
 from __future__ import annotations
@@ -25,17 +28,20 @@ __all__ = ["PersonAnswer", "MEAN_KEYS", "nearest_person", "score_person", "mean_
 
 # The numbers a mean row averages (a None among them makes the mean None).
 MEAN_KEYS = ("mpjpe_mm", "p_mpjpe_mm", "pck150_pct", "root_error_mm", "rotation_deg",
-             "bone_sum_pred_mm", "bone_sum_true_mm", "size_ratio", "kp2d_error_px")
+             "bone_sum_pred_mm", "bone_sum_true_mm", "size_ratio", "kp2d_error_px",
+             "under_median_pct", "under_p90_pct", "root_under_p90_pct")
 
 
 @dataclass
 class PersonAnswer:
     """A method's answer for one person: ``rel_mm [17, 3]`` (pelvis at 0), ``abs_mm [17, 3]``
-    camera space or None when the method has no root, ``kp2d_px [17, 2]`` or None."""
+    camera space or None when the method has no root, ``kp2d_px [17, 2]`` or None, and its
+    error estimate (``PersonResult.errors``) or None."""
 
     rel_mm: np.ndarray
     abs_mm: np.ndarray | None
     kp2d_px: np.ndarray | None
+    errors: Mapping[str, np.ndarray] | None = None
 
 
 def rotation_angle_deg(pred_mm: np.ndarray, gt_mm: np.ndarray) -> float:
@@ -86,7 +92,26 @@ def score_person(person: PersonAnswer, truth: PhotoTruth) -> dict:
         "kp2d_error_px": None if person.kp2d_px is None
         else float(np.linalg.norm(person.kp2d_px - truth.kp2d_px, axis=1).mean()),
         "gt_depth_mm": float(truth.abs_mm[0, 2]),
+        **_estimate_held(person, joint_errors(rel, rel_gt), truth),
     }
+
+
+def _estimate_held(person: PersonAnswer, per_joint_mm: np.ndarray, truth: PhotoTruth
+                   ) -> dict[str, float | None]:
+    """How often ``person``'s error estimate held (module docstring); {} without one."""
+    if person.errors is None:
+        return {}
+    median = np.asarray(person.errors["joint_median_mm"], dtype=np.float64)[1:]
+    p90 = np.asarray(person.errors["joint_p90_mm"], dtype=np.float64)[1:]
+    out: dict[str, float | None] = {
+        "under_median_pct": 100.0 * float(np.mean(per_joint_mm[1:] <= median)),
+        "under_p90_pct": 100.0 * float(np.mean(per_joint_mm[1:] <= p90)),
+        "root_under_p90_pct": None}
+    root_p90 = float(person.errors["root_p90_mm"])
+    if person.abs_mm is not None and np.isfinite(root_p90):
+        root = float(np.linalg.norm(np.asarray(person.abs_mm)[0] - truth.abs_mm[0]))
+        out["root_under_p90_pct"] = 100.0 * (root <= root_p90)
+    return out
 
 
 def mean_scores(rows: Sequence[Mapping]) -> list[dict]:
@@ -154,18 +179,22 @@ def scores_table(rows: Sequence[Mapping]) -> str:
     """Markdown table of score rows (and mean rows): MPJPE, P-MPJPE and PCK@150 root-relative,
     the root's error, the best rotation, the skeleton's size and the 2D error."""
     lines = ["| method | photo | MPJPE | P-MPJPE | PCK@150 (%) | root error | rotation (°) | "
-             "bone sum pred / true (mm) | size ratio | 2D error (px) |",
-             "|---|---|---|---|---|---|---|---|---|---|"]
+             "bone sum pred / true (mm) | size ratio | 2D error (px) | joints under the "
+             "estimated median / 90 % bound, root under its bound (%) |",
+             "|---|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
         if "mpjpe_mm" not in r:
             what = "not scored (see below)" if "error" in r else "no person found"
-            lines.append(f"| {r['method']} | {r['photo']} | {what} | | | | | | | |")
+            lines.append(f"| {r['method']} | {r['photo']} | {what} | | | | | | | | |")
             continue
         n = number_cell
+        held = ("" if r.get("under_median_pct") is None else
+                f"{n(r['under_median_pct'])} / {n(r['under_p90_pct'])}, "
+                f"{n(r.get('root_under_p90_pct'))}")
         cells = [n(r["mpjpe_mm"]), n(r["p_mpjpe_mm"]), n(r.get("pck150_pct")),
                  n(r["root_error_mm"]), n(r["rotation_deg"], 1),
                  f"{n(r['bone_sum_pred_mm'])} / {n(r['bone_sum_true_mm'])}",
-                 n(r["size_ratio"], 2), n(r["kp2d_error_px"], 1)]
+                 n(r["size_ratio"], 2), n(r["kp2d_error_px"], 1), held]
         lines.append(f"| {r['method']} | {r['photo']} | " + " | ".join(cells) + " |")
     return "\n".join(lines)
 

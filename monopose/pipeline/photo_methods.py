@@ -48,7 +48,7 @@ def estimator_method(model: str, **estimator_options: Any) -> PhotoMethod:
     def run(path: Path, intrinsics: Intrinsics | None) -> list[PersonAnswer]:
         people = est.predict(path, intrinsics=intrinsics).frames[0].people
         people = sorted(people, key=lambda p: float(p.box_xyxy_px[0] + p.box_xyxy_px[2]))
-        return [PersonAnswer(p.pose_3d_rel_mm, p.pose_3d_abs_mm, p.keypoints_2d_px)
+        return [PersonAnswer(p.pose_3d_rel_mm, p.pose_3d_abs_mm, p.keypoints_2d_px, p.errors)
                 for p in people]
 
     return run

@@ -137,3 +137,24 @@ def test_per_joint_table_lists_every_joint_and_method() -> None:
     assert len(table) == 2 + 17
     assert table[2 + 10] == f"| {H36M17.joint_names[10]} | 10 | - |"
     assert table[-1].startswith("| r_wrist | 16 |")
+
+
+def test_an_error_estimate_is_scored_by_how_often_it_held() -> None:
+    truth = _truth()
+    rel = truth.rel_mm.copy()
+    rel[[3, 6], 2] += 200.0  # both ankles 200 mm off, every other joint exact
+    abs_mm = rel + truth.abs_mm[0] + [0.0, 0.0, 300.0]  # the root 300 mm too far
+    median = np.full(17, 50.0)
+    median[3] = 250.0  # the right ankle's estimate covers its error, the left one's does not
+    errors = {"joint_median_mm": median, "joint_p90_mm": np.full(17, 150.0),
+              "root_median_mm": 100.0, "root_p90_mm": 400.0}
+    row = score_person(PersonAnswer(rel, abs_mm, truth.kp2d_px, errors), truth)
+    assert row["under_median_pct"] == pytest.approx(100 * 15 / 16)
+    assert row["under_p90_pct"] == pytest.approx(100 * 14 / 16)
+    assert row["root_under_p90_pct"] == 100.0
+    plain = score_person(PersonAnswer(rel, abs_mm, truth.kp2d_px), truth)
+    assert "under_median_pct" not in plain
+    means = mean_scores([{"method": "a", "photo": "1", **row},
+                         {"method": "b", "photo": "1", **plain}])
+    assert means[0]["under_p90_pct"] == pytest.approx(100 * 14 / 16)
+    assert means[1]["under_p90_pct"] is None
