@@ -59,21 +59,39 @@ LIFTER = "mpm-lift-t1"
 SECOND = "mpm-lift-t1-floorsit"  # the error model's second opinion
 
 
+def render_frames(folder: Path, limit: int, work: Path, lifter: Lifter
+                  ) -> tuple[list[FramePeople], dict]:
+    """Each detected person of a render set as a photo's one-person frame (the detector's
+    h36m17 2D, scores, validity and world landmarks as photos get them), and ``features``'
+    arrays of them (``gt``, ``gt_abs``, ...)."""
+    z = five_crop_detections(folder, limit, work)
+    ok = usable(z)[0]
+    f = features(z, lifter, ok)
+    world_33_m = z["world33_m"][ok]
+    frames = [FramePeople(None, [SimpleNamespace(world_landmarks_m=world_33_m[i])],
+                          f["intrinsics"][i], None, f["kp_px"][i:i + 1], f["score"][i:i + 1],
+                          f["valid"][i:i + 1]) for i in range(len(f["gt"]))]
+    return frames, f
+
+
+def sized_lift(lifter: Lifter, frame: FramePeople) -> tuple[np.ndarray, np.ndarray]:
+    """``frame``'s people as ``lifter.predict`` lifts and sizes them: ``(poses [N, 17, 3] mm,
+    size factors [N])``."""
+    rel = lifter.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics,
+                      scores=frame.keypoint_scores)
+    factors = lifter.size_factors(rel, frame.detections)
+    return rel * factors[:, None, None], factors
+
+
 def render_people(folder: Path, limit: int, work: Path, lifter: Lifter) -> dict:
     """Per detected person of a render set: ``features`` (:class:`ErrorFeatures`), ``joint``
     ``[N, 17]`` and ``root [N]`` errors (mm) of the placed pose, ``depth [N]`` the true root's
     z (mm)."""
-    z = five_crop_detections(folder, limit, work)
-    ok = usable(z)[0]
-    f = features(z, lifter, ok)  # the detector's h36m17 2D, scores and validity as photos get
-    world_33_m = z["world33_m"][ok]
+    frames, f = render_frames(folder, limit, work, lifter)
     keys = ("flip_mm", "world_mm", "score", "second_mm", "posture")
     parts: dict[str, list] = {k: [] for k in (*keys, "joint", "root")}
-    for i in range(len(f["gt"])):
-        frame = FramePeople(None, [SimpleNamespace(world_landmarks_m=world_33_m[i])],
-                            f["intrinsics"][i], None, f["kp_px"][i:i + 1],
-                            f["score"][i:i + 1], f["valid"][i:i + 1])
-        sized, factors = lifter.lift_sized(frame)
+    for i, frame in enumerate(frames):
+        sized, factors = sized_lift(lifter, frame)
         poses = place_people(frame, sized, placement=lifter.placement)
         feats = lifter.error_features(frame, sized, factors)
         assert feats is not None
@@ -219,14 +237,9 @@ def cost_line(model: JointErrorModel, folder: Path, limit: int, work: Path) -> s
     """Time of the estimate (the unmirrored lift, the features, the model) per person."""
     lifter = Lifter(LIFTER)
     lifter.error_model = model
-    z = five_crop_detections(folder, limit, work)
-    ok = usable(z)[0]
-    f = features(z, lifter, ok)
-    n = min(200, len(f["gt"]))
-    frames = [FramePeople(None, [SimpleNamespace(world_landmarks_m=z["world33_m"][ok][i])],
-                          f["intrinsics"][i], None, f["kp_px"][i:i + 1], f["score"][i:i + 1],
-                          f["valid"][i:i + 1]) for i in range(n)]
-    sized = [lifter.lift_sized(fr) for fr in frames]
+    frames = render_frames(folder, limit, work, lifter)[0][:200]
+    n = len(frames)
+    sized = [sized_lift(lifter, fr) for fr in frames]
     t0 = time.perf_counter()
     for fr in frames:
         lifter.predict(fr)

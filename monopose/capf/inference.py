@@ -23,7 +23,7 @@ from monopose.core.normalize import normalize_keypoints
 from monopose.core.virtual_camera import from_virtual_camera, to_virtual_camera
 from monopose.detect.types import PersonDetection
 from monopose.lifting.lifter import Lifter
-from monopose.models.interface import FramePeople, ModelInputs, PeoplePoses, place_people
+from monopose.models.interface import FramePeople, ModelInputs, PeoplePoses
 
 __all__ = ["ContextLifter", "lift_with_context", "lift_context_inputs", "needs_context"]
 
@@ -153,8 +153,7 @@ class ContextLifter(Lifter):
         rel_mm = lift_with_context(frame.detections, self.module, flip=self.flip,
                                    valid=frame.valid, intrinsics=frame.intrinsics,
                                    input_frame=self.input_frame)
-        return place_people(frame, self._sized(rel_mm, frame.detections),
-                            placement=self.placement)
+        return self.size_and_place(frame, rel_mm)
 
     def lift(self, keypoints_2d_px: np.ndarray, valid: np.ndarray | None = None,
              layout: str = "h36m17", flip: bool | None = None, batch_size: int | None = None,

@@ -7,6 +7,7 @@ All poses are in the canonical ``h36m17`` layout. Pixel arrays are ``[17, 2]``, 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 
@@ -59,8 +60,11 @@ class CameraInfo:
         return out
 
 
-def _finite_or_null(values: np.ndarray) -> list:
-    """Nested lists of the values, NaN/inf (unknown) as None (null: strict JSON has neither)."""
+def _finite_or_null(values: np.ndarray) -> Any:
+    """Nested lists of the values (a number for a 0-d array), NaN/inf (unknown) as None (null:
+    strict JSON has neither)."""
+    if values.ndim == 0:  # a single number
+        return float(values) if np.isfinite(values) else None
     as_objects = values.astype(object)
     as_objects[~np.isfinite(values)] = None
     return as_objects.tolist()
@@ -154,8 +158,7 @@ class PersonResult:
             "pose_3d_abs": r(self.pose_3d_abs_mm, 1),
             "root_method": self.root_method,
             **({} if self.errors is None else {"error_estimate": {
-                k: _finite_or_null(np.round(np.atleast_1d(np.asarray(v, dtype=np.float64))))
-                if np.ndim(v) else _finite_or_null(np.round(np.atleast_1d(float(v))))[0]
+                k: _finite_or_null(np.round(np.asarray(v, dtype=np.float64)))
                 for k, v in self.errors.items()}}),
         }
 

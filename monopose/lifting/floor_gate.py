@@ -16,7 +16,7 @@ import numpy as np
 
 from monopose.core.world_up import up_from_bodies
 from monopose.data.postures import POSTURES, posture_of
-from monopose.models.interface import PeoplePoses, place_people
+from monopose.models.interface import PeoplePoses
 
 if TYPE_CHECKING:
     from torch import nn
@@ -137,12 +137,8 @@ class FloorGatedLifter:
             return PeoplePoses.empty()
         rel_mm = self.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics,
                            scores=frame.keypoint_scores)
-        factors = self.base.size_factors(rel_mm, frame.detections)
-        sized = rel_mm * factors[:, None, None]
-        poses = place_people(frame, sized, placement=self.base.placement)
-        errors = self.base.estimate_errors(frame, sized, factors, poses.pose_3d_abs_mm)
-        if errors is not None:  # fitted for the base lifter: none for the people handed over
-            for values in vars(errors).values():
+        poses = self.base.size_and_place(frame, rel_mm)
+        if poses.errors is not None:  # fitted for the base lifter: none for those handed over
+            for values in vars(poses.errors).values():
                 values[self.last_handed_over] = np.nan
-        poses.errors = errors
         return poses

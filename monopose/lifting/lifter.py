@@ -203,24 +203,25 @@ class Lifter:
         each person as a static window."""
         if len(frame) == 0:
             return PeoplePoses.empty()
-        sized, factors = self.lift_sized(frame)
+        rel_mm = self.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics,
+                           scores=frame.keypoint_scores)
+        return self.size_and_place(frame, rel_mm)
+
+    def size_and_place(self, frame: FramePeople, rel_mm: np.ndarray) -> PeoplePoses:
+        """``frame``'s lifted people ``rel_mm [N, 17, 3]`` sized (``body_size``), placed in the
+        camera (``placement``) and given their error estimate (:meth:`estimate_errors`)."""
+        factors = self.size_factors(rel_mm, frame.detections)
+        sized = rel_mm * factors[:, None, None]
         poses = place_people(frame, sized, placement=self.placement)
         poses.errors = self.estimate_errors(frame, sized, factors, poses.pose_3d_abs_mm)
         return poses
 
-    def lift_sized(self, frame: FramePeople) -> tuple[np.ndarray, np.ndarray]:
-        """``frame``'s people lifted (flip test and virtual camera as configured) and sized:
-        ``(poses [N, 17, 3] mm root-relative, the size factors [N] applied)``."""
-        rel_mm = self.lift(frame.keypoints_px, frame.valid, intrinsics=frame.intrinsics,
-                           scores=frame.keypoint_scores)
-        factors = self.size_factors(rel_mm, frame.detections)
-        return rel_mm * factors[:, None, None], factors
-
     def error_features(self, frame: FramePeople, sized_mm: np.ndarray, factors: np.ndarray
                        ) -> ErrorFeatures | None:
         """What the error model reads (:func:`~monopose.lifting.joint_errors.error_features`)
-        from :meth:`lift_sized`'s answer for ``frame``; None without the flip test (one of
-        them) or for a temporal lifter."""
+        from its sized lift ``sized_mm [N, 17, 3]`` of ``frame`` (the flip-averaged lift
+        times ``factors [N]``); None without the flip test (one of them) or for a temporal
+        lifter."""
         if not self.flip or self.window != 1 or not len(frame):
             return None
         return lifter_features(self, frame, sized_mm, factors)
@@ -237,9 +238,10 @@ class Lifter:
     def estimate_errors(self, frame: FramePeople, sized_mm: np.ndarray, factors: np.ndarray,
                         abs_mm: np.ndarray) -> PoseErrors | None:
         """How far off each person's joints and root are likely to be
-        (:mod:`monopose.lifting.joint_errors`), from :meth:`lift_sized`'s answer and the
-        placed ``abs_mm [N, 17, 3]``; None without an error model for these weights and this
-        lifter's sizing and placement, or without its features."""
+        (:mod:`monopose.lifting.joint_errors`), from its sized lift (as
+        :meth:`error_features`) and the placed ``abs_mm [N, 17, 3]``; None without an error
+        model for these weights and this lifter's sizing and placement, or without its
+        features."""
         if self.error_model is None or not self.error_model.fitted_with(
                 body_size=self.body_size, placement=self.placement):
             return None
@@ -247,10 +249,6 @@ class Lifter:
         if features is None:
             return None
         return self.error_model.predict(features, np.asarray(abs_mm)[:, 0, 2])
-
-    def _sized(self, rel_mm: np.ndarray, detections: Sequence[PersonDetection]) -> np.ndarray:
-        """``[N, 17, 3]`` mm rescaled by :meth:`size_factors`."""
-        return rel_mm * self.size_factors(rel_mm, detections)[:, None, None]
 
     def size_factors(self, rel_mm: np.ndarray, detections: Sequence[PersonDetection]
                      ) -> np.ndarray:
